@@ -1,0 +1,146 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Runnel: a Flink-class stream processor in Swift on libuv event loops.
+///
+/// Layout (see docs/ARCHITECTURE.md):
+/// - `CLibUV`, `CJemalloc`, `CSimdjson`: thin C/C++ shim targets over Debian libraries.
+/// - `RunnelCore`: pure Swift: time, watermarks, state, windows, operators, the job graph.
+/// - `RunnelRuntime`: the only importer of libuv: loops, tasks, exchanges, timers.
+/// - `RunnelJSON`: Swift face of simdjson (the only importer of `CSimdjson`).
+/// - `RunnelOperators` (`Operators/`): built-in operators and connectors, on the core only.
+/// - `RunnelTesting`: an embedded runtime with a manual clock for operator tests.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Runnel",
+    products: [
+        .library(name: "RunnelCore", targets: ["RunnelCore"]),
+        .library(name: "RunnelRuntime", targets: ["RunnelRuntime"]),
+        .library(name: "RunnelOperators", targets: ["RunnelOperators"]),
+        .library(name: "RunnelTesting", targets: ["RunnelTesting"]),
+        .executable(name: "creator-analytics", targets: ["creator-analytics"]),
+        .executable(name: "runnel-bench", targets: ["RunnelBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // MARK: C shims
+        .systemLibrary(
+            name: "CLibUV",
+            path: "Sources/CLibUV",
+            pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]
+        ),
+        .systemLibrary(
+            name: "CJemalloc",
+            path: "Sources/CJemalloc",
+            pkgConfig: "jemalloc",
+            providers: [.apt(["libjemalloc-dev"])]
+        ),
+        .target(
+            name: "CSimdjson",
+            path: "Sources/CSimdjson",
+            cxxSettings: [.unsafeFlags(["-O3"])],
+            linkerSettings: [.linkedLibrary("simdjson")]
+        ),
+
+        // MARK: Swift modules
+        .target(
+            name: "RunnelCore",
+            dependencies: [
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RunnelJSON",
+            dependencies: ["CSimdjson"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RunnelRuntime",
+            dependencies: ["RunnelCore", "CLibUV", "CJemalloc"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RunnelOperators",
+            dependencies: ["RunnelCore", "RunnelJSON"],
+            path: "Operators",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RunnelTesting",
+            dependencies: ["RunnelCore"],
+            swiftSettings: strict
+        ),
+
+        // MARK: Flagship application
+        .target(
+            name: "CreatorAnalyticsKit",
+            dependencies: ["RunnelCore", "RunnelRuntime", "RunnelOperators", "RunnelJSON"],
+            path: "Examples/CreatorAnalytics/CreatorAnalyticsKit",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "creator-analytics",
+            dependencies: [
+                "CreatorAnalyticsKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/CreatorAnalytics/creator-analytics",
+            swiftSettings: strict,
+            linkerSettings: [.linkedLibrary("jemalloc")]
+        ),
+
+        // MARK: Benchmarks
+        .executableTarget(
+            name: "RunnelBench",
+            dependencies: [
+                "CreatorAnalyticsKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/RunnelBench",
+            swiftSettings: strict,
+            linkerSettings: [.linkedLibrary("jemalloc")]
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "RunnelCoreTests",
+            dependencies: [
+                "RunnelCore", "RunnelTesting",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnelJSONTests",
+            dependencies: ["RunnelJSON"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnelRuntimeTests",
+            dependencies: ["RunnelRuntime", "RunnelCore", "RunnelOperators"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnelOperatorsTests",
+            dependencies: ["RunnelOperators", "RunnelCore", "RunnelTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CreatorAnalyticsTests",
+            dependencies: ["CreatorAnalyticsKit", "RunnelRuntime", "RunnelCore"],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,21 @@
+/// A destination of records (Flink's `Sink`); each subtask creates its own writer.
+public protocol Sink: Sendable {
+    /// The records consumed.
+    associatedtype Input
+    /// The per-subtask writer.
+    associatedtype Writer: SinkWriter where Writer.Input == Input
+
+    /// Creates the writer of one subtask.
+    func createWriter(subtask: Int, parallelism: Int) throws -> Writer
+}
+
+/// Writes the records of one sink subtask.
+public protocol SinkWriter: AnyObject {
+    /// The records consumed.
+    associatedtype Input
+
+    /// Writes one record.
+    func write(_ value: Input, timestamp: Timestamp) throws
+    /// The input has ended: flush everything durably.
+    func finish() throws
+}

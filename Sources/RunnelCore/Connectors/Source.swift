@@ -1,0 +1,74 @@
+/// A source of records, split across the subtasks of its step (Flink's `Source`).
+///
+/// The source value is shared by every subtask (hence `Sendable`); each subtask creates
+/// its own reader, which is used on that subtask's thread only.
+public protocol Source: Sendable {
+    /// The records produced.
+    associatedtype Output
+    /// The per-subtask reader.
+    associatedtype Reader: SourceReader where Reader.Output == Output
+
+    /// Creates the reader of one subtask.
+    func createReader(subtask: Int, parallelism: Int) throws -> Reader
+}
+
+/// What a reader reports after a read.
+public enum SourceReadStatus: Sendable, Equatable {
+    /// More records may be read at once.
+    case more
+    /// Nothing is available now; read again after this many milliseconds (or when woken).
+    case waiting(retryAfterMilliseconds: Int64)
+    /// The input is exhausted (bounded sources).
+    case finished
+}
+
+/// Reads one split of a source.
+public protocol SourceReader: AnyObject {
+    /// The records produced.
+    associatedtype Output
+
+    /// Reads up to `limit` records into `output`.
+    /// - Returns: whether more is available, nothing is for now, or the input is exhausted.
+    func read(into output: SourceOutput<Output>, limit: Int) throws -> SourceReadStatus
+
+    /// Called once when the job finishes or is cancelled; releases files and sockets.
+    func close()
+}
+
+extension SourceReader {
+    /// Default: nothing to release.
+    public func close() {}
+}
+
+/// Where a reader emits records: it assigns event timestamps, feeds the split's watermark
+/// generator and hands records to the chained operators.
+///
+/// Thread safety: owned by the source task.
+public final class SourceOutput<Element> {
+    private let emitter: Emitter<Element>
+    private let timestampOf: (Element) -> Timestamp
+    let generator: any WatermarkGenerator
+    /// Records emitted by this split.
+    public private(set) var emittedCount = 0
+
+    init(emitter: Emitter<Element>, strategy: WatermarkStrategy<Element>) {
+        self.emitter = emitter
+        self.timestampOf = strategy.timestamp
+        self.generator = strategy.makeGenerator()
+    }
+
+    /// Emits a record stamped by the watermark strategy's timestamp assigner.
+    public func emit(_ value: Element) {
+        let ts = timestampOf(value)
+        generator.onEvent(timestamp: ts)
+        emittedCount &+= 1
+        emitter.emit(value, timestamp: ts)
+    }
+
+    /// Emits a record with an explicit timestamp.
+    public func emit(_ value: Element, timestamp: Timestamp) {
+        generator.onEvent(timestamp: timestamp)
+        emittedCount &+= 1
+        emitter.emit(value, timestamp: timestamp)
+    }
+}

@@ -1,0 +1,85 @@
+/// The type-erased face of a task's outputs that the task loop needs once per step.
+public protocol OutputDriver: AnyObject {
+    /// Ships buffered records.
+    func flushAll()
+    /// Whether a target channel is full.
+    var isBackpressured: Bool { get }
+    /// Announces that the producing source became idle or active.
+    func broadcastIdle(_ idle: Bool)
+    /// Sets who is woken when a full target channel drains.
+    func setProducerWaker(_ waker: any TaskWaker)
+}
+
+/// The type-erased face of a task's input gate.
+public protocol InputDriver: AnyObject {
+    /// Processes up to `maxBatches` batches while `canContinue` holds; returns how many.
+    func drain(maxBatches: Int, canContinue: () -> Bool) -> Int
+    /// Whether all inputs ended.
+    var isFinished: Bool { get }
+    /// Whether a batch is waiting.
+    var hasPendingInput: Bool { get }
+    /// Sets who is woken when a batch arrives.
+    func setConsumerWaker(_ waker: any TaskWaker)
+    /// Batches queued over all inputs (for metrics).
+    var queuedBatches: Int { get }
+}
+
+/// The type-erased face of one source split.
+public protocol SourceDriver: AnyObject {
+    /// Reads up to `limit` records, then forwards the split's watermark if it advanced;
+    /// on exhaustion forwards the end-of-time watermark and the end of input.
+    func step(limit: Int) throws -> SourceReadStatus
+    /// Processing-time milliseconds without records after which the split is idle.
+    var idleTimeoutMilliseconds: Int64? { get }
+    /// Releases the reader.
+    func close()
+}
+
+extension ExchangeSender: OutputDriver {
+    public func broadcastIdle(_ idle: Bool) { broadcast(.idle(idle)) }
+    public func setProducerWaker(_ waker: any TaskWaker) {
+        for c in channelsForWiring { c.producerWaker = waker }
+    }
+}
+
+extension InputGate: InputDriver {
+    public func setConsumerWaker(_ waker: any TaskWaker) {
+        for c in channelsForWiring { c.consumerWaker = waker }
+    }
+    public var queuedBatches: Int { channelsForWiring.reduce(0) { $0 + $1.count } }
+}
+
+/// Drives a ``SourceReader``: reads, stamps, and forwards watermarks and the end of input.
+final class SourceSplitDriver<Reader: SourceReader>: SourceDriver {
+    let reader: Reader
+    let output: SourceOutput<Reader.Output>
+    let emitter: Emitter<Reader.Output>
+    let idleTimeoutMilliseconds: Int64?
+    private var lastWatermark = Watermark.initial
+    private var finished = false
+
+    init(reader: Reader, strategy: WatermarkStrategy<Reader.Output>, emitter: Emitter<Reader.Output>) {
+        self.reader = reader
+        self.emitter = emitter
+        self.output = SourceOutput(emitter: emitter, strategy: strategy)
+        self.idleTimeoutMilliseconds = strategy.idleTimeoutMilliseconds
+    }
+
+    func step(limit: Int) throws -> SourceReadStatus {
+        guard !finished else { return .finished }
+        let status = try reader.read(into: output, limit: limit)
+        let wm = output.generator.currentWatermark
+        if wm > lastWatermark {
+            lastWatermark = wm
+            emitter.emitWatermark(wm)
+        }
+        if status == .finished {
+            finished = true
+            emitter.emitWatermark(Watermark.endOfTime)
+            emitter.emitEndOfInput()
+        }
+        return status
+    }
+
+    func close() { reader.close() }
+}

@@ -1,0 +1,81 @@
+/// The typed entry points of an operator within a chain: where an upstream operator in the
+/// same task hands it records, watermarks and the end of input, by direct calls.
+public struct ElementHandler<Element> {
+    /// Processes one record.
+    public let element: (Element, Timestamp) -> Void
+    /// Processes a watermark (already the minimum over the operator's inputs).
+    public let watermark: (Timestamp) -> Void
+    /// Processes the end of input: flush and finish.
+    public let endOfInput: () -> Void
+
+    /// Creates a handler from its three entry points.
+    public init(
+        element: @escaping (Element, Timestamp) -> Void,
+        watermark: @escaping (Timestamp) -> Void,
+        endOfInput: @escaping () -> Void
+    ) {
+        self.element = element
+        self.watermark = watermark
+        self.endOfInput = endOfInput
+    }
+}
+
+/// The output of one operator: it forwards records, watermarks and end-of-input to every
+/// downstream handler (chained operators or exchange senders).
+///
+/// Thread safety: owned by one task; used only on its thread.
+public final class Emitter<Element> {
+    private var targets: [ElementHandler<Element>] = []
+    private var single: ElementHandler<Element>?
+    /// Records emitted (for metrics).
+    public let recordsOut: Counter
+
+    /// Creates an emitter that counts into `recordsOut`.
+    public init(recordsOut: Counter = Counter()) {
+        self.recordsOut = recordsOut
+    }
+
+    /// Adds a downstream handler.
+    public func connect(_ handler: ElementHandler<Element>) {
+        targets.append(handler)
+        single = targets.count == 1 ? handler : nil
+    }
+
+    /// Whether anything is connected.
+    public var isConnected: Bool { !targets.isEmpty }
+
+    /// Emits one record.
+    public func emit(_ value: Element, timestamp: Timestamp) {
+        recordsOut.increment()
+        if let single {
+            single.element(value, timestamp)
+        } else {
+            for t in targets { t.element(value, timestamp) }
+        }
+    }
+
+    /// Forwards a watermark.
+    public func emitWatermark(_ watermark: Timestamp) {
+        for t in targets { t.watermark(watermark) }
+    }
+
+    /// Forwards the end of input.
+    public func emitEndOfInput() {
+        for t in targets { t.endOfInput() }
+    }
+}
+
+/// What user functions emit into: the operator's emitter plus the timestamp of the
+/// element or timer being handled, which emitted records inherit unless told otherwise.
+public final class Collector<Element> {
+    let emitter: Emitter<Element>
+    /// The timestamp records get by default (the current element's or timer's).
+    public internal(set) var timestamp: Timestamp = 0
+
+    init(_ emitter: Emitter<Element>) { self.emitter = emitter }
+
+    /// Emits a record with the current timestamp.
+    public func collect(_ value: Element) { emitter.emit(value, timestamp: timestamp) }
+    /// Emits a record with an explicit timestamp.
+    public func collect(_ value: Element, timestamp: Timestamp) { emitter.emit(value, timestamp: timestamp) }
+}

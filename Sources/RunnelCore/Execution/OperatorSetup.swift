@@ -1,0 +1,55 @@
+/// Everything an operator subtask is given when the job is instantiated: who it is, its
+/// key groups, its clock, its metrics and its side outputs.
+public struct OperatorSetup {
+    /// The step's name (unique in the job; keys its metrics and, later, its checkpoint state).
+    public let name: String
+    /// This subtask's index in `0..<parallelism`.
+    public let subtask: Int
+    /// The step's parallelism.
+    public let parallelism: Int
+    /// How keys map to key groups and subtasks.
+    public let assignment: KeyGroupAssignment
+    /// The task's processing-time clock and timers.
+    public let processingTime: any ProcessingTimeService
+    /// Where the subtask registers its counters.
+    public let metrics: MetricsRegistry
+    /// The side outputs consumed downstream of this step.
+    public let sideOutputs: SideOutputs
+    /// Fails the task (and so the job) with an error raised outside a throwing call,
+    /// e.g. by a sink writer inside an element handler.
+    public let reportFailure: (any Error) -> Void
+
+    /// The key groups this subtask owns.
+    public var keyGroups: Range<Int> { assignment.keyGroups(ofSubtask: subtask) }
+
+    /// A new counter for this subtask.
+    public func counter(_ metric: String) -> Counter { metrics.counter(metric, operator: name) }
+}
+
+/// Context for `open`: subtask identity, metrics, and the declaration of keyed state.
+public final class KeyedRuntimeContext<Key: StreamKey> {
+    /// The operator's setup.
+    public let setup: OperatorSetup
+    /// The keyed state backend of the subtask.
+    public let stateBackend: KeyedStateBackend<Key>
+
+    init(setup: OperatorSetup, stateBackend: KeyedStateBackend<Key>) {
+        self.setup = setup
+        self.stateBackend = stateBackend
+    }
+
+    /// The value state declared by `descriptor`, scoped to the current key.
+    public func state<V>(_ descriptor: ValueStateDescriptor<V>) -> ValueState<V> { stateBackend.valueState(descriptor) }
+    /// The list state declared by `descriptor`.
+    public func state<E>(_ descriptor: ListStateDescriptor<E>) -> ListState<E> { stateBackend.listState(descriptor) }
+    /// The map state declared by `descriptor`.
+    public func state<K, V>(_ descriptor: MapStateDescriptor<K, V>) -> MapState<K, V> { stateBackend.mapState(descriptor) }
+    /// The reducing state declared by `descriptor`.
+    public func state<V>(_ descriptor: ReducingStateDescriptor<V>) -> ReducingState<V> { stateBackend.reducingState(descriptor) }
+    /// The aggregating state declared by `descriptor`.
+    public func state<F: AggregateFunction>(_ descriptor: AggregatingStateDescriptor<F>) -> AggregatingState<F.Input, F.Result> {
+        stateBackend.aggregatingState(descriptor)
+    }
+    /// A new counter for this subtask.
+    public func counter(_ metric: String) -> Counter { setup.counter(metric) }
+}

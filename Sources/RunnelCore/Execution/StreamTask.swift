@@ -1,0 +1,142 @@
+/// What a task asks of its runtime after a step.
+public enum TaskStepResult: Sendable, Equatable {
+    /// Run again soon (after other work on the loop).
+    case moreWork
+    /// Run again when woken (input arrived or a full output drained).
+    case waitForWakeup
+    /// Run again after this many milliseconds, or when woken.
+    case sleep(milliseconds: Int64)
+    /// The task is done.
+    case finished
+}
+
+/// One subtask of one chain of operators: its input (a source split or an input gate),
+/// the operators chained behind it, and the exchange senders at its end.
+///
+/// A runtime runs `step` on the task's own thread whenever it is woken; a step does a
+/// bounded amount of work (so tasks sharing a loop interleave) and ships its output
+/// batches before returning.
+///
+/// Thread safety: used only on the thread of the loop it is placed on, except
+/// ``installWaker(_:)`` which is called before the job starts.
+public final class StreamTask {
+    /// A human-readable name: the chained steps and the subtask index.
+    public let name: String
+    /// The subtask index (the runtime places subtask `i` on loop `i mod loops`).
+    public let subtask: Int
+    var source: (any SourceDriver)?
+    var input: (any InputDriver)?
+    var outputs: [any OutputDriver] = []
+    var failure: (any Error)?
+    private var isIdle = false
+    private var lastRecordTime: Timestamp = 0
+    private let clock: any ProcessingTimeService
+    /// Whether the task has finished.
+    public private(set) var isFinished = false
+
+    /// Records a source split reads per step.
+    public var recordsPerStep = 4096
+    /// Input batches a task drains per step.
+    public var batchesPerStep = 32
+
+    init(name: String, subtask: Int, clock: any ProcessingTimeService) {
+        self.name = name
+        self.subtask = subtask
+        self.clock = clock
+    }
+
+    /// Connects the task's channels to the waker that schedules it.
+    public func installWaker(_ waker: any TaskWaker) {
+        input?.setConsumerWaker(waker)
+        for o in outputs { o.setProducerWaker(waker) }
+    }
+
+    private var isBackpressured: Bool {
+        for o in outputs where o.isBackpressured { return true }
+        return false
+    }
+
+    /// Batches waiting in the task's input channels.
+    public var queuedInputBatches: Int { input?.queuedBatches ?? 0 }
+
+    /// Does a bounded amount of work.
+    /// - Throws: the first error raised by a reader, operator or sink of the task.
+    public func step() throws -> TaskStepResult {
+        if let failure { throw failure }
+        guard !isFinished else { return .finished }
+        defer { flushOutputs() }
+        if let source {
+            if isBackpressured { return .waitForWakeup }
+            let status = try source.step(limit: recordsPerStep)
+            if let failure { throw failure }
+            switch status {
+            case .more:
+                markActive()
+                return .moreWork
+            case .waiting(let retry):
+                checkIdleness(source)
+                return .sleep(milliseconds: retry)
+            case .finished:
+                isFinished = true
+                return .finished
+            }
+        }
+        guard let input else {
+            isFinished = true
+            return .finished
+        }
+        let drained = input.drain(maxBatches: batchesPerStep) { !isBackpressured }
+        if let failure { throw failure }
+        if input.isFinished {
+            isFinished = true
+            return .finished
+        }
+        if isBackpressured { return .waitForWakeup }
+        if drained == batchesPerStep || input.hasPendingInput { return .moreWork }
+        return .waitForWakeup
+    }
+
+    /// Ships buffered output (also after a processing-time timer ran outside a step).
+    public func flushOutputs() {
+        for o in outputs { o.flushAll() }
+    }
+
+    /// Releases sources.
+    public func close() { source?.close() }
+
+    private func markActive() {
+        lastRecordTime = clock.currentTime
+        if isIdle {
+            isIdle = false
+            for o in outputs { o.broadcastIdle(false) }
+        }
+    }
+
+    private func checkIdleness(_ source: any SourceDriver) {
+        guard let timeout = source.idleTimeoutMilliseconds, !isIdle else { return }
+        let now = clock.currentTime
+        if lastRecordTime == 0 { lastRecordTime = now }
+        if now - lastRecordTime >= timeout {
+            isIdle = true
+            for o in outputs { o.broadcastIdle(true) }
+        }
+    }
+}
+
+/// Wraps a loop's processing-time service so that output produced by a timer callback is
+/// shipped right after the callback (timers run outside task steps).
+final class TaskProcessingTimeService: ProcessingTimeService {
+    let base: any ProcessingTimeService
+    weak var task: StreamTask?
+
+    init(base: any ProcessingTimeService) { self.base = base }
+
+    var currentTime: Timestamp { base.currentTime }
+
+    func schedule(at time: Timestamp, _ callback: @escaping (Timestamp) -> Void) {
+        base.schedule(at: time) { [weak self] now in
+            callback(now)
+            self?.task?.flushOutputs()
+        }
+    }
+}

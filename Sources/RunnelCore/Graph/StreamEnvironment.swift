@@ -1,0 +1,68 @@
+/// Builds a job: sources, transformations, keyed and windowed steps, and sinks
+/// (Flink's `StreamExecutionEnvironment`).
+///
+/// ```swift
+/// let env = StreamEnvironment(name: "views")
+/// env.source("events", NDJSONFileSource(path: "in.ndjson", splits: 2, decode: ...),
+///            watermarks: .boundedOutOfOrderness(.seconds(5)) { $0.timestamp })
+///    .filter("views only") { $0.isView }
+///    .keyBy { $0.postId }
+///    .window(TumblingWindows(.minutes(1)))
+///    .aggregate("count views", CountAggregate())
+///    .sink("print", StdoutSink())
+/// let graph = try env.build()
+/// ```
+///
+/// Every step has a name, unique in the job: it keys the step's metrics and its state
+/// in checkpoints.
+///
+/// Thread safety: build on one thread.
+public final class StreamEnvironment {
+    /// The job's name.
+    public let name: String
+    var nodes: [GraphNode] = []
+    private var names: Set<String> = []
+
+    /// Creates an empty job.
+    public init(name: String) {
+        self.name = name
+    }
+
+    func addNode(_ name: String, role: GraphNode.Role) -> GraphNode {
+        precondition(!names.contains(name), "step name '\(name)' is used twice; every step needs a unique name")
+        names.insert(name)
+        let node = GraphNode(id: nodes.count, name: name, role: role)
+        nodes.append(node)
+        return node
+    }
+
+    /// Adds a source; each subtask reads one split, stamped by `watermarks`.
+    public func source<S: Source>(_ name: String, _ source: S, watermarks: WatermarkStrategy<S.Output>) -> DataStream<S.Output> {
+        let node = addNode(name, role: .source)
+        node.makeEmitter = { Emitter<S.Output>(recordsOut: $0) }
+        node.makeSource = { setup, emitter in
+            let reader = try source.createReader(subtask: setup.subtask, parallelism: setup.parallelism)
+            return SourceSplitDriver(reader: reader, strategy: watermarks, emitter: emitter as! Emitter<S.Output>)
+        }
+        return DataStream(environment: self, node: node.id)
+    }
+
+    /// Finishes building.
+    /// - Throws: ``JobGraphError`` when a step has no consumers that need one, etc.
+    public func build() throws -> JobGraph {
+        if nodes.isEmpty { throw JobGraphError.empty }
+        return JobGraph(name: name, nodes: nodes)
+    }
+}
+
+/// Problems found while building a job graph.
+public enum JobGraphError: Error, CustomStringConvertible {
+    /// The job has no steps.
+    case empty
+
+    public var description: String {
+        switch self {
+        case .empty: return "the job has no steps"
+        }
+    }
+}

@@ -1,0 +1,79 @@
+/// Runs a ``KeyedProcessFunction`` on one subtask: sets the current key, hands elements
+/// and due timers to the function, and forwards watermarks after the timers they fire.
+///
+/// Thread safety: owned by one task.
+public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
+    typealias Key = Function.Key
+    let function: Function
+    let keyOf: (Function.Input) -> Key
+    let backend: KeyedStateBackend<Key>
+    let timers: InternalTimerService<Key, NoNamespace>
+    let context: KeyedProcessContext<Key, Function.Output>
+    let collector: Collector<Function.Output>
+    let output: Emitter<Function.Output>
+    let recordsIn: Counter
+
+    /// Creates and opens the operator.
+    public init(function: Function, keyOf: @escaping (Function.Input) -> Function.Key, setup: OperatorSetup, output: Emitter<Function.Output>) throws {
+        self.function = function
+        self.keyOf = keyOf
+        self.output = output
+        let timers = InternalTimerService<Key, NoNamespace>(processingTimeService: setup.processingTime)
+        self.timers = timers
+        let clock = setup.processingTime
+        self.backend = KeyedStateBackend(
+            assignment: setup.assignment, keyGroups: setup.keyGroups,
+            processingTime: { clock.currentTime }, eventTime: { [unowned timers] in timers.currentWatermark })
+        self.context = KeyedProcessContext(timers: timers, backend: backend, sideOutputs: setup.sideOutputs,
+                                           droppedSideOutput: setup.counter("side_output_dropped"))
+        self.collector = Collector(output)
+        self.recordsIn = setup.counter("records_in")
+        timers.onEventTime = { [unowned self] t in self.fire(t, .eventTime) }
+        timers.onProcessingTime = { [unowned self] t in self.fire(t, .processingTime) }
+        try function.open(KeyedRuntimeContext(setup: setup, stateBackend: backend))
+    }
+
+    /// The operator's input entry points.
+    public var handler: ElementHandler<Function.Input> {
+        ElementHandler(
+            element: { [unowned self] v, ts in self.processElement(v, ts) },
+            watermark: { [unowned self] wm in self.processWatermark(wm) },
+            endOfInput: { [unowned self] in self.finish() }
+        )
+    }
+
+    /// The state backend (for inspection and snapshots).
+    public var stateBackend: KeyedStateBackend<Function.Key> { backend }
+    /// The timer service (for inspection and snapshots).
+    public var timerService: InternalTimerService<Function.Key, NoNamespace> { timers }
+
+    func processElement(_ value: Function.Input, _ ts: Timestamp) {
+        recordsIn.increment()
+        backend.setCurrentKey(keyOf(value))
+        context.timestamp = ts
+        context.timeDomain = nil
+        collector.timestamp = ts
+        function.processElement(value, context: context, out: collector)
+    }
+
+    func processWatermark(_ wm: Timestamp) {
+        guard wm > timers.currentWatermark else { return }
+        timers.advanceWatermark(to: wm)
+        backend.sweepExpiredEntries()
+        output.emitWatermark(wm)
+    }
+
+    func finish() {
+        // End of a bounded input: every processing-time timer is due as well.
+        timers.advanceProcessingTime(to: Watermark.endOfTime)
+        output.emitEndOfInput()
+    }
+
+    private func fire(_ timer: InternalTimer<Key, NoNamespace>, _ domain: TimeDomain) {
+        backend.setCurrentKey(timer.key)
+        context.timestamp = timer.time
+        context.timeDomain = domain
+        collector.timestamp = timer.time
+        function.onTimer(timer.time, context: context, out: collector)
+    }
+}

@@ -1,0 +1,168 @@
+/// The keyed state of one operator subtask: every state it declared, for the key groups
+/// it owns, scoped to the key of the element being processed.
+///
+/// The operator calls ``setCurrentKey(_:)`` before handing an element or timer to user
+/// code; state handles (``ValueState`` and friends) then read and write the entry of that
+/// key. State is stored per key group so that snapshots can be cut by key group and
+/// restored at another parallelism.
+///
+/// Thread safety: owned by one subtask; used only on its thread.
+public final class KeyedStateBackend<Key: StreamKey> {
+    /// How keys map to key groups and subtasks.
+    public let assignment: KeyGroupAssignment
+    /// The key groups this subtask owns.
+    public let keyGroups: Range<Int>
+    /// The key of the element or timer being processed.
+    public private(set) var currentKey: Key!
+    /// The index of the current key's group within ``keyGroups``.
+    public private(set) var currentLocalGroup: Int = 0
+
+    /// Current processing time (for processing-time TTL).
+    var processingTime: () -> Timestamp
+    /// Current watermark of the operator (for event-time TTL).
+    var eventTime: () -> Timestamp
+
+    private var sweepers: [(ttl: StateTTL, sweep: (Int, Timestamp) -> Void)] = []
+    private var nextSweepGroup = 0
+    private var registered: [String: AnyObject] = [:]
+
+    /// Creates a backend for the subtask that owns `keyGroups`.
+    public init(
+        assignment: KeyGroupAssignment,
+        keyGroups: Range<Int>,
+        processingTime: @escaping () -> Timestamp = { 0 },
+        eventTime: @escaping () -> Timestamp = { Watermark.initial }
+    ) {
+        self.assignment = assignment
+        self.keyGroups = keyGroups
+        self.processingTime = processingTime
+        self.eventTime = eventTime
+    }
+
+    /// Makes `key` the current key.
+    /// - Precondition: the key belongs to a key group this subtask owns (a partitioning bug otherwise).
+    public func setCurrentKey(_ key: Key) {
+        let group = assignment.keyGroup(of: key)
+        setCurrentKey(key, keyGroup: group)
+    }
+
+    /// Makes `key` the current key when its key group is already known.
+    public func setCurrentKey(_ key: Key, keyGroup group: Int) {
+        precondition(keyGroups.contains(group), "key routed to a subtask that does not own its key group")
+        currentKey = key
+        currentLocalGroup = group &- keyGroups.lowerBound
+    }
+
+    /// The current time in a TTL's time domain.
+    func now(_ ttl: StateTTL) -> Timestamp {
+        ttl.timeDomain == .eventTime ? eventTime() : processingTime()
+    }
+
+    /// Removes expired entries of one key group of every state with TTL; called by the
+    /// operator as its time advances, visiting the key groups round-robin.
+    public func sweepExpiredEntries() {
+        guard !sweepers.isEmpty, !keyGroups.isEmpty else { return }
+        let group = nextSweepGroup
+        nextSweepGroup = (nextSweepGroup + 1) % keyGroups.count
+        for s in sweepers {
+            let now = now(s.ttl)
+            guard now != Watermark.initial else { continue }
+            s.sweep(group, now &- s.ttl.milliseconds)
+        }
+    }
+
+    /// The storage of a state, created on first use; a name reused with another type is a programming error.
+    func table<V>(named name: String, ttl: StateTTL?, of: V.Type) -> KeyedStateTable<Key, V> {
+        if let existing = registered[name] {
+            guard let table = existing as? KeyedStateTable<Key, V> else {
+                preconditionFailure("state '\(name)' was declared twice with different types")
+            }
+            return table
+        }
+        let table = KeyedStateTable<Key, V>(name: name, keyGroups: keyGroups)
+        registered[name] = table
+        if let ttl {
+            sweepers.append((ttl, { [unowned table] group, limit in table.sweep(localGroup: group, expiredAtOrBefore: limit) }))
+        }
+        return table
+    }
+
+    /// The names of all states declared on this backend.
+    public var stateNames: [String] { registered.keys.sorted() }
+
+    /// A declared state's table, for snapshots and inspection.
+    public func stateTable<V>(named name: String, of: V.Type) -> KeyedStateTable<Key, V>? {
+        registered[name] as? KeyedStateTable<Key, V>
+    }
+
+    // MARK: Declaring state
+
+    /// The value state declared by `descriptor`.
+    public func valueState<V>(_ descriptor: ValueStateDescriptor<V>) -> ValueState<V> {
+        KeyedValueState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: V.self), ttl: descriptor.ttl)
+    }
+
+    /// The list state declared by `descriptor`.
+    public func listState<E>(_ descriptor: ListStateDescriptor<E>) -> ListState<E> {
+        KeyedListState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: [E].self), ttl: descriptor.ttl)
+    }
+
+    /// The map state declared by `descriptor`.
+    public func mapState<MK, MV>(_ descriptor: MapStateDescriptor<MK, MV>) -> MapState<MK, MV> {
+        KeyedMapState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: [MK: MV].self), ttl: descriptor.ttl)
+    }
+
+    /// The reducing state declared by `descriptor`.
+    public func reducingState<V>(_ descriptor: ReducingStateDescriptor<V>) -> ReducingState<V> {
+        KeyedReducingState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: V.self),
+                           ttl: descriptor.ttl, reduce: descriptor.reduce)
+    }
+
+    /// The aggregating state declared by `descriptor`.
+    public func aggregatingState<F: AggregateFunction>(_ descriptor: AggregatingStateDescriptor<F>) -> AggregatingState<F.Input, F.Result> {
+        KeyedAggregatingState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: F.Accumulator.self),
+                              ttl: descriptor.ttl, function: descriptor.function)
+    }
+}
+
+/// Shared entry access with TTL for all keyed state handles.
+extension KeyedStateTable {
+    /// Reads the current key's entry, dropping it when expired.
+    func read(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?) -> Value? {
+        let g = backend.currentLocalGroup
+        guard let entry = groups[g][backend.currentKey] else { return nil }
+        guard let ttl else { return entry.value }
+        let now = backend.now(ttl)
+        if now &- entry.refreshedAt >= ttl.milliseconds && now != Watermark.initial {
+            groups[g].removeValue(forKey: backend.currentKey)
+            return nil
+        }
+        if ttl.updateType == .onReadAndWrite {
+            groups[g][backend.currentKey]!.refreshedAt = now
+        }
+        return entry.value
+    }
+
+    /// Writes the current key's entry, refreshing its TTL.
+    func write(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, _ value: Value) {
+        let stamp = ttl.map { backend.now($0) } ?? 0
+        groups[backend.currentLocalGroup][backend.currentKey] = Entry(value: value, refreshedAt: stamp)
+    }
+
+    /// Updates the current key's entry in place (no copy of the value), creating it from
+    /// `initial` when absent or expired.
+    func modify<R>(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, initial: () -> Value, _ body: (inout Value) -> R) -> R {
+        let g = backend.currentLocalGroup
+        let key = backend.currentKey!
+        let stamp = ttl.map { backend.now($0) } ?? 0
+        if let ttl, let entry = groups[g][key], stamp &- entry.refreshedAt >= ttl.milliseconds, stamp != Watermark.initial {
+            groups[g].removeValue(forKey: key)
+        }
+        return groups[g][key, default: Entry(value: initial(), refreshedAt: stamp)].refresh(at: stamp, body)
+    }
+
+    /// Removes the current key's entry.
+    func remove(_ backend: KeyedStateBackend<Key>) {
+        groups[backend.currentLocalGroup].removeValue(forKey: backend.currentKey)
+    }
+}

@@ -1,0 +1,44 @@
+/// One keyed state's entries, partitioned by the key groups a subtask owns.
+///
+/// Entries carry the time of their last refresh so that TTL can be enforced; without TTL
+/// that field is simply never read.
+///
+/// Thread safety: owned by one subtask; used only on its thread.
+public final class KeyedStateTable<Key: StreamKey, Value> {
+    /// A stored value and the time it was last refreshed (for TTL).
+    public struct Entry {
+        /// The value.
+        public var value: Value
+        /// When the value was last refreshed, in the TTL's time domain.
+        public var refreshedAt: Timestamp
+
+        /// Stamps the entry and updates its value in place.
+        mutating func refresh<R>(at stamp: Timestamp, _ body: (inout Value) -> R) -> R {
+            refreshedAt = stamp
+            return body(&value)
+        }
+    }
+
+    /// The state's name within its operator.
+    public let name: String
+    /// One dictionary per owned key group, indexed by `group − firstKeyGroup`.
+    public var groups: [[Key: Entry]]
+    /// The first key group owned by the subtask.
+    public let firstKeyGroup: Int
+
+    init(name: String, keyGroups: Range<Int>) {
+        self.name = name
+        self.firstKeyGroup = keyGroups.lowerBound
+        self.groups = Array(repeating: [:], count: keyGroups.count)
+    }
+
+    /// The number of entries over all key groups.
+    /// - Complexity: O(key groups).
+    public var count: Int { groups.reduce(0) { $0 + $1.count } }
+
+    /// Removes the entries of one local key group index whose refresh time is at or before `expiredAtOrBefore`.
+    func sweep(localGroup: Int, expiredAtOrBefore limit: Timestamp) {
+        guard groups[localGroup].contains(where: { $0.value.refreshedAt <= limit }) else { return }
+        groups[localGroup] = groups[localGroup].filter { $0.value.refreshedAt > limit }
+    }
+}

@@ -1,0 +1,55 @@
+/// A key that `keyBy` can partition by.
+///
+/// Swift's `hashValue` is seeded per process, so it cannot decide which subtask or key
+/// group owns a key: that must be the same in every process, or a restored checkpoint
+/// would find its keys in the wrong place. `stableHash` is that process-independent hash.
+public protocol StreamKey: Hashable, Sendable {
+    /// A hash of the key that is identical in every process and on every machine.
+    var stableHash: UInt64 { get }
+}
+
+/// A small, fast, process-independent hash (FNV-1a over bytes, then a 64-bit finalizer).
+///
+/// Written here because the core has no C imports (xxHash lives in a shim target) and a
+/// key hash needs no cryptographic strength, only stability and good spreading.
+public enum StableHash {
+    /// Hashes raw bytes.
+    public static func hash(bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes {
+            h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3
+        }
+        return mix(h)
+    }
+
+    /// A 64-bit finalizer (from the SplitMix64 generator) that spreads every input bit.
+    public static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9e37_79b9_7f4a_7c15
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
+extension String: StreamKey {
+    public var stableHash: UInt64 {
+        var copy = self
+        return copy.withUTF8 { StableHash.hash(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
+extension Int: StreamKey {
+    public var stableHash: UInt64 { StableHash.mix(UInt64(bitPattern: Int64(self))) }
+}
+
+extension Int64: StreamKey {
+    public var stableHash: UInt64 { StableHash.mix(UInt64(bitPattern: self)) }
+}
+
+extension UInt64: StreamKey {
+    public var stableHash: UInt64 { StableHash.mix(self) }
+}
+
+extension Bool: StreamKey {
+    public var stableHash: UInt64 { StableHash.mix(self ? 1 : 0) }
+}

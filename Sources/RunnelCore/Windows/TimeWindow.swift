@@ -1,0 +1,35 @@
+/// A half-open interval of time `[start, end)` in milliseconds.
+public struct TimeWindow: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The first millisecond in the window.
+    public var start: Timestamp
+    /// The first millisecond after the window.
+    public var end: Timestamp
+
+    /// Creates a window.
+    public init(start: Timestamp, end: Timestamp) {
+        self.start = start
+        self.end = end
+    }
+
+    /// The largest timestamp that belongs to the window; an event-time window is complete
+    /// once the watermark reaches it.
+    public var maxTimestamp: Timestamp { end &- 1 }
+
+    /// Whether the windows share at least one millisecond. Windows that merely touch
+    /// (`a.end == b.start`) do not intersect: a session gap of exactly `gap` separates
+    /// sessions (Flink would merge them; Runnel does not).
+    public func intersects(_ other: TimeWindow) -> Bool {
+        start < other.end && other.start < end
+    }
+
+    /// The smallest window covering both.
+    public func cover(_ other: TimeWindow) -> TimeWindow {
+        TimeWindow(start: min(start, other.start), end: max(end, other.end))
+    }
+
+    public static func < (a: TimeWindow, b: TimeWindow) -> Bool {
+        (a.start, a.end) < (b.start, b.end)
+    }
+
+    public var description: String { "[\(start), \(end))" }
+}
