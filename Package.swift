@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "RunnelCoreTests",
             dependencies: [
-                "RunnelCore", "RunnelTesting",
+                "RunnelCore", "RunnelTesting", "RunnelOperators",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict

@@ -35,9 +35,9 @@ public final class ExchangeSender<Element> {
     /// The handler an upstream emitter connects to.
     public var handler: ElementHandler<Element> {
         ElementHandler(
-            element: { [unowned self] v, ts in self.send(v, ts) },
-            watermark: { [unowned self] wm in self.broadcast(.watermark(wm)) },
-            endOfInput: { [unowned self] in self.broadcast(.end) }
+            element: { v, ts in self.send(v, ts) },
+            watermark: { wm in self.broadcast(.watermark(wm)) },
+            endOfInput: { self.broadcast(.end) }
         )
     }
 

@@ -33,12 +33,12 @@ public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
         try function.open(KeyedRuntimeContext(setup: setup, stateBackend: backend))
     }
 
-    /// The operator's input entry points.
+    /// The operator's input entry points; they keep the operator alive (nothing else holds it).
     public var handler: ElementHandler<Function.Input> {
         ElementHandler(
-            element: { [unowned self] v, ts in self.processElement(v, ts) },
-            watermark: { [unowned self] wm in self.processWatermark(wm) },
-            endOfInput: { [unowned self] in self.finish() }
+            element: { v, ts in self.processElement(v, ts) },
+            watermark: { wm in self.processWatermark(wm) },
+            endOfInput: { self.finish() }
         )
     }
 

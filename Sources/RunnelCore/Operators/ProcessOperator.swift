@@ -18,20 +18,20 @@ public final class ProcessOperator<Function: ProcessFunction> {
         try function.open(setup)
     }
 
-    /// The operator's input entry points.
+    /// The operator's input entry points; they keep the operator alive (nothing else holds it).
     public var handler: ElementHandler<Function.Input> {
         ElementHandler(
-            element: { [unowned self] v, ts in
+            element: { v, ts in
                 self.recordsIn.increment()
                 self.context.timestamp = ts
                 self.collector.timestamp = ts
                 self.function.processElement(v, context: self.context, out: self.collector)
             },
-            watermark: { [unowned self] wm in
+            watermark: { wm in
                 self.context.currentWatermark = wm
                 self.output.emitWatermark(wm)
             },
-            endOfInput: { [unowned self] in self.output.emitEndOfInput() }
+            endOfInput: { self.output.emitEndOfInput() }
         )
     }
 }

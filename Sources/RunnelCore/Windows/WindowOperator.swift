@@ -76,12 +76,12 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         timers.onProcessingTime = { [unowned self] t in self.onTimer(t, domain: .processingTime) }
     }
 
-    /// The operator's input entry points.
+    /// The operator's input entry points; they keep the operator alive (nothing else holds it).
     public var handler: ElementHandler<Input> {
         ElementHandler(
-            element: { [unowned self] v, ts in self.processElement(v, ts) },
-            watermark: { [unowned self] wm in self.processWatermark(wm) },
-            endOfInput: { [unowned self] in self.finish() }
+            element: { v, ts in self.processElement(v, ts) },
+            watermark: { wm in self.processWatermark(wm) },
+            endOfInput: { self.finish() }
         )
     }
 

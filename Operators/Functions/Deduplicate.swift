@@ -1,0 +1,38 @@
+import RunnelCore
+
+/// Drops elements whose key was already seen within a time-to-live: keyed by the
+/// deduplication id (e.g. an event id), it keeps one flag per id in value state with TTL.
+///
+/// With an event-time TTL the result is deterministic under replay: an id is forgotten
+/// once the watermark is `ttl` past the time it was first seen. Dropped duplicates go to
+/// the `duplicates` side output when one is given, and are counted (`duplicates`).
+public final class Deduplicate<Key: StreamKey, Element>: KeyedProcessFunction {
+    private let ttl: StateTTL
+    private let duplicatesTag: OutputTag<Element>?
+    private var seen: ValueState<Bool>!
+    private var duplicates: Counter!
+
+    /// Creates the function.
+    /// - Parameters:
+    ///   - ttl: how long an id is remembered (default: one hour of event time).
+    ///   - duplicatesTag: where dropped duplicates go, if anywhere.
+    public init(ttl: StateTTL = StateTTL(.seconds(3600), timeDomain: .eventTime), duplicatesTag: OutputTag<Element>? = nil) {
+        self.ttl = ttl
+        self.duplicatesTag = duplicatesTag
+    }
+
+    public func open(_ context: KeyedRuntimeContext<Key>) throws {
+        seen = context.state(ValueStateDescriptor<Bool>("seen", ttl: ttl))
+        duplicates = context.counter("duplicates")
+    }
+
+    public func processElement(_ value: Element, context: KeyedProcessContext<Key, Element>, out: Collector<Element>) {
+        if seen.value == nil {
+            seen.value = true
+            out.collect(value)
+        } else {
+            duplicates.increment()
+            if let duplicatesTag { context.output(duplicatesTag, value) }
+        }
+    }
+}
