@@ -120,6 +120,7 @@ public final class ExecutionPlan {
                     }
                     if !gateChannels.isEmpty {
                         task.input = node.makeGate!(gateChannels, handler)
+                        task.maxQueuedGauge = metrics.gauge("max_input_queue_batches", operator: node.name)
                     }
                 }
                 // Exchange senders for this node's outgoing exchange edges.

@@ -31,6 +31,9 @@ public final class StreamTask {
     private var isIdle = false
     private var lastRecordTime: Timestamp = 0
     private let clock: any ProcessingTimeService
+    /// The largest number of input batches seen queued at the start of a step (metrics:
+    /// proves that backpressure bounds the queues).
+    var maxQueuedGauge: Gauge?
     /// Whether the task has finished.
     public private(set) var isFinished = false
 
@@ -84,6 +87,10 @@ public final class StreamTask {
         guard let input else {
             isFinished = true
             return .finished
+        }
+        if let maxQueuedGauge {
+            let queued = Int64(input.queuedBatches)
+            if queued > maxQueuedGauge.value { maxQueuedGauge.set(queued) }
         }
         let drained = input.drain(maxBatches: batchesPerStep) { !isBackpressured }
         if let failure { throw failure }

@@ -13,6 +13,11 @@ public final class MetricsRegistry: Sendable {
         public var operatorName: String
         /// The metric, e.g. `records_in`.
         public var metric: String
+        /// Creates a name.
+        public init(operatorName: String, metric: String) {
+            self.operatorName = operatorName
+            self.metric = metric
+        }
         public static func < (a: Name, b: Name) -> Bool {
             (a.operatorName, a.metric) < (b.operatorName, b.metric)
         }

@@ -1,0 +1,193 @@
+import RunnelCore
+import Synchronization
+
+/// Runs a job graph on libuv event loops, one loop per worker thread.
+///
+/// Subtask `i` of every step runs on loop `i mod loops`; tasks on one loop interleave
+/// step by step, tasks on different loops exchange batches through bounded channels
+/// woken by `uv_async`. `run()` blocks the calling thread until every task finished
+/// (bounded input), a task failed, or the job was cancelled (``cancel()``, or SIGINT /
+/// SIGTERM when ``Options/handleSignals`` is set).
+///
+/// Thread safety: `run()` once, from one thread; `cancel()` from any thread.
+public final class JobRunner: Sendable {
+    /// How to run the job.
+    public struct Options: Sendable {
+        /// Subtasks per step (default: one per core).
+        public var parallelism: Int
+        /// Worker threads (event loops); default: the parallelism.
+        public var loops: Int?
+        /// Exchange tuning.
+        public var plan = ExecutionPlan.Options()
+        /// Cancel the job on SIGINT and SIGTERM.
+        public var handleSignals = false
+
+        /// Creates options.
+        public init(parallelism: Int = EventLoopGroup.defaultLoopCount, loops: Int? = nil, handleSignals: Bool = false) {
+            self.parallelism = parallelism
+            self.loops = loops
+            self.handleSignals = handleSignals
+        }
+    }
+
+    /// What a finished run reports.
+    public struct Result: Sendable {
+        /// Counters of every step summed over subtasks.
+        public var counters: [MetricsRegistry.Name: Int]
+        /// Wall time of the run in seconds.
+        public var wallSeconds: Double
+        /// Peak resident set size of the process in bytes.
+        public var peakResidentBytes: UInt64
+        /// Allocator statistics at the end (nil when jemalloc is not the allocator).
+        public var allocator: AllocatorStatistics?
+
+        /// The total of one counter of one step.
+        public func counter(_ metric: String, step: String) -> Int {
+            counters[MetricsRegistry.Name(operatorName: step, metric: metric)] ?? 0
+        }
+    }
+
+    /// Why a run ended without finishing its input.
+    public enum RunError: Error, CustomStringConvertible {
+        /// `cancel()` was called or a signal arrived.
+        case cancelled(signal: Int32?)
+
+        public var description: String {
+            switch self {
+            case .cancelled(let signal?): return "job cancelled by signal \(signal)"
+            case .cancelled(nil): return "job cancelled"
+            }
+        }
+    }
+
+    private struct State {
+        var failure: (any Error)?
+        var cancelled: RunError?
+        var remaining = 0
+        var started = false
+    }
+
+    /// The job.
+    public let graph: JobGraph
+    /// The options.
+    public let options: Options
+    /// Metrics of the running job (readable while it runs).
+    public let metrics = MetricsRegistry()
+    private let state = Mutex(State())
+    private let done = OneShotLatch()
+
+    /// Prepares a run.
+    public init(graph: JobGraph, options: Options = Options()) {
+        precondition(options.parallelism > 0)
+        self.graph = graph
+        self.options = options
+    }
+
+    /// Cancels the job (any thread); `run()` then throws ``RunError/cancelled(signal:)``.
+    public func cancel(signal: Int32? = nil) {
+        state.withLock { if $0.cancelled == nil { $0.cancelled = .cancelled(signal: signal) } }
+        done.open()
+    }
+
+    /// Runs the job to its end on a fresh group of event loops.
+    /// - Throws: the first error of a task, or ``RunError`` when cancelled.
+    @discardableResult
+    public func run() throws -> Result {
+        let start = MonotonicClock.nowNanoseconds()
+        let loopCount = max(1, min(options.loops ?? options.parallelism, options.parallelism))
+        let group = try EventLoopGroup(loopCount: loopCount, namePrefix: "runnel-\(graph.name)")
+        let clocks = group.loops.map { LoopProcessingTimeService(loop: $0) }
+        let plan = try ExecutionPlan(graph: graph, parallelism: options.parallelism, options: options.plan, metrics: metrics) {
+            clocks[$0 % loopCount]
+        }
+        state.withLock { $0.remaining = plan.tasks.count }
+        if plan.tasks.isEmpty { done.open() }
+
+        // Tasks and their drivers move to their loops; each is touched only there from now on.
+        let drivers = UncheckedBox(plan.tasks.map { task in
+            TaskDriver(task: task, loop: group.loop(at: task.subtask % loopCount),
+                       onFinished: { [self] in taskFinished() },
+                       onFailure: { [self] error in taskFailed(error) })
+        })
+        let signals = UncheckedBox<SignalWatcher?>(nil)
+
+        // Phase 1: wire every wake-up before any task runs, so no wake-up is lost.
+        let wired = CountdownLatch(count: loopCount)
+        for (index, loop) in group.loops.enumerated() {
+            loop.execute { [self] in
+                for d in drivers.value where d.loop === loop {
+                    do { try d.installWakeup() } catch { taskFailed(error) }
+                }
+                if index == 0 && options.handleSignals {
+                    signals.value = try? SignalWatcher(loop: loop) { [self] sig in cancel(signal: sig) }
+                }
+                wired.countDown()
+            }
+        }
+        wired.wait()
+        // Phase 2: start every task.
+        for loop in group.loops {
+            loop.execute {
+                for d in drivers.value where d.loop === loop { d.schedule() }
+            }
+        }
+        done.wait()
+
+        // Stop tasks on their loops, then the loops.
+        let stopped = CountdownLatch(count: loopCount)
+        for (index, loop) in group.loops.enumerated() {
+            loop.execute {
+                for d in drivers.value where d.loop === loop { d.stop() }
+                if index == 0 { signals.value?.stop() }
+                stopped.countDown()
+            }
+        }
+        stopped.wait()
+        group.shutdownGracefully()
+
+        let (failure, cancelled) = state.withLock { ($0.failure, $0.cancelled) }
+        if let failure { throw failure }
+        if let cancelled { throw cancelled }
+        let seconds = Double(MonotonicClock.nowNanoseconds() - start) / 1e9
+        return Result(counters: metrics.counterTotals(), wallSeconds: seconds,
+                      peakResidentBytes: AllocatorStatistics.peakResidentSetBytes(), allocator: AllocatorStatistics.current())
+    }
+
+    private func taskFinished() {
+        let last = state.withLock { s -> Bool in
+            s.remaining -= 1
+            return s.remaining == 0
+        }
+        if last { done.open() }
+    }
+
+    private func taskFailed(_ error: any Error) {
+        state.withLock { if $0.failure == nil { $0.failure = error } }
+        done.open()
+    }
+}
+
+/// Carries a value that is only ever used on one thread at a time, with a happens-before
+/// edge (a loop submission) between uses, across a `@Sendable` boundary.
+final class UncheckedBox<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// Blocks until `count` count-downs happened.
+final class CountdownLatch: Sendable {
+    private let remaining: Mutex<Int>
+    private let latch = OneShotLatch()
+    init(count: Int) {
+        remaining = Mutex(count)
+        if count == 0 { latch.open() }
+    }
+    func countDown() {
+        let zero = remaining.withLock { r -> Bool in
+            r -= 1
+            return r == 0
+        }
+        if zero { latch.open() }
+    }
+    func wait() { latch.wait() }
+}
