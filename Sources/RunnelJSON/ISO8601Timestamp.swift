@@ -1,0 +1,220 @@
+/// Fixed-format UTC timestamps, `YYYY-MM-DDTHH:MM:SS[.fffffffff]Z`, converted
+/// to and from milliseconds since the Unix epoch.
+///
+/// A hand-written parser instead of a formatter: event streams carry millions
+/// of timestamps per second, and a strict fixed layout can be validated and
+/// converted with a few dozen integer operations and no allocation. Only the
+/// single layout above is accepted, deliberately: no offsets other than `Z`,
+/// no lowercase `t`/`z`, no leap second, no week or ordinal dates.
+/// Dates use the proleptic Gregorian calendar for years 0000–9999.
+public enum ISO8601Timestamp {
+    /// Milliseconds per day.
+    @usableFromInline static let millisPerDay: Int64 = 86_400_000
+
+    /// Parses exactly `YYYY-MM-DDTHH:MM:SS[.f]Z`, where the optional fraction
+    /// has 1 to 9 digits and is truncated (not rounded) to milliseconds.
+    ///
+    /// Validates month 1–12, day within the month (29 February only in leap
+    /// years), hour 0–23, minute 0–59 and second 0–59 (a leap second `60` is
+    /// rejected, because epoch milliseconds cannot represent it).
+    ///
+    /// - Returns: Milliseconds since 1970-01-01T00:00:00Z (negative before),
+    ///   or nil if `bytes` is not exactly such a timestamp.
+    @inlinable
+    public static func parseMillis(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        let count = bytes.count
+        // 20 bytes without fraction; with ".f" 22 to 30 bytes.
+        guard count == 20 || (count >= 22 && count <= 30) else { return nil }
+        guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
+              bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+              bytes[count - 1] == UInt8(ascii: "Z") else { return nil }
+        guard let year = digits(bytes, 0, 4), let month = digits(bytes, 5, 2), let day = digits(bytes, 8, 2),
+              let hour = digits(bytes, 11, 2), let minute = digits(bytes, 14, 2), let second = digits(bytes, 17, 2)
+        else { return nil }
+        guard month >= 1 && month <= 12, day >= 1 && day <= daysInMonth(year: year, month: month),
+              hour <= 23, minute <= 59, second <= 59 else { return nil }
+        var millis = 0
+        if count > 20 {
+            guard bytes[19] == UInt8(ascii: ".") else { return nil }
+            // Fraction digits occupy [20, count - 1); only the first three count.
+            let fractionDigits = count - 21
+            guard let fraction = digits(bytes, 20, fractionDigits) else { return nil }
+            var scale = 1
+            for _ in 0..<max(fractionDigits - 3, 0) { scale &*= 10 }
+            millis = fractionDigits >= 3 ? fraction / scale : fraction * (fractionDigits == 1 ? 100 : 10)
+        }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let secondsOfDay = Int64(hour * 3600 + minute * 60 + second)
+        return days * millisPerDay + secondsOfDay * 1000 + Int64(millis)
+    }
+
+    /// Writes `millis` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (always three fraction
+    /// digits) to the end of `output`, without allocating beyond its growth.
+    ///
+    /// Years 0000–9999 round-trip through `parseMillis`. Outside that range
+    /// the year is written with as many digits as it needs (and a leading
+    /// `-` before year 0), which `parseMillis` rejects by design.
+    public static func format(millis: Int64, into output: inout [UInt8]) {
+        let (days, msOfDay) = floorDivide(millis, millisPerDay)
+        let (year, month, day) = civilFromDays(days)
+        if year < 0 || year > 9999 {
+            formatWideYear(year, month: month, day: day, msOfDay: Int(msOfDay), into: &output)
+            return
+        }
+        // The common case: 24 fixed positions written into a stack buffer and appended once.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { text in
+            func put(_ value: Int, at index: Int, width: Int) {
+                var rest = value
+                for offset in stride(from: width - 1, through: 0, by: -1) {
+                    text[index + offset] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                    rest /= 10
+                }
+            }
+            let ms = Int(msOfDay)
+            put(Int(year), at: 0, width: 4)
+            text[4] = UInt8(ascii: "-")
+            put(month, at: 5, width: 2)
+            text[7] = UInt8(ascii: "-")
+            put(day, at: 8, width: 2)
+            text[10] = UInt8(ascii: "T")
+            put(ms / 3_600_000, at: 11, width: 2)
+            text[13] = UInt8(ascii: ":")
+            put(ms / 60_000 % 60, at: 14, width: 2)
+            text[16] = UInt8(ascii: ":")
+            put(ms / 1000 % 60, at: 17, width: 2)
+            text[19] = UInt8(ascii: ".")
+            put(ms % 1000, at: 20, width: 3)
+            text[23] = UInt8(ascii: "Z")
+            output.append(contentsOf: text)
+        }
+    }
+
+    /// The rare out-of-range path of `format`: years below 0 get a `-`, years
+    /// above 9999 as many digits as they need.
+    static func formatWideYear(_ year: Int64, month: Int, day: Int, msOfDay ms: Int, into output: inout [UInt8]) {
+        if year < 0 { output.append(UInt8(ascii: "-")) }
+        let magnitude = year.magnitude
+        if magnitude > 9999 {
+            appendDecimal(magnitude, into: &output)
+        } else {
+            appendPadded(Int(magnitude), width: 4, into: &output)
+        }
+        output.append(UInt8(ascii: "-"))
+        appendPadded(month, width: 2, into: &output)
+        output.append(UInt8(ascii: "-"))
+        appendPadded(day, width: 2, into: &output)
+        output.append(UInt8(ascii: "T"))
+        appendPadded(ms / 3_600_000, width: 2, into: &output)
+        output.append(UInt8(ascii: ":"))
+        appendPadded(ms / 60_000 % 60, width: 2, into: &output)
+        output.append(UInt8(ascii: ":"))
+        appendPadded(ms / 1000 % 60, width: 2, into: &output)
+        output.append(UInt8(ascii: "."))
+        appendPadded(ms % 1000, width: 3, into: &output)
+        output.append(UInt8(ascii: "Z"))
+    }
+
+    /// `format(millis:into:)` as a `String`, for logs, tests and non-hot paths.
+    public static func string(millis: Int64) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        format(millis: millis, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Parses a `String`; convenience for tests and configuration, not for hot paths.
+    public static func parseMillis(_ text: String) -> Int64? {
+        var copy = text
+        return copy.withUTF8 { parseMillis(UnsafeRawBufferPointer($0)) }
+    }
+
+    // MARK: - Calendar arithmetic
+
+    /// Days from 1970-01-01 to the given proleptic Gregorian date.
+    ///
+    /// Howard Hinnant's `days_from_civil`: shifting the year to start in March
+    /// puts the leap day last, so each 400-year era has a closed form.
+    @inlinable
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400                                      // [0, 399]
+        let m = Int64(month)
+        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1  // [0, 365]
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear  // [0, 146096]
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The proleptic Gregorian date `days` after 1970-01-01 (Hinnant's `civil_from_days`).
+    static func civilFromDays(_ days: Int64) -> (year: Int64, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097                                           // [0, 146096]
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365  // [0, 399]
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)  // [0, 365]
+        let mp = (5 * dayOfYear + 2) / 153                                          // [0, 11]
+        let day = Int(dayOfYear - (153 * mp + 2) / 5 + 1)
+        let month = Int(mp < 10 ? mp + 3 : mp - 9)
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return (year, month, day)
+    }
+
+    /// Days in `month` of `year`, with Gregorian leap years.
+    @inlinable
+    static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2:
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+            return leap ? 29 : 28
+        case 4, 6, 9, 11:
+            return 30
+        default:
+            return 31
+        }
+    }
+
+    /// The decimal value of `length` ASCII digits at `start`, or nil if any byte is not a digit.
+    @inlinable
+    static func digits(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ length: Int) -> Int? {
+        var value = 0
+        for index in start..<(start + length) {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            value = value &* 10 &+ Int(digit)
+        }
+        return value
+    }
+
+    /// Floor division and non-negative remainder (Swift's `/` truncates toward zero).
+    static func floorDivide(_ a: Int64, _ b: Int64) -> (quotient: Int64, remainder: Int64) {
+        var q = a / b
+        var r = a % b
+        if r < 0 {
+            q -= 1
+            r += b
+        }
+        return (q, r)
+    }
+
+    /// Appends `value` (non-negative) with leading zeros to at least `width` digits.
+    static func appendPadded(_ value: Int, width: Int, into output: inout [UInt8]) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            output.append(UInt8(ascii: "0") &+ UInt8(rest / divisor % 10))
+            rest %= divisor
+            divisor /= 10
+        }
+    }
+
+    /// Appends the decimal digits of `value` without padding.
+    static func appendDecimal(_ value: UInt64, into output: inout [UInt8]) {
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            output.append(UInt8(ascii: "0") &+ UInt8(value / divisor % 10))
+            divisor /= 10
+        }
+    }
+}

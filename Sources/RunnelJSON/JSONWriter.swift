@@ -1,0 +1,374 @@
+/// Builds NDJSON output directly into a byte array, without Foundation.
+///
+/// Sinks write millions of small objects per second, so every value is
+/// appended as bytes: integers and fixed-point decimals are converted digit by
+/// digit, strings are escaped in bulk runs, and the only allocation is the
+/// occasional growth of `bytes` (reuse one writer and call `removeAll()` to
+/// avoid even that). Commas between members and elements are inserted
+/// automatically; keys and values must alternate inside objects.
+///
+/// ```swift
+/// var writer = JSONWriter()
+/// writer.beginObject()
+/// writer.key("creator_id"); writer.string("c-42")
+/// writer.key("revenue"); writer.fixed(108.491, decimals: 2)
+/// writer.endObject()
+/// writer.newline()          // {"creator_id":"c-42","revenue":108.49}\n
+/// ```
+public struct JSONWriter {
+    /// The output so far.
+    public var bytes: [UInt8]
+
+    /// Deepest nesting of objects and arrays; bounded by the width of `hasValue`.
+    public static let maximumDepth = 63
+
+    /// Current nesting depth (0 = top level).
+    private var depth = 0
+    /// Bit `d` is set once the container at depth `d` has a member, so the next one needs a comma.
+    private var hasValue: UInt64 = 0
+    /// True between a key and its value: that value takes no comma.
+    private var afterKey = false
+
+    /// Creates a writer whose buffer has room for `capacity` bytes.
+    public init(capacity: Int = 4096) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Empties the output (keeping its storage) and resets the nesting state.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        depth = 0
+        hasValue = 0
+        afterKey = false
+    }
+
+    // MARK: - Structure
+
+    /// Starts an object (as a value: after a key, in an array, or at top level).
+    public mutating func beginObject() {
+        open(UInt8(ascii: "{"))
+    }
+
+    /// Ends the innermost object.
+    public mutating func endObject() {
+        close(UInt8(ascii: "}"))
+    }
+
+    /// Starts an array.
+    public mutating func beginArray() {
+        open(UInt8(ascii: "["))
+    }
+
+    /// Ends the innermost array.
+    public mutating func endArray() {
+        close(UInt8(ascii: "]"))
+    }
+
+    /// Writes a member name; the next call must write its value.
+    public mutating func key(_ name: StaticString) {
+        separate()
+        escapedString(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        bytes.append(UInt8(ascii: ":"))
+        afterKey = true
+    }
+
+    /// Writes a member name from a runtime string (escaped like any string).
+    public mutating func key(_ name: String) {
+        separate()
+        Self.withUTF8(of: name) { escapedString($0) }
+        bytes.append(UInt8(ascii: ":"))
+        afterKey = true
+    }
+
+    /// Ends the current NDJSON record with `"\n"` and resets the comma state,
+    /// so the next top-level value starts a fresh line.
+    public mutating func newline() {
+        precondition(depth == 0, "JSONWriter.newline() inside an open object or array")
+        bytes.append(UInt8(ascii: "\n"))
+        hasValue = 0
+        afterKey = false
+    }
+
+    // MARK: - Values
+
+    /// Writes a JSON string: `"` and `\` are escaped, control characters become
+    /// `\n`, `\t`, `\r`, `\b`, `\f` or `\u00XX`, and other UTF-8 passes through.
+    public mutating func string(_ value: String) {
+        separate()
+        Self.withUTF8(of: value) { escapedString($0) }
+    }
+
+    /// Writes a JSON string from a literal.
+    public mutating func string(_ value: StaticString) {
+        separate()
+        escapedString(UnsafeRawBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
+    }
+
+    /// Writes a JSON string from UTF-8 bytes (e.g. a field view from `JSONLineParser`)
+    /// without creating a `String`. The bytes are escaped but not validated.
+    public mutating func string(utf8 value: UnsafeRawBufferPointer) {
+        separate()
+        escapedString(value)
+    }
+
+    /// Writes an integer, digit by digit.
+    public mutating func int(_ value: Int64) {
+        separate()
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(UInt128(value.magnitude), minimumDigits: 1)
+    }
+
+    /// Writes an integer.
+    public mutating func int(_ value: Int) {
+        int(Int64(value))
+    }
+
+    /// Writes `value` with exactly `decimals` fraction digits and no exponent,
+    /// e.g. `fixed(108.491, decimals: 3)` → `108.491`, `fixed(-0.5, decimals: 0)` → `0`.
+    ///
+    /// Rounding is exact: the double's precise binary value is rounded to the
+    /// nearest multiple of 10^-decimals, ties to even (as C's `printf("%.*f")`).
+    /// A result of zero is written without a minus sign. Non-finite values are
+    /// written as `null`, because JSON has no infinities or NaN.
+    ///
+    /// - Parameter decimals: 0 to 18.
+    public mutating func fixed(_ value: Double, decimals: Int) {
+        precondition(decimals >= 0 && decimals <= 18, "JSONWriter.fixed supports 0...18 decimals")
+        separate()
+        guard value.isFinite else {
+            appendLiteral("null")
+            return
+        }
+        let magnitude = value.magnitude
+        if magnitude >= 0x1p53 {
+            // Integer-valued; its exact digits may exceed 128 bits.
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            appendExactInteger(magnitude)
+            if decimals > 0 {
+                bytes.append(UInt8(ascii: "."))
+                for _ in 0..<decimals { bytes.append(UInt8(ascii: "0")) }
+            }
+            return
+        }
+        // magnitude = m * 2^e exactly; scale by 10^decimals in 128-bit integers
+        // (m < 2^53, 10^18 < 2^60) and round the shifted-out bits.
+        var m = UInt128(magnitude.significandBitPattern)
+        var e = -1074
+        if magnitude.exponentBitPattern != 0 {
+            m |= UInt128(1) << 52
+            e = Int(magnitude.exponentBitPattern) - 1075
+        }
+        let product = m * Self.powerOf10(decimals)
+        var scaled: UInt128
+        if e >= 0 {
+            scaled = product << e
+        } else if -e >= 128 {
+            scaled = 0 // product < 2^113 is below half a unit
+        } else {
+            let shift = -e
+            scaled = product >> shift
+            let remainder = product & ((UInt128(1) << shift) - 1)
+            let half = UInt128(1) << (shift - 1)
+            if remainder > half || (remainder == half && scaled & 1 == 1) {
+                scaled += 1
+            }
+        }
+        if value < 0 && scaled != 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(scaled, minimumDigits: decimals + 1, pointBefore: decimals)
+    }
+
+    /// Writes the shortest decimal that reads back as `value` (Swift's own
+    /// formatting, which JSON parsers accept, e.g. `1e-05`), or `null` for
+    /// infinities and NaN.
+    public mutating func double(_ value: Double) {
+        separate()
+        guard value.isFinite else {
+            appendLiteral("null")
+            return
+        }
+        Self.withUTF8(of: value.description) { bytes.append(contentsOf: $0) }
+    }
+
+    /// Writes `true` or `false`.
+    public mutating func bool(_ value: Bool) {
+        separate()
+        appendLiteral(value ? "true" : "false")
+    }
+
+    /// Writes `null`.
+    public mutating func null() {
+        separate()
+        appendLiteral("null")
+    }
+
+    /// Writes a quoted `YYYY-MM-DDTHH:MM:SS.mmmZ` timestamp (see `ISO8601Timestamp`).
+    public mutating func timestamp(millis: Int64) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        ISO8601Timestamp.format(millis: millis, into: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    // MARK: - Internals
+
+    /// Emits the comma owed before a new member or element, unless a key was just written.
+    @inline(__always)
+    private mutating func separate() {
+        if afterKey {
+            afterKey = false
+            return
+        }
+        let bit: UInt64 = 1 << UInt64(depth)
+        if hasValue & bit != 0 {
+            bytes.append(UInt8(ascii: ","))
+        } else {
+            hasValue |= bit
+        }
+    }
+
+    private mutating func open(_ bracket: UInt8) {
+        separate()
+        precondition(depth < Self.maximumDepth, "JSONWriter nesting deeper than \(Self.maximumDepth)")
+        bytes.append(bracket)
+        depth += 1
+        hasValue &= ~(1 << UInt64(depth))
+    }
+
+    private mutating func close(_ bracket: UInt8) {
+        precondition(depth > 0 && !afterKey, "JSONWriter: unbalanced close, or a key without a value")
+        depth -= 1
+        bytes.append(bracket)
+    }
+
+    private mutating func appendLiteral(_ literal: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// Runs `body` on a string's UTF-8 bytes without copying native strings.
+    private static func withUTF8(of text: String, _ body: (UnsafeRawBufferPointer) -> Void) {
+        if text.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) != nil {
+            return
+        }
+        var copy = text
+        copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends `"…"` with JSON escapes, copying unescaped runs in bulk.
+    private mutating func escapedString(_ text: UnsafeRawBufferPointer) {
+        bytes.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for index in 0..<text.count {
+            let byte = text[index]
+            if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") { continue }
+            if runStart < index {
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart..<index]))
+            }
+            runStart = index + 1
+            bytes.append(UInt8(ascii: "\\"))
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\"))
+            case 0x0A: bytes.append(UInt8(ascii: "n"))
+            case 0x09: bytes.append(UInt8(ascii: "t"))
+            case 0x0D: bytes.append(UInt8(ascii: "r"))
+            case 0x08: bytes.append(UInt8(ascii: "b"))
+            case 0x0C: bytes.append(UInt8(ascii: "f"))
+            default:
+                let hex: StaticString = "0123456789abcdef"
+                bytes.append(UInt8(ascii: "u"))
+                bytes.append(UInt8(ascii: "0"))
+                bytes.append(UInt8(ascii: "0"))
+                bytes.append(hex.utf8Start[Int(byte >> 4)])
+                bytes.append(hex.utf8Start[Int(byte & 0xF)])
+            }
+        }
+        if runStart < text.count {
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart..<text.count]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// 10^n for n in 0...18.
+    private static func powerOf10(_ n: Int) -> UInt128 {
+        var result: UInt64 = 1
+        for _ in 0..<n { result &*= 10 }
+        return UInt128(result)
+    }
+
+    /// Appends the decimal digits of `value`, zero-padded to `minimumDigits`,
+    /// with a `.` inserted before the last `pointBefore` digits (if nonzero).
+    /// Digits are produced on the stack, so nothing is allocated.
+    private mutating func appendDigits(_ value: UInt128, minimumDigits: Int, pointBefore: Int = 0) {
+        // UInt128 holds at most 39 digits; 18 decimals + 1 add at most 19 padding digits.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digits in
+            var index = digits.count
+            var rest = value
+            // Peel 19 digits at a time with UInt64 arithmetic once the value fits.
+            while rest > UInt128(UInt64.max) {
+                let (quotient, remainder) = rest.quotientAndRemainder(dividingBy: 10_000_000_000_000_000_000)
+                var low = UInt64(remainder)
+                for _ in 0..<19 {
+                    index -= 1
+                    digits[index] = UInt8(ascii: "0") &+ UInt8(low % 10)
+                    low /= 10
+                }
+                rest = quotient
+            }
+            var small = UInt64(rest)
+            repeat {
+                index -= 1
+                digits[index] = UInt8(ascii: "0") &+ UInt8(small % 10)
+                small /= 10
+            } while small != 0
+            while digits.count - index < minimumDigits {
+                index -= 1
+                digits[index] = UInt8(ascii: "0")
+            }
+            if pointBefore > 0 {
+                let integerEnd = digits.count - pointBefore
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[index..<integerEnd]))
+                bytes.append(UInt8(ascii: "."))
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[integerEnd...]))
+            } else {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[index...]))
+            }
+        }
+    }
+
+    /// Appends the exact decimal expansion of an integer-valued double ≥ 2^53
+    /// (up to 309 digits), using base-10^9 limbs on the stack.
+    private mutating func appendExactInteger(_ magnitude: Double) {
+        let base: UInt64 = 1_000_000_000
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 40) { limbs in
+            // Little-endian limbs of m, then doubled e times (in steps of up to 2^32).
+            var m = (UInt64(1) << 52) | magnitude.significandBitPattern
+            var count = 0
+            while m != 0 {
+                limbs[count] = m % base
+                m /= base
+                count += 1
+            }
+            var exponent = Int(magnitude.exponentBitPattern) - 1075
+            while exponent > 0 {
+                let step = min(exponent, 32)
+                exponent -= step
+                var carry: UInt64 = 0
+                for i in 0..<count {
+                    let product = (limbs[i] << UInt64(step)) + carry
+                    limbs[i] = product % base
+                    carry = product / base
+                }
+                while carry != 0 {
+                    limbs[count] = carry % base
+                    carry /= base
+                    count += 1
+                }
+            }
+            appendDigits(UInt128(limbs[count - 1]), minimumDigits: 1)
+            for i in stride(from: count - 2, through: 0, by: -1) {
+                appendDigits(UInt128(limbs[i]), minimumDigits: 9)
+            }
+        }
+    }
+}

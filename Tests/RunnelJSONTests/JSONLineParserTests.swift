@@ -1,0 +1,198 @@
+import RunnelJSON
+import Testing
+
+@Suite("JSONLineParser")
+struct JSONLineParserTests {
+    let keys = JSONKeySet(keys: ["s", "i", "d", "t", "f", "n", "o", "a", "missing"])
+
+    @Test("extracts every kind of value")
+    func extractsAllKinds() {
+        let parser = JSONLineParser()
+        let line = #"{"s":"hello","i":-42,"d":108.5,"t":true,"f":false,"n":null,"o":{"x":[1,2]},"a":[1,"two",{"three":3}]}"#
+        #expect(parser.parse(line, keys: keys) == .ok)
+        #expect(parser[0].summary == "string(hello)")
+        #expect(parser[1].summary == "integer(-42)")
+        #expect(parser[2].summary == "number(108.5)")
+        #expect(parser[3].summary == "bool(true)")
+        #expect(parser[4].summary == "bool(false)")
+        #expect(parser[5].summary == "null")
+        #expect(parser[6].summary == "other")
+        #expect(parser[7].summary == "other")
+        #expect(parser[8].summary == "missing")
+        #expect(parser[1].doubleValue == -42)
+        #expect(parser[0].stringEquals("hello"))
+        #expect(!parser[0].stringEquals("hell"))
+    }
+
+    @Test("integers: int64 range is integer, beyond it or with fraction/exponent is number")
+    func integerClassification() {
+        let parser = JSONLineParser()
+        let keys = JSONKeySet(keys: ["max", "min", "big", "huge", "frac", "exp", "zero"])
+        let line = #"{"max":9223372036854775807,"min":-9223372036854775808,"big":9223372036854775808,"# +
+            #""huge":123456789012345678901234567890,"frac":1.0,"exp":1e2,"zero":-0}"#
+        #expect(parser.parse(line, keys: keys) == .ok)
+        #expect(parser[0].int64Value == Int64.max)
+        #expect(parser[1].int64Value == Int64.min)
+        #expect(parser[2].summary == "number(9.223372036854776e+18)")
+        #expect(parser[3].doubleValue == 1.2345678901234568e29)
+        #expect(parser[3].int64Value == nil)
+        #expect(parser[4].summary == "number(1.0)")
+        #expect(parser[5].summary == "number(100.0)")
+        #expect(parser[6].summary == "integer(0)")
+    }
+
+    @Test("strings are unescaped, unicode passes through")
+    func escapedAndUnicodeStrings() {
+        let parser = JSONLineParser()
+        let keys = JSONKeySet(keys: ["e", "u", "emoji", "raw"])
+        let line = #"{"e":"a\"b\\c\/d\n\t\r\b\f","u":"\u00e9\u4e2d","emoji":"\ud83d\ude00","raw":"héllo 世界 🎉"}"#
+        #expect(parser.parse(line, keys: keys) == .ok)
+        #expect(parser[0].stringValue == "a\"b\\c/d\n\t\r\u{8}\u{C}")
+        #expect(parser[1].stringValue == "é中")
+        #expect(parser[2].stringValue == "😀")
+        #expect(parser[3].stringValue == "héllo 世界 🎉")
+    }
+
+    @Test("nested objects and unwanted fields are skipped but validated")
+    func nestedSkipped() {
+        let parser = JSONLineParser()
+        let keys = JSONKeySet(keys: ["id"])
+        let line = #"{"meta":{"id":"inner","deep":[[{"id":1}]]},"id":"outer","tail":[true,false,null,1.5e-3,"x"]}"#
+        #expect(parser.parse(line, keys: keys) == .ok)
+        #expect(parser[0].stringValue == "outer")
+        // A bad literal deep inside an unwanted field still makes the line malformed.
+        if case .malformed = parser.parse(#"{"id":"x","meta":{"a":[1,tru]}}"#, keys: keys) {} else {
+            Issue.record("expected malformed")
+        }
+        if case .malformed = parser.parse(#"{"id":"x","meta":{"a":"bad \x escape"}}"#, keys: keys) {} else {
+            Issue.record("expected malformed")
+        }
+    }
+
+    @Test("duplicate keys: the last one wins")
+    func duplicateKeys() {
+        let parser = JSONLineParser()
+        let keys = JSONKeySet(keys: ["a"])
+        #expect(parser.parse(#"{"a":1,"b":2,"a":"second"}"#, keys: keys) == .ok)
+        #expect(parser[0].stringValue == "second")
+    }
+
+    @Test("escaped keys are compared raw and never match")
+    func escapedKeys() {
+        let parser = JSONLineParser()
+        let keys = JSONKeySet(keys: ["a"])
+        #expect(parser.parse(#"{"\u0061":1}"#, keys: keys) == .ok)
+        #expect(parser[0].summary == "missing")
+    }
+
+    @Test("whitespace around the object is allowed")
+    func surroundingWhitespace() {
+        let parser = JSONLineParser()
+        let keys = JSONKeySet(keys: ["a"])
+        #expect(parser.parse(" \t{ \"a\" : 1 }\r ", keys: keys) == .ok)
+        #expect(parser[0].int64Value == 1)
+        #expect(parser.parse("{}", keys: keys) == .ok)
+        #expect(parser[0].summary == "missing")
+    }
+
+    @Test("malformed lines", arguments: [
+        #"{"a":1"#,              // truncated
+        #"{"a":"#,               // truncated value
+        #"{"a":"abc"#,           // unterminated string
+        #"{"a":1} x"#,           // trailing garbage
+        #"{"a":1}}"#,            // trailing brace
+        #"{"a":1} {"b":2}"#,     // two documents
+        #"{"a":1,}"#,            // trailing comma
+        #"{"a" 1}"#,             // missing colon
+        #"{"a":1 "b":2}"#,       // missing comma
+        #"{"a":01}"#,            // leading zero
+        #"{"a":nul}"#,           // bad literal
+        #"{"a":[1,2}"#,          // mismatched bracket
+        #"{a:1}"#,               // unquoted key
+        "",                      // empty
+        "   ",                   // blank
+        "hello",                 // bare word
+        "[1,2",                  // truncated array
+        "42 43",                 // two scalars
+    ])
+    func malformed(line: String) {
+        let parser = JSONLineParser()
+        let keys = JSONKeySet(keys: ["a"])
+        let result = parser.parse(line, keys: keys)
+        guard case .malformed(let message) = result else {
+            Issue.record("expected malformed for \(line), got \(result)")
+            return
+        }
+        #expect(!message.isEmpty)
+        #expect(parser[0].summary == "missing")
+    }
+
+    @Test("valid JSON that is not an object", arguments: ["[1,2,3]", "[]", "42", "-1.5", "\"text\"", "true", "null", " [ {\"a\":1} ] "])
+    func notAnObject(line: String) {
+        let parser = JSONLineParser()
+        let keys = JSONKeySet(keys: ["a"])
+        #expect(parser.parse(line, keys: keys) == .notAnObject)
+    }
+
+    @Test("invalid UTF-8 and unescaped control characters are malformed")
+    func invalidBytes() {
+        let parser = JSONLineParser()
+        let keys = JSONKeySet(keys: ["a"])
+        let bad: [[UInt8]] = [
+            Array(#"{"a":""#.utf8) + [0xFF] + Array(#""}"#.utf8),
+            Array(#"{"a":""#.utf8) + [0x01] + Array(#""}"#.utf8),
+        ]
+        for bytes in bad {
+            let buffer = PaddedBuffer()
+            bytes.withUnsafeBytes { buffer.append($0) }
+            if case .malformed = parser.parse(buffer.bytes, keys: keys) {} else {
+                Issue.record("expected malformed for \(bytes)")
+            }
+        }
+    }
+
+    @Test("a line inside a larger buffer is parsed alone")
+    func lineInsideBuffer() {
+        let parser = JSONLineParser()
+        let keys = JSONKeySet(keys: ["a"])
+        let buffer = PaddedBuffer(#"{"a":"first"}"# + "\n" + #"{"a":"second"}"#)
+        let first = UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<13])
+        #expect(parser.parse(first, keys: keys) == .ok)
+        #expect(parser[0].stringValue == "first")
+    }
+
+    @Test("parser is reusable across lines and key sets; big lines grow its buffers")
+    func reuse() {
+        let parser = JSONLineParser()
+        let small = JSONKeySet(keys: ["a"])
+        let other = JSONKeySet(keys: ["b", "a"])
+        let long = String(repeating: "x", count: 200_000)
+        for round in 0..<3 {
+            #expect(parser.parse(#"{"a":\#(round)}"#, keys: small) == .ok)
+            #expect(parser[0].int64Value == Int64(round))
+            #expect(parser.parse(#"{"a":"\#(long)","b":true}"#, keys: other) == .ok)
+            #expect(parser[0].boolValue == true)
+            #expect(parser[1].stringBytes?.count == long.utf8.count)
+        }
+    }
+
+    @Test("key set bookkeeping")
+    func keySet() {
+        let keys = JSONKeySet(keys: ["alpha", "beta", ""])
+        #expect(keys.count == 3)
+        #expect(keys.index(of: "beta") == 1)
+        #expect(keys.index(of: "gamma") == nil)
+        let parser = JSONLineParser()
+        #expect(parser.parse(#"{"":"empty key","alpha":0}"#, keys: keys) == .ok)
+        #expect(parser[2].stringValue == "empty key")
+        #expect(parser[0].int64Value == 0)
+        // 64 keys, many of which share lengths and first/last bytes.
+        let many = (0..<64).map { "k\($0 % 10)_\($0)" }
+        let big = JSONKeySet(keys: many)
+        let line = "{" + many.enumerated().map { "\"\($1)\":\($0)" }.joined(separator: ",") + "}"
+        #expect(parser.parse(line, keys: big) == .ok)
+        for index in 0..<64 {
+            #expect(parser[index].int64Value == Int64(index))
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import RunnelJSON
+import Testing
+
+@Suite("JSONWriter")
+struct JSONWriterTests {
+    func text(_ writer: JSONWriter) -> String {
+        String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    @Test("objects, arrays and automatic commas")
+    func structure() {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("a"); writer.int(1)
+        writer.key("b"); writer.beginArray()
+        writer.int(-2); writer.bool(true); writer.null(); writer.beginObject(); writer.endObject()
+        writer.beginArray(); writer.endArray()
+        writer.endArray()
+        writer.key("c"); writer.beginObject(); writer.key("d"); writer.bool(false); writer.endObject()
+        writer.key(String("dynamic")); writer.string("x")
+        writer.endObject()
+        writer.newline()
+        writer.beginObject(); writer.key("next"); writer.int(2); writer.endObject()
+        writer.newline()
+        #expect(text(writer) == "{\"a\":1,\"b\":[-2,true,null,{},[]],\"c\":{\"d\":false},\"dynamic\":\"x\"}\n{\"next\":2}\n")
+        writer.removeAll()
+        #expect(writer.bytes.isEmpty)
+    }
+
+    @Test("integers, including the extremes")
+    func integers() {
+        var writer = JSONWriter()
+        writer.beginArray()
+        for value: Int64 in [0, 7, -7, 10, 1_000_000, Int64.max, Int64.min] { writer.int(value) }
+        writer.int(42 as Int)
+        writer.endArray()
+        #expect(text(writer) == "[0,7,-7,10,1000000,9223372036854775807,-9223372036854775808,42]")
+    }
+
+    @Test("string escaping round-trips through the parser")
+    func escaping() {
+        let samples = [
+            "plain", "", "quote \" and backslash \\", "slash / stays", "line\nbreak\ttab\rcr\u{8}bs\u{C}ff",
+            "\u{0}\u{1}\u{1F}\u{7F}", "héllo 世界 🎉", "\u{2028}\u{2029}", String(repeating: "\"\\", count: 100),
+        ]
+        let keys = JSONKeySet(keys: ["v"])
+        let parser = JSONLineParser()
+        for sample in samples {
+            var writer = JSONWriter()
+            writer.beginObject()
+            writer.key("v")
+            writer.string(sample)
+            writer.key(sample + "!") // escaped keys are valid JSON too
+            writer.string(utf8: UnsafeRawBufferPointer(start: nil, count: 0))
+            writer.endObject()
+            let buffer = PaddedBuffer()
+            writer.bytes.withUnsafeBytes { buffer.append($0) }
+            #expect(parser.parse(buffer.bytes, keys: keys) == .ok, "\(text(writer))")
+            #expect(parser[0].stringValue == sample)
+            // And a general-purpose JSON parser agrees.
+            let decoded = try? JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [String: String]
+            #expect(decoded?["v"] == sample)
+            #expect(decoded?[sample + "!"] == "")
+        }
+        var writer = JSONWriter()
+        writer.string("a\u{1}\"")
+        #expect(text(writer) == "\"a\\u0001\\\"\"")
+    }
+
+    @Test("fixed decimals: exact rounding, negatives, no exponent")
+    func fixed() {
+        func fixed(_ value: Double, _ decimals: Int) -> String {
+            var writer = JSONWriter()
+            writer.fixed(value, decimals: decimals)
+            return String(decoding: writer.bytes, as: UTF8.self)
+        }
+        #expect(fixed(108.491, 3) == "108.491")
+        #expect(fixed(108.491, 2) == "108.49")
+        #expect(fixed(108.495, 2) == "108.50") // 108.495 is stored as 108.49500000000000454...
+        #expect(fixed(1.005, 2) == "1.00")     // stored as 1.00499999999999989...
+        #expect(fixed(0.125, 2) == "0.12")     // exact tie: to even
+        #expect(fixed(0.375, 2) == "0.38")
+        #expect(fixed(2.5, 0) == "2")
+        #expect(fixed(3.5, 0) == "4")
+        #expect(fixed(-108.491, 3) == "-108.491")
+        #expect(fixed(-0.0004, 3) == "0.000")
+        #expect(fixed(-0.0, 2) == "0.00")
+        #expect(fixed(0, 0) == "0")
+        #expect(fixed(0.05, 1) == "0.1")       // 0.05000000000000000277
+        #expect(fixed(1e-7, 3) == "0.000")
+        #expect(fixed(Double.leastNonzeroMagnitude, 18) == "0.000000000000000000")
+        #expect(fixed(123456789.987654321, 6) == "123456789.987654")
+        #expect(fixed(1e20, 2) == "100000000000000000000.00")
+        #expect(fixed(-0x1p53 - 2, 1) == "-9007199254740994.0")
+        #expect(fixed(1.7976931348623157e308, 0).count == 309)
+        #expect(fixed(1.7976931348623157e308, 0).hasPrefix("17976931348623157081"))
+        #expect(fixed(.infinity, 2) == "null")
+        #expect(fixed(.nan, 2) == "null")
+    }
+
+    @Test("fixed agrees with printf on random values")
+    func fixedMatchesPrintf() {
+        var random = SeededGenerator(seed: 3)
+        for _ in 0..<5_000 {
+            let magnitude = Double.random(in: -6...12, using: &random)
+            let value = (Bool.random(using: &random) ? -1 : 1) * pow(10, magnitude) * Double.random(in: 1..<10, using: &random)
+            let decimals = Int.random(in: 0...9, using: &random)
+            var writer = JSONWriter()
+            writer.fixed(value, decimals: decimals)
+            var reference = String(format: "%.\(decimals)f", value)
+            if reference.hasPrefix("-"), reference.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) {
+                reference.removeFirst() // the writer drops the sign of a rounded zero
+            }
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == reference, "\(value) with \(decimals)")
+        }
+    }
+
+    @Test("double: shortest round trip, null for non-finite")
+    func doubles() {
+        var writer = JSONWriter()
+        writer.beginArray()
+        for value in [0.1, -2.5, 1e-5, 1e20, 123.0, .infinity, -.infinity, .nan] { writer.double(value) }
+        writer.endArray()
+        let output = text(writer)
+        #expect(output.hasSuffix(",null,null,null]"))
+        let parsed = try? JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [Any]
+        let numbers = parsed?.prefix(5).compactMap { ($0 as? NSNumber)?.doubleValue }
+        #expect(numbers == [0.1, -2.5, 1e-5, 1e20, 123.0])
+    }
+
+    @Test("timestamps are quoted ISO-8601 with milliseconds")
+    func timestamps() {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("ts")
+        writer.timestamp(millis: 1_709_210_096_789)
+        writer.endObject()
+        #expect(text(writer) == "{\"ts\":\"2024-02-29T12:34:56.789Z\"}")
+    }
+}
