@@ -50,6 +50,7 @@ public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
     func processElement(_ value: Function.Input, _ ts: Timestamp) {
         recordsIn.increment()
         backend.setCurrentKey(keyOf(value))
+        backend.currentTimestamp = ts
         context.timestamp = ts
         context.timeDomain = nil
         collector.timestamp = ts
@@ -71,6 +72,7 @@ public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
 
     private func fire(_ timer: InternalTimer<Key, NoNamespace>, _ domain: TimeDomain) {
         backend.setCurrentKey(timer.key)
+        backend.currentTimestamp = timer.time
         context.timestamp = timer.time
         context.timeDomain = domain
         collector.timestamp = timer.time

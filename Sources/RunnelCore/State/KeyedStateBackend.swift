@@ -16,6 +16,10 @@ public final class KeyedStateBackend<Key: StreamKey> {
     public private(set) var currentKey: Key!
     /// The index of the current key's group within ``keyGroups``.
     public private(set) var currentLocalGroup: Int = 0
+    /// The timestamp of the element (or time of the timer) being processed: entries with an
+    /// event-time TTL are stamped with it, so their expiry does not depend on when
+    /// watermarks happen to arrive (which varies with parallelism).
+    public var currentTimestamp: Timestamp = Watermark.initial
 
     /// Current processing time (for processing-time TTL).
     var processingTime: () -> Timestamp
@@ -53,9 +57,15 @@ public final class KeyedStateBackend<Key: StreamKey> {
         currentLocalGroup = group &- keyGroups.lowerBound
     }
 
-    /// The current time in a TTL's time domain.
+    /// The current time in a TTL's time domain, against which expiry is judged (for event
+    /// time: the watermark; ``Watermark/initial`` means nothing can have expired yet).
     func now(_ ttl: StateTTL) -> Timestamp {
         ttl.timeDomain == .eventTime ? eventTime() : processingTime()
+    }
+
+    /// The time an entry written now is stamped with (for event time: the element's timestamp).
+    func stamp(_ ttl: StateTTL) -> Timestamp {
+        ttl.timeDomain == .eventTime ? currentTimestamp : processingTime()
     }
 
     /// Removes expired entries of one key group of every state with TTL; called by the
@@ -138,14 +148,14 @@ extension KeyedStateTable {
             return nil
         }
         if ttl.updateType == .onReadAndWrite {
-            groups[g][backend.currentKey]!.refreshedAt = now
+            groups[g][backend.currentKey]!.refreshedAt = backend.stamp(ttl)
         }
         return entry.value
     }
 
     /// Writes the current key's entry, refreshing its TTL.
     func write(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, _ value: Value) {
-        let stamp = ttl.map { backend.now($0) } ?? 0
+        let stamp = ttl.map { backend.stamp($0) } ?? 0
         groups[backend.currentLocalGroup][backend.currentKey] = Entry(value: value, refreshedAt: stamp)
     }
 
@@ -154,9 +164,12 @@ extension KeyedStateTable {
     func modify<R>(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, initial: () -> Value, _ body: (inout Value) -> R) -> R {
         let g = backend.currentLocalGroup
         let key = backend.currentKey!
-        let stamp = ttl.map { backend.now($0) } ?? 0
-        if let ttl, let entry = groups[g][key], stamp &- entry.refreshedAt >= ttl.milliseconds, stamp != Watermark.initial {
-            groups[g].removeValue(forKey: key)
+        let stamp = ttl.map { backend.stamp($0) } ?? 0
+        if let ttl, let entry = groups[g][key] {
+            let now = backend.now(ttl)
+            if now != Watermark.initial && now &- entry.refreshedAt >= ttl.milliseconds {
+                groups[g].removeValue(forKey: key)
+            }
         }
         return groups[g][key, default: Entry(value: initial(), refreshedAt: stamp)].refresh(at: stamp, body)
     }

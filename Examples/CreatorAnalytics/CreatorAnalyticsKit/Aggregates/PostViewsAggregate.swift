@@ -1,0 +1,37 @@
+import RunnelCore
+
+/// Counts the views of one post in a window and its distinct viewers.
+///
+/// A viewer is the `user_id`, or the `session_id` for anonymous views; a view with
+/// neither adds no viewer. The creator is the smallest `creator_id` seen, so the result
+/// does not depend on arrival order.
+public struct PostViewsAggregate: AggregateFunction, Sendable {
+    /// The running state of one post's window.
+    public struct Accumulator: Sendable, Hashable {
+        /// Views counted.
+        public var views = 0
+        /// Distinct viewer ids.
+        public var viewers = Set<String>()
+        /// The post's creator.
+        public var creatorId: String?
+    }
+
+    /// Creates the aggregate.
+    public init() {}
+
+    public func createAccumulator() -> Accumulator { Accumulator() }
+
+    public func add(_ event: CreatorEvent, to acc: inout Accumulator) {
+        acc.views += 1
+        if let viewer = event.userId ?? event.sessionId { acc.viewers.insert(viewer) }
+        if let c = event.creatorId, acc.creatorId.map({ c < $0 }) ?? true { acc.creatorId = c }
+    }
+
+    public func merge(_ other: Accumulator, into acc: inout Accumulator) {
+        acc.views += other.views
+        acc.viewers.formUnion(other.viewers)
+        if let c = other.creatorId, acc.creatorId.map({ c < $0 }) ?? true { acc.creatorId = c }
+    }
+
+    public func result(_ acc: Accumulator) -> Accumulator { acc }
+}

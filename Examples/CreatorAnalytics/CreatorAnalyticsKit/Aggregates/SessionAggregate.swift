@@ -1,0 +1,44 @@
+import RunnelCore
+
+/// Summarizes one user session: its first and last event times, events, post views and
+/// distinct posts viewed. Mergeable, as session windows merge.
+public struct SessionAggregate: AggregateFunction, Sendable {
+    /// The running state of one session.
+    public struct Accumulator: Sendable, Hashable {
+        /// Time of the first event.
+        public var start: Timestamp = .max
+        /// Time of the last event.
+        public var end: Timestamp = .min
+        /// Events in the session.
+        public var events = 0
+        /// `post_viewed` events in the session.
+        public var postViews = 0
+        /// Distinct posts viewed.
+        public var posts = Set<String>()
+    }
+
+    /// Creates the aggregate.
+    public init() {}
+
+    public func createAccumulator() -> Accumulator { Accumulator() }
+
+    public func add(_ event: CreatorEvent, to acc: inout Accumulator) {
+        acc.start = min(acc.start, event.timestamp)
+        acc.end = max(acc.end, event.timestamp)
+        acc.events += 1
+        if event.name == .postViewed {
+            acc.postViews += 1
+            if let p = event.postId { acc.posts.insert(p) }
+        }
+    }
+
+    public func merge(_ other: Accumulator, into acc: inout Accumulator) {
+        acc.start = min(acc.start, other.start)
+        acc.end = max(acc.end, other.end)
+        acc.events += other.events
+        acc.postViews += other.postViews
+        acc.posts.formUnion(other.posts)
+    }
+
+    public func result(_ acc: Accumulator) -> Accumulator { acc }
+}

@@ -1,0 +1,65 @@
+import RunnelCore
+import RunnelJSON
+import RunnelOperators
+
+/// A line of the input after decoding: a valid event, or a dead letter.
+public enum ParsedLine: Sendable {
+    /// The line is a valid event.
+    case event(CreatorEvent)
+    /// The line was rejected.
+    case invalid(DeadLetter)
+
+    /// The event time of a valid event; dead letters carry no time (they never move the watermark).
+    public var timestamp: Timestamp {
+        if case .event(let e) = self { return e.timestamp }
+        return Watermark.initial
+    }
+}
+
+/// Decodes NDJSON lines of creator events on one source subtask.
+public final class CreatorLineDecoder: LineDecoder {
+    private let decoder = CreatorEventDecoder()
+
+    /// Creates a decoder.
+    public init() {}
+
+    public func decode(_ line: NDJSONLine) -> ParsedLine? {
+        if line.bytes.isEmpty {
+            return .invalid(DeadLetter(lineNumber: line.lineNumber, reason: "empty line", raw: ""))
+        }
+        switch decoder.decode(line.bytes) {
+        case .valid(let event):
+            return .event(event)
+        case .invalid(let reason):
+            let raw = UnsafeRawBufferPointer(rebasing: line.bytes.prefix(DeadLetter.maximumRawBytes))
+            return .invalid(DeadLetter(lineNumber: line.lineNumber, reason: reason, raw: String(decoding: raw, as: UTF8.self)))
+        }
+    }
+}
+
+/// Routes dead letters to a side output and passes valid events on.
+public final class SplitValidEvents: ProcessFunction {
+    /// The side output of rejected lines.
+    public static let deadLetters = OutputTag<DeadLetter>("dead-letters")
+    private var valid: Counter!
+    private var invalid: Counter!
+
+    /// Creates the function.
+    public init() {}
+
+    public func open(_ setup: OperatorSetup) throws {
+        valid = setup.counter("valid")
+        invalid = setup.counter("invalid")
+    }
+
+    public func processElement(_ value: ParsedLine, context: ProcessContext, out: Collector<CreatorEvent>) {
+        switch value {
+        case .event(let e):
+            valid.increment()
+            out.collect(e)
+        case .invalid(let letter):
+            invalid.increment()
+            context.output(Self.deadLetters, letter)
+        }
+    }
+}

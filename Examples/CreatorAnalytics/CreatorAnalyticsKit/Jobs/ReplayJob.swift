@@ -1,0 +1,154 @@
+import RunnelCore
+import RunnelJSON
+import RunnelOperators
+import RunnelRuntime
+
+/// What `creator-analytics replay` is asked to do.
+public struct ReplayConfiguration: Sendable {
+    /// The NDJSON events to read.
+    public var inputPath: String
+    /// Where result lines go (`-` for standard output).
+    public var outputPath: String
+    /// Where rejected lines go, if anywhere.
+    public var deadLetterPath: String?
+    /// Subtasks per step.
+    public var parallelism: Int
+    /// The out-of-orderness bound of event time.
+    public var outOfOrderness: Duration
+    /// Length of the post-view windows.
+    public var viewWindow: Duration = .seconds(60)
+    /// Inactivity gap that closes a session.
+    public var sessionGap: Duration = .seconds(30 * 60)
+    /// How long an event id is remembered for deduplication (event time).
+    public var dedupTTL: Duration = .seconds(3600)
+
+    /// Creates a configuration with the contract's defaults.
+    public init(inputPath: String, outputPath: String, deadLetterPath: String? = nil,
+                parallelism: Int = EventLoopGroup.defaultLoopCount, outOfOrderness: Duration = .seconds(5)) {
+        self.inputPath = inputPath
+        self.outputPath = outputPath
+        self.deadLetterPath = deadLetterPath
+        self.parallelism = parallelism
+        self.outOfOrderness = outOfOrderness
+    }
+}
+
+/// The counts a replay prints at the end.
+public struct ReplaySummary: Sendable, CustomStringConvertible {
+    /// Lines read.
+    public var eventsRead: Int
+    /// Lines that were valid events.
+    public var valid: Int
+    /// Lines rejected to the dead letters.
+    public var invalid: Int
+    /// Valid events dropped as duplicates of an earlier `event_id`.
+    public var duplicates: Int
+    /// Events that arrived too late for a window (counted once per window step they missed).
+    public var late: Int
+    /// Result lines written.
+    public var resultsWritten: Int
+    /// Wall time in seconds.
+    public var wallSeconds: Double
+    /// Peak resident set size in bytes.
+    public var peakResidentBytes: UInt64
+
+    /// Lines per second of wall time.
+    public var eventsPerSecond: Double { wallSeconds > 0 ? Double(eventsRead) / wallSeconds : 0 }
+
+    public var description: String {
+        let eps = Int(eventsPerSecond.rounded())
+        let wall = (wallSeconds * 1000).rounded() / 1000
+        return "events read \(eventsRead), valid \(valid), invalid \(invalid), duplicates \(duplicates), late \(late), "
+            + "results written \(resultsWritten), wall time \(wall) s, events/s \(eps), peak RSS \(peakResidentBytes / (1 << 20)) MiB"
+    }
+}
+
+/// The replay job: validate, deduplicate, count post views per minute and sessionize.
+///
+/// ```
+/// read-events ─▶ validate ─┬─▶ (dead letters) ─▶ dead-letter-file
+///                          └─▶ keyBy event_id ─▶ dedup ─┬─▶ views-only ─▶ keyBy post_id ─▶ post-views (1 min tumbling) ─▶ results
+///                                                       └─▶ keyBy user/session ─▶ sessions (30 min gap) ─▶ results
+/// ```
+public enum ReplayJob {
+    /// Step names, which key metrics (and checkpoint state).
+    public enum Step {
+        public static let read = "read-events"
+        public static let validate = "validate"
+        public static let deadLetters = "dead-letter-file"
+        public static let dedup = "dedup"
+        public static let postViews = "post-views"
+        public static let sessions = "sessions"
+        public static let viewResults = "post-views-file"
+        public static let sessionResults = "sessions-file"
+    }
+
+    /// Builds the job graph.
+    public static func build(_ config: ReplayConfiguration) throws -> JobGraph {
+        let env = StreamEnvironment(name: "creator-replay")
+        let lines = env.source(
+            Step.read,
+            NDJSONFileSource(path: config.inputPath) { CreatorLineDecoder() },
+            watermarks: .boundedOutOfOrderness(config.outOfOrderness) { $0.timestamp })
+        let validated = lines.process(Step.validate, SplitValidEvents())
+        if let path = config.deadLetterPath {
+            validated.sideOutput(SplitValidEvents.deadLetters)
+                .sink(Step.deadLetters, try NDJSONFileSink<DeadLetter>(path: path) { letter, json in letter.encode(into: &json) })
+        }
+        let ttl = StateTTL(config.dedupTTL, timeDomain: .eventTime)
+        let events = validated
+            .keyBy { $0.eventId }
+            .process(Step.dedup, Deduplicate<String, CreatorEvent>(ttl: ttl))
+
+        let output = try SharedFileOutput(path: config.outputPath)
+        let results = NDJSONFileSink<ReplayResult>(file: output) { r, json in r.encode(into: &json) }
+
+        events
+            .filter("views-only") { $0.name == .postViewed && $0.postId != nil }
+            .keyBy { $0.postId! }
+            .window(TumblingWindows(config.viewWindow))
+            .aggregate(Step.postViews, PostViewsAggregate())
+            .map("post-views-record") { r in
+                ReplayResult.postViews(PostViews(
+                    windowStart: r.window.start, windowEnd: r.window.end, postId: r.key,
+                    creatorId: r.value.creatorId ?? "", views: r.value.views, uniqueViewers: r.value.viewers.count))
+            }
+            .sink(Step.viewResults, results)
+
+        events
+            .filter("has-session-key") { $0.userId != nil || $0.sessionId != nil }
+            .keyBy { $0.userId ?? $0.sessionId! }
+            .window(SessionWindows(gap: config.sessionGap))
+            .aggregate(Step.sessions, SessionAggregate())
+            .map("session-record") { r in
+                ReplayResult.session(SessionSummary(
+                    sessionKey: r.key, start: r.value.start, end: r.value.end, events: r.value.events,
+                    postViews: r.value.postViews, distinctPosts: r.value.posts.count))
+            }
+            .sink(Step.sessionResults, results)
+        return try env.build()
+    }
+
+    /// Runs the job on libuv loops and returns its summary.
+    public static func run(_ config: ReplayConfiguration, handleSignals: Bool = false) throws -> ReplaySummary {
+        let runner = JobRunner(graph: try build(config),
+                               options: .init(parallelism: config.parallelism, handleSignals: handleSignals))
+        let result = try runner.run()
+        return summary(result)
+    }
+
+    /// The summary of a finished run.
+    public static func summary(_ result: JobRunner.Result) -> ReplaySummary {
+        let valid = result.counter("valid", step: Step.validate)
+        let invalid = result.counter("invalid", step: Step.validate)
+        return ReplaySummary(
+            eventsRead: valid + invalid,
+            valid: valid,
+            invalid: invalid,
+            duplicates: result.counter("duplicates", step: Step.dedup),
+            late: result.counter("late_records", step: Step.postViews) + result.counter("late_records", step: Step.sessions),
+            resultsWritten: result.counter("records_in", step: Step.viewResults) + result.counter("records_in", step: Step.sessionResults),
+            wallSeconds: result.wallSeconds,
+            peakResidentBytes: result.peakResidentBytes)
+    }
+}

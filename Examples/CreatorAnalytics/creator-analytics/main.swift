@@ -1,0 +1,101 @@
+import ArgumentParser
+import CreatorAnalyticsKit
+import RunnelRuntime
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `creator-analytics`: real-time analytics for a creator publishing platform, on Runnel.
+@main
+struct CreatorAnalytics: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "creator-analytics",
+        abstract: "Real-time analytics for a creator publishing platform, built on Runnel.",
+        subcommands: [Replay.self, Generate.self])
+}
+
+/// Replays an NDJSON file of events through the analytics job.
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate, deduplicate, count post views per minute and sessionize an NDJSON event file.")
+
+    @Option(help: "NDJSON file of creator-platform events.")
+    var input: String
+
+    @Option(help: "Where result lines go (NDJSON; '-' for standard output).")
+    var output: String
+
+    @Option(name: .customLong("dead-letter"), help: "Where rejected lines go, with reason and line number.")
+    var deadLetter: String?
+
+    @Option(help: "Subtasks per step (default: number of cores).")
+    var parallelism: Int = EventLoopGroup.defaultLoopCount
+
+    @Option(name: .customLong("out-of-orderness"), help: "Bound on event-time disorder, in seconds.")
+    var outOfOrderness: Double = 5
+
+    func validate() throws {
+        guard parallelism >= 1 && parallelism <= 128 else { throw ValidationError("--parallelism must be between 1 and 128") }
+        guard outOfOrderness >= 0 else { throw ValidationError("--out-of-orderness must not be negative") }
+    }
+
+    func run() throws {
+        let config = ReplayConfiguration(
+            inputPath: input, outputPath: output, deadLetterPath: deadLetter, parallelism: parallelism,
+            outOfOrderness: .milliseconds(Int64((outOfOrderness * 1000).rounded())))
+        do {
+            let summary = try ReplayJob.run(config, handleSignals: true)
+            printToStandardError(summary.description)
+        } catch let error as JobRunner.RunError {
+            printToStandardError("creator-analytics: \(error)")
+            throw ExitCode(130)
+        }
+    }
+}
+
+/// Writes the summary where it does not mix with results sent to standard output.
+func printToStandardError(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+/// Writes generated platform traffic as NDJSON.
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write realistic creator-platform events as NDJSON (deterministic for a seed).")
+
+    @Option(help: "Number of lines to write.")
+    var events: Int
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Output file (default: standard output).")
+    var output: String?
+
+    @Option(name: .customLong("late-share"), help: "Share of events that arrive far behind the watermark (late data).")
+    var lateShare: Double = 0
+
+    func run() throws {
+        var profile = TrafficProfile()
+        profile.lateShare = lateShare
+        let generator = CreatorTrafficGenerator(seed: seed, profile: profile)
+        let fd: Int32 = output.map { open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o644) } ?? STDOUT_FILENO
+        guard fd >= 0 else { throw ValidationError("cannot open \(output ?? "-"): \(String(cString: strerror(errno)))") }
+        defer { if fd != STDOUT_FILENO { close(fd) } }
+        try generator.generate(count: events) { chunk in
+            try chunk.withUnsafeBytes { raw in
+                var done = 0
+                while done < raw.count {
+                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw ValidationError("write failed: \(String(cString: strerror(errno)))")
+                    }
+                    done += n
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import RunnelCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An output file shared by the subtasks of one or more sinks: each subtask fills its own
+/// buffer and appends whole buffers under a lock, so lines never interleave.
+///
+/// Thread safety: `append` and `sync` may be called from any thread.
+public final class SharedFileOutput: Sendable {
+    /// The file's path (`-` for standard output).
+    public let path: String
+    private let fd: Int32
+    private let lock = Mutex<Void>(())
+
+    /// Creates (truncates) the file; `-` writes to standard output.
+    public init(path: String) throws {
+        self.path = path
+        if path == "-" {
+            fd = STDOUT_FILENO
+        } else {
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+            if fd < 0 { throw SinkError.io(operation: "open", path: path, errno: errno) }
+        }
+    }
+
+    deinit {
+        if fd != STDOUT_FILENO { close(fd) }
+    }
+
+    /// Appends `bytes` as one contiguous run.
+    public func append(_ bytes: [UInt8]) throws {
+        try lock.withLock { _ in
+            try bytes.withUnsafeBytes { raw in
+                var done = 0
+                while done < raw.count {
+                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw SinkError.io(operation: "write", path: path, errno: errno)
+                    }
+                    done += n
+                }
+            }
+        }
+    }
+
+    /// Flushes the file to stable storage (no-op for standard output).
+    public func sync() throws {
+        guard fd != STDOUT_FILENO else { return }
+        if fsync(fd) != 0 { throw SinkError.io(operation: "fsync", path: path, errno: errno) }
+    }
+}
+
+/// Errors of file sinks.
+public enum SinkError: Error, CustomStringConvertible {
+    /// A system call failed.
+    case io(operation: String, path: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .io(let op, let path, let e): return "\(op) \(path): \(String(cString: strerror(e)))"
+        }
+    }
+}
