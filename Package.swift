@@ -12,6 +12,9 @@ import PackageDescription
 /// - `RunnelTesting`: an embedded runtime with a manual clock for operator tests.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    // The engine is generic (operators over user types); without cross-module optimization a
+    // release build runs the core's generic code unspecialized, through runtime metadata.
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(

@@ -12,6 +12,8 @@ public final class SharedFileOutput: Sendable {
     /// The file's path (`-` for standard output).
     public let path: String
     private let fd: Int32
+    /// Only regular files are fsynced (devices and pipes reject it).
+    private let isRegularFile: Bool
     private let lock = Mutex<Void>(())
 
     /// Creates (truncates) the file; `-` writes to standard output.
@@ -23,6 +25,8 @@ public final class SharedFileOutput: Sendable {
             fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
             if fd < 0 { throw SinkError.io(operation: "open", path: path, errno: errno) }
         }
+        var info = stat()
+        isRegularFile = fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     deinit {
@@ -48,7 +52,7 @@ public final class SharedFileOutput: Sendable {
 
     /// Flushes the file to stable storage (no-op for standard output).
     public func sync() throws {
-        guard fd != STDOUT_FILENO else { return }
+        guard isRegularFile else { return }
         if fsync(fd) != 0 { throw SinkError.io(operation: "fsync", path: path, errno: errno) }
     }
 }

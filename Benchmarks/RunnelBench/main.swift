@@ -1,0 +1,131 @@
+import ArgumentParser
+import CreatorAnalyticsKit
+import RunnelJSON
+import RunnelRuntime
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Throughput benchmark of the creator replay job.
+///
+/// Generates creator-platform events (~500 bytes each) once, then measures each
+/// configuration in a fresh child process (so peak RSS is that configuration's own):
+/// JSON decode + validate only (one thread), and the full replay job at parallelism 1 and 2.
+/// Reports the median and spread of events/s over the runs, and the peak RSS.
+@main
+struct RunnelBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runnel-bench",
+        abstract: "Throughput of JSON decoding and of the creator replay job (use a release build).")
+
+    @Option(help: "Events to generate.")
+    var events = 1_000_000
+
+    @Option(help: "Use this NDJSON file instead of generating one.")
+    var input: String?
+
+    @Option(help: "Runs per configuration (median is reported).")
+    var runs = 3
+
+    @Option(help: "Random seed of the generated events.")
+    var seed: UInt64 = 42
+
+    @Flag(help: "A tiny run of every configuration, for CI: checks the benchmark still works.")
+    var smoke = false
+
+    @Option(help: .hidden)
+    var child: String?
+
+    @Option(help: .hidden)
+    var parallelism = 1
+
+    func run() throws {
+        if let child {
+            try runChild(mode: child)
+            return
+        }
+        let count = smoke ? 2_000 : events
+        let runs = smoke ? 1 : self.runs
+        let path: String
+        if let input {
+            path = input
+        } else {
+            path = "/tmp/runnel-bench-\(getpid())-\(count).ndjson"
+            try generate(count: count, to: path)
+        }
+        defer { if input == nil { unlink(path) } }
+        let lines = try countLines(path)
+        var size = stat()
+        stat(path, &size)
+        print("input: \(lines) events, \(size.st_size / 1_048_576) MiB (\(size.st_size / Int(max(lines, 1))) bytes/event)")
+        print("")
+        print("| configuration | events/s (median) | min – max | peak RSS |")
+        print("|---|---:|---:|---:|")
+        for (label, mode, p) in [("decode + validate (1 thread)", "decode", 1), ("replay p=1", "replay", 1), ("replay p=2", "replay", 2)] {
+            var rates: [Double] = []
+            var peak: Int = 0
+            for _ in 0..<runs {
+                let (seconds, rssKiB) = try spawnChild(mode: mode, input: path, parallelism: p)
+                rates.append(Double(lines) / seconds)
+                peak = max(peak, rssKiB)
+            }
+            rates.sort()
+            let median = rates[rates.count / 2]
+            print("| \(label) | \(Int(median)) | \(Int(rates.first!)) – \(Int(rates.last!)) | \(peak / 1024) MiB |")
+        }
+    }
+
+    private func generate(count: Int, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw ValidationError("cannot create \(path)") }
+        defer { close(fd) }
+        try CreatorTrafficGenerator(seed: seed).generate(count: count) { chunk in
+            let n = chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n != chunk.count { throw ValidationError("short write to \(path)") }
+        }
+    }
+
+    private func countLines(_ path: String) throws -> Int {
+        var n = 0
+        try NDJSONFileReader(path: path).forEachLine { _ in n += 1 }
+        return n
+    }
+
+    /// Runs one configuration in a child process; returns its wall time and peak RSS (KiB).
+    private func spawnChild(mode: String, input: String, parallelism: Int) throws -> (Double, Int) {
+        let exe = "/proc/self/exe"
+        let args = [CommandLine.arguments[0], "--child", mode, "--input", input, "--parallelism", String(parallelism)]
+        var cargs = args.map { strdup($0) } + [nil]
+        defer { for a in cargs { free(a) } }
+        var pid: pid_t = 0
+        let start = MonotonicClock.nowNanoseconds()
+        let rc = posix_spawn(&pid, exe, nil, nil, &cargs, environ)
+        guard rc == 0 else { throw ValidationError("posix_spawn failed: \(rc)") }
+        var status: Int32 = 0
+        var usage = rusage()
+        _ = wait4(pid, &status, 0, &usage)
+        let seconds = Double(MonotonicClock.nowNanoseconds() - start) / 1e9
+        guard status == 0 else { throw ValidationError("\(mode) child failed with status \(status)") }
+        return (seconds, usage.ru_maxrss)
+    }
+
+    private func runChild(mode: String) throws {
+        guard let input else { throw ValidationError("--input is required") }
+        switch mode {
+        case "decode":
+            let decoder = CreatorEventDecoder()
+            var valid = 0
+            try NDJSONFileReader(path: input).forEachLine { line in
+                if case .valid = decoder.decode(line.bytes) { valid += 1 }
+            }
+            if valid == 0 { throw ValidationError("no valid events decoded") }
+        case "replay":
+            let config = ReplayConfiguration(inputPath: input, outputPath: "/dev/null", parallelism: parallelism)
+            let summary = try ReplayJob.run(config)
+            if summary.resultsWritten == 0 { throw ValidationError("replay produced no results") }
+        default:
+            throw ValidationError("unknown mode \(mode)")
+        }
+    }
+}

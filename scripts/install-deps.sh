@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian libraries Runnel builds against (idempotent; needs root or sudo).
+set -euo pipefail
+packages=(libuv1-dev libjemalloc-dev libsimdjson-dev libxxhash-dev pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    run() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+    export DEBIAN_FRONTEND=noninteractive
+    run apt-get update -q
+    run apt-get install -y -q "${missing[@]}"
+fi
