@@ -14,7 +14,9 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     // The engine is generic (operators over user types); without cross-module optimization a
     // release build runs the core's generic code unspecialized, through runtime metadata.
-    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
+    // Exclusivity is checked in debug builds (and so by the tests); release builds skip the
+    // per-access runtime check on the hot path.
+    .unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
 let package = Package(

@@ -27,8 +27,8 @@ public final class Deduplicate<Key: StreamKey, Element>: KeyedProcessFunction {
     }
 
     public func processElement(_ value: Element, context: KeyedProcessContext<Key, Element>, out: Collector<Element>) {
-        if seen.value == nil {
-            seen.value = true
+        // One state lookup: set the flag and learn whether it was set.
+        if seen.replace(with: true) == nil {
             out.collect(value)
         } else {
             duplicates.increment()

@@ -63,9 +63,16 @@ final class SourceSplitDriver<Reader: SourceReader>: SourceDriver {
         self.emitter = emitter
         self.output = SourceOutput(emitter: emitter, strategy: strategy)
         self.idleTimeoutMilliseconds = strategy.idleTimeoutMilliseconds
+        // Formed where the reader type is concrete, so reading runs specialized code even
+        // though the task calls `step` through an existential (see `InputGate.init`).
+        stepBody = { [unowned self] limit in try self.readStep(limit: limit) }
     }
 
-    func step(limit: Int) throws -> SourceReadStatus {
+    private var stepBody: ((Int) throws -> SourceReadStatus)!
+
+    func step(limit: Int) throws -> SourceReadStatus { try stepBody(limit) }
+
+    private func readStep(limit: Int) throws -> SourceReadStatus {
         guard !finished else { return .finished }
         let status = try reader.read(into: output, limit: limit)
         let wm = output.generator.currentWatermark

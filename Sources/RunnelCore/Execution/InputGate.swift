@@ -30,11 +30,21 @@ public final class InputGate<Element> {
         self.inputs = Array(repeating: InputState(), count: channels.count)
         self.handler = handler
         if channels.isEmpty { isFinished = true }
+        // The task calls `drain` through an existential, which runs generic code
+        // unspecialized; this closure is formed here, where the element type is concrete
+        // (the init is specialized at the call site), so the per-record loop is specialized.
+        drainBody = { [unowned self] maxBatches, canContinue in self.drainBatches(maxBatches: maxBatches, canContinue: canContinue) }
     }
+
+    private var drainBody: ((Int, () -> Bool) -> Int)!
 
     /// Processes up to `maxBatches` batches, visiting inputs round-robin, while `canContinue`
     /// holds (it checks downstream backpressure). Returns the number of batches processed.
     public func drain(maxBatches: Int, canContinue: () -> Bool) -> Int {
+        drainBody(maxBatches, canContinue)
+    }
+
+    private func drainBatches(maxBatches: Int, canContinue: () -> Bool) -> Int {
         var processed = 0
         var emptyInARow = 0
         while processed < maxBatches, !isFinished, emptyInARow < channels.count, canContinue() {

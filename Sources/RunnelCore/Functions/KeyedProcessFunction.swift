@@ -67,19 +67,19 @@ public final class KeyedProcessContext<Key: StreamKey, Output> {
 
     /// Registers an event-time timer for the current key (once per time).
     public func registerEventTimeTimer(_ time: Timestamp) {
-        timers.registerEventTimeTimer(time, key: currentKey, namespace: NoNamespace())
+        timers.registerEventTimeTimer(time, key: backend.currentHashedKey, namespace: NoNamespace())
     }
     /// Deletes an event-time timer of the current key.
     public func deleteEventTimeTimer(_ time: Timestamp) {
-        timers.deleteEventTimeTimer(time, key: currentKey, namespace: NoNamespace())
+        timers.deleteEventTimeTimer(time, key: backend.currentHashedKey, namespace: NoNamespace())
     }
     /// Registers a processing-time timer for the current key (once per time).
     public func registerProcessingTimeTimer(_ time: Timestamp) {
-        timers.registerProcessingTimeTimer(time, key: currentKey, namespace: NoNamespace())
+        timers.registerProcessingTimeTimer(time, key: backend.currentHashedKey, namespace: NoNamespace())
     }
     /// Deletes a processing-time timer of the current key.
     public func deleteProcessingTimeTimer(_ time: Timestamp) {
-        timers.deleteProcessingTimeTimer(time, key: currentKey, namespace: NoNamespace())
+        timers.deleteProcessingTimeTimer(time, key: backend.currentHashedKey, namespace: NoNamespace())
     }
 
     /// Emits to a side output (with the current timestamp).

@@ -58,10 +58,23 @@ class GraphEdge {
 final class TypedEdge<Element>: GraphEdge {
     /// The stable hash of a record's key, for hash edges.
     let keyHash: ((Element) -> UInt64)?
+    private var senderFactory: (([AnyObject], Int, KeyGroupAssignment, Int, AnyObject) -> any OutputDriver)!
 
     init(from: Int, keyHash: ((Element) -> UInt64)?) {
         self.keyHash = keyHash
         super.init(from: from)
+        // Formed here, where `Element` is concrete, so that the exchange's per-record code
+        // (routing, buffering) is specialized; the plan calls through the erased class.
+        senderFactory = { channels, subtask, assignment, batchSize, upstream in
+            let typed = channels.map { $0 as! Channel<Element> }
+            var route: ((Element) -> Int)?
+            if let keyHash {
+                route = { assignment.subtask(ofKeyGroup: assignment.keyGroup(forHash: keyHash($0))) }
+            }
+            let sender = ExchangeSender(channels: typed, route: route, forwardTarget: subtask, batchSize: batchSize)
+            (upstream as! Emitter<Element>).connect(sender.handler)
+            return sender
+        }
     }
 
     override var isForward: Bool { keyHash == nil }
@@ -73,13 +86,6 @@ final class TypedEdge<Element>: GraphEdge {
     override func makeChannel(capacity: Int) -> AnyObject { Channel<Element>(capacity: capacity) }
 
     override func makeSender(channels: [AnyObject], subtask: Int, assignment: KeyGroupAssignment, batchSize: Int, upstream: AnyObject) -> any OutputDriver {
-        let typed = channels.map { $0 as! Channel<Element> }
-        var route: ((Element) -> Int)?
-        if let keyHash {
-            route = { assignment.subtask(ofKeyGroup: assignment.keyGroup(forHash: keyHash($0))) }
-        }
-        let sender = ExchangeSender(channels: typed, route: route, forwardTarget: subtask, batchSize: batchSize)
-        (upstream as! Emitter<Element>).connect(sender.handler)
-        return sender
+        senderFactory(channels, subtask, assignment, batchSize, upstream)
     }
 }

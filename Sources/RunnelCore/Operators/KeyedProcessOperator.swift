@@ -71,7 +71,7 @@ public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
     }
 
     private func fire(_ timer: InternalTimer<Key, NoNamespace>, _ domain: TimeDomain) {
-        backend.setCurrentKey(timer.key)
+        backend.setCurrentKey(timer.hashedKey)
         backend.currentTimestamp = timer.time
         context.timestamp = timer.time
         context.timeDomain = domain

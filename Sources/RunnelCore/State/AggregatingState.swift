@@ -1,31 +1,23 @@
 /// An accumulator per key that inputs are added into (Flink's `AggregatingState`).
-public class AggregatingState<Input, Result> {
-    init() {}
+public final class AggregatingState<Input, Result> {
+    private let load: () -> Result?
+    private let addOne: (Input) -> Void
+    private let removeAll: () -> Void
+
+    init<Key: StreamKey, Function: AggregateFunction>(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, Function.Accumulator>,
+                                                      ttl: StateTTL?, function: Function)
+    where Function.Input == Input, Function.Result == Result {
+        load = { [unowned backend] in table.read(backend, ttl: ttl).map(function.result) }
+        addOne = { [unowned backend] value in
+            table.modify(backend, ttl: ttl, initial: function.createAccumulator) { function.add(value, to: &$0) }
+        }
+        removeAll = { [unowned backend] in table.remove(backend) }
+    }
+
     /// The aggregate's result for the current key, `nil` when nothing was added.
-    public var result: Result? { fatalError("abstract") }
+    public var result: Result? { load() }
     /// Adds one input to the current key's accumulator.
-    public func add(_ value: Input) { fatalError("abstract") }
+    public func add(_ value: Input) { addOne(value) }
     /// Removes the current key's accumulator.
-    public func clear() { fatalError("abstract") }
-}
-
-final class KeyedAggregatingState<Key: StreamKey, Function: AggregateFunction>: AggregatingState<Function.Input, Function.Result> {
-    unowned let backend: KeyedStateBackend<Key>
-    let table: KeyedStateTable<Key, Function.Accumulator>
-    let ttl: StateTTL?
-    let function: Function
-
-    init(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, Function.Accumulator>, ttl: StateTTL?, function: Function) {
-        self.backend = backend
-        self.table = table
-        self.ttl = ttl
-        self.function = function
-    }
-
-    override var result: Function.Result? { table.read(backend, ttl: ttl).map(function.result) }
-    override func add(_ value: Function.Input) {
-        let function = self.function
-        table.modify(backend, ttl: ttl, initial: function.createAccumulator) { function.add(value, to: &$0) }
-    }
-    override func clear() { table.remove(backend) }
+    public func clear() { removeAll() }
 }

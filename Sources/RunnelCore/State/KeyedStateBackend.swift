@@ -13,7 +13,9 @@ public final class KeyedStateBackend<Key: StreamKey> {
     /// The key groups this subtask owns.
     public let keyGroups: Range<Int>
     /// The key of the element or timer being processed.
-    public private(set) var currentKey: Key!
+    public var currentKey: Key { currentHashedKey.key }
+    /// The current key with its stable hash (what state tables are keyed by).
+    public private(set) var currentHashedKey: HashedKey<Key>!
     /// The index of the current key's group within ``keyGroups``.
     public private(set) var currentLocalGroup: Int = 0
     /// The timestamp of the element (or time of the timer) being processed: entries with an
@@ -46,14 +48,14 @@ public final class KeyedStateBackend<Key: StreamKey> {
     /// Makes `key` the current key.
     /// - Precondition: the key belongs to a key group this subtask owns (a partitioning bug otherwise).
     public func setCurrentKey(_ key: Key) {
-        let group = assignment.keyGroup(of: key)
-        setCurrentKey(key, keyGroup: group)
+        setCurrentKey(HashedKey(key))
     }
 
-    /// Makes `key` the current key when its key group is already known.
-    public func setCurrentKey(_ key: Key, keyGroup group: Int) {
+    /// Makes `key` the current key (its hash already computed).
+    public func setCurrentKey(_ key: HashedKey<Key>) {
+        let group = assignment.keyGroup(forHash: key.hash)
         precondition(keyGroups.contains(group), "key routed to a subtask that does not own its key group")
-        currentKey = key
+        currentHashedKey = key
         currentLocalGroup = group &- keyGroups.lowerBound
     }
 
@@ -109,46 +111,53 @@ public final class KeyedStateBackend<Key: StreamKey> {
 
     /// The value state declared by `descriptor`.
     public func valueState<V>(_ descriptor: ValueStateDescriptor<V>) -> ValueState<V> {
-        KeyedValueState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: V.self), ttl: descriptor.ttl)
+        ValueState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: V.self), ttl: descriptor.ttl)
     }
 
     /// The list state declared by `descriptor`.
     public func listState<E>(_ descriptor: ListStateDescriptor<E>) -> ListState<E> {
-        KeyedListState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: [E].self), ttl: descriptor.ttl)
+        ListState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: [E].self), ttl: descriptor.ttl)
     }
 
     /// The map state declared by `descriptor`.
     public func mapState<MK, MV>(_ descriptor: MapStateDescriptor<MK, MV>) -> MapState<MK, MV> {
-        KeyedMapState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: [MK: MV].self), ttl: descriptor.ttl)
+        MapState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: [MK: MV].self), ttl: descriptor.ttl)
     }
 
     /// The reducing state declared by `descriptor`.
     public func reducingState<V>(_ descriptor: ReducingStateDescriptor<V>) -> ReducingState<V> {
-        KeyedReducingState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: V.self),
+        ReducingState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: V.self),
                            ttl: descriptor.ttl, reduce: descriptor.reduce)
     }
 
     /// The aggregating state declared by `descriptor`.
     public func aggregatingState<F: AggregateFunction>(_ descriptor: AggregatingStateDescriptor<F>) -> AggregatingState<F.Input, F.Result> {
-        KeyedAggregatingState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: F.Accumulator.self),
+        AggregatingState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: F.Accumulator.self),
                               ttl: descriptor.ttl, function: descriptor.function)
     }
 }
 
 /// Shared entry access with TTL for all keyed state handles.
 extension KeyedStateTable {
+    /// The refresh time at or before which an entry has expired, or `nil` when nothing can expire yet.
+    func expiryLimit(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?) -> Timestamp? {
+        guard let ttl else { return nil }
+        let now = backend.now(ttl)
+        return now == Watermark.initial ? nil : now &- ttl.milliseconds
+    }
+
     /// Reads the current key's entry, dropping it when expired.
     func read(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?) -> Value? {
         let g = backend.currentLocalGroup
-        guard let entry = groups[g][backend.currentKey] else { return nil }
+        let key = backend.currentHashedKey!
+        guard let entry = groups[g][key] else { return nil }
         guard let ttl else { return entry.value }
-        let now = backend.now(ttl)
-        if now &- entry.refreshedAt >= ttl.milliseconds && now != Watermark.initial {
-            groups[g].removeValue(forKey: backend.currentKey)
+        if let limit = expiryLimit(backend, ttl: ttl), entry.refreshedAt <= limit {
+            groups[g].removeValue(forKey: key)
             return nil
         }
         if ttl.updateType == .onReadAndWrite {
-            groups[g][backend.currentKey]!.refreshedAt = backend.stamp(ttl)
+            groups[g][key]!.refreshedAt = backend.stamp(ttl)
         }
         return entry.value
     }
@@ -156,26 +165,30 @@ extension KeyedStateTable {
     /// Writes the current key's entry, refreshing its TTL.
     func write(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, _ value: Value) {
         let stamp = ttl.map { backend.stamp($0) } ?? 0
-        groups[backend.currentLocalGroup][backend.currentKey] = Entry(value: value, refreshedAt: stamp)
+        groups[backend.currentLocalGroup][backend.currentHashedKey] = Entry(value: value, refreshedAt: stamp)
     }
 
-    /// Updates the current key's entry in place (no copy of the value), creating it from
-    /// `initial` when absent or expired.
+    /// Updates the current key's entry in place with one hash lookup, starting from
+    /// `initial` when it is absent or expired, and refreshes its TTL.
     func modify<R>(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, initial: () -> Value, _ body: (inout Value) -> R) -> R {
-        let g = backend.currentLocalGroup
-        let key = backend.currentKey!
         let stamp = ttl.map { backend.stamp($0) } ?? 0
-        if let ttl, let entry = groups[g][key] {
-            let now = backend.now(ttl)
-            if now != Watermark.initial && now &- entry.refreshedAt >= ttl.milliseconds {
-                groups[g].removeValue(forKey: key)
-            }
+        let limit = expiryLimit(backend, ttl: ttl)
+        return groups[backend.currentLocalGroup][backend.currentHashedKey, default: Entry(value: initial(), refreshedAt: stamp)]
+            .update(stamp: stamp, expiredBefore: limit, initial: initial, body)
+    }
+
+    /// Writes the current key's entry and returns the previous value unless it had expired (one lookup).
+    func exchange(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, _ value: Value) -> Value? {
+        let stamp = ttl.map { backend.stamp($0) } ?? 0
+        guard let old = groups[backend.currentLocalGroup].updateValue(Entry(value: value, refreshedAt: stamp), forKey: backend.currentHashedKey) else {
+            return nil
         }
-        return groups[g][key, default: Entry(value: initial(), refreshedAt: stamp)].refresh(at: stamp, body)
+        if let limit = expiryLimit(backend, ttl: ttl), old.refreshedAt <= limit { return nil }
+        return old.value
     }
 
     /// Removes the current key's entry.
     func remove(_ backend: KeyedStateBackend<Key>) {
-        groups[backend.currentLocalGroup].removeValue(forKey: backend.currentKey)
+        groups[backend.currentLocalGroup].removeValue(forKey: backend.currentHashedKey)
     }
 }

@@ -12,8 +12,11 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
         /// When the value was last refreshed, in the TTL's time domain.
         public var refreshedAt: Timestamp
 
-        /// Stamps the entry and updates its value in place.
-        mutating func refresh<R>(at stamp: Timestamp, _ body: (inout Value) -> R) -> R {
+        /// Updates the value in place, first resetting it to `initial` when it expired,
+        /// and stamps the entry.
+        mutating func update<R>(stamp: Timestamp, expiredBefore limit: Timestamp?, initial: () -> Value,
+                                _ body: (inout Value) -> R) -> R {
+            if let limit, refreshedAt <= limit { value = initial() }
             refreshedAt = stamp
             return body(&value)
         }
@@ -22,7 +25,7 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
     /// The state's name within its operator.
     public let name: String
     /// One dictionary per owned key group, indexed by `group − firstKeyGroup`.
-    public var groups: [[Key: Entry]]
+    public var groups: [[HashedKey<Key>: Entry]]
     /// The first key group owned by the subtask.
     public let firstKeyGroup: Int
 
@@ -35,6 +38,14 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
     /// The number of entries over all key groups.
     /// - Complexity: O(key groups).
     public var count: Int { groups.reduce(0) { $0 + $1.count } }
+
+    /// Every key with an entry (expired or not), for inspection.
+    public var keys: [Key] { groups.flatMap { $0.keys.map(\.key) } }
+
+    /// The value stored for `key`, ignoring TTL (for inspection and snapshots).
+    public func value(forKey key: Key, keyGroup: Int) -> Value? {
+        groups[keyGroup - firstKeyGroup][HashedKey(key)]?.value
+    }
 
     /// Removes the entries of one local key group index whose refresh time is at or before `expiredAtOrBefore`.
     func sweep(localGroup: Int, expiredAtOrBefore limit: Timestamp) {

@@ -1,38 +1,29 @@
 /// A dictionary per key (Flink's `MapState`).
-public class MapState<MapKey: Hashable, MapValue> {
-    init() {}
-    /// The value stored under `mapKey` for the current key; setting `nil` removes it.
-    public subscript(mapKey: MapKey) -> MapValue? {
-        get { fatalError("abstract") }
-        set { fatalError("abstract") }
-    }
-    /// The current key's whole map (empty when none).
-    public var entries: [MapKey: MapValue] { fatalError("abstract") }
-    /// Removes the current key's map.
-    public func clear() { fatalError("abstract") }
-}
+public final class MapState<MapKey: Hashable, MapValue> {
+    private let load: () -> [MapKey: MapValue]?
+    private let put: (MapKey, MapValue?) -> Void
+    private let removeAll: () -> Void
 
-final class KeyedMapState<Key: StreamKey, MapKey: Hashable, MapValue>: MapState<MapKey, MapValue> {
-    unowned let backend: KeyedStateBackend<Key>
-    let table: KeyedStateTable<Key, [MapKey: MapValue]>
-    let ttl: StateTTL?
-
-    init(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, [MapKey: MapValue]>, ttl: StateTTL?) {
-        self.backend = backend
-        self.table = table
-        self.ttl = ttl
-    }
-
-    override subscript(mapKey: MapKey) -> MapValue? {
-        get { table.read(backend, ttl: ttl)?[mapKey] }
-        set {
-            let emptied = table.modify(backend, ttl: ttl, initial: { [:] }) { map -> Bool in
-                map[mapKey] = newValue
-                return map.isEmpty
+    init<Key: StreamKey>(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, [MapKey: MapValue]>, ttl: StateTTL?) {
+        load = { [unowned backend] in table.read(backend, ttl: ttl) }
+        put = { [unowned backend] mapKey, value in
+            var emptied = false
+            table.modify(backend, ttl: ttl, initial: { [:] }) { map in
+                map[mapKey] = value
+                emptied = map.isEmpty
             }
             if emptied { table.remove(backend) }
         }
+        removeAll = { [unowned backend] in table.remove(backend) }
     }
-    override var entries: [MapKey: MapValue] { table.read(backend, ttl: ttl) ?? [:] }
-    override func clear() { table.remove(backend) }
+
+    /// The value stored under `mapKey` for the current key; setting `nil` removes it.
+    public subscript(mapKey: MapKey) -> MapValue? {
+        get { load()?[mapKey] }
+        set { put(mapKey, newValue) }
+    }
+    /// The current key's whole map (empty when none).
+    public var entries: [MapKey: MapValue] { load() ?? [:] }
+    /// Removes the current key's map.
+    public func clear() { removeAll() }
 }

@@ -1,34 +1,26 @@
 /// A value per key that new values are folded into (Flink's `ReducingState`).
-public class ReducingState<Value> {
-    init() {}
-    /// The current key's reduced value, `nil` when nothing was added.
-    public var value: Value? { fatalError("abstract") }
-    /// Folds `value` into the current key's value.
-    public func add(_ value: Value) { fatalError("abstract") }
-    /// Removes the current key's value.
-    public func clear() { fatalError("abstract") }
-}
+public final class ReducingState<Value> {
+    private let load: () -> Value?
+    private let addOne: (Value) -> Void
+    private let removeAll: () -> Void
 
-final class KeyedReducingState<Key: StreamKey, Value>: ReducingState<Value> {
-    unowned let backend: KeyedStateBackend<Key>
-    let table: KeyedStateTable<Key, Value>
-    let ttl: StateTTL?
-    let reduce: @Sendable (Value, Value) -> Value
-
-    init(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, Value>, ttl: StateTTL?, reduce: @escaping @Sendable (Value, Value) -> Value) {
-        self.backend = backend
-        self.table = table
-        self.ttl = ttl
-        self.reduce = reduce
-    }
-
-    override var value: Value? { table.read(backend, ttl: ttl) }
-    override func add(_ value: Value) {
-        if let current = table.read(backend, ttl: ttl) {
-            table.write(backend, ttl: ttl, reduce(current, value))
-        } else {
-            table.write(backend, ttl: ttl, value)
+    init<Key: StreamKey>(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, Value>, ttl: StateTTL?,
+                         reduce: @escaping @Sendable (Value, Value) -> Value) {
+        load = { [unowned backend] in table.read(backend, ttl: ttl) }
+        addOne = { [unowned backend] value in
+            if let current = table.read(backend, ttl: ttl) {
+                table.write(backend, ttl: ttl, reduce(current, value))
+            } else {
+                table.write(backend, ttl: ttl, value)
+            }
         }
+        removeAll = { [unowned backend] in table.remove(backend) }
     }
-    override func clear() { table.remove(backend) }
+
+    /// The current key's reduced value, `nil` when nothing was added.
+    public var value: Value? { load() }
+    /// Folds `value` into the current key's value.
+    public func add(_ value: Value) { addOne(value) }
+    /// Removes the current key's value.
+    public func clear() { removeAll() }
 }

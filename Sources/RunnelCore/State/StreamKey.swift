@@ -8,17 +8,30 @@ public protocol StreamKey: Hashable, Sendable {
     var stableHash: UInt64 { get }
 }
 
-/// A small, fast, process-independent hash (FNV-1a over bytes, then a 64-bit finalizer).
+/// A small, fast, process-independent hash (an FNV-style multiply over 64-bit words, then a 64-bit finalizer).
 ///
 /// Written here because the core has no C imports (xxHash lives in a shim target) and a
 /// key hash needs no cryptographic strength, only stability and good spreading.
 public enum StableHash {
-    /// Hashes raw bytes.
+    /// Hashes raw bytes, eight at a time.
     public static func hash(bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes {
-            h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(bytes.count)
+        var i = 0
+        let n = bytes.count
+        while i + 8 <= n {
+            let word = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            h = (h ^ word) &* 0x0000_0100_0000_01b3
+            h ^= h >> 29
+            i += 8
         }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < n {
+            tail |= UInt64(bytes[i]) << shift
+            shift += 8
+            i += 1
+        }
+        h = (h ^ tail) &* 0x0000_0100_0000_01b3
         return mix(h)
     }
 

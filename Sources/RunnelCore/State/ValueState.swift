@@ -2,39 +2,42 @@
 ///
 /// Obtain one from a runtime context while opening an operator, keep it in a property,
 /// and read or write ``value`` while processing: it always refers to the current key.
-public class ValueState<Value> {
-    init() {}
+///
+/// The handle hides the key type behind closures formed where the key type is concrete:
+/// calls through a generic class hierarchy would run unspecialized generic code, once
+/// per element.
+public final class ValueState<Value> {
+    private let load: () -> Value?
+    private let store: (Value?) -> Void
+    private let exchange: (Value) -> Value?
+    private let update: (() -> Value, (inout Value) -> Void) -> Void
+
+    init<Key: StreamKey>(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, Value>, ttl: StateTTL?) {
+        load = { [unowned backend] in table.read(backend, ttl: ttl) }
+        store = { [unowned backend] value in
+            if let value { table.write(backend, ttl: ttl, value) } else { table.remove(backend) }
+        }
+        exchange = { [unowned backend] value in table.exchange(backend, ttl: ttl, value) }
+        update = { [unowned backend] initial, body in table.modify(backend, ttl: ttl, initial: initial, body) }
+    }
+
     /// The current key's value, `nil` when unset or expired; setting `nil` clears it.
     public var value: Value? {
-        get { fatalError("abstract") }
-        set { fatalError("abstract") }
-    }
-    /// Updates the current key's value in place, starting from `initial` when unset.
-    @discardableResult
-    public func modify<R>(default initial: @autoclosure () -> Value, _ body: (inout Value) -> R) -> R { fatalError("abstract") }
-    /// Removes the current key's value.
-    public func clear() { value = nil }
-}
-
-final class KeyedValueState<Key: StreamKey, Value>: ValueState<Value> {
-    unowned let backend: KeyedStateBackend<Key>
-    let table: KeyedStateTable<Key, Value>
-    let ttl: StateTTL?
-
-    init(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, Value>, ttl: StateTTL?) {
-        self.backend = backend
-        self.table = table
-        self.ttl = ttl
+        get { load() }
+        set { store(newValue) }
     }
 
-    override var value: Value? {
-        get { table.read(backend, ttl: ttl) }
-        set {
-            if let newValue { table.write(backend, ttl: ttl, newValue) } else { table.remove(backend) }
+    /// Updates the current key's value in place (one lookup), starting from `initial` when unset.
+    public func modify(default initial: @autoclosure () -> Value, _ body: (inout Value) -> Void) {
+        withoutActuallyEscaping(initial) { initial in
+            withoutActuallyEscaping(body) { body in update(initial, body) }
         }
     }
 
-    override func modify<R>(default initial: @autoclosure () -> Value, _ body: (inout Value) -> R) -> R {
-        table.modify(backend, ttl: ttl, initial: initial, body)
-    }
+    /// Sets the current key's value and returns the previous one (`nil` when unset or expired), with one lookup.
+    @discardableResult
+    public func replace(with newValue: Value) -> Value? { exchange(newValue) }
+
+    /// Removes the current key's value.
+    public func clear() { store(nil) }
 }

@@ -28,23 +28,23 @@ public final class InternalTimerService<Key: StreamKey, Namespace: Hashable> {
     public var currentProcessingTime: Timestamp { processingTimeService.currentTime }
 
     /// Registers an event-time timer.
-    public func registerEventTimeTimer(_ time: Timestamp, key: Key, namespace: Namespace) {
+    public func registerEventTimeTimer(_ time: Timestamp, key: HashedKey<Key>, namespace: Namespace) {
         eventTimers.insert(InternalTimer(time: time, key: key, namespace: namespace))
     }
 
     /// Deletes an event-time timer (no effect if absent).
-    public func deleteEventTimeTimer(_ time: Timestamp, key: Key, namespace: Namespace) {
+    public func deleteEventTimeTimer(_ time: Timestamp, key: HashedKey<Key>, namespace: Namespace) {
         eventTimers.remove(InternalTimer(time: time, key: key, namespace: namespace))
     }
 
     /// Registers a processing-time timer.
-    public func registerProcessingTimeTimer(_ time: Timestamp, key: Key, namespace: Namespace) {
+    public func registerProcessingTimeTimer(_ time: Timestamp, key: HashedKey<Key>, namespace: Namespace) {
         guard processingTimers.insert(InternalTimer(time: time, key: key, namespace: namespace)) else { return }
         scheduleProcessingCallback()
     }
 
     /// Deletes a processing-time timer (no effect if absent).
-    public func deleteProcessingTimeTimer(_ time: Timestamp, key: Key, namespace: Namespace) {
+    public func deleteProcessingTimeTimer(_ time: Timestamp, key: HashedKey<Key>, namespace: Namespace) {
         processingTimers.remove(InternalTimer(time: time, key: key, namespace: namespace))
     }
 

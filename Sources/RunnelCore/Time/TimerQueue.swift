@@ -2,13 +2,23 @@ import HeapModule
 
 /// A timer registered by a keyed operator: a time, the key it fires for, and a namespace
 /// (the window, for window operators).
-public struct InternalTimer<Key: Hashable, Namespace: Hashable>: Hashable {
+public struct InternalTimer<Key: StreamKey, Namespace: Hashable>: Hashable {
     /// When the timer fires (event or processing time, by queue).
     public var time: Timestamp
-    /// The key that is current when the timer fires.
-    public var key: Key
+    /// The key that is current when the timer fires, with its hash.
+    public var hashedKey: HashedKey<Key>
     /// What the timer is about (a window), or ``NoNamespace``.
     public var namespace: Namespace
+
+    /// The key that is current when the timer fires.
+    public var key: Key { hashedKey.key }
+
+    /// Creates a timer.
+    public init(time: Timestamp, key: HashedKey<Key>, namespace: Namespace) {
+        self.time = time
+        self.hashedKey = key
+        self.namespace = namespace
+    }
 }
 
 /// The namespace of timers that are not about a window.
@@ -21,7 +31,7 @@ public struct NoNamespace: Hashable, Sendable {
 /// and deleting is O(1) (the heap entry is skipped when it surfaces).
 ///
 /// Thread safety: owned by one subtask.
-final class TimerQueue<Key: Hashable, Namespace: Hashable> {
+final class TimerQueue<Key: StreamKey, Namespace: Hashable> {
     private struct Slot: Comparable {
         var timer: InternalTimer<Key, Namespace>
         static func < (a: Slot, b: Slot) -> Bool { a.timer.time < b.timer.time }

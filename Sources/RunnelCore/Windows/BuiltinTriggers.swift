@@ -3,10 +3,11 @@
 public struct EventTimeTrigger: Trigger {
     /// Creates the trigger.
     public init() {}
+    public var keepsState: Bool { false }
 
     public func onElement(timestamp: Timestamp, window: TimeWindow, context: TriggerContext) -> TriggerResult {
         if window.maxTimestamp <= context.currentWatermark { return .fire }
-        context.registerEventTimeTimer(window.maxTimestamp)
+        if context.isFirstElement { context.registerEventTimeTimer(window.maxTimestamp) }
         return .continue
     }
     public func onEventTime(_ time: Timestamp, window: TimeWindow, context: TriggerContext) -> TriggerResult {
@@ -24,9 +25,10 @@ public struct EventTimeTrigger: Trigger {
 public struct ProcessingTimeTrigger: Trigger {
     /// Creates the trigger.
     public init() {}
+    public var keepsState: Bool { false }
 
     public func onElement(timestamp: Timestamp, window: TimeWindow, context: TriggerContext) -> TriggerResult {
-        context.registerProcessingTimeTimer(window.maxTimestamp)
+        if context.isFirstElement { context.registerProcessingTimeTimer(window.maxTimestamp) }
         return .continue
     }
     public func onEventTime(_ time: Timestamp, window: TimeWindow, context: TriggerContext) -> TriggerResult { .continue }

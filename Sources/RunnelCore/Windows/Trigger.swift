@@ -53,9 +53,15 @@ public protocol Trigger: Sendable {
     func mergeState(_ a: TriggerState, _ b: TriggerState) -> TriggerState
     /// The window is being discarded: delete its timers.
     func clear(window: TimeWindow, context: TriggerContext)
+    /// Whether the trigger reads or writes ``TriggerContext/state`` (stateless triggers
+    /// save the window operator a state lookup per element).
+    var keepsState: Bool { get }
 }
 
 extension Trigger {
+    /// Default: the trigger may keep state.
+    public var keepsState: Bool { true }
+
     /// Default: keep the first window's state.
     public func mergeState(_ a: TriggerState, _ b: TriggerState) -> TriggerState { a }
 }
@@ -70,6 +76,10 @@ public final class TriggerContext {
     let processingTime: () -> Timestamp
     /// The trigger's state for the current key and window.
     public var state = TriggerState()
+    /// In `onElement`: whether this element created the window's state (its first element,
+    /// or the first after the window was cleared). Triggers register their timers then, and
+    /// the operator spares a timer-set lookup per element.
+    public internal(set) var isFirstElement = false
 
     init(registerEventTimer: @escaping (Timestamp) -> Void, deleteEventTimer: @escaping (Timestamp) -> Void,
          registerProcessingTimer: @escaping (Timestamp) -> Void, deleteProcessingTimer: @escaping (Timestamp) -> Void,

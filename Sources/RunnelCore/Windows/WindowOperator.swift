@@ -29,6 +29,10 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     let contents: KeyedStateTable<Key, [TimeWindow: Agg.Accumulator]>
     let triggerStates: KeyedStateTable<Key, [TimeWindow: TriggerState]>
     let sessions: KeyedStateTable<Key, [TimeWindow]>
+    /// Event-time session windows with the default trigger take a faster path (see
+    /// `WindowOperator+EventTimeSessions.swift`) that keeps each session in one slot.
+    let usesSessionFastPath: Bool
+    let sessionSlots: KeyedStateTable<Key, [SessionSlot<Agg.Accumulator>]>
     private var context: TriggerContext!
     private var currentWindow = TimeWindow(start: 0, end: 0)
 
@@ -62,14 +66,16 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         self.contents = backend.table(named: "window-contents", ttl: nil, of: [TimeWindow: Agg.Accumulator].self)
         self.triggerStates = backend.table(named: "window-trigger-state", ttl: nil, of: [TimeWindow: TriggerState].self)
         self.sessions = backend.table(named: "window-sessions", ttl: nil, of: [TimeWindow].self)
+        self.usesSessionFastPath = assigner.isMerging && assigner.isEventTime && Trig.self == EventTimeTrigger.self
+        self.sessionSlots = backend.table(named: "window-session-slots", ttl: nil, of: [SessionSlot<Agg.Accumulator>].self)
         self.recordsIn = setup.counter("records_in")
         self.lateRecords = setup.counter("late_records")
         self.windowsFired = setup.counter("windows_fired")
         self.context = TriggerContext(
-            registerEventTimer: { [unowned self] t in self.timers.registerEventTimeTimer(t, key: self.backend.currentKey, namespace: self.currentWindow) },
-            deleteEventTimer: { [unowned self] t in self.timers.deleteEventTimeTimer(t, key: self.backend.currentKey, namespace: self.currentWindow) },
-            registerProcessingTimer: { [unowned self] t in self.timers.registerProcessingTimeTimer(t, key: self.backend.currentKey, namespace: self.currentWindow) },
-            deleteProcessingTimer: { [unowned self] t in self.timers.deleteProcessingTimeTimer(t, key: self.backend.currentKey, namespace: self.currentWindow) },
+            registerEventTimer: { [unowned self] t in self.timers.registerEventTimeTimer(t, key: self.backend.currentHashedKey, namespace: self.currentWindow) },
+            deleteEventTimer: { [unowned self] t in self.timers.deleteEventTimeTimer(t, key: self.backend.currentHashedKey, namespace: self.currentWindow) },
+            registerProcessingTimer: { [unowned self] t in self.timers.registerProcessingTimeTimer(t, key: self.backend.currentHashedKey, namespace: self.currentWindow) },
+            deleteProcessingTimer: { [unowned self] t in self.timers.deleteProcessingTimeTimer(t, key: self.backend.currentHashedKey, namespace: self.currentWindow) },
             watermark: { [unowned timers] in timers.currentWatermark },
             processingTime: { clock.currentTime })
         timers.onEventTime = { [unowned self] t in self.onTimer(t, domain: .eventTime) }
@@ -95,6 +101,10 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     func processElement(_ value: Input, _ ts: Timestamp) {
         recordsIn.increment()
         backend.setCurrentKey(keyOf(value))
+        if usesSessionFastPath {
+            processSessionElement(value, ts)
+            return
+        }
         let now = assigner.isEventTime ? 0 : timers.currentProcessingTime
         var accepted = false
         assigner.assignWindows(timestamp: ts, processingTime: now) { window in
@@ -108,12 +118,17 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
             }
             accepted = true
             let aggregate = self.aggregate
-            contents.modify(backend, ttl: nil, initial: { [:] }) { windows in
-                aggregate.add(value, to: &windows[target, default: aggregate.createAccumulator()])
+            let isNewWindow = contents.modify(backend, ttl: nil, initial: { [:] }) { windows -> Bool in
+                var created = false
+                aggregate.add(value, to: &windows[target, default: { created = true; return aggregate.createAccumulator() }()])
+                return created
             }
+            // A window's cleanup timer is registered once, when its state is created.
+            if isNewWindow { registerCleanupTimer(target) }
+            context.isFirstElement = isNewWindow
             let result = withTrigger(target) { trigger.onElement(timestamp: ts, window: target, context: $0) }
+            context.isFirstElement = false
             handle(result, window: target, kind: result.isEarly ? .early : (assigner.isEventTime && target.maxTimestamp <= timers.currentWatermark ? .late : .onTime))
-            registerCleanupTimer(target)
         }
         if !accepted && assigner.isEventTime && ts.addingClamped(allowedLateness) <= timers.currentWatermark {
             lateRecords.increment()
@@ -123,64 +138,76 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
 
     /// Adds the element's window to the current key's sessions, merging intersecting ones.
     /// Returns the window that now holds the element, or `nil` when it is a new, late window.
+    ///
+    /// State is updated in place (no copy of the key's windows or accumulators): this runs
+    /// for nearly every element of a session stream, since each one extends its session.
     private func addToSessions(_ window: TimeWindow) -> TimeWindow? {
-        var windows = sessions.read(backend, ttl: nil) ?? []
-        var merged = window
-        var mergedAway: [TimeWindow] = []
-        var changed = true
-        while changed {
-            changed = false
-            windows.removeAll { existing in
-                guard existing.intersects(merged) else { return false }
-                merged = merged.cover(existing)
-                mergedAway.append(existing)
-                changed = true
-                return true
+        // Fast path: the window lies inside an existing one (no change at all).
+        if let windows = sessions.read(backend, ttl: nil) {
+            for existing in windows where existing.start <= window.start && window.end <= existing.end {
+                return existing
             }
         }
-        if mergedAway.isEmpty {
-            if isLate(window) { return nil }
-            windows.append(window)
-            sessions.write(backend, ttl: nil, windows)
-            return window
+        var merged = window
+        var mergedAway: [TimeWindow] = []
+        let late = isLate(window)
+        let accepted = sessions.modify(backend, ttl: nil, initial: { [] }) { windows -> Bool in
+            var changed = true
+            while changed {
+                changed = false
+                windows.removeAll { existing in
+                    guard existing.intersects(merged) else { return false }
+                    merged = merged.cover(existing)
+                    mergedAway.append(existing)
+                    changed = true
+                    return true
+                }
+            }
+            if mergedAway.isEmpty && late { return false }
+            windows.append(merged)
+            return true
         }
-        if mergedAway.count == 1 && mergedAway[0] == merged {
-            return merged
+        guard accepted else {
+            if sessions.read(backend, ttl: nil)?.isEmpty ?? false { sessions.remove(backend) }
+            return nil
         }
+        if mergedAway.isEmpty { return merged }
+
         // Merge: retire the old windows' timers and trigger state, combine accumulators.
         var mergedTriggerState: TriggerState?
-        var mergedAccumulator: Agg.Accumulator?
-        var windowContents = contents.read(backend, ttl: nil) ?? [:]
-        var windowTriggerStates = triggerStates.read(backend, ttl: nil) ?? [:]
+        let storedTriggerStates = triggerStates.read(backend, ttl: nil)
         for old in mergedAway {
             currentWindow = old
-            context.state = windowTriggerStates[old] ?? TriggerState()
+            context.state = storedTriggerStates?[old] ?? TriggerState()
             trigger.clear(window: old, context: context)
             deleteCleanupTimer(old)
             mergedTriggerState = mergedTriggerState.map { trigger.mergeState($0, context.state) } ?? context.state
-            windowTriggerStates.removeValue(forKey: old)
-            if let acc = windowContents.removeValue(forKey: old) {
-                if mergedAccumulator == nil {
-                    mergedAccumulator = acc
-                } else {
-                    aggregate.merge(acc, into: &mergedAccumulator!)
-                }
-            }
         }
-        if let mergedAccumulator { windowContents[merged] = mergedAccumulator }
+        if storedTriggerStates != nil {
+            let emptied = triggerStates.modify(backend, ttl: nil, initial: { [:] }) { map -> Bool in
+                for old in mergedAway { map.removeValue(forKey: old) }
+                return map.isEmpty
+            }
+            if emptied { triggerStates.remove(backend) }
+        }
+        let aggregate = self.aggregate
+        contents.modify(backend, ttl: nil, initial: { [:] }) { map in
+            var combined: Agg.Accumulator?
+            for old in mergedAway {
+                guard let acc = map.removeValue(forKey: old) else { continue }
+                if combined == nil { combined = acc } else { aggregate.merge(acc, into: &combined!) }
+            }
+            if let combined { map[merged] = combined }
+        }
+        registerCleanupTimer(merged)
         currentWindow = merged
         context.state = mergedTriggerState ?? TriggerState()
         trigger.onMerge(window: merged, context: context)
-        if context.state != TriggerState() { windowTriggerStates[merged] = context.state }
-        store(windowContents, in: contents)
-        store(windowTriggerStates, in: triggerStates)
-        windows.append(merged)
-        sessions.write(backend, ttl: nil, windows)
+        if context.state != TriggerState() {
+            let state = context.state
+            triggerStates.modify(backend, ttl: nil, initial: { [:] }) { $0[merged] = state }
+        }
         return merged
-    }
-
-    private func store<V>(_ map: [TimeWindow: V], in table: KeyedStateTable<Key, [TimeWindow: V]>) {
-        if map.isEmpty { table.remove(backend) } else { table.write(backend, ttl: nil, map) }
     }
 
     // MARK: Time
@@ -198,8 +225,12 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     }
 
     private func onTimer(_ timer: InternalTimer<Key, TimeWindow>, domain: TimeDomain) {
-        backend.setCurrentKey(timer.key)
+        backend.setCurrentKey(timer.hashedKey)
         let window = timer.namespace
+        if usesSessionFastPath {
+            onSessionTimer(timer)
+            return
+        }
         if assigner.isMerging {
             guard let windows = sessions.read(backend, ttl: nil), windows.contains(window) else { return }
         }
@@ -218,6 +249,10 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
 
     private func withTrigger(_ window: TimeWindow, _ body: (TriggerContext) -> TriggerResult) -> TriggerResult {
         currentWindow = window
+        guard trigger.keepsState else {
+            context.state = TriggerState()
+            return body(context)
+        }
         let before = triggerStates.read(backend, ttl: nil)?[window] ?? TriggerState()
         context.state = before
         let result = body(context)
@@ -264,27 +299,27 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         }
     }
 
-    private func cleanupTime(_ window: TimeWindow) -> Timestamp {
+    func cleanupTime(_ window: TimeWindow) -> Timestamp {
         window.maxTimestamp.addingClamped(allowedLateness)
     }
 
-    private func isLate(_ window: TimeWindow) -> Bool {
+    func isLate(_ window: TimeWindow) -> Bool {
         assigner.isEventTime && cleanupTime(window) <= timers.currentWatermark
     }
 
     private func registerCleanupTimer(_ window: TimeWindow) {
         if assigner.isEventTime {
-            timers.registerEventTimeTimer(cleanupTime(window), key: backend.currentKey, namespace: window)
+            timers.registerEventTimeTimer(cleanupTime(window), key: backend.currentHashedKey, namespace: window)
         } else {
-            timers.registerProcessingTimeTimer(cleanupTime(window), key: backend.currentKey, namespace: window)
+            timers.registerProcessingTimeTimer(cleanupTime(window), key: backend.currentHashedKey, namespace: window)
         }
     }
 
     private func deleteCleanupTimer(_ window: TimeWindow) {
         if assigner.isEventTime {
-            timers.deleteEventTimeTimer(cleanupTime(window), key: backend.currentKey, namespace: window)
+            timers.deleteEventTimeTimer(cleanupTime(window), key: backend.currentHashedKey, namespace: window)
         } else {
-            timers.deleteProcessingTimeTimer(cleanupTime(window), key: backend.currentKey, namespace: window)
+            timers.deleteProcessingTimeTimer(cleanupTime(window), key: backend.currentHashedKey, namespace: window)
         }
     }
 }

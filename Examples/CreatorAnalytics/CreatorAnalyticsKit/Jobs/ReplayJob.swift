@@ -97,8 +97,8 @@ public enum ReplayJob {
         }
         let ttl = StateTTL(config.dedupTTL, timeDomain: .eventTime)
         let events = validated
-            .keyBy { $0.eventId }
-            .process(Step.dedup, Deduplicate<String, CreatorEvent>(ttl: ttl))
+            .keyBy { EventIDKey($0.eventId) }
+            .process(Step.dedup, Deduplicate<EventIDKey, CreatorEvent>(ttl: ttl))
 
         let output = try SharedFileOutput(path: config.outputPath)
         let results = NDJSONFileSink<ReplayResult>(file: output) { r, json in r.encode(into: &json) }

@@ -1,0 +1,127 @@
+/// One session of a key in the fast session path: its window, accumulator, and the time of
+/// the timer that currently stands for it.
+public struct SessionSlot<Accumulator> {
+    /// The session's window `[first event, last event + gap)`.
+    public var window: TimeWindow
+    /// The aggregate of the session's elements.
+    public var accumulator: Accumulator
+    /// The time of the session's live timer (see the chain described below).
+    public var timerAt: Timestamp
+}
+
+/// Event-time session windows with the default trigger, without per-element timer churn.
+///
+/// In the general path every element that extends a session deletes the session's timer
+/// and registers a new one (and moves its accumulator to the merged window's key). Here a
+/// session keeps one slot, updated in place, and its timer is re-armed lazily: a session
+/// holds a timer at `timerAt`; when it fires and the session has grown since, a timer is
+/// registered at the session's current end instead of firing. Results are the same: a
+/// session fires when the watermark passes its last timestamp (and is cleared after the
+/// allowed lateness), in the same watermark advance, since timers registered while timers
+/// fire are processed in the same pass.
+extension WindowOperator {
+    func processSessionElement(_ value: Input, _ ts: Timestamp) {
+        var window = TimeWindow(start: 0, end: 0)
+        assigner.assignWindows(timestamp: ts, processingTime: 0) { window = $0 }
+        let aggregate = self.aggregate
+        let lateIfNew = isLate(window)
+        var newTimer: Timestamp?
+        var target: TimeWindow?
+        var lateUpdate: Agg.Accumulator?
+        let watermark = timers.currentWatermark
+        var empty = false
+        sessionSlots.modify(backend, ttl: nil, initial: { [] }) { slots in
+            var first: Int?
+            var merged = window
+            // Sessions of a key are disjoint and few: fold every one the (growing) cover
+            // intersects into the first one found; repeat until the cover stops growing.
+            var changed = true
+            while changed {
+                changed = false
+                var i = 0
+                while i < slots.count {
+                    guard i != first, slots[i].window.intersects(merged) else {
+                        i += 1
+                        continue
+                    }
+                    merged = merged.cover(slots[i].window)
+                    changed = true
+                    if let f = first {
+                        let other = slots.remove(at: i)
+                        aggregate.merge(other.accumulator, into: &slots[f].accumulator)
+                        slots[f].timerAt = min(slots[f].timerAt, other.timerAt)
+                        if i < f { first = f - 1 }
+                        continue
+                    }
+                    first = i
+                    i += 1
+                }
+            }
+            if let f = first {
+                slots[f].window = merged
+                aggregate.add(value, to: &slots[f].accumulator)
+                target = merged
+                // Within the allowed lateness, a late element updates an already fired session.
+                if merged.maxTimestamp <= watermark { lateUpdate = slots[f].accumulator }
+            } else if !lateIfNew {
+                var acc = aggregate.createAccumulator()
+                aggregate.add(value, to: &acc)
+                let fireAt = window.maxTimestamp
+                slots.append(SessionSlot(window: window, accumulator: acc, timerAt: fireAt))
+                newTimer = fireAt
+                target = window
+            }
+            empty = slots.isEmpty
+        }
+        if empty { sessionSlots.remove(backend) }
+        guard let target else {
+            if ts.addingClamped(allowedLateness) <= timers.currentWatermark {
+                lateRecords.increment()
+                if let lateTag, let e = sideOutputs.emitter(for: lateTag) { e.emit(value, timestamp: ts) }
+            }
+            return
+        }
+        if let newTimer {
+            timers.registerEventTimeTimer(newTimer, key: backend.currentHashedKey, namespace: target)
+        }
+        if let lateUpdate {
+            windowsFired.increment()
+            output.emit(WindowResult(key: backend.currentKey, window: target, value: aggregate.result(lateUpdate), firing: .late),
+                        timestamp: target.maxTimestamp)
+        }
+    }
+
+    func onSessionTimer(_ timer: InternalTimer<Key, TimeWindow>) {
+        let time = timer.time
+        let stale = timer.namespace
+        var fire: (TimeWindow, Agg.Accumulator)?
+        var rearm: (Timestamp, TimeWindow)?
+        var empty = false
+        let cleanupOf = { (w: TimeWindow) in self.cleanupTime(w) }
+        sessionSlots.modify(backend, ttl: nil, initial: { [] }) { slots in
+            defer { empty = slots.isEmpty }
+            // The session that the timer's window has become part of.
+            guard let i = slots.firstIndex(where: { $0.window.start <= stale.start && stale.end <= $0.window.end }),
+                  slots[i].timerAt == time else { return }
+            let slot = slots[i]
+            let cleanup = cleanupOf(slot.window)
+            if time == slot.window.maxTimestamp { fire = (slot.window, slot.accumulator) }
+            if time >= cleanup {
+                slots.remove(at: i)
+            } else {
+                let next = time < slot.window.maxTimestamp ? slot.window.maxTimestamp : cleanup
+                slots[i].timerAt = next
+                rearm = (next, slot.window)
+            }
+        }
+        if empty { sessionSlots.remove(backend) }
+        if let (window, acc) = fire {
+            windowsFired.increment()
+            output.emit(WindowResult(key: backend.currentKey, window: window, value: aggregate.result(acc), firing: .onTime),
+                        timestamp: window.maxTimestamp)
+        }
+        if let (at, window) = rearm {
+            timers.registerEventTimeTimer(at, key: backend.currentHashedKey, namespace: window)
+        }
+    }
+}
