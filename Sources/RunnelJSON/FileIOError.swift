@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A failed POSIX file operation in the NDJSON readers, carrying `errno` so
 /// that callers can distinguish e.g. a missing file from an I/O fault.
 public struct FileIOError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -15,8 +19,8 @@ public struct FileIOError: Error, Sendable, Hashable, CustomStringConvertible {
         self.code = code
     }
 
-    /// E.g. `open("/data/x.ndjson") failed: errno 2`.
+    /// E.g. `cannot open /data/x.ndjson: No such file or directory (errno 2)`.
     public var description: String {
-        "\(operation)(\"\(path)\") failed: errno \(code)"
+        "cannot \(operation) \(path): \(String(cString: strerror(code))) (errno \(code))"
     }
 }

@@ -97,8 +97,15 @@ public final class JobRunner: Sendable {
         let loopCount = max(1, min(options.loops ?? options.parallelism, options.parallelism))
         let group = try EventLoopGroup(loopCount: loopCount, namePrefix: "runnel-\(graph.name)")
         let clocks = group.loops.map { LoopProcessingTimeService(loop: $0) }
-        let plan = try ExecutionPlan(graph: graph, parallelism: options.parallelism, options: options.plan, metrics: metrics) {
-            clocks[$0 % loopCount]
+        let plan: ExecutionPlan
+        do {
+            plan = try ExecutionPlan(graph: graph, parallelism: options.parallelism, options: options.plan, metrics: metrics) {
+                clocks[$0 % loopCount]
+            }
+        } catch {
+            // Opening a source or sink failed: the loops are already running; stop them.
+            group.shutdownGracefully()
+            throw error
         }
         state.withLock { $0.remaining = plan.tasks.count }
         if plan.tasks.isEmpty { done.open() }
@@ -110,6 +117,15 @@ public final class JobRunner: Sendable {
                        onFailure: { [self] error in taskFailed(error) })
         })
         let signals = UncheckedBox<SignalWatcher?>(nil)
+        let allocatorTimer = UncheckedBox<LoopTimer?>(nil)
+        let allocated = metrics.gauge("allocator_allocated_bytes", operator: "runtime")
+        let resident = metrics.gauge("allocator_resident_bytes", operator: "runtime")
+        let sampleAllocator: @Sendable () -> Void = {
+            guard let stats = AllocatorStatistics.current() else { return }
+            allocated.set(Int64(stats.allocatedBytes))
+            resident.set(Int64(stats.residentBytes))
+        }
+        sampleAllocator()
 
         // Phase 1: wire every wake-up before any task runs, so no wake-up is lost.
         let wired = CountdownLatch(count: loopCount)
@@ -120,6 +136,10 @@ public final class JobRunner: Sendable {
                 }
                 if index == 0 && options.handleSignals {
                     signals.value = try? SignalWatcher(loop: loop) { [self] sig in cancel(signal: sig) }
+                }
+                if index == 0 {
+                    // jemalloc's statistics, sampled into the job's metrics once a second.
+                    allocatorTimer.value = loop.scheduleTimer(afterMilliseconds: 1000, repeatMilliseconds: 1000, sampleAllocator)
                 }
                 wired.countDown()
             }
@@ -138,7 +158,10 @@ public final class JobRunner: Sendable {
         for (index, loop) in group.loops.enumerated() {
             loop.execute {
                 for d in drivers.value where d.loop === loop { d.stop() }
-                if index == 0 { signals.value?.stop() }
+                if index == 0 {
+                    signals.value?.stop()
+                    allocatorTimer.value?.cancel()
+                }
                 stopped.countDown()
             }
         }
@@ -148,6 +171,7 @@ public final class JobRunner: Sendable {
         let (failure, cancelled) = state.withLock { ($0.failure, $0.cancelled) }
         if let failure { throw failure }
         if let cancelled { throw cancelled }
+        sampleAllocator()
         let seconds = Double(MonotonicClock.nowNanoseconds() - start) / 1e9
         return Result(counters: metrics.counterTotals(), wallSeconds: seconds,
                       peakResidentBytes: AllocatorStatistics.peakResidentSetBytes(), allocator: AllocatorStatistics.current())

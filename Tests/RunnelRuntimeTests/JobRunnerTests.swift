@@ -113,3 +113,22 @@ private final class Identity: KeyedProcessFunction {
         out.collect(value)
     }
 }
+
+@Suite struct JobRunnerAllocatorTests {
+    @Test func allocatorStatisticsReachTheJobMetrics() throws {
+        let env = StreamEnvironment(name: "alloc")
+        let sink = CollectSink<Int>()
+        env.source("n", CollectionSource(Array(0..<1000)), watermarks: .monotonousTimestamps { Int64($0) })
+            .map("double") { $0 * 2 }
+            .sink("collect", sink)
+        let runner = JobRunner(graph: try env.build(), options: .init(parallelism: 1))
+        let result = try runner.run()
+        #expect(sink.results.count == 1000)
+        // jemalloc is linked into every binary that uses the runtime, test binaries included.
+        let stats = try #require(result.allocator)
+        #expect(stats.allocatedBytes > 0)
+        let gauges = runner.metrics.gaugeValues()
+        let allocated = gauges[MetricsRegistry.Name(operatorName: "runtime", metric: "allocator_allocated_bytes")] ?? []
+        #expect(allocated.first.map { $0 > 0 } ?? false)
+    }
+}

@@ -27,6 +27,9 @@ public struct ElementHandler<Element> {
 public final class Emitter<Element> {
     private var targets: [ElementHandler<Element>] = []
     private var single: ElementHandler<Element>?
+    /// Receivers of watermarks and end of input only (the side outputs of this step):
+    /// they get the step's time but not its records.
+    private var controlTargets: [(watermark: (Timestamp) -> Void, endOfInput: () -> Void)] = []
     /// Records emitted (for metrics).
     public let recordsOut: Counter
 
@@ -39,6 +42,11 @@ public final class Emitter<Element> {
     public func connect(_ handler: ElementHandler<Element>) {
         targets.append(handler)
         single = targets.count == 1 ? handler : nil
+    }
+
+    /// Adds a receiver of watermarks and end of input only.
+    public func connectControl(watermark: @escaping (Timestamp) -> Void, endOfInput: @escaping () -> Void) {
+        controlTargets.append((watermark, endOfInput))
     }
 
     /// Whether anything is connected.
@@ -57,11 +65,13 @@ public final class Emitter<Element> {
     /// Forwards a watermark.
     public func emitWatermark(_ watermark: Timestamp) {
         for t in targets { t.watermark(watermark) }
+        for c in controlTargets { c.watermark(watermark) }
     }
 
     /// Forwards the end of input.
     public func emitEndOfInput() {
         for t in targets { t.endOfInput() }
+        for c in controlTargets { c.endOfInput() }
     }
 }
 

@@ -102,7 +102,7 @@ public final class ExecutionPlan {
                 case .source:
                     task.source = try node.makeSource!(setup, emitter!)
                 case .sideOutput(let parent):
-                    node.registerSideOutput!(sideOutputsOf[parent]!, emitter!)
+                    node.registerSideOutput!(sideOutputsOf[parent]!, emitters[parent]!, emitter!)
                 case .transform, .sink:
                     let handler = try node.instantiate!(setup, emitter)
                     var gateChannels: [AnyObject] = []

@@ -81,7 +81,13 @@ public struct DataStream<Element> {
     public func sideOutput<T>(_ tag: OutputTag<T>) -> DataStream<T> {
         let n = environment.addNode("\(environment.nodes[node].name)#\(tag.id)", role: .sideOutput(parent: node))
         n.makeEmitter = { Emitter<T>(recordsOut: $0) }
-        n.registerSideOutput = { sideOutputs, emitter in sideOutputs.register(tag, emitter as! Emitter<T>) }
+        n.registerSideOutput = { sideOutputs, parent, emitter in
+            let side = emitter as! Emitter<T>
+            sideOutputs.register(tag, side)
+            // The side stream follows its parent step's time: without this its consumers
+            // would never see a watermark or the end of input (and a file sink never finishes).
+            (parent as! Emitter<Element>).connectControl(watermark: side.emitWatermark, endOfInput: side.emitEndOfInput)
+        }
         return DataStream<T>(environment: environment, node: n.id)
     }
 

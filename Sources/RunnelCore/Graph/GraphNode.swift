@@ -25,8 +25,9 @@ final class GraphNode {
     var instantiate: ((OperatorSetup, AnyObject?) throws -> AnyObject)?
     /// Instantiates one split of a source, given its output emitter.
     var makeSource: ((OperatorSetup, AnyObject) throws -> any SourceDriver)?
-    /// Registers a side output's emitter with its parent's side outputs.
-    var registerSideOutput: ((SideOutputs, AnyObject) -> Void)?
+    /// Registers a side output's emitter with its parent's side outputs, and has the
+    /// parent's emitter (the second argument) forward its watermarks and end of input to it.
+    var registerSideOutput: ((SideOutputs, AnyObject, AnyObject) -> Void)?
     /// Builds the input gate of a task headed by this node from its channels and handler.
     var makeGate: (([AnyObject], AnyObject) -> any InputDriver)?
 

@@ -4,8 +4,9 @@ import RunnelJSON
 ///
 /// A line is valid iff it is a JSON object with a non-empty string `event_id`,
 /// an `event_name` that is one of the seven wire names, a `timestamp` string
-/// in the form `YYYY-MM-DDTHH:MM:SS[.f]Z` (see `ISO8601Timestamp`), correctly
-/// typed optional fields, and the fields its kind requires (present, not null):
+/// in the form `YYYY-MM-DDTHH:MM:SS[.f]Z` (see `ISO8601Timestamp`), and the
+/// fields its kind requires present and not null (whatever their JSON type: the
+/// replay contract checks presence only):
 ///
 /// | event_name           | required                                   |
 /// |----------------------|--------------------------------------------|
@@ -18,9 +19,11 @@ import RunnelJSON
 /// | `payment_succeeded`  | `user_id`, `creator_id`, `amount`, `currency` |
 ///
 /// Id fields (`user_id`, `session_id`, `post_id`, `creator_id`,
-/// `subscriber_id`, `comment_id`) accept a string or an integer (normalized to
-/// its decimal string); `amount` must be a number and `currency` a string.
-/// `null` counts as absent. Unknown extra fields are ignored.
+/// `subscriber_id`, `comment_id`) are read from a string, an integer or a
+/// boolean (as their text); `amount` from a number; `currency` from a string.
+/// A value of another type does not make the line invalid (that is left to
+/// schema validation): the event simply carries no value for that field, so
+/// it keys nothing. `null` counts as absent. Unknown extra fields are ignored.
 ///
 /// Built for ~1M lines per second per core: the JSON is walked once by
 /// simdjson, and the only allocations are the `String`s the event itself
@@ -81,37 +84,13 @@ public final class CreatorEventDecoder {
             return .invalid(reason: "invalid timestamp")
         }
 
-        // Type checks for every optional field come before the per-kind
-        // presence checks, so a wrongly typed required field is reported as
-        // such rather than as missing.
-        var userId: String?, sessionId: String?, postId: String?, creatorId: String?
-        var subscriberId: String?, commentId: String?, amount: Double?, currency: String?
-        do {
-            userId = try identifier(.userId, "user_id")
-            sessionId = try identifier(.sessionId, "session_id")
-            postId = try identifier(.postId, "post_id")
-            creatorId = try identifier(.creatorId, "creator_id")
-            subscriberId = try identifier(.subscriberId, "subscriber_id")
-            commentId = try identifier(.commentId, "comment_id")
-        } catch {
-            return .invalid(reason: error.reason)
-        }
-        let amountValue = parser[Field.amount.rawValue]
-        if !amountValue.isMissingOrNull {
-            guard let number = amountValue.doubleValue else { return .invalid(reason: "field amount must be a number") }
-            amount = number
-        }
-        let currencyValue = parser[Field.currency.rawValue]
-        if !currencyValue.isMissingOrNull {
-            guard let text = currencyValue.stringValue else { return .invalid(reason: "field currency must be a string") }
-            currency = text
-        }
-
-        if let missing = Self.firstMissingRequiredField(name, userId: userId, postId: postId, creatorId: creatorId,
-                                                        subscriberId: subscriberId, commentId: commentId,
-                                                        amount: amount, currency: currency) {
+        if let missing = firstMissingRequiredField(name) {
             return .invalid(reason: "missing required field \(missing) for \(name.wireName)")
         }
+        let userId = identifier(.userId), sessionId = identifier(.sessionId), postId = identifier(.postId)
+        let creatorId = identifier(.creatorId), subscriberId = identifier(.subscriberId), commentId = identifier(.commentId)
+        let amount = parser[Field.amount.rawValue].doubleValue
+        let currency = parser[Field.currency.rawValue].stringValue
 
         return .valid(CreatorEvent(
             eventId: String(decoding: eventIdBytes, as: UTF8.self), name: name, timestamp: timestamp,
@@ -129,53 +108,46 @@ public final class CreatorEventDecoder {
 
     // MARK: - Field helpers
 
-    /// Why an optional field was rejected; thrown only on the invalid path.
-    private struct FieldError: Error {
-        let reason: String
-    }
-
-    /// Reads an id field: a string as is, an integer as its decimal digits,
-    /// null or absent as nil; anything else is an error.
+    /// Reads an id field: a string as is, an integer as its decimal digits, a
+    /// boolean as `true`/`false`; absent, null or another type as nil.
     @inline(__always)
-    private func identifier(_ field: Field, _ key: StaticString) throws(FieldError) -> String? {
+    private func identifier(_ field: Field) -> String? {
         switch parser[field.rawValue] {
-        case .missing, .null:
-            return nil
         case .string(let bytes):
             return String(decoding: bytes, as: UTF8.self)
         case .integer(let value):
             return String(value)
-        case .number, .bool, .other:
-            throw FieldError(reason: "field \(key) must be a string or an integer")
+        case .bool(let value):
+            return value ? "true" : "false"
+        case .missing, .null, .number, .other:
+            return nil
         }
     }
 
-    /// The first field that `name` requires but the event lacks, in table order.
-    private static func firstMissingRequiredField(
-        _ name: CreatorEventName, userId: String?, postId: String?, creatorId: String?,
-        subscriberId: String?, commentId: String?, amount: Double?, currency: String?
-    ) -> StaticString? {
+    /// The first field that `name` requires but the line lacks (absent or null), in table order.
+    private func firstMissingRequiredField(_ name: CreatorEventName) -> StaticString? {
+        func absent(_ field: Field) -> Bool { parser[field.rawValue].isMissingOrNull }
         switch name {
         case .userRegistered, .userLoggedIn:
-            if userId == nil { return "user_id" }
+            if absent(.userId) { return "user_id" }
         case .postViewed:
-            if postId == nil { return "post_id" }
-            if creatorId == nil { return "creator_id" }
+            if absent(.postId) { return "post_id" }
+            if absent(.creatorId) { return "creator_id" }
         case .postPublished:
-            if userId == nil { return "user_id" }
-            if postId == nil { return "post_id" }
+            if absent(.userId) { return "user_id" }
+            if absent(.postId) { return "post_id" }
         case .commentSubmitted:
-            if userId == nil { return "user_id" }
-            if postId == nil { return "post_id" }
-            if commentId == nil { return "comment_id" }
+            if absent(.userId) { return "user_id" }
+            if absent(.postId) { return "post_id" }
+            if absent(.commentId) { return "comment_id" }
         case .creatorSubscribed:
-            if subscriberId == nil { return "subscriber_id" }
-            if creatorId == nil { return "creator_id" }
+            if absent(.subscriberId) { return "subscriber_id" }
+            if absent(.creatorId) { return "creator_id" }
         case .paymentSucceeded:
-            if userId == nil { return "user_id" }
-            if creatorId == nil { return "creator_id" }
-            if amount == nil { return "amount" }
-            if currency == nil { return "currency" }
+            if absent(.userId) { return "user_id" }
+            if absent(.creatorId) { return "creator_id" }
+            if absent(.amount) { return "amount" }
+            if absent(.currency) { return "currency" }
         }
         return nil
     }

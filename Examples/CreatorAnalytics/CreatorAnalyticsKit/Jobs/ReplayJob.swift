@@ -85,6 +85,9 @@ public enum ReplayJob {
 
     /// Builds the job graph.
     public static func build(_ config: ReplayConfiguration) throws -> JobGraph {
+        // Check the input before the output files are created (and truncated): a mistyped
+        // --input must not wipe earlier results.
+        _ = try NDJSONFileReader(path: config.inputPath, range: 0..<0)
         let env = StreamEnvironment(name: "creator-replay")
         let lines = env.source(
             Step.read,
