@@ -157,7 +157,8 @@ extension KeyedStateTable {
             return nil
         }
         if ttl.updateType == .onReadAndWrite {
-            groups[g][key]!.refreshedAt = backend.stamp(ttl)
+            let stamp = backend.stamp(ttl)
+            groups[g].withValue(forKey: key, default: { entry }) { $0.refreshedAt = stamp }
         }
         return entry.value
     }
@@ -165,7 +166,7 @@ extension KeyedStateTable {
     /// Writes the current key's entry, refreshing its TTL.
     func write(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, _ value: Value) {
         let stamp = ttl.map { backend.stamp($0) } ?? 0
-        groups[backend.currentLocalGroup][backend.currentHashedKey] = Entry(value: value, refreshedAt: stamp)
+        groups[backend.currentLocalGroup].updateValue(Entry(value: value, refreshedAt: stamp), forKey: backend.currentHashedKey)
     }
 
     /// Updates the current key's entry in place with one hash lookup, starting from
@@ -173,8 +174,9 @@ extension KeyedStateTable {
     func modify<R>(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, initial: () -> Value, _ body: (inout Value) -> R) -> R {
         let stamp = ttl.map { backend.stamp($0) } ?? 0
         let limit = expiryLimit(backend, ttl: ttl)
-        return groups[backend.currentLocalGroup][backend.currentHashedKey, default: Entry(value: initial(), refreshedAt: stamp)]
-            .update(stamp: stamp, expiredBefore: limit, initial: initial, body)
+        return groups[backend.currentLocalGroup].withValue(forKey: backend.currentHashedKey, default: { Entry(value: initial(), refreshedAt: stamp) }) {
+            $0.update(stamp: stamp, expiredBefore: limit, initial: initial, body)
+        }
     }
 
     /// Writes the current key's entry and returns the previous value unless it had expired (one lookup).

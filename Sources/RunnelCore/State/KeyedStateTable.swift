@@ -25,14 +25,14 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
     /// The state's name within its operator.
     public let name: String
     /// One dictionary per owned key group, indexed by `group − firstKeyGroup`.
-    public var groups: [[HashedKey<Key>: Entry]]
+    public let groups: [KeyGroupMap<Key, Entry>]
     /// The first key group owned by the subtask.
     public let firstKeyGroup: Int
 
     init(name: String, keyGroups: Range<Int>) {
         self.name = name
         self.firstKeyGroup = keyGroups.lowerBound
-        self.groups = Array(repeating: [:], count: keyGroups.count)
+        self.groups = keyGroups.map { _ in KeyGroupMap() }
     }
 
     /// The number of entries over all key groups.
@@ -40,7 +40,7 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
     public var count: Int { groups.reduce(0) { $0 + $1.count } }
 
     /// Every key with an entry (expired or not), for inspection.
-    public var keys: [Key] { groups.flatMap { $0.keys.map(\.key) } }
+    public var keys: [Key] { groups.flatMap(\.allKeys) }
 
     /// The value stored for `key`, ignoring TTL (for inspection and snapshots).
     public func value(forKey key: Key, keyGroup: Int) -> Value? {
@@ -49,7 +49,8 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
 
     /// Removes the entries of one local key group index whose refresh time is at or before `expiredAtOrBefore`.
     func sweep(localGroup: Int, expiredAtOrBefore limit: Timestamp) {
-        guard groups[localGroup].contains(where: { $0.value.refreshedAt <= limit }) else { return }
-        groups[localGroup] = groups[localGroup].filter { $0.value.refreshedAt > limit }
+        let map = groups[localGroup]
+        guard map.contains(where: { $1.refreshedAt <= limit }) else { return }
+        map.removeAll { $1.refreshedAt <= limit }
     }
 }

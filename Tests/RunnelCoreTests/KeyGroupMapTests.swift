@@ -1,0 +1,65 @@
+@testable import RunnelCore
+import Testing
+
+/// A key whose stable hash the test chooses, to force collisions and wrap-around probing.
+private struct CollidingKey: StreamKey {
+    var id: Int
+    var stableHash: UInt64 { UInt64(id % 7) &* 0x9E37_79B9 }  // many keys share a hash
+}
+
+@Suite struct KeyGroupMapTests {
+    /// Random inserts, updates, in-place updates and removals agree with a Dictionary,
+    /// including heavy collisions (probe chains wrap the table) and back-shift deletion.
+    @Test(arguments: [1, 2, 3, 4, 5])
+    func agreesWithDictionary(seed: UInt64) {
+        var rng = SeededRNG(seed)
+        let map = KeyGroupMap<CollidingKey, Int>()
+        var reference: [Int: Int] = [:]
+        for step in 0..<20_000 {
+            let id = Int(rng.next() % 300)
+            let key = HashedKey(CollidingKey(id: id))
+            switch rng.next() % 5 {
+            case 0, 1:
+                let old = map.updateValue(step, forKey: key)
+                #expect(old == reference.updateValue(step, forKey: id))
+            case 2:
+                let r = map.withValue(forKey: key, default: { -1 }) { v -> Int in v += 1; return v }
+                reference[id, default: -1] += 1
+                #expect(r == reference[id])
+            case 3:
+                #expect(map.removeValue(forKey: key) == reference.removeValue(forKey: id))
+            default:
+                #expect(map[key] == reference[id])
+            }
+            #expect(map.count == reference.count)
+        }
+        for id in 0..<300 { #expect(map[HashedKey(CollidingKey(id: id))] == reference[id]) }
+        #expect(Set(map.allKeys.map(\.id)) == Set(reference.keys))
+        map.removeAll { k, _ in k.id % 2 == 0 }
+        reference = reference.filter { $0.key % 2 != 0 }
+        #expect(Set(map.allKeys.map(\.id)) == Set(reference.keys))
+        for id in 0..<300 { #expect(map[HashedKey(CollidingKey(id: id))] == reference[id]) }
+    }
+
+    @Test func stringKeysAndGrowth() {
+        let map = KeyGroupMap<String, [Int]>()
+        for i in 0..<10_000 { map.updateValue([i], forKey: HashedKey("key-\(i)")) }
+        #expect(map.count == 10_000)
+        for i in stride(from: 0, to: 10_000, by: 3) { map.removeValue(forKey: HashedKey("key-\(i)")) }
+        for i in 0..<10_000 {
+            #expect(map[HashedKey("key-\(i)")] == (i % 3 == 0 ? nil : [i]))
+        }
+    }
+}
+
+private struct SeededRNG {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
