@@ -27,8 +27,9 @@ public final class Deduplicate<Key: StreamKey, Element>: KeyedProcessFunction {
     }
 
     public func processElement(_ value: Element, context: KeyedProcessContext<Key, Element>, out: Collector<Element>) {
-        // One state lookup: set the flag and learn whether it was set.
-        if seen.replace(with: true) == nil {
+        // One state lookup; a duplicate does not refresh the id's TTL (it is forgotten a TTL
+        // after its first sighting).
+        if seen.setIfAbsent(true) == nil {
             out.collect(value)
         } else {
             duplicates.increment()

@@ -31,6 +31,8 @@ public protocol SourceDriver: AnyObject {
     func step(limit: Int) throws -> SourceReadStatus
     /// Processing-time milliseconds without records after which the split is idle.
     var idleTimeoutMilliseconds: Int64? { get }
+    /// Records emitted so far (a split that emits is active, whatever its read status).
+    var recordsEmitted: Int { get }
     /// Releases the reader.
     func close()
 }
@@ -89,4 +91,6 @@ final class SourceSplitDriver<Reader: SourceReader>: SourceDriver {
     }
 
     func close() { reader.close() }
+
+    var recordsEmitted: Int { output.emittedCount }
 }

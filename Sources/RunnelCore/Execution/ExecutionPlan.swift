@@ -92,10 +92,13 @@ public final class ExecutionPlan {
                 let task = taskOfGroup[group[node.id]]!
                 let sideOutputs = SideOutputs()
                 sideOutputsOf[node.id] = sideOutputs
+                let chainedInputs = node.inputs.filter { isChained($0, into: node) }.count
+                let gated = node.inputs.count > chainedInputs ? 1 : 0
                 let setup = OperatorSetup(
                     name: node.name, subtask: subtask, parallelism: parallelism, assignment: assignment,
                     processingTime: timeServices[group[node.id]], metrics: metrics, sideOutputs: sideOutputs,
-                    reportFailure: { [weak task] error in if task?.failure == nil { task?.failure = error } })
+                    reportFailure: { [weak task] error in if task?.failure == nil { task?.failure = error } },
+                    endOfInputCount: max(1, chainedInputs + gated))
                 let emitter = node.makeEmitter?(metrics.counter("records_out", operator: node.name))
                 if let emitter { emitters[node.id] = emitter }
                 switch node.role {

@@ -18,6 +18,9 @@ public struct OperatorSetup {
     /// Fails the task (and so the job) with an error raised outside a throwing call,
     /// e.g. by a sink writer inside an element handler.
     public let reportFailure: (any Error) -> Void
+    /// How many times the step's input handler will be told the end of input: once per
+    /// input chained into the task, plus once for the task's input gate if it has one.
+    public let endOfInputCount: Int
 
     /// The key groups this subtask owns.
     public var keyGroups: Range<Int> { assignment.keyGroups(ofSubtask: subtask) }

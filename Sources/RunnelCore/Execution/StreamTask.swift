@@ -29,7 +29,9 @@ public final class StreamTask {
     var outputs: [any OutputDriver] = []
     var failure: (any Error)?
     private var isIdle = false
-    private var lastRecordTime: Timestamp = 0
+    /// When the source last emitted a record (`nil`: not yet; idleness counts from the first step).
+    private var lastRecordTime: Timestamp?
+    private var recordsSeen = 0
     private let clock: any ProcessingTimeService
     /// The largest number of input batches seen queued at the start of a step (metrics:
     /// proves that backpressure bounds the queues).
@@ -72,12 +74,16 @@ public final class StreamTask {
             if isBackpressured { return .waitForWakeup }
             let status = try source.step(limit: recordsPerStep)
             if let failure { throw failure }
+            let emitted = source.recordsEmitted
+            if emitted != recordsSeen {
+                recordsSeen = emitted
+                markActive()
+            }
             switch status {
             case .more:
-                markActive()
                 return .moreWork
             case .waiting(let retry):
-                checkIdleness(source)
+                if emitted == recordsSeen { checkIdleness(source) }
                 return .sleep(milliseconds: retry)
             case .finished:
                 isFinished = true
@@ -122,8 +128,11 @@ public final class StreamTask {
     private func checkIdleness(_ source: any SourceDriver) {
         guard let timeout = source.idleTimeoutMilliseconds, !isIdle else { return }
         let now = clock.currentTime
-        if lastRecordTime == 0 { lastRecordTime = now }
-        if now - lastRecordTime >= timeout {
+        guard let last = lastRecordTime else {
+            lastRecordTime = now
+            return
+        }
+        if now - last >= timeout {
             isIdle = true
             for o in outputs { o.broadcastIdle(true) }
         }

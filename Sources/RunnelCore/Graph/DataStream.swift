@@ -65,8 +65,8 @@ public struct DataStream<Element> {
     public func union(_ name: String, _ others: DataStream<Element>...) -> DataStream<Element> {
         let edges = ([self] + others).map { TypedEdge<Element>(from: $0.node, keyHash: nil) as GraphEdge }
         return self.transform(name, inputs: edges) { setup, out in
-            // With several chained inputs, end of input arrives once per input.
-            var endsToSee = edges.count
+            // End of input arrives once per chained input and once from an input gate.
+            var endsToSee = setup.endOfInputCount
             return ElementHandler(
                 element: { v, ts in out.emit(v, timestamp: ts) },
                 watermark: out.emitWatermark,

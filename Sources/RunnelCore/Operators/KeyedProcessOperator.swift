@@ -66,13 +66,17 @@ public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
 
     func finish() {
         // End of a bounded input: every processing-time timer is due as well.
-        timers.advanceProcessingTime(to: Watermark.endOfTime)
+        timers.fireAllProcessingTimeTimers()
         output.emitEndOfInput()
     }
 
     private func fire(_ timer: InternalTimer<Key, NoNamespace>, _ domain: TimeDomain) {
         backend.setCurrentKey(timer.hashedKey)
         backend.currentTimestamp = timer.time
+        // Event-time TTL is judged at the timer's time: the final watermark (end of time)
+        // must not make every entry look expired to the timers it fires.
+        if domain == .eventTime { backend.expiryTimeOverride = timer.time }
+        defer { backend.expiryTimeOverride = nil }
         context.timestamp = timer.time
         context.timeDomain = domain
         collector.timestamp = timer.time

@@ -22,6 +22,9 @@ public final class KeyedStateBackend<Key: StreamKey> {
     /// event-time TTL are stamped with it, so their expiry does not depend on when
     /// watermarks happen to arrive (which varies with parallelism).
     public var currentTimestamp: Timestamp = Watermark.initial
+    /// When set, event-time expiry is judged at this time instead of the watermark (while
+    /// an event-time timer fires: at the timer's time).
+    public var expiryTimeOverride: Timestamp?
 
     /// Current processing time (for processing-time TTL).
     var processingTime: () -> Timestamp
@@ -62,7 +65,7 @@ public final class KeyedStateBackend<Key: StreamKey> {
     /// The current time in a TTL's time domain, against which expiry is judged (for event
     /// time: the watermark; ``Watermark/initial`` means nothing can have expired yet).
     func now(_ ttl: StateTTL) -> Timestamp {
-        ttl.timeDomain == .eventTime ? eventTime() : processingTime()
+        ttl.timeDomain == .eventTime ? (expiryTimeOverride ?? eventTime()) : processingTime()
     }
 
     /// The time an entry written now is stamped with (for event time: the element's timestamp).
@@ -158,15 +161,28 @@ extension KeyedStateTable {
         }
         if ttl.updateType == .onReadAndWrite {
             let stamp = backend.stamp(ttl)
-            groups[g].withValue(forKey: key, default: { entry }) { $0.refreshedAt = stamp }
+            groups[g].withValue(forKey: key, default: { entry }) { $0.refreshedAt = max($0.refreshedAt, stamp) }
         }
         return entry.value
     }
 
     /// Writes the current key's entry, refreshing its TTL.
+    ///
+    /// An entry's stamp never moves backwards: an out-of-order element (event time) does not
+    /// shorten the life of an entry written by a later one.
     func write(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, _ value: Value) {
         let stamp = ttl.map { backend.stamp($0) } ?? 0
-        groups[backend.currentLocalGroup].updateValue(Entry(value: value, refreshedAt: stamp), forKey: backend.currentHashedKey)
+        let limit = expiryLimit(backend, ttl: ttl)
+        groups[backend.currentLocalGroup].withValue(forKey: backend.currentHashedKey, default: { Entry(value: value, refreshedAt: stamp) }) {
+            $0.value = value
+            $0.refreshedAt = Self.restamp($0.refreshedAt, stamp, limit)
+        }
+    }
+
+    /// The stamp after a refresh: the later of the two, unless the entry had expired.
+    static func restamp(_ old: Timestamp, _ new: Timestamp, _ limit: Timestamp?) -> Timestamp {
+        if let limit, old <= limit { return new }
+        return max(old, new)
     }
 
     /// Updates the current key's entry in place with one hash lookup, starting from
@@ -182,11 +198,34 @@ extension KeyedStateTable {
     /// Writes the current key's entry and returns the previous value unless it had expired (one lookup).
     func exchange(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, _ value: Value) -> Value? {
         let stamp = ttl.map { backend.stamp($0) } ?? 0
-        guard let old = groups[backend.currentLocalGroup].updateValue(Entry(value: value, refreshedAt: stamp), forKey: backend.currentHashedKey) else {
-            return nil
+        let limit = expiryLimit(backend, ttl: ttl)
+        var previous: Value?
+        var created = false
+        groups[backend.currentLocalGroup].withValue(forKey: backend.currentHashedKey, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
+            guard !created else { return }
+            if limit == nil || $0.refreshedAt > limit! { previous = $0.value }
+            $0.value = value
+            $0.refreshedAt = Self.restamp($0.refreshedAt, stamp, limit)
         }
-        if let limit = expiryLimit(backend, ttl: ttl), old.refreshedAt <= limit { return nil }
-        return old.value
+        return previous
+    }
+
+    /// Stores `value` only when the current key has no live entry; returns the live value
+    /// otherwise, leaving it (and its TTL) untouched. One lookup.
+    func insertIfAbsent(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, _ value: Value) -> Value? {
+        let stamp = ttl.map { backend.stamp($0) } ?? 0
+        let limit = expiryLimit(backend, ttl: ttl)
+        var existing: Value?
+        var created = false
+        groups[backend.currentLocalGroup].withValue(forKey: backend.currentHashedKey, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
+            guard !created else { return }
+            if let limit, $0.refreshedAt <= limit {
+                $0 = Entry(value: value, refreshedAt: stamp)
+            } else {
+                existing = $0.value
+            }
+        }
+        return existing
     }
 
     /// Removes the current key's entry.

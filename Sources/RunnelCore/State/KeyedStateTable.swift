@@ -16,8 +16,12 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
         /// and stamps the entry.
         mutating func update<R>(stamp: Timestamp, expiredBefore limit: Timestamp?, initial: () -> Value,
                                 _ body: (inout Value) -> R) -> R {
-            if let limit, refreshedAt <= limit { value = initial() }
-            refreshedAt = stamp
+            if let limit, refreshedAt <= limit {
+                value = initial()
+                refreshedAt = stamp
+            } else {
+                refreshedAt = max(refreshedAt, stamp)
+            }
             return body(&value)
         }
     }

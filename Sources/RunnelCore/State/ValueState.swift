@@ -10,6 +10,7 @@ public final class ValueState<Value> {
     private let load: () -> Value?
     private let store: (Value?) -> Void
     private let exchange: (Value) -> Value?
+    private let putIfAbsent: (Value) -> Value?
     private let update: (() -> Value, (inout Value) -> Void) -> Void
 
     init<Key: StreamKey>(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, Value>, ttl: StateTTL?) {
@@ -18,6 +19,7 @@ public final class ValueState<Value> {
             if let value { table.write(backend, ttl: ttl, value) } else { table.remove(backend) }
         }
         exchange = { [unowned backend] value in table.exchange(backend, ttl: ttl, value) }
+        putIfAbsent = { [unowned backend] value in table.insertIfAbsent(backend, ttl: ttl, value) }
         update = { [unowned backend] initial, body in table.modify(backend, ttl: ttl, initial: initial, body) }
     }
 
@@ -37,6 +39,11 @@ public final class ValueState<Value> {
     /// Sets the current key's value and returns the previous one (`nil` when unset or expired), with one lookup.
     @discardableResult
     public func replace(with newValue: Value) -> Value? { exchange(newValue) }
+
+    /// Stores `newValue` when the current key has no value (or an expired one) and returns
+    /// `nil`; otherwise returns the value and leaves it, and its TTL, untouched. One lookup.
+    @discardableResult
+    public func setIfAbsent(_ newValue: Value) -> Value? { putIfAbsent(newValue) }
 
     /// Removes the current key's value.
     public func clear() { store(nil) }

@@ -72,6 +72,15 @@ public final class InternalTimerService<Key: StreamKey, Namespace: Hashable> {
         scheduleProcessingCallback()
     }
 
+    /// Fires every processing-time timer registered now, once (end of a bounded input).
+    /// Timers registered while these fire are not fired: a timer that re-registers itself
+    /// periodically would otherwise keep the flush going forever.
+    public func fireAllProcessingTimeTimers() {
+        var due: [InternalTimer<Key, Namespace>] = []
+        while let timer = processingTimers.popDue(atOrBefore: Watermark.endOfTime) { due.append(timer) }
+        for timer in due { onProcessingTime(timer) }
+    }
+
     private func scheduleProcessingCallback() {
         guard let next = processingTimers.earliest else { return }
         if let scheduled = scheduledProcessingTime, scheduled <= next { return }

@@ -29,6 +29,9 @@ public final class BoundedOutOfOrdernessGenerator: WatermarkGenerator {
     }
 
     public var currentWatermark: Timestamp {
-        maxTimestamp == .min ? Watermark.initial : maxTimestamp &- bound &- 1
+        guard maxTimestamp != .min else { return Watermark.initial }
+        // Saturate instead of wrapping for timestamps near the minimum.
+        let (w, overflow) = maxTimestamp.subtractingReportingOverflow(bound)
+        return overflow || w == .min ? Watermark.initial : w - 1
     }
 }

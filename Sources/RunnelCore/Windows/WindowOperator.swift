@@ -66,7 +66,10 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         self.contents = backend.table(named: "window-contents", ttl: nil, of: [TimeWindow: Agg.Accumulator].self)
         self.triggerStates = backend.table(named: "window-trigger-state", ttl: nil, of: [TimeWindow: TriggerState].self)
         self.sessions = backend.table(named: "window-sessions", ttl: nil, of: [TimeWindow].self)
+        // The fast path handles no allowed lateness: with lateness, fired sessions can still
+        // grow and late sessions fire at once, which the general path implements.
         self.usesSessionFastPath = assigner.isMerging && assigner.isEventTime && Trig.self == EventTimeTrigger.self
+            && allowedLateness == 0
         self.sessionSlots = backend.table(named: "window-session-slots", ttl: nil, of: [SessionSlot<Agg.Accumulator>].self)
         self.recordsIn = setup.counter("records_in")
         self.lateRecords = setup.counter("late_records")
@@ -220,7 +223,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
 
     func finish() {
         // End of a bounded input: processing-time windows and timers are due as well.
-        timers.advanceProcessingTime(to: Watermark.endOfTime)
+        timers.fireAllProcessingTimeTimers()
         output.emitEndOfInput()
     }
 

@@ -1,0 +1,372 @@
+import RunnelCore
+import Testing
+
+/// What an input gate handed to its operator.
+private enum Delivered: Equatable, CustomStringConvertible {
+    case record(Int, Timestamp)
+    case watermark(Timestamp)
+    case end
+
+    var description: String {
+        switch self {
+        case .record(let v, let t): return "r\(v)@\(t)"
+        case .watermark(let w): return "wm\(w)"
+        case .end: return "end"
+        }
+    }
+}
+
+private final class Recorder {
+    var items: [Delivered] = []
+    var handler: ElementHandler<Int> {
+        ElementHandler(
+            element: { v, t in self.items.append(.record(v, t)) },
+            watermark: { w in self.items.append(.watermark(w)) },
+            endOfInput: { self.items.append(.end) })
+    }
+    var watermarks: [Timestamp] {
+        items.compactMap { if case .watermark(let w) = $0 { return w } else { return nil } }
+    }
+    var records: [Int] {
+        items.compactMap { if case .record(let v, _) = $0 { return v } else { return nil } }
+    }
+}
+
+private func batch(_ items: StreamItem<Int>...) -> StreamBatch<Int> { StreamBatch(items) }
+
+/// The exchange plumbing on its own: channels, input gates and exchange senders.
+@Suite struct ChannelTests {
+    // MARK: Channel
+
+    @Test func channelIsFIFOAndCountsBatches() {
+        let c = Channel<Int>(capacity: 4)
+        #expect(c.pop() == nil)
+        #expect(c.count == 0)
+        for i in 0..<3 { c.push(batch(.record(i, Timestamp(i)))) }
+        #expect(c.count == 3)
+        var seen: [Int] = []
+        while let b = c.pop() {
+            for item in b { if case .record(let v, _) = item { seen.append(v) } }
+        }
+        #expect(seen == [0, 1, 2])
+        #expect(c.count == 0)
+    }
+
+    @Test func channelWakesTheConsumerOnEveryPush() {
+        let c = Channel<Int>(capacity: 2)
+        let consumer = CountingWaker()
+        c.consumerWaker = consumer
+        c.push(batch(.record(1, 0)))
+        c.push(batch(.watermark(5)))
+        #expect(consumer.count == 2)
+    }
+
+    @Test func channelIsFullAtCapacityAndWakesTheProducerBelowIt() {
+        let c = Channel<Int>(capacity: 2)
+        let producer = CountingWaker()
+        c.producerWaker = producer
+        c.push(batch(.record(1, 0)))
+        #expect(!c.isFull)
+        c.push(batch(.record(2, 0)))
+        #expect(c.isFull)
+        c.push(batch(.record(3, 0)))  // a producer may always finish its batch
+        #expect(c.isFull)
+        #expect(c.count == 3)
+        _ = c.pop()  // 3 → 2: still full, no wake-up
+        #expect(c.isFull)
+        #expect(producer.count == 0)
+        _ = c.pop()  // 2 → 1: below capacity, wake the producer once
+        #expect(!c.isFull)
+        #expect(producer.count == 1)
+        _ = c.pop()
+        #expect(producer.count == 1)
+        #expect(c.pop() == nil)
+        #expect(producer.count == 1)
+        // Full again, drained again: another wake-up.
+        c.push(batch(.record(4, 0)))
+        c.push(batch(.record(5, 0)))
+        _ = c.pop()
+        #expect(producer.count == 2)
+    }
+
+    @Test func channelAcrossThreadsLosesNothing() async {
+        let c = Channel<Int>(capacity: 8)
+        let n = 20_000
+        let producer = Task.detached {
+            for i in 0..<n {
+                while c.isFull { await Task.yield() }
+                c.push(batch(.record(i, Timestamp(i))))
+            }
+        }
+        var received: [Int] = []
+        received.reserveCapacity(n)
+        while received.count < n {
+            if let b = c.pop() {
+                for item in b { if case .record(let v, _) = item { received.append(v) } }
+            } else {
+                await Task.yield()
+            }
+        }
+        await producer.value
+        #expect(received == Array(0..<n))
+        #expect(c.count == 0)
+    }
+
+    // MARK: Input gate
+
+    @Test func gateDeliversBatchesInOrderPerInput() {
+        let a = Channel<Int>(capacity: 8), b = Channel<Int>(capacity: 8)
+        let r = Recorder()
+        let gate = InputGate(channels: [a, b], handler: r.handler)
+        a.push(batch(.record(1, 10), .record(2, 11)))
+        a.push(batch(.record(3, 12)))
+        b.push(batch(.record(100, 5)))
+        b.push(batch(.record(101, 6), .record(102, 7)))
+        #expect(gate.hasPendingInput)
+        #expect(gate.queuedBatches == 4)
+        let processed = gate.drain(maxBatches: 100) { true }
+        #expect(processed == 4)
+        #expect(r.records.filter { $0 < 100 } == [1, 2, 3])
+        #expect(r.records.filter { $0 >= 100 } == [100, 101, 102])
+        // Round robin: the first batch of each input before the second of either.
+        #expect(r.records == [1, 2, 100, 3, 101, 102])
+        #expect(!gate.hasPendingInput)
+        #expect(!gate.isFinished)
+    }
+
+    @Test func gateRespectsMaxBatchesAndBackpressure() {
+        let a = Channel<Int>(capacity: 8)
+        let r = Recorder()
+        let gate = InputGate(channels: [a], handler: r.handler)
+        for i in 0..<5 { a.push(batch(.record(i, 0))) }
+        #expect(gate.drain(maxBatches: 2) { true } == 2)
+        #expect(r.records == [0, 1])
+        #expect(gate.drain(maxBatches: 10) { false } == 0)
+        var budget = 2
+        #expect(gate.drain(maxBatches: 10) { budget -= 1; return budget >= 0 } == 2)
+        #expect(r.records == [0, 1, 2, 3])
+    }
+
+    @Test func gateWatermarkIsTheMinimumOverInputs() {
+        let a = Channel<Int>(capacity: 8), b = Channel<Int>(capacity: 8)
+        let r = Recorder()
+        let gate = InputGate(channels: [a, b], handler: r.handler)
+        a.push(batch(.watermark(10)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks.isEmpty)  // b has promised nothing yet
+        #expect(gate.currentWatermark == Watermark.initial)
+        b.push(batch(.watermark(5)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [5])
+        b.push(batch(.watermark(20)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [5, 10])
+        a.push(batch(.watermark(8)))  // a going back is ignored
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [5, 10])
+        a.push(batch(.watermark(30)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [5, 10, 20])
+        #expect(gate.currentWatermark == 20)
+    }
+
+    @Test func gateWatermarkFollowsRecordsInOrder() {
+        let a = Channel<Int>(capacity: 8)
+        let r = Recorder()
+        let gate = InputGate(channels: [a], handler: r.handler)
+        a.push(batch(.record(1, 3), .watermark(3), .record(2, 7), .watermark(7)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.items == [.record(1, 3), .watermark(3), .record(2, 7), .watermark(7)])
+    }
+
+    @Test func idleInputIsLeftOutUntilItSendsAgain() {
+        let a = Channel<Int>(capacity: 8), b = Channel<Int>(capacity: 8)
+        let r = Recorder()
+        let gate = InputGate(channels: [a, b], handler: r.handler)
+        a.push(batch(.watermark(50)))
+        b.push(batch(.watermark(10)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [10])
+        b.push(batch(.idle(true)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [10, 50])  // only a counts
+        a.push(batch(.watermark(60)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [10, 50, 60])
+        // b comes back with its old watermark: the gate's watermark does not go back, and
+        // b holds it until it catches up.
+        b.push(batch(.idle(false)))
+        a.push(batch(.watermark(70)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [10, 50, 60])
+        b.push(batch(.watermark(65)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [10, 50, 60, 65])
+        // A watermark from an idle input makes it active again.
+        b.push(batch(.idle(true)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [10, 50, 60, 65, 70])
+        b.push(batch(.watermark(68)))
+        _ = gate.drain(maxBatches: 10) { true }
+        a.push(batch(.watermark(90)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [10, 50, 60, 65, 70])  // b (68) is active again and holds 70
+    }
+
+    @Test func allInputsIdleEmitNothing() {
+        let a = Channel<Int>(capacity: 8), b = Channel<Int>(capacity: 8)
+        let r = Recorder()
+        let gate = InputGate(channels: [a, b], handler: r.handler)
+        a.push(batch(.idle(true)))
+        b.push(batch(.idle(true)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.items.isEmpty)
+        a.push(batch(.watermark(5)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [5])
+    }
+
+    @Test func endedInputsCountAsEndOfTimeAndTheLastEndFinishesTheGate() {
+        let a = Channel<Int>(capacity: 8), b = Channel<Int>(capacity: 8)
+        let r = Recorder()
+        let gate = InputGate(channels: [a, b], handler: r.handler)
+        a.push(batch(.record(1, 1), .watermark(1), .end))
+        b.push(batch(.watermark(3)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [3])  // a ended: only b holds the watermark
+        #expect(!gate.isFinished)
+        b.push(batch(.record(2, 40), .watermark(40)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [3, 40])
+        b.push(batch(.watermark(Watermark.endOfTime), .end))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(gate.isFinished)
+        #expect(r.items.suffix(2) == [.watermark(Watermark.endOfTime), .end])
+        #expect(r.items.filter { $0 == .end }.count == 1)
+        // Nothing is drained after the end.
+        b.push(batch(.record(3, 50)))
+        #expect(gate.drain(maxBatches: 10) { true } == 0)
+    }
+
+    @Test func endWithoutFinalWatermarkStillFlushesTime() {
+        let a = Channel<Int>(capacity: 8)
+        let r = Recorder()
+        let gate = InputGate(channels: [a], handler: r.handler)
+        a.push(batch(.watermark(7), .end))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.items == [.watermark(7), .watermark(Watermark.endOfTime), .end])
+    }
+
+    @Test func gateWithoutChannelsIsFinished() {
+        let r = Recorder()
+        let gate = InputGate<Int>(channels: [], handler: r.handler)
+        #expect(gate.isFinished)
+        #expect(gate.drain(maxBatches: 10) { true } == 0)
+    }
+
+    @Test func gateWakerIsInstalledOnEveryChannel() {
+        let a = Channel<Int>(capacity: 8), b = Channel<Int>(capacity: 8)
+        let gate = InputGate(channels: [a, b], handler: Recorder().handler)
+        let waker = CountingWaker()
+        gate.setConsumerWaker(waker)
+        a.push(batch(.record(1, 0)))
+        b.push(batch(.record(2, 0)))
+        #expect(waker.count == 2)
+    }
+
+    // MARK: Exchange sender
+
+    @Test func forwardSenderBatchesRecordsAndFlushesControlItems() {
+        let c = Channel<Int>(capacity: 100)
+        let sender = ExchangeSender(channels: [c], route: nil, batchSize: 3)
+        let h = sender.handler
+        h.element(1, 10)
+        h.element(2, 11)
+        #expect(c.count == 0)  // buffered
+        h.element(3, 12)
+        #expect(c.count == 1)  // a full batch is shipped
+        h.element(4, 13)
+        h.watermark(13)  // control items go after the records before them, at once
+        #expect(c.count == 2)
+        h.element(5, 14)
+        sender.flushAll()
+        #expect(c.count == 3)
+        sender.flushAll()  // nothing buffered: no empty batch
+        #expect(c.count == 3)
+        h.endOfInput()
+        var items: [String] = []
+        while let b = c.pop() {
+            items.append(b.map { item -> String in
+                switch item {
+                case .record(let v, let t): return "r\(v)@\(t)"
+                case .watermark(let w): return "wm\(w)"
+                case .idle(let i): return "idle\(i)"
+                case .end: return "end"
+                }
+            }.joined(separator: " "))
+        }
+        #expect(items == ["r1@10 r2@11 r3@12", "r4@13 wm13", "r5@14", "end"])
+    }
+
+    @Test func hashSenderRoutesRecordsAndBroadcastsControlItems() {
+        let channels = (0..<3).map { _ in Channel<Int>(capacity: 100) }
+        let sender = ExchangeSender(channels: channels, route: { $0 % 3 }, batchSize: 100)
+        let h = sender.handler
+        for v in 0..<9 { h.element(v, Timestamp(v)) }
+        h.watermark(8)
+        sender.broadcastIdle(true)
+        h.endOfInput()
+        for (i, c) in channels.enumerated() {
+            var items: [StreamItem<Int>] = []
+            while let b = c.pop() { items.append(contentsOf: b) }
+            let records = items.compactMap { if case .record(let v, _) = $0 { return v } else { return nil } }
+            #expect(records == [i, i + 3, i + 6])
+            guard items.count == 6 else {
+                Issue.record("channel \(i) got \(items.count) items")
+                continue
+            }
+            if case .watermark(8) = items[3] {} else { Issue.record("channel \(i): no watermark after the records") }
+            if case .idle(true) = items[4] {} else { Issue.record("channel \(i): no idle marker") }
+            if case .end = items[5] {} else { Issue.record("channel \(i): no end") }
+        }
+    }
+
+    @Test func senderIsBackpressuredWhileAnyTargetIsFull() {
+        let channels = (0..<2).map { _ in Channel<Int>(capacity: 1) }
+        let sender = ExchangeSender(channels: channels, route: { $0 % 2 }, batchSize: 1)
+        let waker = CountingWaker()
+        sender.setProducerWaker(waker)
+        #expect(!sender.isBackpressured)
+        sender.handler.element(1, 0)  // → channel 1, which is now full
+        #expect(sender.isBackpressured)
+        _ = channels[1].pop()
+        #expect(!sender.isBackpressured)
+        #expect(waker.count == 1)
+        sender.handler.element(0, 0)
+        #expect(sender.isBackpressured)
+        _ = channels[0].pop()
+        #expect(waker.count == 2)
+    }
+
+    @Test func senderToGateEndToEnd() {
+        let channels = (0..<2).map { _ in Channel<Int>(capacity: 4) }
+        let s0 = ExchangeSender(channels: [channels[0]], route: nil, batchSize: 4)
+        let s1 = ExchangeSender(channels: [channels[1]], route: nil, batchSize: 4)
+        let r = Recorder()
+        let gate = InputGate(channels: channels, handler: r.handler)
+        for i in 0..<10 { s0.handler.element(i, Timestamp(i)) }
+        s0.handler.watermark(9)
+        for i in 100..<103 { s1.handler.element(i, Timestamp(i)) }
+        s1.handler.watermark(102)
+        s0.handler.endOfInput()
+        while gate.drain(maxBatches: 1, canContinue: { true }) > 0 {}
+        #expect(r.records.filter { $0 < 100 } == Array(0..<10))
+        #expect(r.records.filter { $0 >= 100 } == [100, 101, 102])
+        #expect(r.watermarks == [9, 102])
+        #expect(!gate.isFinished)
+        s1.handler.endOfInput()
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(gate.isFinished)
+        #expect(r.items.last == .end)
+    }
+}
