@@ -4,20 +4,23 @@
 //
 // 1. A fast path (namespace `fast` below) parses the line in a single forward
 //    pass over a private, NUL-terminated copy. It validates as it goes (JSON
-//    grammar, UTF-8, escapes, numbers) and extracts the wanted fields, but it
-//    only ever *accepts*: whenever it meets anything it does not handle with
-//    certainty (any syntax error, a root that is not an object, numbers whose
-//    exact value needs more than the exact double fast path, lone surrogate
-//    escapes, deep nesting, a huge line...) it gives up without a verdict.
-// 2. The reference path (simdjson On Demand, fully validating every value)
-//    then parses the line from scratch and decides. It produces every error
-//    and every NOT_OBJECT answer, so statuses and messages come from one place.
+//    grammar, UTF-8, escapes, numbers, literals) and extracts the wanted
+//    fields, but it only ever *accepts*: whenever it meets anything it does not
+//    handle with certainty (any syntax error, a root that is not an object,
+//    integers of more than 18 digits, numbers of more than 18 digits or out of
+//    range, lone surrogate escapes, nesting deeper than 64 levels, ...) it
+//    gives up without a verdict.
+// 2. The reference path (simdjson On Demand, reading every value once) then
+//    parses the line from scratch and decides, exactly as this shim always
+//    did. It produces every MALFORMED and NOT_OBJECT answer and every error
+//    message, and every value the fast path declines to decide.
 //
-// The fast path exists because simdjson's own front ends cost far more than
-// the extraction needs on short lines: stage 1 alone is ~1,750 instructions for
-// a 515-byte line (haswell kernel), and the On Demand walk, compiled here for
-// the baseline target, several thousand more. The fast path needs no SIMD
-// beyond SSE2 (x86-64 baseline) and has a portable word-at-a-time fallback.
+// Why: on short lines simdjson's front ends cost far more than the extraction
+// needs. Stage 1 alone is ~1,750 instructions for a 515-byte line (haswell
+// kernel), and the On Demand walk, inlined here for the baseline target (its
+// scalar "fallback" kernel), ~5,500 more. The fast path needs ~1,800 in all
+// for such a line, using nothing beyond SSE2 (the x86-64 baseline), with a
+// portable word-at-a-time scanner for other targets.
 //
 // Only the error-code (noexcept) half of simdjson is used, so no C++ exception
 // can cross into Swift.
@@ -26,10 +29,18 @@
 
 #include <simdjson.h>
 
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
+#include <system_error>
+
+// std::from_chars for double (libstdc++ 11 and later; not in every libc++).
+#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L && !defined(RUNNEL_JSON_NO_FROM_CHARS)
+#define RUNNEL_JSON_HAVE_FROM_CHARS 1
+#endif
 
 #if defined(__SSE2__) && !defined(RUNNEL_JSON_PORTABLE_SCAN)
 #include <emmintrin.h>
@@ -52,8 +63,9 @@ namespace {
 constexpr int kMaxNesting = 512;
 
 // Readable bytes kept after the NUL that ends the fast path's copy of a line.
-// They cover its widest read past a position it has reached (a 16-byte vector
-// load, or the 12 bytes of a surrogate pair escape); their values never matter.
+// They cover its widest read past a position at or before that NUL (17 bytes:
+// a 16-byte vector load, or a key probe; see runnel_json_keyset::probe);
+// their values never matter.
 constexpr size_t kCopySlack = 64;
 
 // Messages for conditions that simdjson itself does not name.
@@ -473,14 +485,15 @@ inline byte *skip_whitespace(byte *p) noexcept {
 // terminator at the latest; reads at most 15 bytes past the byte it returns.
 #if defined(RUNNEL_JSON_SCAN_SSE2)
 inline byte *next_string_special(byte *p) noexcept {
-    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i two = _mm_set1_epi8(0x02);
+    const __m128i limit = _mm_set1_epi8(0x21);
     const __m128i backslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
     for (;;) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
-        // The signed comparison flags both 0x00-0x1F and 0x80-0xFF.
-        const __m128i hits = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                          _mm_cmplt_epi8(v, space));
+        // x ^ 0x02 is below 0x21 exactly for x in 0x00-0x1F and for x = '"',
+        // and negative (so below 0x21 in a signed comparison) for x >= 0x80:
+        // one comparison finds all but the backslash.
+        const __m128i hits = _mm_or_si128(_mm_cmplt_epi8(_mm_xor_si128(v, two), limit), _mm_cmpeq_epi8(v, backslash));
         const unsigned mask = unsigned(_mm_movemask_epi8(hits));
         if (mask != 0) { return p + __builtin_ctz(mask); }
         p += 16;
@@ -660,14 +673,17 @@ struct Number {
     double real;
 };
 
-// p is at '-' or a digit. Accepts the JSON number grammar, but gives a
-// verdict only where the value is certain without a general decimal-to-binary
-// conversion: integer literals of at most 18 digits (always within int64),
-// and decimals whose digits form an integer w <= 2^53 (at most 19 digits)
-// scaled by 10^e with |e| <= 22. Then w and 10^|e| are exact doubles, so one
-// multiplication or division gives the correctly rounded value, which is the
-// value any correct parser (simdjson included) produces.
+// p is at '-' or a digit. Accepts the JSON number grammar and gives a verdict
+// for integer literals of at most 18 digits (always within int64; longer ones
+// are left to the reference path, which knows the int64/uint64/double rules),
+// and for numbers with a fraction or an exponent, at most 18 digits in all
+// and a finite value. Those are converted with correct rounding, as
+// simdjson converts them, so the double is the same bit for bit: when the
+// digits form an integer w <= 2^53 scaled by 10^e with |e| <= 22, w and 10^|e|
+// are exact doubles and one multiplication or division is correctly rounded;
+// otherwise std::from_chars (correctly rounded) converts, where available.
 inline byte *parse_number(byte *p, Number &out) noexcept {
+    const byte *const start = p;
     const bool negative = *p == '-';
     p += negative;
     const byte *digits = p;
@@ -706,14 +722,33 @@ inline byte *parse_number(byte *p, Number &out) noexcept {
         if (p == exponent_digits || is_digit(*p)) { return nullptr; } // no digits, or more than 4
         if (negative_exponent) { exponent = -exponent; }
     }
-    if (integer_digits + fraction_digits > 19) { return nullptr; }
     exponent -= long(fraction_digits);
-    if (w > (uint64_t(1) << 53) || exponent < -22 || exponent > 22) { return nullptr; }
-    double value = double(w);
-    value = exponent >= 0 ? value * kPowersOfTen[exponent] : value / kPowersOfTen[-exponent];
     out.is_integer = false;
-    out.real = negative ? -value : value;
+    // With more digits, simdjson 3.0.1's get_number (the reference) takes a
+    // slow path that does not hand back its result (the value reads 0.0): no
+    // verdict, so that the reference path keeps deciding those values exactly
+    // as before. Up to 18 digits (19 counting a '.') its result is correctly
+    // rounded.
+    if (integer_digits + fraction_digits > 18) { return nullptr; }
+    if (w <= (uint64_t(1) << 53) && exponent >= -22 && exponent <= 22) {
+        const double value = exponent >= 0 ? double(w) * kPowersOfTen[exponent] : double(w) / kPowersOfTen[-exponent];
+        out.real = negative ? -value : value;
+        return p;
+    }
+#if defined(RUNNEL_JSON_HAVE_FROM_CHARS)
+    // Other exponents, or w above 2^53 (full-precision doubles): the standard
+    // library's correctly rounded conversion, for finite values only (a number
+    // that overflows, and anything the library reports as out of range, such
+    // as a value that underflows to zero, is left to the reference path).
+    const char *first = reinterpret_cast<const char *>(start);
+    double value;
+    const std::from_chars_result result = std::from_chars(first, reinterpret_cast<const char *>(p), value);
+    if (result.ec != std::errc() || result.ptr != reinterpret_cast<const char *>(p) || !std::isfinite(value)) { return nullptr; }
+    out.real = value;
     return p;
+#else
+    return nullptr;
+#endif
 }
 
 // p is at the first byte of a literal ('t', 'f' or 'n').
@@ -787,8 +822,7 @@ byte *skip_value(byte *p, int level) noexcept {
 // stores it in its slot.
 inline byte *extract_value(byte *p, runnel_json_slot &slot) noexcept {
     if (*p <= ' ') { p = skip_whitespace(p); }
-    switch (*p) {
-    case '"': {
+    if (*p == '"') { // strings first: the most common kind by far
         byte *begin = p + 1;
         bool escaped = false;
         byte *end = scan_string(begin, escaped);
@@ -798,6 +832,7 @@ inline byte *extract_value(byte *p, runnel_json_slot &slot) noexcept {
         slot.kind = RUNNEL_JSON_KIND_STRING;
         return end + 1;
     }
+    switch (*p) {
     case 't':
     case 'f': {
         const bool flag = *p == 't';

@@ -8,8 +8,8 @@ import Darwin
 /// An immutable, precompiled set of top-level JSON keys that `JSONLineParser`
 /// extracts in a single pass over each line.
 ///
-/// Compiling the keys once (into a small hash table in C) keeps per-field key
-/// matching to a hash and one `memcmp`, instead of string comparisons per line.
+/// Compiling the keys once (in C) keeps per-field key matching to a few word
+/// comparisons, instead of string comparisons per line.
 /// The set is shared freely across threads: it is never mutated after `init`.
 ///
 /// Key matching is byte-exact against the *raw* key text in the input, so a

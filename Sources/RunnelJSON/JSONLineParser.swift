@@ -1,7 +1,9 @@
 import CSimdjson
 
-/// Parses one JSON object per call (typically one NDJSON line) with simdjson's
-/// On Demand API, extracting only the top-level fields named by a `JSONKeySet`.
+/// Parses one JSON object per call (typically one NDJSON line), extracting only
+/// the top-level fields named by a `JSONKeySet`: a single validating forward pass
+/// in the C shim handles the common case, and simdjson's On Demand API decides
+/// every line the fast pass is not certain about (so every error comes from simdjson).
 ///
 /// The object's fields are walked once; wanted fields are copied into slots and
 /// every other value is still fully validated, so a line is either a

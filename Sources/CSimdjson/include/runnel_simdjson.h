@@ -1,5 +1,7 @@
 /*
- * runnel_simdjson.h: a minimal C API over simdjson's On Demand parser.
+ * runnel_simdjson.h: a minimal C API for extracting top-level fields from
+ * one JSON object per line, backed by simdjson's On Demand parser (behind a
+ * faster single-pass parser for common lines; see runnel_simdjson.cpp).
  *
  * Why a C API at all: simdjson's On Demand types are move-only and their
  * accessors are ref-qualified (`get_object() &`), which Swift's C++ interop
@@ -91,7 +93,8 @@ typedef struct runnel_json_slot {
     runnel_json_kind kind; /* one of RUNNEL_JSON_KIND_*; a byte so that the slot stays compact */
 } runnel_json_slot;
 
-/* Opaque parser: owns simdjson's On Demand parser and its reusable buffers. */
+/* Opaque parser: owns simdjson's On Demand parser, a copy of the current line
+ * (where extracted strings live) and their reusable buffers. */
 typedef struct runnel_json_parser runnel_json_parser;
 
 /* Opaque, immutable set of wanted top-level keys. */
