@@ -1,4 +1,5 @@
 import RunnelCore
+import RunnelOperators
 
 /// Counts the views of one post in a window and its distinct viewers.
 ///
@@ -11,7 +12,7 @@ public struct PostViewsAggregate: AggregateFunction, Sendable {
         /// Views counted.
         public var views = 0
         /// Distinct viewer ids.
-        public var viewers = Set<String>()
+        public var viewers = DistinctValues<String>()
         /// The post's creator.
         public var creatorId: String?
     }

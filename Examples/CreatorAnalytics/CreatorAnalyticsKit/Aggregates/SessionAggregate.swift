@@ -1,4 +1,5 @@
 import RunnelCore
+import RunnelOperators
 
 /// Summarizes one user session: its first and last event times, events, post views and
 /// distinct posts viewed. Mergeable, as session windows merge.
@@ -14,7 +15,7 @@ public struct SessionAggregate: AggregateFunction, Sendable {
         /// `post_viewed` events in the session.
         public var postViews = 0
         /// Distinct posts viewed.
-        public var posts = Set<String>()
+        public var posts = DistinctValues<String>()
     }
 
     /// Creates the aggregate.
