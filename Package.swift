@@ -96,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "creator-analytics",
             dependencies: [
-                "CreatorAnalyticsKit",
+                "CreatorAnalyticsKit", "RunnelOperators",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/CreatorAnalytics/creator-analytics",
@@ -108,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "RunnelBench",
             dependencies: [
-                "CreatorAnalyticsKit",
+                "CreatorAnalyticsKit", "RunnelOperators",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/RunnelBench",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CreatorAnalyticsKit
 import RunnelJSON
+import RunnelOperators
 import RunnelRuntime
 
 #if canImport(Glibc)
@@ -77,13 +78,8 @@ struct RunnelBench: ParsableCommand {
     }
 
     private func generate(count: Int, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw ValidationError("cannot create \(path)") }
-        defer { close(fd) }
-        try CreatorTrafficGenerator(seed: seed).generate(count: count) { chunk in
-            let n = chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n != chunk.count { throw ValidationError("short write to \(path)") }
-        }
+        let file = try SharedFileOutput(path: path)
+        try CreatorTrafficGenerator(seed: seed).generate(count: count) { chunk in try file.append(chunk) }
     }
 
     private func countLines(_ path: String) throws -> Int {

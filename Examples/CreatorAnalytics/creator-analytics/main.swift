@@ -1,5 +1,6 @@
 import ArgumentParser
 import CreatorAnalyticsKit
+import RunnelOperators
 import RunnelRuntime
 
 #if canImport(Glibc)
@@ -81,21 +82,8 @@ struct Generate: ParsableCommand {
         var profile = TrafficProfile()
         profile.lateShare = lateShare
         let generator = CreatorTrafficGenerator(seed: seed, profile: profile)
-        let fd: Int32 = output.map { open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o644) } ?? STDOUT_FILENO
-        guard fd >= 0 else { throw ValidationError("cannot open \(output ?? "-"): \(String(cString: strerror(errno)))") }
-        defer { if fd != STDOUT_FILENO { close(fd) } }
-        try generator.generate(count: events) { chunk in
-            try chunk.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw ValidationError("write failed: \(String(cString: strerror(errno)))")
-                    }
-                    done += n
-                }
-            }
-        }
+        let file = try SharedFileOutput(path: output ?? "-")
+        try generator.generate(count: events) { chunk in try file.append(chunk) }
+        try file.sync()
     }
 }

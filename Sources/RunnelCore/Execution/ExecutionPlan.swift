@@ -42,11 +42,10 @@ public final class ExecutionPlan {
         // 1. Chains: the task group of each node.
         var group = [Int](repeating: -1, count: nodes.count)
         var groupCount = 0
-        var headOf: [Int] = []  // group -> head node
         for node in nodes {
             switch node.role {
             case .source:
-                group[node.id] = groupCount; headOf.append(node.id); groupCount += 1
+                group[node.id] = groupCount; groupCount += 1
             case .sideOutput(let parent):
                 group[node.id] = group[parent]
             case .transform, .sink:
@@ -54,7 +53,7 @@ public final class ExecutionPlan {
                 if node.inputs.allSatisfy(\.isForward), upstreamGroups.count == 1 {
                     group[node.id] = upstreamGroups.first!
                 } else {
-                    group[node.id] = groupCount; headOf.append(node.id); groupCount += 1
+                    group[node.id] = groupCount; groupCount += 1
                 }
             }
         }
