@@ -81,12 +81,14 @@ private final class SlowSink: Sink, Sendable {
             .keyBy { $0.sensor }
             .process("identity", Identity())
             .sink("slow", sink)
-        let runner = JobRunner(graph: try env.build(), options: .init(parallelism: 2))
+        var options = JobRunner.Options(parallelism: 2)
+        options.plan.batchSize = 256  // ~780 batches in all: far more than the queues may hold
+        let runner = JobRunner(graph: try env.build(), options: options)
         try runner.run()
         #expect(sink.count.load(ordering: .relaxed) == n)
         let queued = runner.metrics.gaugeValues()[MetricsRegistry.Name(operatorName: "identity", metric: "max_input_queue_batches")] ?? []
-        let capacity = ExecutionPlan.Options().channelCapacity
-        // Without backpressure the queue would hold ~n / batchSize = 390 batches.
+        let capacity = options.plan.channelCapacity
+        // Without backpressure the queue would hold up to n / batchSize ≈ 780 batches.
         #expect(!queued.isEmpty)
         #expect(queued.allSatisfy { $0 <= Int64(capacity * 2 + 24) }, "queues: \(queued)")
     }

@@ -18,7 +18,7 @@ public final class ExecutionPlan {
     /// Tuning of the exchanges.
     public struct Options: Sendable {
         /// Records per batch shipped between tasks.
-        public var batchSize = 512
+        public var batchSize = 2048
         /// Batches a channel holds before it reports full (backpressure).
         public var channelCapacity = 16
         /// Key groups (the largest parallelism the job can be rescaled to).

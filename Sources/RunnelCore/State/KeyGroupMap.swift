@@ -9,10 +9,11 @@
 ///
 /// Thread safety: owned by one subtask.
 public final class KeyGroupMap<Key: StreamKey, Value> {
-    /// Stored hashes; 0 marks an empty slot (a real hash of 0 is stored as 1).
+    /// Stored hashes; 0 marks an empty slot (a real hash of 0 is stored as 1). Dense, so a
+    /// probe sequence touches few cache lines.
     private var hashes: UnsafeMutablePointer<UInt64>
-    private var keys: UnsafeMutablePointer<Key>
-    private var values: UnsafeMutablePointer<Value>
+    /// Key and value of each occupied slot, side by side (one cache miss per hit).
+    private var entries: UnsafeMutablePointer<(key: Key, value: Value)>
     private var capacity: Int
     /// The number of entries.
     public private(set) var count = 0
@@ -22,18 +23,13 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         capacity = 8
         hashes = .allocate(capacity: capacity)
         hashes.initialize(repeating: 0, count: capacity)
-        keys = .allocate(capacity: capacity)
-        values = .allocate(capacity: capacity)
+        entries = .allocate(capacity: capacity)
     }
 
     deinit {
-        for i in 0..<capacity where hashes[i] != 0 {
-            (keys + i).deinitialize(count: 1)
-            (values + i).deinitialize(count: 1)
-        }
+        for i in 0..<capacity where hashes[i] != 0 { (entries + i).deinitialize(count: 1) }
         hashes.deallocate()
-        keys.deallocate()
-        values.deallocate()
+        entries.deallocate()
     }
 
     /// Whether the map is empty.
@@ -51,7 +47,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         while true {
             let s = hashes[i]
             if s == 0 { return (i, false) }
-            if s == h && keys[i] == key.key { return (i, true) }
+            if s == h && entries[i].key == key.key { return (i, true) }
             i = (i + 1) & mask
         }
     }
@@ -59,7 +55,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     /// The value stored for `key`.
     public subscript(key: HashedKey<Key>) -> Value? {
         let (i, found) = probe(key)
-        return found ? values[i] : nil
+        return found ? entries[i].value : nil
     }
 
     /// Stores `value` for `key`; returns the previous value.
@@ -67,8 +63,8 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     public func updateValue(_ value: Value, forKey key: HashedKey<Key>) -> Value? {
         var (i, found) = probe(key)
         if found {
-            let old = (values + i).move()
-            (values + i).initialize(to: value)
+            let old = entries[i].value
+            entries[i].value = value
             return old
         }
         if (count + 1) * 4 > capacity * 3 {
@@ -76,8 +72,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
             i = probe(key).index
         }
         hashes[i] = Self.stored(key.hash)
-        (keys + i).initialize(to: key.key)
-        (values + i).initialize(to: value)
+        (entries + i).initialize(to: (key.key, value))
         count += 1
         return nil
     }
@@ -91,11 +86,10 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
                 i = probe(key).index
             }
             hashes[i] = Self.stored(key.hash)
-            (keys + i).initialize(to: key.key)
-            (values + i).initialize(to: initial())
+            (entries + i).initialize(to: (key.key, initial()))
             count += 1
         }
-        return body(&values[i])
+        return body(&entries[i].value)
     }
 
     /// Removes `key`; returns its value.
@@ -103,8 +97,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     public func removeValue(forKey key: HashedKey<Key>) -> Value? {
         let (i, found) = probe(key)
         guard found else { return nil }
-        let old = (values + i).move()
-        (keys + i).deinitialize(count: 1)
+        let old = (entries + i).move().value
         hashes[i] = 0
         count -= 1
         backShift(from: i)
@@ -120,12 +113,12 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
 
     /// Calls `body` for every entry, in no particular order.
     public func forEach(_ body: (Key, Value) -> Void) {
-        for i in 0..<capacity where hashes[i] != 0 { body(keys[i], values[i]) }
+        for i in 0..<capacity where hashes[i] != 0 { body(entries[i].key, entries[i].value) }
     }
 
     /// Whether any entry satisfies `predicate`.
     public func contains(where predicate: (Key, Value) -> Bool) -> Bool {
-        for i in 0..<capacity where hashes[i] != 0 && predicate(keys[i], values[i]) { return true }
+        for i in 0..<capacity where hashes[i] != 0 && predicate(entries[i].key, entries[i].value) { return true }
         return false
     }
 
@@ -149,8 +142,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
             let distanceToHole = (hole - home) & mask
             if distanceToHole < distanceToI {
                 hashes[hole] = hashes[i]
-                (keys + hole).moveInitialize(from: keys + i, count: 1)
-                (values + hole).moveInitialize(from: values + i, count: 1)
+                (entries + hole).moveInitialize(from: entries + i, count: 1)
                 hashes[i] = 0
                 hole = i
             }
@@ -159,22 +151,19 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     }
 
     private func grow() {
-        let oldCapacity = capacity, oldHashes = hashes, oldKeys = keys, oldValues = values
+        let oldCapacity = capacity, oldHashes = hashes, oldEntries = entries
         capacity *= 2
         hashes = .allocate(capacity: capacity)
         hashes.initialize(repeating: 0, count: capacity)
-        keys = .allocate(capacity: capacity)
-        values = .allocate(capacity: capacity)
+        entries = .allocate(capacity: capacity)
         let mask = capacity - 1
         for j in 0..<oldCapacity where oldHashes[j] != 0 {
             var i = Int(truncatingIfNeeded: oldHashes[j]) & mask
             while hashes[i] != 0 { i = (i + 1) & mask }
             hashes[i] = oldHashes[j]
-            (keys + i).moveInitialize(from: oldKeys + j, count: 1)
-            (values + i).moveInitialize(from: oldValues + j, count: 1)
+            (entries + i).moveInitialize(from: oldEntries + j, count: 1)
         }
         oldHashes.deallocate()
-        oldKeys.deallocate()
-        oldValues.deallocate()
+        oldEntries.deallocate()
     }
 }
