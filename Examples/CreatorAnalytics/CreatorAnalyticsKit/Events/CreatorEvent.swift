@@ -12,7 +12,7 @@ public struct CreatorEvent: Sendable, Hashable {
     private final class Storage: @unchecked Sendable {
         // @unchecked: mutated only through `CreatorEvent`'s setters, which copy the box first
         // unless it is uniquely referenced (so a shared box is never mutated).
-        var eventId: String
+        var eventKey: EventIDKey
         var name: CreatorEventName
         var timestamp: Int64
         var userId: String?
@@ -24,9 +24,9 @@ public struct CreatorEvent: Sendable, Hashable {
         var amount: Double?
         var currency: String?
 
-        init(eventId: String, name: CreatorEventName, timestamp: Int64, userId: String?, sessionId: String?,
+        init(eventKey: EventIDKey, name: CreatorEventName, timestamp: Int64, userId: String?, sessionId: String?,
              postId: String?, creatorId: String?, subscriberId: String?, commentId: String?, amount: Double?, currency: String?) {
-            self.eventId = eventId
+            self.eventKey = eventKey
             self.name = name
             self.timestamp = timestamp
             self.userId = userId
@@ -40,7 +40,7 @@ public struct CreatorEvent: Sendable, Hashable {
         }
 
         func copy() -> Storage {
-            Storage(eventId: eventId, name: name, timestamp: timestamp, userId: userId, sessionId: sessionId, postId: postId,
+            Storage(eventKey: eventKey, name: name, timestamp: timestamp, userId: userId, sessionId: sessionId, postId: postId,
                     creatorId: creatorId, subscriberId: subscriberId, commentId: commentId, amount: amount, currency: currency)
         }
     }
@@ -53,7 +53,9 @@ public struct CreatorEvent: Sendable, Hashable {
     }
 
     /// Producer-assigned unique id of the event (non-empty); used for deduplication.
-    public var eventId: String { get { storage.eventId } set { unique().eventId = newValue } }
+    public var eventId: String { get { storage.eventKey.text } set { unique().eventKey = EventIDKey(newValue) } }
+    /// The event id as the job keys it (no string for UUID ids).
+    public var eventKey: EventIDKey { get { storage.eventKey } set { unique().eventKey = newValue } }
     /// What happened.
     public var name: CreatorEventName { get { storage.name } set { unique().name = newValue } }
     /// When it happened: milliseconds since the Unix epoch, UTC.
@@ -80,21 +82,31 @@ public struct CreatorEvent: Sendable, Hashable {
                 userId: String? = nil, sessionId: String? = nil, postId: String? = nil,
                 creatorId: String? = nil, subscriberId: String? = nil, commentId: String? = nil,
                 amount: Double? = nil, currency: String? = nil) {
-        storage = Storage(eventId: eventId, name: name, timestamp: timestamp, userId: userId, sessionId: sessionId,
+        self.init(eventKey: EventIDKey(eventId), name: name, timestamp: timestamp, userId: userId, sessionId: sessionId,
+                  postId: postId, creatorId: creatorId, subscriberId: subscriberId, commentId: commentId,
+                  amount: amount, currency: currency)
+    }
+
+    /// Creates an event from an already parsed id.
+    public init(eventKey: EventIDKey, name: CreatorEventName, timestamp: Int64,
+                userId: String? = nil, sessionId: String? = nil, postId: String? = nil,
+                creatorId: String? = nil, subscriberId: String? = nil, commentId: String? = nil,
+                amount: Double? = nil, currency: String? = nil) {
+        storage = Storage(eventKey: eventKey, name: name, timestamp: timestamp, userId: userId, sessionId: sessionId,
                           postId: postId, creatorId: creatorId, subscriberId: subscriberId, commentId: commentId,
                           amount: amount, currency: currency)
     }
 
     public static func == (a: CreatorEvent, b: CreatorEvent) -> Bool {
         if a.storage === b.storage { return true }
-        return a.eventId == b.eventId && a.name == b.name && a.timestamp == b.timestamp && a.userId == b.userId
+        return a.eventKey == b.eventKey && a.name == b.name && a.timestamp == b.timestamp && a.userId == b.userId
             && a.sessionId == b.sessionId && a.postId == b.postId && a.creatorId == b.creatorId
             && a.subscriberId == b.subscriberId && a.commentId == b.commentId && a.amount == b.amount
             && a.currency == b.currency
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(eventId)
+        hasher.combine(eventKey)
         hasher.combine(name)
         hasher.combine(timestamp)
         hasher.combine(userId)

@@ -93,7 +93,7 @@ public final class CreatorEventDecoder {
         let currency = parser[Field.currency.rawValue].stringValue
 
         return .valid(CreatorEvent(
-            eventId: String(decoding: eventIdBytes, as: UTF8.self), name: name, timestamp: timestamp,
+            eventKey: EventIDKey(utf8: eventIdBytes), name: name, timestamp: timestamp,
             userId: userId, sessionId: sessionId, postId: postId, creatorId: creatorId,
             subscriberId: subscriberId, commentId: commentId, amount: amount, currency: currency))
     }

@@ -100,7 +100,7 @@ public enum ReplayJob {
         }
         let ttl = StateTTL(config.dedupTTL, timeDomain: .eventTime)
         let events = validated
-            .keyBy { EventIDKey($0.eventId) }
+            .keyBy { $0.eventKey }
             .process(Step.dedup, Deduplicate<EventIDKey, CreatorEvent>(ttl: ttl))
 
         let output = try SharedFileOutput(path: config.outputPath)
