@@ -26,7 +26,10 @@ public struct ElementHandler<Element> {
 /// Thread safety: owned by one task; used only on its thread.
 public final class Emitter<Element> {
     private var targets: [ElementHandler<Element>] = []
-    private var single: ElementHandler<Element>?
+    /// All element targets composed into one closure: calling through it costs one
+    /// reference-count pair per record, where copying an `ElementHandler` out of the
+    /// target list cost three (one per closure).
+    private var deliver: (Element, Timestamp) -> Void = { _, _ in }
     /// Receivers of watermarks and end of input only (the side outputs of this step):
     /// they get the step's time but not its records.
     private var controlTargets: [(watermark: (Timestamp) -> Void, endOfInput: () -> Void)] = []
@@ -41,7 +44,12 @@ public final class Emitter<Element> {
     /// Adds a downstream handler.
     public func connect(_ handler: ElementHandler<Element>) {
         targets.append(handler)
-        single = targets.count == 1 ? handler : nil
+        if targets.count == 1 {
+            deliver = handler.element
+        } else {
+            let elements = targets.map(\.element)
+            deliver = { v, ts in for e in elements { e(v, ts) } }
+        }
     }
 
     /// Adds a receiver of watermarks and end of input only.
@@ -55,11 +63,7 @@ public final class Emitter<Element> {
     /// Emits one record.
     public func emit(_ value: Element, timestamp: Timestamp) {
         recordsOut.increment()
-        if let single {
-            single.element(value, timestamp)
-        } else {
-            for t in targets { t.element(value, timestamp) }
-        }
+        deliver(value, timestamp)
     }
 
     /// Forwards a watermark.
