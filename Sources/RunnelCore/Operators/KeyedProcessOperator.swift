@@ -23,7 +23,7 @@ public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
         let clock = setup.processingTime
         self.backend = KeyedStateBackend(
             assignment: setup.assignment, keyGroups: setup.keyGroups,
-            processingTime: { clock.currentTime }, eventTime: { [unowned timers] in timers.currentWatermark })
+            processingTime: { clock.currentTime }, eventTime: { [timers] in timers.currentWatermark })
         self.context = KeyedProcessContext(timers: timers, backend: backend, sideOutputs: setup.sideOutputs,
                                            droppedSideOutput: setup.counter("side_output_dropped"))
         self.collector = Collector(output)

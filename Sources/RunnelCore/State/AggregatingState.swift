@@ -7,11 +7,11 @@ public final class AggregatingState<Input, Result> {
     init<Key: StreamKey, Function: AggregateFunction>(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, Function.Accumulator>,
                                                       ttl: StateTTL?, function: Function)
     where Function.Input == Input, Function.Result == Result {
-        load = { [unowned backend] in table.read(backend, ttl: ttl).map(function.result) }
-        addOne = { [unowned backend] value in
+        load = { [backend] in table.read(backend, ttl: ttl).map(function.result) }
+        addOne = { [backend] value in
             table.modify(backend, ttl: ttl, initial: function.createAccumulator) { function.add(value, to: &$0) }
         }
-        removeAll = { [unowned backend] in table.remove(backend) }
+        removeAll = { [backend] in table.remove(backend) }
     }
 
     /// The aggregate's result for the current key, `nil` when nothing was added.

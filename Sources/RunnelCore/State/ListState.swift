@@ -5,11 +5,11 @@ public final class ListState<Element> {
     private let appendOne: (Element) -> Void
 
     init<Key: StreamKey>(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, [Element]>, ttl: StateTTL?) {
-        load = { [unowned backend] in table.read(backend, ttl: ttl) }
-        store = { [unowned backend] elements in
+        load = { [backend] in table.read(backend, ttl: ttl) }
+        store = { [backend] elements in
             if elements.isEmpty { table.remove(backend) } else { table.write(backend, ttl: ttl, elements) }
         }
-        appendOne = { [unowned backend] element in
+        appendOne = { [backend] element in
             table.modify(backend, ttl: ttl, initial: { [] }) { $0.append(element) }
         }
     }

@@ -5,8 +5,8 @@ public final class MapState<MapKey: Hashable, MapValue> {
     private let removeAll: () -> Void
 
     init<Key: StreamKey>(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, [MapKey: MapValue]>, ttl: StateTTL?) {
-        load = { [unowned backend] in table.read(backend, ttl: ttl) }
-        put = { [unowned backend] mapKey, value in
+        load = { [backend] in table.read(backend, ttl: ttl) }
+        put = { [backend] mapKey, value in
             var emptied = false
             table.modify(backend, ttl: ttl, initial: { [:] }) { map in
                 map[mapKey] = value
@@ -14,7 +14,7 @@ public final class MapState<MapKey: Hashable, MapValue> {
             }
             if emptied { table.remove(backend) }
         }
-        removeAll = { [unowned backend] in table.remove(backend) }
+        removeAll = { [backend] in table.remove(backend) }
     }
 
     /// The value stored under `mapKey` for the current key; setting `nil` removes it.

@@ -6,15 +6,15 @@ public final class ReducingState<Value> {
 
     init<Key: StreamKey>(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, Value>, ttl: StateTTL?,
                          reduce: @escaping @Sendable (Value, Value) -> Value) {
-        load = { [unowned backend] in table.read(backend, ttl: ttl) }
-        addOne = { [unowned backend] value in
+        load = { [backend] in table.read(backend, ttl: ttl) }
+        addOne = { [backend] value in
             if let current = table.read(backend, ttl: ttl) {
                 table.write(backend, ttl: ttl, reduce(current, value))
             } else {
                 table.write(backend, ttl: ttl, value)
             }
         }
-        removeAll = { [unowned backend] in table.remove(backend) }
+        removeAll = { [backend] in table.remove(backend) }
     }
 
     /// The current key's reduced value, `nil` when nothing was added.

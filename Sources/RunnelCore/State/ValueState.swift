@@ -5,7 +5,8 @@
 ///
 /// The handle hides the key type behind closures formed where the key type is concrete:
 /// calls through a generic class hierarchy would run unspecialized generic code, once
-/// per element.
+/// per element. The closures hold the backend strongly (the backend never references its
+/// handles, so there is no cycle), which spares a reference-count pair per access.
 public final class ValueState<Value> {
     private let load: () -> Value?
     private let store: (Value?) -> Void
@@ -14,13 +15,13 @@ public final class ValueState<Value> {
     private let update: (() -> Value, (inout Value) -> Void) -> Void
 
     init<Key: StreamKey>(backend: KeyedStateBackend<Key>, table: KeyedStateTable<Key, Value>, ttl: StateTTL?) {
-        load = { [unowned backend] in table.read(backend, ttl: ttl) }
-        store = { [unowned backend] value in
+        load = { [backend] in table.read(backend, ttl: ttl) }
+        store = { [backend] value in
             if let value { table.write(backend, ttl: ttl, value) } else { table.remove(backend) }
         }
-        exchange = { [unowned backend] value in table.exchange(backend, ttl: ttl, value) }
-        putIfAbsent = { [unowned backend] value in table.insertIfAbsent(backend, ttl: ttl, value) }
-        update = { [unowned backend] initial, body in table.modify(backend, ttl: ttl, initial: initial, body) }
+        exchange = { [backend] value in table.exchange(backend, ttl: ttl, value) }
+        putIfAbsent = { [backend] value in table.insertIfAbsent(backend, ttl: ttl, value) }
+        update = { [backend] initial, body in table.modify(backend, ttl: ttl, initial: initial, body) }
     }
 
     /// The current key's value, `nil` when unset or expired; setting `nil` clears it.

@@ -61,7 +61,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         let clock = setup.processingTime
         let backend = KeyedStateBackend<Key>(
             assignment: setup.assignment, keyGroups: setup.keyGroups,
-            processingTime: { clock.currentTime }, eventTime: { [unowned timers] in timers.currentWatermark })
+            processingTime: { clock.currentTime }, eventTime: { [timers] in timers.currentWatermark })
         self.backend = backend
         self.contents = backend.table(named: "window-contents", ttl: nil, of: [TimeWindow: Agg.Accumulator].self)
         self.triggerStates = backend.table(named: "window-trigger-state", ttl: nil, of: [TimeWindow: TriggerState].self)
@@ -74,12 +74,14 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         self.recordsIn = setup.counter("records_in")
         self.lateRecords = setup.counter("late_records")
         self.windowsFired = setup.counter("windows_fired")
+        // The trigger context is private to this operator and only called while it runs, so
+        // its closures need no reference counting on `self` (unowned(unsafe)).
         self.context = TriggerContext(
-            registerEventTimer: { [unowned self] t in self.timers.registerEventTimeTimer(t, key: self.backend.currentHashedKey, namespace: self.currentWindow) },
-            deleteEventTimer: { [unowned self] t in self.timers.deleteEventTimeTimer(t, key: self.backend.currentHashedKey, namespace: self.currentWindow) },
-            registerProcessingTimer: { [unowned self] t in self.timers.registerProcessingTimeTimer(t, key: self.backend.currentHashedKey, namespace: self.currentWindow) },
-            deleteProcessingTimer: { [unowned self] t in self.timers.deleteProcessingTimeTimer(t, key: self.backend.currentHashedKey, namespace: self.currentWindow) },
-            watermark: { [unowned timers] in timers.currentWatermark },
+            registerEventTimer: { [unowned(unsafe) self] t in self.timers.registerEventTimeTimer(t, key: self.backend.currentHashedKey, namespace: self.currentWindow) },
+            deleteEventTimer: { [unowned(unsafe) self] t in self.timers.deleteEventTimeTimer(t, key: self.backend.currentHashedKey, namespace: self.currentWindow) },
+            registerProcessingTimer: { [unowned(unsafe) self] t in self.timers.registerProcessingTimeTimer(t, key: self.backend.currentHashedKey, namespace: self.currentWindow) },
+            deleteProcessingTimer: { [unowned(unsafe) self] t in self.timers.deleteProcessingTimeTimer(t, key: self.backend.currentHashedKey, namespace: self.currentWindow) },
+            watermark: { [timers] in timers.currentWatermark },
             processingTime: { clock.currentTime })
         timers.onEventTime = { [unowned self] t in self.onTimer(t, domain: .eventTime) }
         timers.onProcessingTime = { [unowned self] t in self.onTimer(t, domain: .processingTime) }
