@@ -53,6 +53,11 @@ public struct NDJSONFileSink<Element>: Sink, Sendable {
             try sink.file.sync()
         }
 
+        /// On cancellation: write out the complete lines buffered so far (best effort).
+        public func close() {
+            try? flush()
+        }
+
         private func flush() throws {
             guard !json.bytes.isEmpty else { return }
             try sink.file.append(json.bytes)

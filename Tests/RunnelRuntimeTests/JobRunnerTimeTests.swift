@@ -74,6 +74,36 @@ import Glibc
     }
 }
 
+extension JobRunnerTimeTests {
+    @Test func cancelledFileSinkKeepsCompleteLines() throws {
+        let path = "/tmp/runnel-cancel-\(getpid()).ndjson"
+        defer { unlink(path) }
+        let env = StreamEnvironment(name: "cancel-file")
+        env.source("gen", GeneratorSource(recordsPerSecond: 5_000) { $0 }, watermarks: .monotonousTimestamps { Int64($0) })
+            .sink("file", try NDJSONFileSink<Int>(path: path) { n, json in
+                json.beginObject(); json.key("n"); json.int(n); json.endObject()
+            })
+        let runner = JobRunner(graph: try env.build(), options: .init(parallelism: 2))
+        let canceller = TestThread {
+            usleep(200_000)
+            runner.cancel()
+        }
+        #expect(throws: JobRunner.RunError.self) { try runner.run() }
+        canceller.join()
+        // The buffered lines were written on cancellation, and only whole lines.
+        let fd = open(path, O_RDONLY)
+        var bytes = [UInt8](repeating: 0, count: 1 << 20)
+        let n = read(fd, &bytes, bytes.count)
+        close(fd)
+        #expect(n > 0)
+        let text = String(decoding: bytes[0..<max(n, 0)], as: UTF8.self)
+        #expect(text.hasSuffix("\n"))
+        let lines = text.split(separator: "\n")
+        #expect(lines.count > 100)
+        #expect(lines.allSatisfy { $0.hasPrefix("{\"n\":") && $0.hasSuffix("}") })
+    }
+}
+
 /// A counter shared with a sink.
 final class UnsafeAtomicBox: Sendable {
     private let storage = Atomic<Int>(0)

@@ -18,4 +18,12 @@ public protocol SinkWriter: AnyObject {
     func write(_ value: Input, timestamp: Timestamp) throws
     /// The input has ended: flush everything durably.
     func finish() throws
+    /// The job stops without finishing its input (cancelled, or failed elsewhere): release
+    /// resources; a writer may keep what it has written so far. Not called after `finish`.
+    func close()
+}
+
+extension SinkWriter {
+    /// Default: nothing to release.
+    public func close() {}
 }

@@ -97,7 +97,8 @@ public final class ExecutionPlan {
                     name: node.name, subtask: subtask, parallelism: parallelism, assignment: assignment,
                     processingTime: timeServices[group[node.id]], metrics: metrics, sideOutputs: sideOutputs,
                     reportFailure: { [weak task] error in if task?.failure == nil { task?.failure = error } },
-                    endOfInputCount: max(1, chainedInputs + gated))
+                    endOfInputCount: max(1, chainedInputs + gated),
+                    onClose: { [weak task] action in task?.closeActions.append(action) })
                 let emitter = node.makeEmitter?(metrics.counter("records_out", operator: node.name))
                 if let emitter { emitters[node.id] = emitter }
                 switch node.role {

@@ -21,6 +21,8 @@ public struct OperatorSetup {
     /// How many times the step's input handler will be told the end of input: once per
     /// input chained into the task, plus once for the task's input gate if it has one.
     public let endOfInputCount: Int
+    /// Registers work to run when the task is torn down (after the job ends or is cancelled).
+    public let onClose: (@escaping () -> Void) -> Void
 
     /// The key groups this subtask owns.
     public var keyGroups: Range<Int> { assignment.keyGroups(ofSubtask: subtask) }

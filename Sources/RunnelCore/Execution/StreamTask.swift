@@ -28,6 +28,7 @@ public final class StreamTask {
     var input: (any InputDriver)?
     var outputs: [any OutputDriver] = []
     var failure: (any Error)?
+    var closeActions: [() -> Void] = []
     private var isIdle = false
     /// When the source last emitted a record (`nil`: not yet; idleness counts from the first step).
     private var lastRecordTime: Timestamp?
@@ -114,8 +115,12 @@ public final class StreamTask {
         for o in outputs { o.flushAll() }
     }
 
-    /// Releases sources.
-    public func close() { source?.close() }
+    /// Releases sources and sinks (a sink that did not finish keeps what it wrote).
+    public func close() {
+        source?.close()
+        for action in closeActions { action() }
+        closeActions = []
+    }
 
     private func markActive() {
         lastRecordTime = clock.currentTime

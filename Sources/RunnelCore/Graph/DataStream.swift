@@ -100,6 +100,8 @@ public struct DataStream<Element> {
             let recordsIn = setup.counter("records_in")
             let fail = setup.reportFailure
             var failed = false
+            var finished = false
+            setup.onClose { if !finished { writer.close() } }
             return HandlerBox(ElementHandler<Element>(
                 element: { v, ts in
                     recordsIn.increment()
@@ -109,6 +111,7 @@ public struct DataStream<Element> {
                 watermark: { _ in },
                 endOfInput: {
                     guard !failed else { return }
+                    finished = true
                     do { try writer.finish() } catch { failed = true; fail(error) }
                 }))
         }
