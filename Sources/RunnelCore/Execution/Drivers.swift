@@ -22,6 +22,8 @@ public protocol InputDriver: AnyObject {
     func setConsumerWaker(_ waker: any TaskWaker)
     /// Batches queued over all inputs (for metrics).
     var queuedBatches: Int { get }
+    /// Sets what to call when every open input becomes idle, or one becomes active again.
+    func setIdleHandler(_ handler: @escaping (Bool) -> Void)
 }
 
 /// The type-erased face of one source split.

@@ -1,9 +1,12 @@
 /// The receiving end of a task: it drains the task's input channels and computes the
-/// task's watermark as the minimum over its active inputs.
+/// task's watermark as the minimum over its open, active inputs.
 ///
-/// An input that announced idleness is left out of the minimum until it sends again; an
-/// input that ended counts as being at the end of time. When every input has ended the
-/// gate delivers the end of input.
+/// - An input that announced idleness is left out of the minimum until it sends a record
+///   or a watermark again.
+/// - An input that ended is left out too; when every input has ended the watermark is the
+///   end of time and the gate delivers the end of input.
+/// - When every open input is idle the gate is idle: its watermark holds, and the task is
+///   told (``setIdleHandler(_:)``) so it can announce idleness downstream, as a source does.
 ///
 /// Thread safety: owned by the consuming task.
 public final class InputGate<Element> {
@@ -19,10 +22,18 @@ public final class InputGate<Element> {
     private let handler: ElementHandler<Element>
     private var emittedWatermark: Timestamp = Watermark.initial
     private var next = 0
+    private var idleHandler: (Bool) -> Void = { _ in }
     /// Whether all inputs have ended and the end was delivered.
     public private(set) var isFinished = false
+    /// Whether every open input is idle.
+    public private(set) var isIdle = false
     /// The task's current watermark.
     public var currentWatermark: Timestamp { emittedWatermark }
+
+    /// Processes one batch from input `i`. Formed in `init`, where the element type is
+    /// concrete: the task reaches the gate through an existential, and a method called from
+    /// there would run the per-record loop as unspecialized generic code.
+    private var processBatch: ((StreamBatch<Element>, Int) -> Void)!
 
     /// Creates a gate over `channels` feeding `handler`.
     public init(channels: [Channel<Element>], handler: ElementHandler<Element>) {
@@ -30,21 +41,30 @@ public final class InputGate<Element> {
         self.inputs = Array(repeating: InputState(), count: channels.count)
         self.handler = handler
         if channels.isEmpty { isFinished = true }
-        // The task calls `drain` through an existential, which runs generic code
-        // unspecialized; this closure is formed here, where the element type is concrete
-        // (the init is specialized at the call site), so the per-record loop is specialized.
-        drainBody = { [unowned self] maxBatches, canContinue in self.drainBatches(maxBatches: maxBatches, canContinue: canContinue) }
+        processBatch = { [unowned self] batch, i in
+            let element = handler.element
+            for item in batch {
+                switch item {
+                case .record(let value, let ts):
+                    if self.inputs[i].idle { self.setIdle(false, input: i) }
+                    element(value, ts)
+                case .watermark(let wm):
+                    self.receiveWatermark(wm, input: i)
+                case .idle(let idle):
+                    self.setIdle(idle, input: i)
+                case .end:
+                    self.receiveEnd(input: i)
+                }
+            }
+        }
     }
 
-    private var drainBody: ((Int, () -> Bool) -> Int)!
+    /// Sets what to call when the gate becomes idle (`true`) or active again (`false`).
+    public func setIdleHandler(_ handler: @escaping (Bool) -> Void) { idleHandler = handler }
 
     /// Processes up to `maxBatches` batches, visiting inputs round-robin, while `canContinue`
     /// holds (it checks downstream backpressure). Returns the number of batches processed.
     public func drain(maxBatches: Int, canContinue: () -> Bool) -> Int {
-        drainBody(maxBatches, canContinue)
-    }
-
-    private func drainBatches(maxBatches: Int, canContinue: () -> Bool) -> Int {
         var processed = 0
         var emptyInARow = 0
         while processed < maxBatches, !isFinished, emptyInARow < channels.count, canContinue() {
@@ -56,27 +76,7 @@ public final class InputGate<Element> {
             }
             emptyInARow = 0
             processed += 1
-            for item in batch {
-                switch item {
-                case .record(let value, let ts):
-                    handler.element(value, ts)
-                case .watermark(let wm):
-                    if wm > inputs[i].watermark { inputs[i].watermark = wm }
-                    inputs[i].idle = false
-                    advanceWatermark()
-                case .idle(let idle):
-                    inputs[i].idle = idle
-                    advanceWatermark()
-                case .end:
-                    inputs[i].ended = true
-                    inputs[i].watermark = Watermark.endOfTime
-                    advanceWatermark()
-                    if inputs.allSatisfy(\.ended) {
-                        isFinished = true
-                        handler.endOfInput()
-                    }
-                }
-            }
+            processBatch(batch, i)
         }
         return processed
     }
@@ -84,15 +84,53 @@ public final class InputGate<Element> {
     /// Whether any input has a batch waiting.
     public var hasPendingInput: Bool { channels.contains { $0.count > 0 } }
 
+    private func receiveWatermark(_ wm: Timestamp, input i: Int) {
+        if wm > inputs[i].watermark { inputs[i].watermark = wm }
+        if inputs[i].idle {
+            setIdle(false, input: i)
+        } else {
+            advanceWatermark()
+        }
+    }
+
+    private func setIdle(_ idle: Bool, input i: Int) {
+        inputs[i].idle = idle
+        advanceWatermark()
+    }
+
+    private func receiveEnd(input i: Int) {
+        inputs[i].ended = true
+        inputs[i].watermark = Watermark.endOfTime
+        advanceWatermark()
+        if inputs.allSatisfy(\.ended) {
+            isFinished = true
+            handler.endOfInput()
+        }
+    }
+
     private func advanceWatermark() {
         var minimum = Watermark.endOfTime
-        var anyActive = false
-        for s in inputs where !s.idle || s.ended {
-            anyActive = true
+        var anyActiveOpen = false
+        var allEnded = true
+        // An input at the end of time (a bounded source sends it before its end) counts as
+        // ended: it must not carry the gate to the end of time past an idle input.
+        for s in inputs where !s.ended && s.watermark != Watermark.endOfTime {
+            allEnded = false
+            guard !s.idle else { continue }
+            anyActiveOpen = true
             if s.watermark < minimum { minimum = s.watermark }
         }
-        guard anyActive, minimum > emittedWatermark else { return }
-        emittedWatermark = minimum
-        handler.watermark(minimum)
+        let idleNow = !allEnded && !anyActiveOpen
+        if idleNow != isIdle {
+            isIdle = idleNow
+            idleHandler(idleNow)
+        }
+        // Only open, active inputs move the watermark; ended inputs do not count as the end
+        // of time while an idle one may still send.
+        guard allEnded || anyActiveOpen else { return }
+        let target = allEnded ? Watermark.endOfTime : minimum
+        guard target > emittedWatermark else { return }
+        emittedWatermark = target
+        handler.watermark(target)
     }
 }

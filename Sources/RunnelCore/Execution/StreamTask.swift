@@ -55,6 +55,10 @@ public final class StreamTask {
     public func installWaker(_ waker: any TaskWaker) {
         input?.setConsumerWaker(waker)
         for o in outputs { o.setProducerWaker(waker) }
+        // Idleness travels on: a task whose inputs are all idle is idle for its consumers.
+        input?.setIdleHandler { [unowned self] idle in
+            for o in self.outputs { o.broadcastIdle(idle) }
+        }
     }
 
     private var isBackpressured: Bool {
@@ -76,7 +80,8 @@ public final class StreamTask {
             let status = try source.step(limit: recordsPerStep)
             if let failure { throw failure }
             let emitted = source.recordsEmitted
-            if emitted != recordsSeen {
+            let producedRecords = emitted != recordsSeen
+            if producedRecords {
                 recordsSeen = emitted
                 markActive()
             }
@@ -84,7 +89,7 @@ public final class StreamTask {
             case .more:
                 return .moreWork
             case .waiting(let retry):
-                if emitted == recordsSeen { checkIdleness(source) }
+                if !producedRecords { checkIdleness(source) }
                 return .sleep(milliseconds: retry)
             case .finished:
                 isFinished = true

@@ -38,12 +38,20 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     @inline(__always)
     private static func stored(_ hash: UInt64) -> UInt64 { hash == 0 ? 1 : hash }
 
+    /// The home slot of a stored hash. Taken from the high bits: every key of one key group
+    /// has the same `hash % maxParallelism`, so the low bits would send them all to the
+    /// same few slots.
+    @inline(__always)
+    private func home(_ stored: UInt64) -> Int {
+        Int(truncatingIfNeeded: (stored &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - capacity.trailingZeroBitCount))
+    }
+
     /// The slot holding `key`, or the empty slot where it would go.
     @inline(__always)
     private func probe(_ key: HashedKey<Key>) -> (index: Int, found: Bool) {
         let h = Self.stored(key.hash)
         let mask = capacity - 1
-        var i = Int(truncatingIfNeeded: h) & mask
+        var i = home(h)
         while true {
             let s = hashes[i]
             if s == 0 { return (i, false) }
@@ -136,10 +144,10 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         var hole = hole
         var i = (hole + 1) & mask
         while hashes[i] != 0 {
-            let home = Int(truncatingIfNeeded: hashes[i]) & mask
+            let homeSlot = home(hashes[i])
             // Move entry i into the hole if its home slot is not in (hole, i] cyclically.
-            let distanceToI = (i - home) & mask
-            let distanceToHole = (hole - home) & mask
+            let distanceToI = (i - homeSlot) & mask
+            let distanceToHole = (hole - homeSlot) & mask
             if distanceToHole < distanceToI {
                 hashes[hole] = hashes[i]
                 (entries + hole).moveInitialize(from: entries + i, count: 1)
@@ -158,7 +166,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         entries = .allocate(capacity: capacity)
         let mask = capacity - 1
         for j in 0..<oldCapacity where oldHashes[j] != 0 {
-            var i = Int(truncatingIfNeeded: oldHashes[j]) & mask
+            var i = home(oldHashes[j])
             while hashes[i] != 0 { i = (i + 1) & mask }
             hashes[i] = oldHashes[j]
             (entries + i).moveInitialize(from: oldEntries + j, count: 1)
