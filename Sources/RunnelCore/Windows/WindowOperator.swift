@@ -26,8 +26,8 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     let timers: InternalTimerService<Key, TimeWindow>
     let output: Emitter<Result>
     let sideOutputs: SideOutputs
-    let contents: KeyedStateTable<Key, [TimeWindow: Agg.Accumulator]>
-    let triggerStates: KeyedStateTable<Key, [TimeWindow: TriggerState]>
+    let contents: KeyedStateTable<Key, WindowMap<Agg.Accumulator>>
+    let triggerStates: KeyedStateTable<Key, WindowMap<TriggerState>>
     let sessions: KeyedStateTable<Key, [TimeWindow]>
     /// Event-time session windows with the default trigger take a faster path (see
     /// `WindowOperator+EventTimeSessions.swift`) that keeps each session in one slot.
@@ -63,8 +63,8 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
             assignment: setup.assignment, keyGroups: setup.keyGroups,
             processingTime: { clock.currentTime }, eventTime: { [timers] in timers.currentWatermark })
         self.backend = backend
-        self.contents = backend.table(named: "window-contents", ttl: nil, of: [TimeWindow: Agg.Accumulator].self)
-        self.triggerStates = backend.table(named: "window-trigger-state", ttl: nil, of: [TimeWindow: TriggerState].self)
+        self.contents = backend.table(named: "window-contents", ttl: nil, of: WindowMap<Agg.Accumulator>.self)
+        self.triggerStates = backend.table(named: "window-trigger-state", ttl: nil, of: WindowMap<TriggerState>.self)
         self.sessions = backend.table(named: "window-sessions", ttl: nil, of: [TimeWindow].self)
         // The fast path handles no allowed lateness: with lateness, fired sessions can still
         // grow and late sessions fire at once, which the general path implements.
@@ -123,7 +123,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
             }
             accepted = true
             let aggregate = self.aggregate
-            let isNewWindow = contents.modify(backend, ttl: nil, initial: { [:] }) { windows -> Bool in
+            let isNewWindow = contents.modify(backend, ttl: nil, initial: { WindowMap() }) { windows -> Bool in
                 var created = false
                 aggregate.add(value, to: &windows[target, default: { created = true; return aggregate.createAccumulator() }()])
                 return created
@@ -189,14 +189,14 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
             mergedTriggerState = mergedTriggerState.map { trigger.mergeState($0, context.state) } ?? context.state
         }
         if storedTriggerStates != nil {
-            let emptied = triggerStates.modify(backend, ttl: nil, initial: { [:] }) { map -> Bool in
+            let emptied = triggerStates.modify(backend, ttl: nil, initial: { WindowMap() }) { map -> Bool in
                 for old in mergedAway { map.removeValue(forKey: old) }
                 return map.isEmpty
             }
             if emptied { triggerStates.remove(backend) }
         }
         let aggregate = self.aggregate
-        contents.modify(backend, ttl: nil, initial: { [:] }) { map in
+        contents.modify(backend, ttl: nil, initial: { WindowMap() }) { map in
             var combined: Agg.Accumulator?
             for old in mergedAway {
                 guard let acc = map.removeValue(forKey: old) else { continue }
@@ -210,7 +210,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         trigger.onMerge(window: merged, context: context)
         if context.state != TriggerState() {
             let state = context.state
-            triggerStates.modify(backend, ttl: nil, initial: { [:] }) { $0[merged] = state }
+            triggerStates.modify(backend, ttl: nil, initial: { WindowMap() }) { $0[merged] = state }
         }
         return merged
     }
@@ -263,7 +263,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         let result = body(context)
         if context.state != before {
             let state = context.state
-            let emptied = triggerStates.modify(backend, ttl: nil, initial: { [:] }) { map -> Bool in
+            let emptied = triggerStates.modify(backend, ttl: nil, initial: { WindowMap() }) { map -> Bool in
                 map[window] = state == TriggerState() ? nil : state
                 return map.isEmpty
             }
@@ -284,7 +284,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     }
 
     private func removeContents(_ window: TimeWindow) {
-        let emptied = contents.modify(backend, ttl: nil, initial: { [:] }) { map -> Bool in
+        let emptied = contents.modify(backend, ttl: nil, initial: { WindowMap() }) { map -> Bool in
             map.removeValue(forKey: window)
             return map.isEmpty
         }
