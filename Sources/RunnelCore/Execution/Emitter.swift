@@ -44,9 +44,17 @@ public final class Emitter<Element> {
     /// Adds a downstream handler.
     public func connect(_ handler: ElementHandler<Element>) {
         targets.append(handler)
-        if targets.count == 1 {
+        switch targets.count {
+        case 1:
             deliver = handler.element
-        } else {
+        case 2:
+            // The common fan-out (a stream feeding two steps) without iterating an array.
+            let (first, second) = (targets[0].element, targets[1].element)
+            deliver = { v, ts in
+                first(v, ts)
+                second(v, ts)
+            }
+        default:
             let elements = targets.map(\.element)
             deliver = { v, ts in for e in elements { e(v, ts) } }
         }
