@@ -42,18 +42,21 @@ public final class InputGate<Element> {
         self.handler = handler
         if channels.isEmpty { isFinished = true }
         processBatch = { [unowned self] batch, i in
+            // One strong reference per batch: touching an unowned reference costs an atomic
+            // retain and release, which would otherwise happen per record.
+            let gate = self
             let element = handler.element
             for item in batch {
                 switch item {
                 case .record(let value, let ts):
-                    if self.inputs[i].idle { self.setIdle(false, input: i) }
+                    if gate.inputs[i].idle { gate.setIdle(false, input: i) }
                     element(value, ts)
                 case .watermark(let wm):
-                    self.receiveWatermark(wm, input: i)
+                    gate.receiveWatermark(wm, input: i)
                 case .idle(let idle):
-                    self.setIdle(idle, input: i)
+                    gate.setIdle(idle, input: i)
                 case .end:
-                    self.receiveEnd(input: i)
+                    gate.receiveEnd(input: i)
                 }
             }
         }
