@@ -3,13 +3,15 @@
 ///
 /// ```swift
 /// let env = StreamEnvironment(name: "views")
-/// env.source("events", NDJSONFileSource(path: "in.ndjson", splits: 2, decode: ...),
+/// env.source("events", NDJSONFileSource(path: "in.ndjson") { MyLineDecoder() },
 ///            watermarks: .boundedOutOfOrderness(.seconds(5)) { $0.timestamp })
 ///    .filter("views only") { $0.isView }
 ///    .keyBy { $0.postId }
 ///    .window(TumblingWindows(.minutes(1)))
-///    .aggregate("count views", CountAggregate())
-///    .sink("print", StdoutSink())
+///    .aggregate("count views", CountAggregate<View>())
+///    .sink("print", try NDJSONFileSink(path: "-") { result, json in
+///        json.beginObject(); json.key("views"); json.int(result.value); json.endObject()
+///    })
 /// let graph = try env.build()
 /// ```
 ///
