@@ -25,11 +25,9 @@ public enum StableHash {
             i += 8
         }
         var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n {
-            tail |= UInt64(bytes[i]) << shift
-            shift += 8
-            i += 1
+        if i < n {
+            // The last 1–7 bytes in one copy (little-endian value, as the loop above reads).
+            withUnsafeMutableBytes(of: &tail) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[i..<n])) }
         }
         h = (h ^ tail) &* 0x0000_0100_0000_01b3
         return mix(h)

@@ -13,6 +13,17 @@ public struct InternalTimer<Key: StreamKey, Namespace: Hashable>: Hashable {
     /// The key that is current when the timer fires.
     public var key: Key { hashedKey.key }
 
+    /// Hashes the time and the key's precomputed hash as one word (timers are hashed on
+    /// every registration and firing; the synthesized hash combined four words).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(UInt64(bitPattern: time) &* 0x9E37_79B9_7F4A_7C15 ^ hashedKey.hash)
+        hasher.combine(namespace)
+    }
+
+    public static func == (a: InternalTimer, b: InternalTimer) -> Bool {
+        a.time == b.time && a.hashedKey == b.hashedKey && a.namespace == b.namespace
+    }
+
     /// Creates a timer.
     public init(time: Timestamp, key: HashedKey<Key>, namespace: Namespace) {
         self.time = time

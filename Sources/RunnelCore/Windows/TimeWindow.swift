@@ -27,6 +27,11 @@ public struct TimeWindow: Hashable, Sendable, Comparable, CustomStringConvertibl
         TimeWindow(start: min(start, other.start), end: max(end, other.end))
     }
 
+    /// One word for both bounds (windows are hashed with every timer operation).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(UInt64(bitPattern: start) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: end))
+    }
+
     public static func < (a: TimeWindow, b: TimeWindow) -> Bool {
         (a.start, a.end) < (b.start, b.end)
     }

@@ -63,25 +63,47 @@ public enum EventIDKey: StreamKey, Sendable {
     }
 
     /// The two words of a lowercase canonical UUID, or nil.
+    ///
+    /// Eight hex digits at a time in one 64-bit word (SWAR): range checks on all bytes at
+    /// once, nibbles packed with shifts. Every event id goes through here once.
     private static func parseUUID(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64)? {
         guard bytes.count == 36 else { return nil }
-        let p = bytes.bindMemory(to: UInt8.self)
-        guard p[8] == 0x2D, p[13] == 0x2D, p[18] == 0x2D, p[23] == 0x2D else { return nil }
-        var hi: UInt64 = 0, lo: UInt64 = 0
-        var bad = false
-        @inline(__always) func digit(_ c: UInt8) -> UInt64 {
-            let d = c &- 48
-            if d < 10 { return UInt64(d) }
-            let l = c &- 97
-            if l < 6 { return UInt64(l + 10) }
-            bad = true
-            return 0
-        }
-        for i in 0..<8 { hi = hi << 4 | digit(p[i]) }
-        for i in 9..<13 { hi = hi << 4 | digit(p[i]) }
-        for i in 14..<18 { hi = hi << 4 | digit(p[i]) }
-        for i in 19..<23 { lo = lo << 4 | digit(p[i]) }
-        for i in 24..<36 { lo = lo << 4 | digit(p[i]) }
-        return bad ? nil : (hi, lo)
+        let p = bytes.baseAddress!
+        guard p.load(fromByteOffset: 8, as: UInt8.self) == 0x2D, p.load(fromByteOffset: 13, as: UInt8.self) == 0x2D,
+              p.load(fromByteOffset: 18, as: UInt8.self) == 0x2D, p.load(fromByteOffset: 23, as: UInt8.self) == 0x2D
+        else { return nil }
+        func word(_ offset: Int) -> UInt64 { UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+        func half(_ offset: Int) -> UInt64 { UInt64(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
+        guard let a = hex8(word(0)), let b = hex4(half(9)), let c = hex4(half(14)),
+              let d = hex4(half(19)), let e = hex8(word(24)), let f = hex4(half(32)) else { return nil }
+        return (a << 32 | b << 16 | c, d << 48 | e << 16 | f)
+    }
+
+    /// The value of eight lowercase hex digits (first character in the lowest byte), or nil.
+    @inline(__always)
+    private static func hex8(_ w: UInt64) -> UInt64? {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        guard w & high == 0 else { return nil }  // ASCII only, so the additions below never carry
+        let atLeast0 = w &+ 0x5050_5050_5050_5050      // high bit set where byte >= 0x30
+        let above9 = w &+ 0x4646_4646_4646_4646        // where byte >= 0x3A
+        let atLeastA = w &+ 0x1F1F_1F1F_1F1F_1F1F      // where byte >= 0x61
+        let aboveF = w &+ 0x1919_1919_1919_1919        // where byte >= 0x67
+        let valid = (atLeast0 & ~above9) | (atLeastA & ~aboveF)
+        guard valid & high == high else { return nil }
+        // Nibble values: digits are `byte & 0xF`; letters add 9 (their bit 6 is set).
+        var x = (w & 0x0F0F_0F0F_0F0F_0F0F) &+ ((w >> 6) & 0x0101_0101_0101_0101) &* 9
+        x = x.byteSwapped  // first character in the highest byte
+        x = ((x >> 4) | x) & 0x00FF_00FF_00FF_00FF
+        x = ((x >> 8) | x) & 0x0000_FFFF_0000_FFFF
+        x = ((x >> 16) | x) & 0x0000_0000_FFFF_FFFF
+        return x
+    }
+
+    /// The value of four lowercase hex digits held in the low 32 bits, or nil.
+    @inline(__always)
+    private static func hex4(_ w: UInt64) -> UInt64? {
+        // Pad with '0' digits in front (the high bytes), then reuse the eight-digit path.
+        guard let v = hex8(w << 32 | 0x3030_3030) else { return nil }
+        return v & 0xFFFF
     }
 }
