@@ -127,3 +127,39 @@ struct TestThread {
     }
     func join() { pthread_join(thread, nil) }
 }
+
+extension JobRunnerTimeTests {
+    /// SIGTERM reaches the job through uv_signal: it is cancelled (sinks closed) and `run()`
+    /// reports the signal; the process itself is not killed.
+    @Test func sigtermCancelsAJobThatWatchesSignals() throws {
+        let path = "/tmp/runnel-sigterm-\(getpid()).ndjson"
+        defer { unlink(path) }
+        let env = StreamEnvironment(name: "sigterm")
+        let box = UnsafeAtomicBox()
+        env.source("gen", GeneratorSource(recordsPerSecond: 5_000) { $0 }, watermarks: .monotonousTimestamps { Int64($0) })
+            .map("count") { n -> Int in box.increment(); return n }
+            .sink("file", try NDJSONFileSink<Int>(path: path) { n, json in
+                json.beginObject(); json.key("n"); json.int(n); json.endObject()
+            })
+        let runner = JobRunner(graph: try env.build(), options: .init(parallelism: 1, handleSignals: true))
+        let signaller = TestThread {
+            // Records flowing means the job (and its signal watcher) is running.
+            while box.value < 100 { usleep(1_000) }
+            kill(getpid(), SIGTERM)
+        }
+        do {
+            try runner.run()
+            Issue.record("the job should have been cancelled")
+        } catch let error as JobRunner.RunError {
+            #expect("\(error)" == "job cancelled by signal \(SIGTERM)")
+        }
+        signaller.join()
+        let fd = open(path, O_RDONLY)
+        var bytes = [UInt8](repeating: 0, count: 1 << 20)
+        let n = read(fd, &bytes, bytes.count)
+        close(fd)
+        #expect(n > 0)
+        let text = String(decoding: bytes[0..<max(n, 0)], as: UTF8.self)
+        #expect(text.hasSuffix("\n"), "only complete lines were written")
+    }
+}
