@@ -3,7 +3,8 @@
 /// Chaining: a node joins the task of its inputs when all its inputs are forward edges
 /// from one task (Flink's operator chaining), so `map → filter → sink` runs as direct
 /// calls. A hash edge (`keyBy`) or inputs from several tasks start a new task fed by an
-/// input gate over bounded channels.
+/// input gate over bounded channels — except at parallelism 1, where a hash edge is
+/// chained as well (all keys live in the one subtask).
 ///
 /// Thread safety: built on one thread before the job starts; the tasks then move to
 /// their loops.
@@ -50,7 +51,9 @@ public final class ExecutionPlan {
                 group[node.id] = group[parent]
             case .transform, .sink:
                 let upstreamGroups = Set(node.inputs.map { group[$0.from] })
-                if node.inputs.allSatisfy(\.isForward), upstreamGroups.count == 1 {
+                // With one subtask per step a keyBy routes every record to subtask 0: the
+                // exchange would only add batching and hand-offs, so it is chained too.
+                if node.inputs.allSatisfy({ $0.isForward || parallelism == 1 }), upstreamGroups.count == 1 {
                     group[node.id] = upstreamGroups.first!
                 } else {
                     group[node.id] = groupCount; groupCount += 1
