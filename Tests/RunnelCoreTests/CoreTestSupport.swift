@@ -251,3 +251,30 @@ throws -> (fired: [Fired], late: [Ev]) {
     try EmbeddedRunner(graph: try env.build(), parallelism: parallelism).runToCompletion()
     return (sink.firedSorted, lateSink.results.sorted { ($0.key, $0.t, $0.v) < ($1.key, $1.t, $1.v) })
 }
+
+// MARK: - A windowed union of two fed sources
+
+/// `union(A, B) → keyBy → tumbling(10 ms) → sum`, with A and B fed by the test: the job the
+/// watermark and idleness tests drive.
+enum UnionWindowJob {
+    typealias Parts = (a: Feed<Ev>, b: Feed<Ev>, runner: EmbeddedRunner, sink: CollectSink<WindowResult<String, Int>>)
+
+    static func make(parallelism: Int = 1, splits: Int = 1, idleness: Duration? = nil, waitingAfterBatch: Bool = false,
+                     retry: Int64 = 1, start: Timestamp = 0) throws -> Parts {
+        let a = Feed<Ev>(splits: splits, retryMilliseconds: retry, waitingAfterBatch: waitingAfterBatch)
+        let b = Feed<Ev>(splits: splits, retryMilliseconds: retry)
+        let env = StreamEnvironment(name: "union")
+        var strategy = WatermarkStrategy<Ev>.monotonousTimestamps { $0.t }
+        if let idleness { strategy = strategy.withIdleness(idleness) }
+        let sink = CollectSink<WindowResult<String, Int>>()
+        let sa = env.source("A", FedSource(a), watermarks: strategy)
+        let sb = env.source("B", FedSource(b), watermarks: strategy)
+        sa.union("union", sb)
+            .keyBy { $0.key }
+            .window(TumblingWindows(.milliseconds(10)))
+            .aggregate("sum", SumAggregate<Ev, Int> { $0.v })
+            .sink("out", sink)
+        let runner = try EmbeddedRunner(graph: try env.build(), parallelism: parallelism, clock: ManualClock(start: start))
+        return (a, b, runner, sink)
+    }
+}

@@ -5,22 +5,8 @@ import Testing
 
 /// Idleness across unions and task boundaries (found in review).
 @Suite struct IdlenessPropagationTests {
-    private func unionJob(parallelism: Int, splits: Int, idleness: Duration, start: Timestamp = 10_000)
-    throws -> (a: Feed<Ev>, b: Feed<Ev>, runner: EmbeddedRunner, sink: CollectSink<WindowResult<String, Int>>) {
-        let a = Feed<Ev>(splits: splits)
-        let b = Feed<Ev>(splits: splits)
-        let env = StreamEnvironment(name: "union")
-        let strategy = WatermarkStrategy<Ev>.monotonousTimestamps { $0.t }.withIdleness(idleness)
-        let sink = CollectSink<WindowResult<String, Int>>()
-        let sa = env.source("A", FedSource(a), watermarks: strategy)
-        let sb = env.source("B", FedSource(b), watermarks: strategy)
-        sa.union("union", sb)
-            .keyBy { $0.key }
-            .window(TumblingWindows(.milliseconds(10)))
-            .aggregate("sum", SumAggregate<Ev, Int> { $0.v })
-            .sink("out", sink)
-        let runner = try EmbeddedRunner(graph: try env.build(), parallelism: parallelism, clock: ManualClock(start: start))
-        return (a, b, runner, sink)
+    private func unionJob(parallelism: Int, splits: Int, idleness: Duration, start: Timestamp = 10_000) throws -> UnionWindowJob.Parts {
+        try UnionWindowJob.make(parallelism: parallelism, splits: splits, idleness: idleness, start: start)
     }
 
     /// An idle input plus an ended input make the gate emit the end-of-time watermark
@@ -63,14 +49,7 @@ import Testing
 
     /// Control: the same job fires when one split of subtask 1 has data.
     @Test func unionFiresWhenOneSplitOfEverySubtaskIsActive() throws {
-        let a = Feed<Ev>(splits: 2), b = Feed<Ev>(splits: 2)
-        let env = StreamEnvironment(name: "union")
-        let strategy = WatermarkStrategy<Ev>.monotonousTimestamps { $0.t }.withIdleness(.milliseconds(100))
-        let sink = CollectSink<WindowResult<String, Int>>()
-        env.source("A", FedSource(a), watermarks: strategy).union("union", env.source("B", FedSource(b), watermarks: strategy))
-            .keyBy { $0.key }.window(TumblingWindows(.milliseconds(10)))
-            .aggregate("sum", SumAggregate<Ev, Int> { $0.v }).sink("out", sink)
-        let runner = try EmbeddedRunner(graph: try env.build(), parallelism: 2, clock: ManualClock(start: 10_000))
+        let (a, b, runner, sink) = try unionJob(parallelism: 2, splits: 2, idleness: .milliseconds(100))
         try runner.runUntilIdle()
         for t in stride(from: Int64(1), through: 100, by: 10) {
             a.push([Ev("a", t)], split: 0); a.push([Ev("c", t)], split: 1)

@@ -78,24 +78,9 @@ import Testing
 
     // MARK: Minimum over inputs
 
-    /// `union(A, B) → keyBy → tumbling(10) → sum`, A and B fed by the test.
     private func unionJob(idleness: Duration? = nil, waitingAfterBatch: Bool = false, retry: Int64 = 1, start: Timestamp = 0)
-    throws -> (a: Feed<Ev>, b: Feed<Ev>, runner: EmbeddedRunner, sink: CollectSink<WindowResult<String, Int>>) {
-        let a = Feed<Ev>(retryMilliseconds: retry, waitingAfterBatch: waitingAfterBatch)
-        let b = Feed<Ev>(retryMilliseconds: retry)
-        let env = StreamEnvironment(name: "union")
-        var strategy = WatermarkStrategy<Ev>.monotonousTimestamps { $0.t }
-        if let idleness { strategy = strategy.withIdleness(idleness) }
-        let sink = CollectSink<WindowResult<String, Int>>()
-        let sa = env.source("A", FedSource(a), watermarks: strategy)
-        let sb = env.source("B", FedSource(b), watermarks: strategy)
-        sa.union("union", sb)
-            .keyBy { $0.key }
-            .window(TumblingWindows(.milliseconds(10)))
-            .aggregate("sum", SumAggregate<Ev, Int> { $0.v })
-            .sink("out", sink)
-        let runner = try EmbeddedRunner(graph: try env.build(), clock: ManualClock(start: start))
-        return (a, b, runner, sink)
+    throws -> UnionWindowJob.Parts {
+        try UnionWindowJob.make(idleness: idleness, waitingAfterBatch: waitingAfterBatch, retry: retry, start: start)
     }
 
     @Test func laggingInputHoldsBackWindowFiring() throws {

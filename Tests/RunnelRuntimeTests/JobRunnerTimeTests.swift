@@ -91,17 +91,22 @@ extension JobRunnerTimeTests {
         #expect(throws: JobRunner.RunError.self) { try runner.run() }
         canceller.join()
         // The buffered lines were written on cancellation, and only whole lines.
-        let fd = open(path, O_RDONLY)
-        var bytes = [UInt8](repeating: 0, count: 1 << 20)
-        let n = read(fd, &bytes, bytes.count)
-        close(fd)
-        #expect(n > 0)
-        let text = String(decoding: bytes[0..<max(n, 0)], as: UTF8.self)
+        let text = readPrefix(of: path)
+        #expect(!text.isEmpty)
         #expect(text.hasSuffix("\n"))
         let lines = text.split(separator: "\n")
         #expect(lines.count > 100)
         #expect(lines.allSatisfy { $0.hasPrefix("{\"n\":") && $0.hasSuffix("}") })
     }
+}
+
+/// Up to the first MiB of a file (the cancellation tests write less than that).
+func readPrefix(of path: String) -> String {
+    let fd = open(path, O_RDONLY)
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: 1 << 20)
+    let n = read(fd, &bytes, bytes.count)
+    return String(decoding: bytes[0..<max(n, 0)], as: UTF8.self)
 }
 
 /// A counter shared with a sink.
@@ -154,12 +159,8 @@ extension JobRunnerTimeTests {
             #expect("\(error)" == "job cancelled by signal \(SIGTERM)")
         }
         signaller.join()
-        let fd = open(path, O_RDONLY)
-        var bytes = [UInt8](repeating: 0, count: 1 << 20)
-        let n = read(fd, &bytes, bytes.count)
-        close(fd)
-        #expect(n > 0)
-        let text = String(decoding: bytes[0..<max(n, 0)], as: UTF8.self)
+        let text = readPrefix(of: path)
+        #expect(!text.isEmpty)
         #expect(text.hasSuffix("\n"), "only complete lines were written")
     }
 }
