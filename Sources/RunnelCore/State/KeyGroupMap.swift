@@ -114,9 +114,13 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
 
     /// Removes every entry for which `shouldRemove` is true.
     public func removeAll(where shouldRemove: (Key, Value) -> Bool) {
-        var doomed: [Key] = []
-        forEach { k, v in if shouldRemove(k, v) { doomed.append(k) } }
-        for k in doomed { removeValue(forKey: HashedKey(k)) }
+        // Collect first (removal moves entries), keeping each key's stored hash so that no
+        // key is hashed again; a stored hash probes exactly like the hash it came from.
+        var doomed: [HashedKey<Key>] = []
+        for i in 0..<capacity where hashes[i] != 0 && shouldRemove(entries[i].key, entries[i].value) {
+            doomed.append(HashedKey(entries[i].key, hash: hashes[i]))
+        }
+        for key in doomed { removeValue(forKey: key) }
     }
 
     /// Calls `body` for every entry, in no particular order.
