@@ -45,7 +45,7 @@ public struct NDJSONFileSink<Element>: Sink, Sendable {
             sink.encode(value, &json)
             json.newline()
             written += 1
-            if json.bytes.count >= sink.flushBytes { try flush() }
+            if json.count >= sink.flushBytes { try flush() }
         }
 
         public func finish() throws {
@@ -59,8 +59,8 @@ public struct NDJSONFileSink<Element>: Sink, Sendable {
         }
 
         private func flush() throws {
-            guard !json.bytes.isEmpty else { return }
-            try sink.file.append(json.bytes)
+            guard !json.isEmpty else { return }
+            try json.withBytes { try sink.file.append($0) }
             json.removeAll()
         }
     }

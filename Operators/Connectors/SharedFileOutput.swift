@@ -35,17 +35,20 @@ public final class SharedFileOutput: Sendable {
 
     /// Appends `bytes` as one contiguous run.
     public func append(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try append($0) }
+    }
+
+    /// Appends `raw` as one contiguous run.
+    public func append(_ raw: UnsafeRawBufferPointer) throws {
         try lock.withLock { _ in
-            try bytes.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw SinkError.io(operation: "write", path: path, errno: errno)
-                    }
-                    done += n
+            var done = 0
+            while done < raw.count {
+                let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw SinkError.io(operation: "write", path: path, errno: errno)
                 }
+                done += n
             }
         }
     }

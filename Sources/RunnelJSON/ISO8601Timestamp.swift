@@ -22,17 +22,39 @@ public enum ISO8601Timestamp {
     ///   or nil if `bytes` is not exactly such a timestamp.
     @inlinable
     public static func parseMillis(_ bytes: UnsafeRawBufferPointer) -> Int64? {
-        let count = bytes.count
-        // 20 bytes without fraction; with ".f" 22 to 30 bytes.
-        guard count == 20 || (count >= 22 && count <= 30) else { return nil }
-        guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
-              bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
-              bytes[count - 1] == UInt8(ascii: "Z") else { return nil }
-        guard let year = digits(bytes, 0, 4), let month = digits(bytes, 5, 2), let day = digits(bytes, 8, 2),
-              let hour = digits(bytes, 11, 2), let minute = digits(bytes, 14, 2), let second = digits(bytes, 17, 2)
+        guard hasValidLength(bytes.count), let days = parseDays(bytes), let millisOfDay = parseMillisOfDay(bytes) else {
+            return nil
+        }
+        return days * millisPerDay + millisOfDay
+    }
+
+    /// Whether a timestamp can have this many bytes: 20 without a fraction; with `.f`, 22 to 30.
+    @inlinable
+    static func hasValidLength(_ count: Int) -> Bool {
+        count == 20 || (count >= 22 && count <= 30)
+    }
+
+    /// The day number (days since 1970-01-01) of the date `YYYY-MM-DD` in the first ten bytes,
+    /// or nil if it is not a valid date.
+    @inlinable
+    static func parseDays(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              let year = digits(bytes, 0, 4), let month = digits(bytes, 5, 2), let day = digits(bytes, 8, 2),
+              month >= 1 && month <= 12, day >= 1 && day <= daysInMonth(year: year, month: month)
         else { return nil }
-        guard month >= 1 && month <= 12, day >= 1 && day <= daysInMonth(year: year, month: month),
-              hour <= 23, minute <= 59, second <= 59 else { return nil }
+        return daysFromCivil(year: year, month: month, day: day)
+    }
+
+    /// Milliseconds since midnight of `THH:MM:SS[.f]Z` from byte 10 on (the length already
+    /// checked by ``hasValidLength(_:)``), or nil if it is not a valid time.
+    @inlinable
+    static func parseMillisOfDay(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        let count = bytes.count
+        guard bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+              bytes[count - 1] == UInt8(ascii: "Z"),
+              let hour = digits(bytes, 11, 2), let minute = digits(bytes, 14, 2), let second = digits(bytes, 17, 2),
+              hour <= 23, minute <= 59, second <= 59
+        else { return nil }
         var millis = 0
         if count > 20 {
             guard bytes[19] == UInt8(ascii: ".") else { return nil }
@@ -43,9 +65,7 @@ public enum ISO8601Timestamp {
             for _ in 0..<max(fractionDigits - 3, 0) { scale &*= 10 }
             millis = fractionDigits >= 3 ? fraction / scale : fraction * (fractionDigits == 1 ? 100 : 10)
         }
-        let days = daysFromCivil(year: year, month: month, day: day)
-        let secondsOfDay = Int64(hour * 3600 + minute * 60 + second)
-        return days * millisPerDay + secondsOfDay * 1000 + Int64(millis)
+        return Int64(hour * 3600 + minute * 60 + second) * 1000 + Int64(millis)
     }
 
     /// Writes `millis` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (always three fraction
@@ -55,38 +75,51 @@ public enum ISO8601Timestamp {
     /// the year is written with as many digits as it needs (and a leading
     /// `-` before year 0), which `parseMillis` rejects by design.
     public static func format(millis: Int64, into output: inout [UInt8]) {
+        let written: Int? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: fixedLength) { text in
+            guard let n = format(millis: millis, to: text.baseAddress!) else { return nil }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: text[0..<n]))
+            return n
+        }
+        if written == nil {
+            let (days, msOfDay) = floorDivide(millis, millisPerDay)
+            let (year, month, day) = civilFromDays(days)
+            formatWideYear(year, month: month, day: day, msOfDay: Int(msOfDay), into: &output)
+        }
+    }
+
+    /// Bytes of a timestamp in years 0 through 9999: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    public static let fixedLength = 24
+
+    /// Writes `millis` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (``fixedLength`` bytes) at `text`;
+    /// returns the bytes written, or nil (writing nothing) for years outside 0...9999,
+    /// which ``format(millis:into:)`` writes in the extended form.
+    public static func format(millis: Int64, to text: UnsafeMutablePointer<UInt8>) -> Int? {
         let (days, msOfDay) = floorDivide(millis, millisPerDay)
         let (year, month, day) = civilFromDays(days)
-        if year < 0 || year > 9999 {
-            formatWideYear(year, month: month, day: day, msOfDay: Int(msOfDay), into: &output)
-            return
-        }
-        // The common case: 24 fixed positions written into a stack buffer and appended once.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { text in
-            func put(_ value: Int, at index: Int, width: Int) {
-                var rest = value
-                for offset in stride(from: width - 1, through: 0, by: -1) {
-                    text[index + offset] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                    rest /= 10
-                }
+        if year < 0 || year > 9999 { return nil }
+        func put(_ value: Int, at index: Int, width: Int) {
+            var rest = value
+            for offset in stride(from: width - 1, through: 0, by: -1) {
+                text[index + offset] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
             }
-            let ms = Int(msOfDay)
-            put(Int(year), at: 0, width: 4)
-            text[4] = UInt8(ascii: "-")
-            put(month, at: 5, width: 2)
-            text[7] = UInt8(ascii: "-")
-            put(day, at: 8, width: 2)
-            text[10] = UInt8(ascii: "T")
-            put(ms / 3_600_000, at: 11, width: 2)
-            text[13] = UInt8(ascii: ":")
-            put(ms / 60_000 % 60, at: 14, width: 2)
-            text[16] = UInt8(ascii: ":")
-            put(ms / 1000 % 60, at: 17, width: 2)
-            text[19] = UInt8(ascii: ".")
-            put(ms % 1000, at: 20, width: 3)
-            text[23] = UInt8(ascii: "Z")
-            output.append(contentsOf: text)
         }
+        let ms = Int(msOfDay)
+        put(Int(year), at: 0, width: 4)
+        text[4] = UInt8(ascii: "-")
+        put(month, at: 5, width: 2)
+        text[7] = UInt8(ascii: "-")
+        put(day, at: 8, width: 2)
+        text[10] = UInt8(ascii: "T")
+        put(ms / 3_600_000, at: 11, width: 2)
+        text[13] = UInt8(ascii: ":")
+        put(ms / 60_000 % 60, at: 14, width: 2)
+        text[16] = UInt8(ascii: ":")
+        put(ms / 1000 % 60, at: 17, width: 2)
+        text[19] = UInt8(ascii: ".")
+        put(ms % 1000, at: 20, width: 3)
+        text[23] = UInt8(ascii: "Z")
+        return fixedLength
     }
 
     /// The rare out-of-range path of `format`: years below 0 get a `-`, years

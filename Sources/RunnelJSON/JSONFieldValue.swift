@@ -74,7 +74,6 @@ public enum JSONFieldValue {
     @inlinable
     public func stringEquals(_ literal: StaticString) -> Bool {
         guard case .string(let bytes) = self else { return false }
-        let expected = UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
-        return bytes.elementsEqual(expected)
+        return JSONBytes.equal(bytes, literal)
     }
 }

@@ -1,10 +1,12 @@
-/// Builds NDJSON output directly into a byte array, without Foundation.
+/// Builds NDJSON output directly into a byte buffer, without Foundation.
 ///
 /// Sinks write millions of small objects per second, so every value is
-/// appended as bytes: integers and fixed-point decimals are converted digit by
-/// digit, strings are escaped in bulk runs, and the only allocation is the
-/// occasional growth of `bytes` (reuse one writer and call `removeAll()` to
-/// avoid even that). Commas between members and elements are inserted
+/// written as bytes straight into the buffer: integers and fixed-point decimals
+/// are converted digit by digit, strings are escaped in bulk runs, and the only
+/// allocation is the occasional growth of the buffer (reuse one writer and call
+/// `removeAll()` to avoid even that). The buffer is the writer's own rather than
+/// an `[UInt8]`: appending to an array checked uniqueness and capacity on every
+/// byte and took a generic path for runs, several times the cost of the writes. Commas between members and elements are inserted
 /// automatically; keys and values must alternate inside objects.
 ///
 /// ```swift
@@ -16,8 +18,53 @@
 /// writer.newline()          // {"creator_id":"c-42","revenue":108.49}\n
 /// ```
 public struct JSONWriter {
-    /// The output so far.
-    public var bytes: [UInt8]
+    /// The output buffer. A class so the writer can grow it in place; copied before a
+    /// write when shared, so `JSONWriter` keeps value semantics.
+    private final class Storage {
+        var base: UnsafeMutablePointer<UInt8>
+        var count = 0
+        var capacity: Int
+
+        init(capacity: Int) {
+            self.capacity = max(capacity, 64)
+            base = .allocate(capacity: self.capacity)
+        }
+
+        deinit { base.deallocate() }
+
+        func copy() -> Storage {
+            let other = Storage(capacity: capacity)
+            other.base.update(from: base, count: count)
+            other.count = count
+            return other
+        }
+
+        func grow(toAtLeast needed: Int) {
+            var newCapacity = capacity * 2
+            while newCapacity < needed { newCapacity *= 2 }
+            let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+            fresh.update(from: base, count: count)
+            base.deallocate()
+            base = fresh
+            capacity = newCapacity
+        }
+    }
+
+    private var storage: Storage
+
+    /// The output so far (a copy; see ``withBytes(_:)`` to read it in place).
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: storage.base, count: storage.count)) }
+
+    /// The number of bytes written.
+    public var count: Int { storage.count }
+
+    /// Whether nothing has been written.
+    public var isEmpty: Bool { storage.count == 0 }
+
+    /// Calls `body` with the output so far, in place.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: storage.base, count: storage.count))
+    }
 
     /// Deepest nesting of objects and arrays; bounded by the width of `hasValue`.
     public static let maximumDepth = 63
@@ -31,13 +78,16 @@ public struct JSONWriter {
 
     /// Creates a writer whose buffer has room for `capacity` bytes.
     public init(capacity: Int = 4096) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        storage = Storage(capacity: capacity)
     }
 
     /// Empties the output (keeping its storage) and resets the nesting state.
     public mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
+        if isKnownUniquelyReferenced(&storage) {
+            storage.count = 0
+        } else {
+            storage = Storage(capacity: storage.capacity)
+        }
         depth = 0
         hasValue = 0
         afterKey = false
@@ -69,15 +119,16 @@ public struct JSONWriter {
     public mutating func key(_ name: StaticString) {
         separate()
         escapedString(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        bytes.append(UInt8(ascii: ":"))
+        put(UInt8(ascii: ":"))
         afterKey = true
     }
 
     /// Writes a member name from a runtime string (escaped like any string).
+    @_disfavoredOverload
     public mutating func key(_ name: String) {
         separate()
         Self.withUTF8(of: name) { escapedString($0) }
-        bytes.append(UInt8(ascii: ":"))
+        put(UInt8(ascii: ":"))
         afterKey = true
     }
 
@@ -85,7 +136,7 @@ public struct JSONWriter {
     /// so the next top-level value starts a fresh line.
     public mutating func newline() {
         precondition(depth == 0, "JSONWriter.newline() inside an open object or array")
-        bytes.append(UInt8(ascii: "\n"))
+        put(UInt8(ascii: "\n"))
         hasValue = 0
         afterKey = false
     }
@@ -94,6 +145,7 @@ public struct JSONWriter {
 
     /// Writes a JSON string: `"` and `\` are escaped, control characters become
     /// `\n`, `\t`, `\r`, `\b`, `\f` or `\u00XX`, and other UTF-8 passes through.
+    @_disfavoredOverload
     public mutating func string(_ value: String) {
         separate()
         Self.withUTF8(of: value) { escapedString($0) }
@@ -115,8 +167,26 @@ public struct JSONWriter {
     /// Writes an integer, digit by digit.
     public mutating func int(_ value: Int64) {
         separate()
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(UInt128(value.magnitude), minimumDigits: 1)
+        let out = reserve(20)
+        var sign = 0
+        if value < 0 {
+            out.pointee = UInt8(ascii: "-")
+            sign = 1
+        }
+        var magnitude = value.magnitude
+        var digits = 1
+        var rest = magnitude
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        var index = sign + digits - 1
+        repeat {
+            out[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+            index -= 1
+        } while magnitude != 0
+        commit(sign + digits)
     }
 
     /// Writes an integer.
@@ -143,11 +213,11 @@ public struct JSONWriter {
         let magnitude = value.magnitude
         if magnitude >= 0x1p53 {
             // Integer-valued; its exact digits may exceed 128 bits.
-            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            if value < 0 { put(UInt8(ascii: "-")) }
             appendExactInteger(magnitude)
             if decimals > 0 {
-                bytes.append(UInt8(ascii: "."))
-                for _ in 0..<decimals { bytes.append(UInt8(ascii: "0")) }
+                put(UInt8(ascii: "."))
+                for _ in 0..<decimals { put(UInt8(ascii: "0")) }
             }
             return
         }
@@ -174,7 +244,7 @@ public struct JSONWriter {
                 scaled += 1
             }
         }
-        if value < 0 && scaled != 0 { bytes.append(UInt8(ascii: "-")) }
+        if value < 0 && scaled != 0 { put(UInt8(ascii: "-")) }
         appendDigits(scaled, minimumDigits: decimals + 1, pointBefore: decimals)
     }
 
@@ -187,7 +257,7 @@ public struct JSONWriter {
             appendLiteral("null")
             return
         }
-        Self.withUTF8(of: value.description) { bytes.append(contentsOf: $0) }
+        Self.withUTF8(of: value.description) { putRaw($0) }
     }
 
     /// Writes `true` or `false`.
@@ -205,9 +275,17 @@ public struct JSONWriter {
     /// Writes a quoted `YYYY-MM-DDTHH:MM:SS.mmmZ` timestamp (see `ISO8601Timestamp`).
     public mutating func timestamp(millis: Int64) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        ISO8601Timestamp.format(millis: millis, into: &bytes)
-        bytes.append(UInt8(ascii: "\""))
+        let text = reserve(ISO8601Timestamp.fixedLength + 2)
+        if let n = ISO8601Timestamp.format(millis: millis, to: text + 1) {
+            text[0] = UInt8(ascii: "\"")
+            text[n + 1] = UInt8(ascii: "\"")
+            commit(n + 2)
+        } else {
+            var wide: [UInt8] = [UInt8(ascii: "\"")]
+            ISO8601Timestamp.format(millis: millis, into: &wide)
+            wide.append(UInt8(ascii: "\""))
+            wide.withUnsafeBytes { putRaw($0) }
+        }
     }
 
     // MARK: - Internals
@@ -221,7 +299,7 @@ public struct JSONWriter {
         }
         let bit: UInt64 = 1 << UInt64(depth)
         if hasValue & bit != 0 {
-            bytes.append(UInt8(ascii: ","))
+            put(UInt8(ascii: ","))
         } else {
             hasValue |= bit
         }
@@ -230,7 +308,7 @@ public struct JSONWriter {
     private mutating func open(_ bracket: UInt8) {
         separate()
         precondition(depth < Self.maximumDepth, "JSONWriter nesting deeper than \(Self.maximumDepth)")
-        bytes.append(bracket)
+        put(bracket)
         depth += 1
         hasValue &= ~(1 << UInt64(depth))
     }
@@ -238,11 +316,11 @@ public struct JSONWriter {
     private mutating func close(_ bracket: UInt8) {
         precondition(depth > 0 && !afterKey, "JSONWriter: unbalanced close, or a key without a value")
         depth -= 1
-        bytes.append(bracket)
+        put(bracket)
     }
 
     private mutating func appendLiteral(_ literal: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        putRaw(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
     /// Runs `body` on a string's UTF-8 bytes without copying native strings.
@@ -255,41 +333,114 @@ public struct JSONWriter {
     }
 
     /// Appends `"…"` with JSON escapes, copying unescaped runs in bulk.
-    private mutating func escapedString(_ text: UnsafeRawBufferPointer) {
-        bytes.append(UInt8(ascii: "\""))
-        var runStart = 0
-        for index in 0..<text.count {
-            let byte = text[index]
-            if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") { continue }
-            if runStart < index {
-                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart..<index]))
-            }
-            runStart = index + 1
-            bytes.append(UInt8(ascii: "\\"))
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\""))
-            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\"))
-            case 0x0A: bytes.append(UInt8(ascii: "n"))
-            case 0x09: bytes.append(UInt8(ascii: "t"))
-            case 0x0D: bytes.append(UInt8(ascii: "r"))
-            case 0x08: bytes.append(UInt8(ascii: "b"))
-            case 0x0C: bytes.append(UInt8(ascii: "f"))
-            default:
-                let hex: StaticString = "0123456789abcdef"
-                bytes.append(UInt8(ascii: "u"))
-                bytes.append(UInt8(ascii: "0"))
-                bytes.append(UInt8(ascii: "0"))
-                bytes.append(hex.utf8Start[Int(byte >> 4)])
-                bytes.append(hex.utf8Start[Int(byte & 0xF)])
-            }
-        }
-        if runStart < text.count {
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart..<text.count]))
-        }
-        bytes.append(UInt8(ascii: "\""))
+    /// Room for `n` more bytes: the address to write them at (commit them with `commit(_:)`).
+    @inline(__always)
+    private mutating func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        let s = storage
+        if s.count &+ n > s.capacity { s.grow(toAtLeast: s.count &+ n) }
+        return s.base + s.count
     }
 
-    /// 10^n for n in 0...18.
+    @inline(__always)
+    private func commit(_ n: Int) {
+        storage.count &+= n
+    }
+
+    @inline(__always)
+    private mutating func put(_ byte: UInt8) {
+        reserve(1).pointee = byte
+        commit(1)
+    }
+
+    @inline(__always)
+    private mutating func putRaw(_ raw: UnsafeRawBufferPointer) {
+        guard let source = raw.baseAddress, raw.count > 0 else { return }
+        UnsafeMutableRawPointer(reserve(raw.count)).copyMemory(from: source, byteCount: raw.count)
+        commit(raw.count)
+    }
+
+    @inline(__always)
+    private mutating func putRaw(_ buffer: UnsafeBufferPointer<UInt8>) {
+        putRaw(UnsafeRawBufferPointer(buffer))
+    }
+
+    @inline(__always)
+    private mutating func putRaw(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        putRaw(UnsafeRawBufferPointer(buffer))
+    }
+
+    /// Writes `text` as a quoted JSON string, with one capacity check for the worst case
+    /// (every byte escaped as `\u00XX`).
+    private mutating func escapedString(_ text: UnsafeRawBufferPointer) {
+        let count = text.count
+        let start = reserve(count &* 6 &+ 2)
+        var out = start
+        out.pointee = UInt8(ascii: "\"")
+        out += 1
+        var runStart = 0
+        while true {
+            let index = Self.firstByteToEscape(text, from: runStart)
+            if runStart < index {
+                UnsafeMutableRawPointer(out).copyMemory(from: text.baseAddress! + runStart, byteCount: index &- runStart)
+                out += index &- runStart
+            }
+            if index == count { break }
+            runStart = index &+ 1
+            let byte = text[index]
+            out[0] = UInt8(ascii: "\\")
+            switch byte {
+            case UInt8(ascii: "\""): out[1] = UInt8(ascii: "\"")
+            case UInt8(ascii: "\\"): out[1] = UInt8(ascii: "\\")
+            case 0x0A: out[1] = UInt8(ascii: "n")
+            case 0x09: out[1] = UInt8(ascii: "t")
+            case 0x0D: out[1] = UInt8(ascii: "r")
+            case 0x08: out[1] = UInt8(ascii: "b")
+            case 0x0C: out[1] = UInt8(ascii: "f")
+            default:
+                let hex: StaticString = "0123456789abcdef"
+                out[1] = UInt8(ascii: "u")
+                out[2] = UInt8(ascii: "0")
+                out[3] = UInt8(ascii: "0")
+                out[4] = hex.utf8Start[Int(byte >> 4)]
+                out[5] = hex.utf8Start[Int(byte & 0xF)]
+                out += 4
+            }
+            out += 2
+        }
+        out.pointee = UInt8(ascii: "\"")
+        out += 1
+        commit(out - start)
+    }
+
+    /// The index of the first byte at or after `start` that must be escaped (a quote, a
+    /// backslash or a control character), or `text.count`.
+    ///
+    /// Eight bytes per step in a 64-bit word: a per-byte test can flag a byte spuriously
+    /// only above a byte flagged correctly (a borrow carries upward), so the lowest flag
+    /// is exact. Bytes of 0x80 and above (UTF-8) are never flagged.
+    @inline(__always)
+    private static func firstByteToEscape(_ text: UnsafeRawBufferPointer, from start: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let count = text.count
+        var i = start
+        while i + 8 <= count {
+            let v = text.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let quote = v ^ (ones &* 0x22)
+            let backslash = v ^ (ones &* 0x5C)
+            let flags = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (v &- ones &* 0x20) & ~v) & highs
+            if flags != 0 { return i + flags.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < count {
+            let byte = text[i]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C { return i }
+            i += 1
+        }
+        return count
+    }
+
     private static func powerOf10(_ n: Int) -> UInt128 {
         var result: UInt64 = 1
         for _ in 0..<n { result &*= 10 }
@@ -327,11 +478,11 @@ public struct JSONWriter {
             }
             if pointBefore > 0 {
                 let integerEnd = digits.count - pointBefore
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[index..<integerEnd]))
-                bytes.append(UInt8(ascii: "."))
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[integerEnd...]))
+                putRaw(UnsafeBufferPointer(rebasing: digits[index..<integerEnd]))
+                put(UInt8(ascii: "."))
+                putRaw(UnsafeBufferPointer(rebasing: digits[integerEnd...]))
             } else {
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[index...]))
+                putRaw(UnsafeBufferPointer(rebasing: digits[index...]))
             }
         }
     }

@@ -137,4 +137,28 @@ struct ISO8601TimestampTests {
             #expect(ISO8601Timestamp.parseMillis(ISO8601Timestamp.string(millis: millis)) == millis)
         }
     }
+
+    @Test("the date-remembering parser agrees with the stateless one, across days and on bad input")
+    func rememberingParserAgrees() {
+        var parser = ISO8601TimestampParser()
+        var random = SeededGenerator(seed: 7)
+        var samples: [String] = []
+        var millis: Int64 = 1_700_000_000_000
+        for _ in 0..<5_000 {
+            millis += Int64.random(in: -2_000_000...20_000_000, using: &random)
+            let text = ISO8601Timestamp.string(millis: millis)
+            samples.append(text)
+            // The same date with a broken time, and a broken date with a valid time.
+            samples.append(String(text.prefix(11)) + "25:00:00Z")
+            samples.append(String(text.prefix(8)) + "32" + String(text.dropFirst(10)))
+            samples.append(String(text.prefix(19)) + ".1Z")
+        }
+        for text in samples {
+            var copy = text
+            let expected = ISO8601Timestamp.parseMillis(text)
+            let actual = copy.withUTF8 { parser.parseMillis(UnsafeRawBufferPointer($0)) }
+            #expect(actual == expected, "\(text)")
+        }
+    }
 }
+

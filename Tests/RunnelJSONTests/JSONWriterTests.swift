@@ -138,4 +138,59 @@ struct JSONWriterTests {
         writer.endObject()
         #expect(text(writer) == "{\"ts\":\"2024-02-29T12:34:56.789Z\"}")
     }
+
+    @Test("an escaped byte is found at every position of the word-at-a-time scan")
+    func escapesAtEveryPosition() {
+        func reference(_ text: String) -> String {
+            var out = "\""
+            for unit in text.utf8 {
+                switch unit {
+                case 0x22: out += "\\\""
+                case 0x5C: out += "\\\\"
+                case 0x0A: out += "\\n"
+                case 0x01: out += "\\u0001"
+                default: out += String(UnicodeScalar(unit))
+                }
+            }
+            return out + "\""
+        }
+        for length in 1...20 {
+            for position in 0..<length {
+                for special in ["\"", "\\", "\n", "\u{1}"] {
+                    var text = String(repeating: "a", count: length)
+                    let index = text.index(text.startIndex, offsetBy: position)
+                    text.replaceSubrange(index...index, with: special)
+                    var writer = JSONWriter()
+                    writer.string(text)
+                    #expect(self.text(writer) == reference(text), "length \(length) position \(position)")
+                }
+            }
+        }
+    }
+
+    @Test("a copied writer is independent of the original, and the buffer grows as needed")
+    func valueSemantics() {
+        var original = JSONWriter(capacity: 1)
+        original.beginArray()
+        original.int(1)
+        var copy = original
+        copy.int(2)
+        original.int(3)
+        original.endArray()
+        copy.endArray()
+        #expect(text(original) == "[1,3]")
+        #expect(text(copy) == "[1,2]")
+        var big = JSONWriter(capacity: 1)
+        big.beginArray()
+        for i in 0..<10_000 { big.int(Int64(i) - 5_000) }
+        big.endArray()
+        #expect(big.count == big.bytes.count)
+        let parsed = try? JSONSerialization.jsonObject(with: Data(big.bytes)) as? [Int]
+        #expect(parsed == Array(-5_000..<5_000))
+        big.removeAll()
+        #expect(big.isEmpty)
+        big.null()
+        #expect(text(big) == "null")
+    }
 }
+

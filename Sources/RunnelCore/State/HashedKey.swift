@@ -4,7 +4,7 @@
 /// element. Hashing a string key each time (Swift's SipHash over every byte) dominated
 /// those lookups; this wrapper hashes only the precomputed 64-bit value and compares the
 /// keys themselves only when the hashes match.
-public struct HashedKey<Key: StreamKey>: Hashable {
+public struct HashedKey<Key: StreamKey>: Hashable, Sendable {
     /// The key.
     public let key: Key
     /// `key.stableHash`.

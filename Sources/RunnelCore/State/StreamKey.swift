@@ -44,6 +44,10 @@ public enum StableHash {
 
 extension String: StreamKey {
     public var stableHash: UInt64 {
+        // Native and small strings expose their UTF-8 in place; only others are copied.
+        if let hash = utf8.withContiguousStorageIfAvailable({ StableHash.hash(bytes: UnsafeRawBufferPointer($0)) }) {
+            return hash
+        }
         var copy = self
         return copy.withUTF8 { StableHash.hash(bytes: UnsafeRawBufferPointer($0)) }
     }

@@ -5,7 +5,7 @@
 /// firing the operator makes the timer's key current, so user code sees its state.
 ///
 /// Thread safety: owned by one subtask; used only on its thread.
-public final class InternalTimerService<Key: StreamKey, Namespace: Hashable> {
+public final class InternalTimerService<Key: StreamKey, Namespace: StreamKey> {
     /// A fired timer is handed to this callback (set by the owning operator).
     public typealias Callback = (InternalTimer<Key, Namespace>) -> Void
 
@@ -52,9 +52,9 @@ public final class InternalTimerService<Key: StreamKey, Namespace: Hashable> {
     public var timerCounts: (eventTime: Int, processingTime: Int) { (eventTimers.count, processingTimers.count) }
 
     /// All registered event-time timers (for snapshots).
-    public var eventTimeTimers: Set<InternalTimer<Key, Namespace>> { eventTimers.live }
+    public var eventTimeTimers: Set<InternalTimer<Key, Namespace>> { eventTimers.timers }
     /// All registered processing-time timers (for snapshots).
-    public var processingTimeTimers: Set<InternalTimer<Key, Namespace>> { processingTimers.live }
+    public var processingTimeTimers: Set<InternalTimer<Key, Namespace>> { processingTimers.timers }
 
     /// Advances the watermark and fires every event-time timer at or before it, in time order.
     public func advanceWatermark(to watermark: Timestamp) {

@@ -1,5 +1,5 @@
 /// A half-open interval of time `[start, end)` in milliseconds.
-public struct TimeWindow: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct TimeWindow: StreamKey, Comparable, CustomStringConvertible {
     /// The first millisecond in the window.
     public var start: Timestamp
     /// The first millisecond after the window.
@@ -28,6 +28,10 @@ public struct TimeWindow: Hashable, Sendable, Comparable, CustomStringConvertibl
     }
 
     /// One word for both bounds (windows are hashed with every timer operation).
+    public var stableHash: UInt64 {
+        StableHash.mix(UInt64(bitPattern: start) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: end))
+    }
+
     public func hash(into hasher: inout Hasher) {
         hasher.combine(UInt64(bitPattern: start) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: end))
     }

@@ -45,6 +45,8 @@ public final class CreatorEventDecoder {
     private let parser = JSONLineParser()
     /// Scratch space for `decode(string:)`, reused across calls.
     private let scratch = PaddedBuffer(capacity: 1024)
+    /// Remembers the last date parsed: consecutive events nearly always share it.
+    private var timestamps = ISO8601TimestampParser()
 
     /// Creates a decoder.
     public init() {}
@@ -80,7 +82,7 @@ public final class CreatorEventDecoder {
         let timestampValue = parser[Field.timestamp.rawValue]
         if timestampValue.isMissingOrNull { return .invalid(reason: "missing timestamp") }
         guard let timestampBytes = timestampValue.stringBytes,
-              let timestamp = ISO8601Timestamp.parseMillis(timestampBytes) else {
+              let timestamp = timestamps.parseMillis(timestampBytes) else {
             return .invalid(reason: "invalid timestamp")
         }
 

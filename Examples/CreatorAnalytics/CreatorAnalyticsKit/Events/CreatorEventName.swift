@@ -1,3 +1,5 @@
+import RunnelJSON
+
 /// The seven kinds of event the creator platform emits, with their wire names.
 ///
 /// A one-byte raw value keeps `CreatorEvent` compact and makes the name cheap
@@ -28,9 +30,7 @@ public enum CreatorEventName: UInt8, Sendable, CaseIterable {
         default: return nil
         }
         let expected = candidate.staticWireName
-        guard bytes.elementsEqual(UnsafeRawBufferPointer(start: expected.utf8Start, count: expected.utf8CodeUnitCount)) else {
-            return nil
-        }
+        guard JSONBytes.equal(bytes, expected) else { return nil }
         self = candidate
     }
 

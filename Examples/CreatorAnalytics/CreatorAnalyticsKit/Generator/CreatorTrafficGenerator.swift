@@ -75,8 +75,9 @@ public final class CreatorTrafficGenerator {
         }
         line.removeAll()
         writeEvent()
-        if recentLines.count < 64 { recentLines.append(line.bytes) } else { recentLines[Int(rng.next() % 64)] = line.bytes }
-        out.append(contentsOf: line.bytes)
+        let bytes = line.bytes
+        if recentLines.count < 64 { recentLines.append(bytes) } else { recentLines[Int(rng.next() % 64)] = bytes }
+        out.append(contentsOf: bytes)
     }
 
     /// Writes `count` lines, each followed by a newline, through `emit` in chunks of about 1 MiB.
