@@ -95,31 +95,47 @@ public enum ISO8601Timestamp {
     /// which ``format(millis:into:)`` writes in the extended form.
     public static func format(millis: Int64, to text: UnsafeMutablePointer<UInt8>) -> Int? {
         let (days, msOfDay) = floorDivide(millis, millisPerDay)
-        let (year, month, day) = civilFromDays(days)
-        if year < 0 || year > 9999 { return nil }
-        func put(_ value: Int, at index: Int, width: Int) {
-            var rest = value
-            for offset in stride(from: width - 1, through: 0, by: -1) {
-                text[index + offset] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            }
-        }
-        let ms = Int(msOfDay)
-        put(Int(year), at: 0, width: 4)
-        text[4] = UInt8(ascii: "-")
-        put(month, at: 5, width: 2)
-        text[7] = UInt8(ascii: "-")
-        put(day, at: 8, width: 2)
-        text[10] = UInt8(ascii: "T")
-        put(ms / 3_600_000, at: 11, width: 2)
-        text[13] = UInt8(ascii: ":")
-        put(ms / 60_000 % 60, at: 14, width: 2)
-        text[16] = UInt8(ascii: ":")
-        put(ms / 1000 % 60, at: 17, width: 2)
-        text[19] = UInt8(ascii: ".")
-        put(ms % 1000, at: 20, width: 3)
-        text[23] = UInt8(ascii: "Z")
+        guard formatDate(days: days, to: text) else { return nil }
+        formatTimeOfDay(Int(msOfDay), to: text)
         return fixedLength
+    }
+
+    /// Writes `YYYY-MM-DD` of day `days` at `text`; false (writing nothing) for years
+    /// outside 0...9999.
+    static func formatDate(days: Int64, to text: UnsafeMutablePointer<UInt8>) -> Bool {
+        let (year, month, day) = civilFromDays(days)
+        if year < 0 || year > 9999 { return false }
+        putDigits(Int(year), at: text, width: 4)
+        text[4] = UInt8(ascii: "-")
+        putDigits(month, at: text + 5, width: 2)
+        text[7] = UInt8(ascii: "-")
+        putDigits(day, at: text + 8, width: 2)
+        return true
+    }
+
+    /// Writes `THH:MM:SS.mmmZ` of `ms` milliseconds after midnight at `text + 10`.
+    static func formatTimeOfDay(_ ms: Int, to text: UnsafeMutablePointer<UInt8>) {
+        text[10] = UInt8(ascii: "T")
+        putDigits(ms / 3_600_000, at: text + 11, width: 2)
+        text[13] = UInt8(ascii: ":")
+        putDigits(ms / 60_000 % 60, at: text + 14, width: 2)
+        text[16] = UInt8(ascii: ":")
+        putDigits(ms / 1000 % 60, at: text + 17, width: 2)
+        text[19] = UInt8(ascii: ".")
+        putDigits(ms % 1000, at: text + 20, width: 3)
+        text[23] = UInt8(ascii: "Z")
+    }
+
+    /// Writes the last `width` decimal digits of `value` (non-negative), zero-padded.
+    @inline(__always)
+    static func putDigits(_ value: Int, at text: UnsafeMutablePointer<UInt8>, width: Int) {
+        var rest = value
+        var index = width - 1
+        while index >= 0 {
+            text[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+            index -= 1
+        }
     }
 
     /// The rare out-of-range path of `format`: years below 0 get a `-`, years

@@ -75,6 +75,8 @@ public struct JSONWriter {
     private var hasValue: UInt64 = 0
     /// True between a key and its value: that value takes no comma.
     private var afterKey = false
+    /// Remembers the last date written (consecutive timestamps nearly always share it).
+    private var timestamps = ISO8601TimestampFormatter()
 
     /// Creates a writer whose buffer has room for `capacity` bytes.
     public init(capacity: Int = 4096) {
@@ -276,7 +278,7 @@ public struct JSONWriter {
     public mutating func timestamp(millis: Int64) {
         separate()
         let text = reserve(ISO8601Timestamp.fixedLength + 2)
-        if let n = ISO8601Timestamp.format(millis: millis, to: text + 1) {
+        if let n = timestamps.format(millis: millis, to: text + 1) {
             text[0] = UInt8(ascii: "\"")
             text[n + 1] = UInt8(ascii: "\"")
             commit(n + 2)
