@@ -30,11 +30,13 @@ import Darwin
 public final class NDJSONFileReader {
     /// Default read size: large enough to amortize system calls, small enough to stay in L2/L3.
     public static let defaultChunkSize = 1 << 20
+    /// Read size once the range's bytes are read and only its last line is being finished.
+    static let tailReadSize = 16 << 10
 
     /// The file being read.
     public let path: String
     /// The byte range whose lines this reader yields.
-    public let range: Range<Int64>
+    public private(set) var range: Range<Int64>
     /// Bytes requested per `pread`.
     public let chunkSize: Int
 
@@ -55,8 +57,8 @@ public final class NDJSONFileReader {
     ///
     /// - Parameters:
     ///   - firstLineNumber: The 1-based number of the first line this reader
-    ///     will yield (the first line starting at or after `range.lowerBound`).
-    ///     `NDJSONSplitPlanner` computes it; for the whole file it is 1.
+    ///     will yield (the first line starting at or after `range.lowerBound`);
+    ///     for the whole file it is 1.
     ///   - chunkSize: Bytes per read (default 1 MiB).
     /// - Throws: `FileIOError` if the file cannot be opened or read.
     public convenience init(path: String, range: Range<Int64>? = nil, firstLineNumber: Int64 = 1,
@@ -64,11 +66,6 @@ public final class NDJSONFileReader {
         let range = range ?? 0..<Int64.max
         try self.init(path: path, range: range, begin: range.lowerBound, lineNumber: firstLineNumber,
                       skipPartialLine: range.lowerBound > 0, chunkSize: chunkSize)
-    }
-
-    /// Opens `path` to read the lines of a split planned by `NDJSONSplitPlanner`.
-    public convenience init(path: String, split: FileSplit, chunkSize: Int = NDJSONFileReader.defaultChunkSize) throws {
-        try self.init(path: path, range: split.range, firstLineNumber: split.firstLineNumber, chunkSize: chunkSize)
     }
 
     /// Reopens a range at a checkpointed position: reading starts at `offset`,
@@ -104,6 +101,21 @@ public final class NDJSONFileReader {
 
     deinit {
         close(fd)
+    }
+
+    /// Moves the reader to another range of the same file, keeping its descriptor and
+    /// buffer: reading starts at `offset`, which must be the start of a line, numbered
+    /// `lineNumber` (as for ``init(path:range:resumeAt:lineNumber:chunkSize:)``).
+    public func restart(range: Range<Int64>, at offset: Int64, lineNumber: Int64) {
+        precondition(offset >= range.lowerBound, "restart offset lies before the reader's range")
+        self.range = range
+        buffer.removeAll()
+        bufferOffset = offset
+        cursor = 0
+        scanned = 0
+        nextLineNumber = lineNumber
+        reachedEOF = false
+        finished = false
     }
 
     /// Where the next unread line starts, and its number. Exact at all times
@@ -221,7 +233,10 @@ public final class NDJSONFileReader {
         let readAt = bufferOffset + Int64(buffer.count)
         let fd = self.fd
         let path = self.path
-        let chunk = chunkSize
+        // Near the end of the range only the rest of it (and then small reads to finish its
+        // last line) is read, so that a short range does not cost a whole chunk past its end.
+        let rest = range.upperBound - readAt
+        let chunk = rest >= Int64(chunkSize) ? chunkSize : max(Int(max(rest, 0)), Self.tailReadSize)
         try buffer.appendUninitialized(minimumFree: chunk) { free in
             while true {
                 let n = pread(fd, free.baseAddress, min(free.count, chunk), off_t(readAt))

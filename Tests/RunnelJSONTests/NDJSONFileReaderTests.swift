@@ -75,26 +75,6 @@ struct NDJSONFileReaderTests {
         #expect(try readAll(NDJSONFileReader(path: newline.path)) == [ExpectedLine(bytes: [], offset: 0, lineNumber: 1)])
     }
 
-    @Test("every line exactly once across planned splits, for 1 to 7 splits and several chunk sizes")
-    func plannedSplits() throws {
-        var random = SeededGenerator(seed: 7)
-        for round in 0..<6 {
-            let content = randomContent(lines: 150 + round * 40, maxLength: 120, finalNewline: round % 2 == 0, using: &random)
-            let file = try TemporaryFile(contents: content)
-            let expected = ExpectedLine.lines(of: content)
-            for n in 1...7 {
-                let splits = try NDJSONSplitPlanner.plan(path: file.path, splits: n)
-                for chunkSize in [16, 100, 4096] {
-                    var seen: [ExpectedLine] = []
-                    for split in splits {
-                        seen += try readAll(NDJSONFileReader(path: file.path, split: split, chunkSize: chunkSize))
-                    }
-                    #expect(seen == expected, "round \(round), \(n) splits, chunk \(chunkSize)")
-                }
-            }
-        }
-    }
-
     @Test("arbitrary (unaligned) ranges still cover every line exactly once")
     func unalignedRanges() throws {
         var random = SeededGenerator(seed: 99)
@@ -157,23 +137,22 @@ struct NDJSONFileReaderTests {
         }
     }
 
-    @Test("resume inside a split stops at the split's end")
-    func resumeInsideSplit() throws {
+    @Test("resume inside a range stops at the range's end")
+    func resumeInsideRange() throws {
         var random = SeededGenerator(seed: 5)
         let content = randomContent(lines: 200, maxLength: 60, finalNewline: true, using: &random)
         let file = try TemporaryFile(contents: content)
         let expected = ExpectedLine.lines(of: content)
-        let splits = try NDJSONSplitPlanner.plan(path: file.path, splits: 3)
-        let split = splits[1]
-        let reader = try NDJSONFileReader(path: file.path, split: split, chunkSize: 29)
+        let range = expected[60].offset..<expected[130].offset
+        let reader = try NDJSONFileReader(path: file.path, range: range, firstLineNumber: expected[60].lineNumber, chunkSize: 29)
         _ = try reader.readLines(upTo: 10) { _ in }
         let position = reader.position
-        let rest = try readAll(NDJSONFileReader(path: file.path, range: split.range, resumeAt: position.offset,
+        let rest = try readAll(NDJSONFileReader(path: file.path, range: range, resumeAt: position.offset,
                                                 lineNumber: position.lineNumber))
-        let inSplit = expected.filter { split.range.contains($0.offset) }
-        #expect(rest == Array(inSplit.dropFirst(10)))
-        // A position at the split's end means the split is done.
-        let done = try NDJSONFileReader(path: file.path, range: split.range, resumeAt: split.end, lineNumber: 1)
+        let inRange = expected.filter { range.contains($0.offset) }
+        #expect(rest == Array(inRange.dropFirst(10)))
+        // A position at the range's end means the range is done.
+        let done = try NDJSONFileReader(path: file.path, range: range, resumeAt: range.upperBound, lineNumber: 1)
         #expect(try done.nextLine() == nil)
     }
 

@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Finds line starts and counts newlines in byte ranges of a file, for readers that skip
+/// over parts of it (``NDJSONStripeReader``) but must still number lines exactly.
+///
+/// Not `Sendable`: one owner at a time.
+final class NewlineCounter {
+    /// Bytes per `pread` when counting.
+    static let readSize = 1 << 20
+    /// Bytes per `pread` when looking for the next line start (lines are short).
+    static let probeSize = 64 << 10
+
+    let path: String
+    /// The file's size when opened (inputs are bounded files that do not change).
+    let size: Int64
+    private let fd: Int32
+    private let scratch: UnsafeMutableRawPointer
+
+    init(path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileIOError(operation: "open", path: path, code: errno) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            close(fd)
+            throw FileIOError(operation: "fstat", path: path, code: code)
+        }
+        self.path = path
+        self.fd = fd
+        size = Int64(info.st_size)
+        scratch = .allocate(byteCount: Self.readSize, alignment: 64)
+    }
+
+    deinit {
+        scratch.deallocate()
+        close(fd)
+    }
+
+    /// The first line start at or after `offset`: just after the first newline at or after
+    /// `offset - 1` (so `offset` itself when a line starts there), or the file size if none.
+    func lineStart(atOrAfter offset: Int64) throws -> Int64 {
+        if offset <= 0 { return 0 }
+        var at = offset - 1
+        while at < size {
+            let got = try read(at: at, count: Self.probeSize)
+            if got == 0 { break }
+            if let hit = memchr(scratch, 0x0A, got) { return at + Int64(scratch.distance(to: hit)) + 1 }
+            at += Int64(got)
+        }
+        return size
+    }
+
+    /// The number of newlines in `range`.
+    func count(in range: Range<Int64>) throws -> Int64 {
+        var total: Int64 = 0
+        var at = range.lowerBound
+        while at < range.upperBound {
+            let got = try read(at: at, count: Int(min(Int64(Self.readSize), range.upperBound - at)))
+            if got == 0 { break }
+            var index = 0
+            while index < got, let hit = memchr(scratch + index, 0x0A, got - index) {
+                total += 1
+                index = scratch.distance(to: hit) + 1
+            }
+            at += Int64(got)
+        }
+        return total
+    }
+
+    private func read(at offset: Int64, count: Int) throws -> Int {
+        while true {
+            let n = pread(fd, scratch, count, off_t(offset))
+            if n >= 0 { return n }
+            if errno != EINTR { throw FileIOError(operation: "pread", path: path, code: errno) }
+        }
+    }
+}
