@@ -22,10 +22,10 @@ public struct PostViewsAggregate: AggregateFunction, Sendable {
 
     public func createAccumulator() -> Accumulator { Accumulator() }
 
-    public func add(_ event: CreatorEvent, to acc: inout Accumulator) {
+    public func add(_ view: PostView, to acc: inout Accumulator) {
         acc.views += 1
-        if let viewer = event.userId ?? event.sessionId { acc.viewers.insert(viewer) }
-        if let c = event.creatorId, acc.creatorId.map({ c < $0 }) ?? true { acc.creatorId = c }
+        if let viewer = view.viewer { acc.viewers.insert(viewer) }
+        if let c = view.creatorId, acc.creatorId.map({ c < $0 }) ?? true { acc.creatorId = c }
     }
 
     public func merge(_ other: Accumulator, into acc: inout Accumulator) {

@@ -23,13 +23,13 @@ public struct SessionAggregate: AggregateFunction, Sendable {
 
     public func createAccumulator() -> Accumulator { Accumulator() }
 
-    public func add(_ event: CreatorEvent, to acc: inout Accumulator) {
-        acc.start = min(acc.start, event.timestamp)
-        acc.end = max(acc.end, event.timestamp)
+    public func add(_ activity: SessionActivity, to acc: inout Accumulator) {
+        acc.start = min(acc.start, activity.timestamp)
+        acc.end = max(acc.end, activity.timestamp)
         acc.events += 1
-        if event.name == .postViewed {
+        if activity.isPostView {
             acc.postViews += 1
-            if let p = event.postId { acc.posts.insert(p) }
+            if let p = activity.viewedPost { acc.posts.insert(p) }
         }
     }
 

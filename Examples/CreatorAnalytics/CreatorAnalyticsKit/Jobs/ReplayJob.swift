@@ -106,9 +106,10 @@ public enum ReplayJob {
         let output = try SharedFileOutput(path: config.outputPath)
         let results = NDJSONFileSink<ReplayResult>(file: output) { r, json in r.encode(into: &json) }
 
+        // Projections, not whole events, cross the exchanges (see `PostView`).
         events
-            .filter("views-only") { $0.name == .postViewed && $0.postId != nil }
-            .keyBy { $0.postId! }
+            .flatMap("post-view") { event, out in if let view = PostView(event) { out(view) } }
+            .keyBy { $0.postId }
             .window(TumblingWindows(config.viewWindow))
             .aggregate(Step.postViews, PostViewsAggregate())
             .map("post-views-record") { r in
@@ -119,8 +120,8 @@ public enum ReplayJob {
             .sink(Step.viewResults, results)
 
         events
-            .filter("has-session-key") { $0.userId != nil || $0.sessionId != nil }
-            .keyBy { $0.userId ?? $0.sessionId! }
+            .flatMap("session-activity") { event, out in if let activity = SessionActivity(event) { out(activity) } }
+            .keyBy { $0.visitor }
             .window(SessionWindows(gap: config.sessionGap))
             .aggregate(Step.sessions, SessionAggregate())
             .map("session-record") { r in

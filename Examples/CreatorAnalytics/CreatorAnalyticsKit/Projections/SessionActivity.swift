@@ -1,0 +1,27 @@
+/// What the session windows need of an event (see ``PostView`` for why the job sends
+/// projections rather than events across its exchanges).
+public struct SessionActivity: Sendable, Hashable {
+    /// Whose session: the user, or else the session id.
+    public var visitor: String
+    /// When it happened (milliseconds since the epoch).
+    public var timestamp: Int64
+    /// The post viewed, for `post_viewed` events (nil for other events and views without a post).
+    public var viewedPost: String?
+    /// Whether the event is a `post_viewed` event.
+    public var isPostView: Bool
+
+    /// Creates an activity record.
+    public init(visitor: String, timestamp: Int64, isPostView: Bool, viewedPost: String?) {
+        self.visitor = visitor
+        self.timestamp = timestamp
+        self.isPostView = isPostView
+        self.viewedPost = viewedPost
+    }
+
+    /// The activity of `event`, or nil when it has neither a user nor a session.
+    public init?(_ event: CreatorEvent) {
+        guard let visitor = event.userId ?? event.sessionId else { return nil }
+        let isView = event.name == .postViewed
+        self.init(visitor: visitor, timestamp: event.timestamp, isPostView: isView, viewedPost: isView ? event.postId : nil)
+    }
+}
