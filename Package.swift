@@ -4,10 +4,12 @@ import PackageDescription
 /// Runnel: a Flink-class stream processor in Swift on libuv event loops.
 ///
 /// Layout (see docs/ARCHITECTURE.md):
-/// - `CLibUV`, `CJemalloc`, `CSimdjson`: thin C/C++ shim targets over Debian libraries.
+/// - `CLibUV`, `CJemalloc`, `CXXHash`, `CSimdjson`: thin C/C++ shim targets over Debian libraries.
 /// - `RunnelCore`: pure Swift: time, watermarks, state, windows, operators, the job graph.
 /// - `RunnelRuntime`: the only importer of libuv: loops, tasks, exchanges, timers.
 /// - `RunnelJSON`: Swift face of simdjson (the only importer of `CSimdjson`).
+/// - `RunnelCheckpoint`: checkpoint files and directories (checksummed with xxHash, the only
+///   importer of `CXXHash`).
 /// - `RunnelOperators` (`Operators/`): built-in operators and connectors, on the core only.
 /// - `RunnelTesting`: an embedded runtime with a manual clock for operator tests.
 let strict: [SwiftSetting] = [
@@ -24,6 +26,7 @@ let package = Package(
     products: [
         .library(name: "RunnelCore", targets: ["RunnelCore"]),
         .library(name: "RunnelRuntime", targets: ["RunnelRuntime"]),
+        .library(name: "RunnelCheckpoint", targets: ["RunnelCheckpoint"]),
         .library(name: "RunnelOperators", targets: ["RunnelOperators"]),
         .library(name: "RunnelTesting", targets: ["RunnelTesting"]),
         .executable(name: "creator-analytics", targets: ["creator-analytics"]),
@@ -47,6 +50,12 @@ let package = Package(
             path: "Sources/CJemalloc",
             pkgConfig: "jemalloc",
             providers: [.apt(["libjemalloc-dev"])]
+        ),
+        .systemLibrary(
+            name: "CXXHash",
+            path: "Sources/CXXHash",
+            pkgConfig: "libxxhash",
+            providers: [.apt(["libxxhash-dev"])]
         ),
         .target(
             name: "CSimdjson",
@@ -72,6 +81,11 @@ let package = Package(
         .target(
             name: "RunnelRuntime",
             dependencies: ["RunnelCore", "CLibUV", "CJemalloc"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RunnelCheckpoint",
+            dependencies: ["RunnelCore", "CXXHash"],
             swiftSettings: strict
         ),
         .target(
@@ -123,6 +137,11 @@ let package = Package(
                 "RunnelCore", "RunnelTesting", "RunnelOperators",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnelCheckpointTests",
+            dependencies: ["RunnelCheckpoint", "RunnelCore"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,219 @@
+import RunnelCore
+
+/// The checkpoints of a job in one directory (`--checkpoint-dir`).
+///
+/// ```
+/// DIR/
+///   chk-41/                 a complete checkpoint
+///     _manifest             written last: lists every file with size and checksum
+///     dedup-0.state …       one framed file per operator subtask / source reader
+///   chk-42/
+///   .inprogress-chk-43/     being written; never read, removed on the next start
+///   _latest                 "chk-42": a hint, checked against the directory scan
+/// ```
+///
+/// A checkpoint is written into an in-progress directory, every file and then the
+/// manifest flushed to disk, and the directory renamed into place (rename is atomic), so
+/// a crash at any moment leaves either the complete checkpoint or none. Restoring checks
+/// the manifest and every file against their checksums and falls back to the previous
+/// complete checkpoint when one is corrupt, saying why. The newest ``retained`` complete
+/// checkpoints are kept; older ones are deleted only after a newer one is complete.
+public final class CheckpointStore: Sendable {
+    /// The directory.
+    public let directory: String
+    /// Complete checkpoints kept.
+    public let retained: Int
+
+    static let manifestName = "_manifest"
+    static let latestName = "_latest"
+    static let prefix = "chk-"
+    static let inProgressPrefix = ".inprogress-chk-"
+
+    /// Opens (creating if needed) a checkpoint directory.
+    public init(directory: String, retained: Int = 3) throws(CheckpointIOError) {
+        precondition(retained >= 1, "at least one checkpoint must be kept")
+        self.directory = directory
+        self.retained = retained
+        try DurableFiles.makeDirectory(directory)
+    }
+
+    /// The path of checkpoint `id`.
+    public func path(of id: Int64) -> String { directory + "/" + Self.prefix + String(id) }
+
+    /// Starts writing checkpoint `id` (left-over in-progress directories of crashed runs
+    /// with the same id are discarded).
+    public func begin(id: Int64) throws(CheckpointIOError) -> PendingCheckpoint {
+        let staging = directory + "/" + Self.inProgressPrefix + String(id)
+        try DurableFiles.removeTree(staging)
+        try DurableFiles.makeDirectory(staging)
+        return PendingCheckpoint(store: self, id: id, staging: staging)
+    }
+
+    /// Ids of the complete checkpoints (those with a manifest), oldest first. Checksums
+    /// are not checked here; ``latestValid(report:)`` and ``load(_:)`` check them.
+    public func completedIDs() throws(CheckpointIOError) -> [Int64] {
+        try DurableFiles.list(directory).compactMap { name -> Int64? in
+            guard name.hasPrefix(Self.prefix), let id = Int64(name.dropFirst(Self.prefix.count)) else { return nil }
+            return DurableFiles.exists(path(of: id) + "/" + Self.manifestName) ? id : nil
+        }.sorted()
+    }
+
+    /// The id a new checkpoint should take: above every checkpoint on disk, complete or not.
+    public func nextID() throws(CheckpointIOError) -> Int64 {
+        let ids = try DurableFiles.list(directory).compactMap { name -> Int64? in
+            if name.hasPrefix(Self.prefix) { return Int64(name.dropFirst(Self.prefix.count)) }
+            if name.hasPrefix(Self.inProgressPrefix) { return Int64(name.dropFirst(Self.inProgressPrefix.count)) }
+            return nil
+        }
+        return (ids.max() ?? 0) + 1
+    }
+
+    /// Reads and checks a checkpoint: its manifest and every file it lists.
+    /// - Parameter path: a checkpoint directory (`DIR/chk-42`).
+    public func load(_ path: String) throws(CheckpointLoadError) -> RestoredCheckpoint {
+        try Self.load(path)
+    }
+
+    /// Reads and checks the checkpoint at `path` (a `chk-<id>` directory).
+    public static func load(_ path: String) throws(CheckpointLoadError) -> RestoredCheckpoint {
+        let manifestBytes: [UInt8]
+        do {
+            manifestBytes = try DurableFiles.read(path + "/" + manifestName)
+        } catch {
+            throw .unreadable(path: path, reason: error.description)
+        }
+        let manifest: CheckpointManifest
+        do {
+            var reader = BinaryReader(try CheckpointFile.decode(manifestBytes, expecting: .manifest))
+            manifest = try CheckpointManifest(from: &reader)
+        } catch {
+            throw .corrupt(path: path, file: manifestName, reason: "\(error)")
+        }
+        var payloads: [String: [UInt8]] = [:]
+        for file in manifest.files {
+            let bytes: [UInt8]
+            do {
+                bytes = try DurableFiles.read(path + "/" + file.name)
+            } catch {
+                throw .corrupt(path: path, file: file.name, reason: error.description)
+            }
+            guard bytes.count == file.size else {
+                throw .corrupt(path: path, file: file.name, reason: "size \(bytes.count) bytes, manifest says \(file.size)")
+            }
+            guard XXHash64.hash(bytes) == file.checksum else {
+                throw .corrupt(path: path, file: file.name, reason: "checksum does not match the manifest")
+            }
+            do {
+                payloads[file.name] = try CheckpointFile.decode(bytes, expecting: .state)
+            } catch {
+                throw .corrupt(path: path, file: file.name, reason: error.description)
+            }
+        }
+        return RestoredCheckpoint(path: path, manifest: manifest, payloads: payloads)
+    }
+
+    /// The newest complete checkpoint that passes its checks, or nil when there is none.
+    /// Each newer one that fails is reported through `report` (and skipped, not deleted).
+    public func latestValid(report: (String) -> Void = { _ in }) throws(CheckpointIOError) -> RestoredCheckpoint? {
+        for id in try completedIDs().reversed() {
+            do {
+                return try load(path(of: id))
+            } catch {
+                report("checkpoint \(id) cannot be restored: \(error); trying the previous one")
+            }
+        }
+        return nil
+    }
+
+    /// Records `id` as the latest checkpoint and deletes complete checkpoints beyond the
+    /// newest ``retained`` and any in-progress directories older than `id`.
+    func didComplete(_ id: Int64) throws(CheckpointIOError) {
+        try DurableFiles.replace(directory + "/" + Self.latestName, Array("\(Self.prefix)\(id)\n".utf8))
+        let complete = try completedIDs()
+        for old in complete.dropLast(retained) where old < id { try DurableFiles.removeTree(path(of: old)) }
+        for name in try DurableFiles.list(directory) where name.hasPrefix(Self.inProgressPrefix) {
+            if let staleID = Int64(name.dropFirst(Self.inProgressPrefix.count)), staleID < id {
+                try DurableFiles.removeTree(directory + "/" + name)
+            }
+        }
+    }
+}
+
+/// A checkpoint being written. Subtasks may write their files concurrently (each its own
+/// name); ``commit(_:)`` makes the checkpoint complete.
+public final class PendingCheckpoint: Sendable {
+    /// The checkpoint's id.
+    public let id: Int64
+    private let store: CheckpointStore
+    private let staging: String
+
+    init(store: CheckpointStore, id: Int64, staging: String) {
+        self.store = store
+        self.id = id
+        self.staging = staging
+    }
+
+    /// Writes one state file (framed and checksummed, flushed to disk); returns its
+    /// manifest entry.
+    public func write(name: String, payload: [UInt8]) throws(CheckpointIOError) -> CheckpointManifest.File {
+        precondition(!name.hasPrefix("_") && !name.contains("/"), "reserved or invalid checkpoint file name '\(name)'")
+        let bytes = CheckpointFile.encode(kind: .state, payload: payload)
+        try DurableFiles.writeNew(staging + "/" + name, bytes)
+        return CheckpointManifest.File(name: name, size: bytes.count, checksum: XXHash64.hash(bytes))
+    }
+
+    /// Writes the manifest and moves the checkpoint into place; older checkpoints beyond
+    /// the store's retention are deleted afterwards. Returns the checkpoint's path.
+    @discardableResult
+    public func commit(_ manifest: CheckpointManifest) throws(CheckpointIOError) -> String {
+        precondition(manifest.id == id, "manifest of checkpoint \(manifest.id) committed as \(id)")
+        var writer = BinaryWriter()
+        manifest.encode(to: &writer)
+        try DurableFiles.writeNew(staging + "/" + CheckpointStore.manifestName,
+                                  CheckpointFile.encode(kind: .manifest, payload: writer.bytes))
+        try DurableFiles.syncDirectory(staging)
+        let target = store.path(of: id)
+        try DurableFiles.removeTree(target)
+        try DurableFiles.renameDurably(staging, target)
+        try store.didComplete(id)
+        return target
+    }
+
+    /// Discards the checkpoint (after a failure); the previous one stays the latest.
+    public func abort() {
+        try? DurableFiles.removeTree(staging)
+    }
+}
+
+/// A checkpoint read back and checked, with the payloads of its files.
+public struct RestoredCheckpoint: Sendable {
+    /// Its directory.
+    public let path: String
+    /// Its manifest.
+    public let manifest: CheckpointManifest
+    private let payloads: [String: [UInt8]]
+
+    init(path: String, manifest: CheckpointManifest, payloads: [String: [UInt8]]) {
+        self.path = path
+        self.manifest = manifest
+        self.payloads = payloads
+    }
+
+    /// The payload of a file listed in the manifest.
+    public func payload(of file: String) -> [UInt8]? { payloads[file] }
+}
+
+/// Why a checkpoint could not be restored.
+public enum CheckpointLoadError: Error, Equatable, CustomStringConvertible {
+    /// The checkpoint (or its manifest) cannot be read.
+    case unreadable(path: String, reason: String)
+    /// A file is missing, truncated or fails its checksum.
+    case corrupt(path: String, file: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): return "\(path) is unreadable: \(reason)"
+        case .corrupt(let path, let file, let reason): return "\(path)/\(file) is corrupt: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The file operations checkpoints are built from: whole-file writes that reach the disk
+/// before they count (write, `fsync`, then rename or directory `fsync`), reads, listings and
+/// removals. A failure is a ``CheckpointIOError`` naming the operation, the path and errno.
+enum DurableFiles {
+    /// Writes `bytes` to a new file at `path` and flushes it to stable storage.
+    static func writeNew(_ path: String, _ bytes: [UInt8]) throws(CheckpointIOError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CheckpointIOError(operation: "create", path: path, code: errno) }
+        do throws(CheckpointIOError) {
+            try writeAll(fd, bytes, path: path)
+            guard fsync(fd) == 0 else { throw CheckpointIOError(operation: "fsync", path: path, code: errno) }
+        } catch {
+            close(fd)
+            unlink(path)
+            throw error
+        }
+        guard close(fd) == 0 else { throw CheckpointIOError(operation: "close", path: path, code: errno) }
+    }
+
+    /// Replaces the file at `path` atomically: a temporary file is written and flushed, then
+    /// renamed over `path`, and the directory is flushed.
+    static func replace(_ path: String, _ bytes: [UInt8]) throws(CheckpointIOError) {
+        let temporary = directory(of: path) + "/." + name(of: path) + ".tmp-\(getpid())"
+        unlink(temporary)
+        try writeNew(temporary, bytes)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw CheckpointIOError(operation: "rename", path: path, code: code)
+        }
+        try syncDirectory(directory(of: path))
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CheckpointIOError) {
+        var failure: CheckpointIOError?
+        bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = CheckpointIOError(operation: "write", path: path, code: errno)
+                    return
+                }
+                done += n
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Flushes a directory's entries (a created, renamed or removed name) to stable storage.
+    static func syncDirectory(_ path: String) throws(CheckpointIOError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw CheckpointIOError(operation: "open directory", path: path, code: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw CheckpointIOError(operation: "fsync directory", path: path, code: errno) }
+    }
+
+    /// The whole content of the file at `path`.
+    static func read(_ path: String) throws(CheckpointIOError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CheckpointIOError(operation: "open", path: path, code: errno) }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CheckpointIOError(operation: "read", path: path, code: errno)
+            }
+            if n == 0 { return result }
+            result.append(contentsOf: chunk[0..<n])
+        }
+    }
+
+    /// Creates a directory (and its parents); an existing one is fine.
+    static func makeDirectory(_ path: String) throws(CheckpointIOError) {
+        if isDirectory(path) { return }
+        let parent = directory(of: path)
+        if parent != path && !parent.isEmpty && !isDirectory(parent) { try makeDirectory(parent) }
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+            throw CheckpointIOError(operation: "mkdir", path: path, code: errno)
+        }
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    /// The names in a directory (without `.` and `..`).
+    static func list(_ path: String) throws(CheckpointIOError) -> [String] {
+        guard let dir = opendir(path) else { throw CheckpointIOError(operation: "opendir", path: path, code: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Removes a file or a directory tree; a missing path is fine.
+    static func removeTree(_ path: String) throws(CheckpointIOError) {
+        if isDirectory(path) {
+            for name in try list(path) { try removeTree(path + "/" + name) }
+            guard rmdir(path) == 0 || errno == ENOENT else { throw CheckpointIOError(operation: "rmdir", path: path, code: errno) }
+        } else {
+            guard unlink(path) == 0 || errno == ENOENT else { throw CheckpointIOError(operation: "unlink", path: path, code: errno) }
+        }
+    }
+
+    /// Renames `from` to `to` and flushes the parent directory.
+    static func renameDurably(_ from: String, _ to: String) throws(CheckpointIOError) {
+        guard rename(from, to) == 0 else { throw CheckpointIOError(operation: "rename", path: from, code: errno) }
+        try syncDirectory(directory(of: to))
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    static func name(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+}
+
+/// A file operation of the checkpoint store failed.
+public struct CheckpointIOError: Error, Equatable, CustomStringConvertible {
+    /// What was attempted (`write`, `fsync`, `rename`, …).
+    public var operation: String
+    /// The path involved.
+    public var path: String
+    /// The errno value.
+    public var code: Int32
+
+    public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+}

@@ -1,0 +1,79 @@
+/// Appends values to a byte buffer in Runnel's snapshot encoding: little-endian fixed-width
+/// integers and floats, LEB128 variable-length integers (zigzag for signed ones), and
+/// length-prefixed byte strings.
+///
+/// The encoding is what checkpoint files hold (see `docs/CHECKPOINTS.md`); it is written
+/// here rather than with `Codable` because snapshots of millions of keys must encode in
+/// well under a second, and a keyed `Encoder` spends most of its time on keys and
+/// containers. Types opt in through ``StateCodable``.
+public struct BinaryWriter: Sendable {
+    /// The bytes written so far.
+    public private(set) var bytes: [UInt8]
+
+    /// Creates an empty writer with room for `capacity` bytes.
+    public init(capacity: Int = 256) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// The number of bytes written.
+    public var count: Int { bytes.count }
+
+    /// Appends one byte. (Named apart from ``write(_:)`` so that an integer literal never
+    /// silently becomes a varint `Int`, or the other way round.)
+    public mutating func writeByte(_ byte: UInt8) {
+        bytes.append(byte)
+    }
+
+    /// Appends `value` as 8 little-endian bytes.
+    public mutating func writeFixed(_ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// Appends `value` as 4 little-endian bytes.
+    public mutating func writeFixed(_ value: UInt32) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// Appends `value` as an unsigned LEB128 varint (1 to 10 bytes).
+    public mutating func writeVarUInt(_ value: UInt64) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    /// Appends `value` zigzag-encoded as a varint (small magnitudes take few bytes).
+    public mutating func writeVarInt(_ value: Int64) {
+        writeVarUInt(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+    }
+
+    /// Appends a double as its 8-byte IEEE 754 bit pattern.
+    public mutating func writeDouble(_ value: Double) {
+        writeFixed(value.bitPattern)
+    }
+
+    /// Appends a length-prefixed run of bytes.
+    public mutating func writeBytes(_ raw: UnsafeRawBufferPointer) {
+        writeVarUInt(UInt64(raw.count))
+        bytes.append(contentsOf: raw)
+    }
+
+    /// Appends a length-prefixed run of bytes.
+    public mutating func writeBytes(_ raw: [UInt8]) {
+        raw.withUnsafeBytes { writeBytes($0) }
+    }
+
+    /// Appends a string as length-prefixed UTF-8.
+    public mutating func writeString(_ value: String) {
+        var copy = value
+        copy.withUTF8 { writeBytes(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends a value that knows its own encoding.
+    public mutating func write<T: StateCodable>(_ value: T) {
+        value.encode(to: &self)
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import RunnelCheckpoint
+import RunnelCore
+import Testing
+
+/// A fresh temporary directory, removed at the end of the test.
+final class TemporaryDirectory {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "runnel-chk-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+@Suite("Checkpoint files and directories")
+struct CheckpointStoreTests {
+    /// Writes checkpoint `id` with two state files whose payloads mention the id.
+    @discardableResult
+    func writeCheckpoint(_ store: CheckpointStore, id: Int64, kind: CheckpointManifest.Kind = .checkpoint) throws -> String {
+        let pending = try store.begin(id: id)
+        var files: [CheckpointManifest.File] = []
+        var states: [CheckpointManifest.StateEntry] = []
+        for subtask in 0..<2 {
+            var writer = BinaryWriter()
+            writer.write("state of \(id)/\(subtask)")
+            writer.write(Array(0..<Int(id) * 10))
+            let name = "dedup-\(subtask).state"
+            files.append(try pending.write(name: name, payload: writer.bytes))
+            states.append(.init(step: "dedup", subtask: subtask, file: name, keyGroups: (subtask * 64)..<((subtask + 1) * 64)))
+        }
+        let manifest = CheckpointManifest(id: id, kind: kind, createdAtMillis: 1_700_000_000_000 + id, jobName: "test",
+                                          parallelism: 2, maxParallelism: 128, files: files, states: states)
+        return try pending.commit(manifest)
+    }
+
+    func stateText(_ checkpoint: RestoredCheckpoint, subtask: Int) throws -> String {
+        var reader = BinaryReader(try #require(checkpoint.payload(of: "dedup-\(subtask).state")))
+        return try reader.read()
+    }
+
+    @Test("a committed checkpoint reads back with its manifest and payloads")
+    func roundTrip() throws {
+        let dir = TemporaryDirectory()
+        let store = try CheckpointStore(directory: dir.path + "/nested/chk")
+        #expect(try store.latestValid() == nil)
+        #expect(try store.nextID() == 1)
+        try writeCheckpoint(store, id: 1)
+        let restored = try #require(try store.latestValid())
+        #expect(restored.manifest.id == 1)
+        #expect(restored.manifest.states.map(\.keyGroups) == [0..<64, 64..<128])
+        #expect(try stateText(restored, subtask: 1) == "state of 1/1")
+        #expect(try store.nextID() == 2)
+        #expect(try String(contentsOfFile: store.directory + "/_latest", encoding: .utf8) == "chk-1\n")
+    }
+
+    @Test("only the newest N complete checkpoints are kept")
+    func retention() throws {
+        let dir = TemporaryDirectory()
+        let store = try CheckpointStore(directory: dir.path, retained: 3)
+        for id in 1...6 { try writeCheckpoint(store, id: Int64(id)) }
+        #expect(try store.completedIDs() == [4, 5, 6])
+        #expect(try store.latestValid()?.manifest.id == 6)
+    }
+
+    @Test("an unfinished checkpoint is invisible and cleaned up by the next one")
+    func inProgressIsIgnored() throws {
+        let dir = TemporaryDirectory()
+        let store = try CheckpointStore(directory: dir.path)
+        try writeCheckpoint(store, id: 1)
+        let crashed = try store.begin(id: 2)
+        _ = try crashed.write(name: "dedup-0.state", payload: [1, 2, 3])
+        // (the process dies here: no manifest, no rename)
+        #expect(try store.completedIDs() == [1])
+        #expect(try store.latestValid()?.manifest.id == 1)
+        #expect(try store.nextID() == 3)
+        try writeCheckpoint(store, id: 3)
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(!names.contains { $0.hasPrefix(".inprogress") })
+    }
+
+    @Test("an aborted checkpoint leaves the previous one as the latest")
+    func abort() throws {
+        let dir = TemporaryDirectory()
+        let store = try CheckpointStore(directory: dir.path)
+        try writeCheckpoint(store, id: 1)
+        let failed = try store.begin(id: 2)
+        _ = try failed.write(name: "x.state", payload: [9])
+        failed.abort()
+        #expect(try store.completedIDs() == [1])
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/.inprogress-chk-2"))
+    }
+
+    enum Damage: String, CaseIterable { case truncateState, flipStateByte, deleteState, truncateManifest, flipManifestByte, deleteManifest }
+
+    @Test("a damaged newest checkpoint is detected, reported and skipped for the previous one", arguments: Damage.allCases)
+    func corruptionFallsBack(damage: Damage) throws {
+        let dir = TemporaryDirectory()
+        let store = try CheckpointStore(directory: dir.path)
+        try writeCheckpoint(store, id: 1)
+        let newest = try writeCheckpoint(store, id: 2)
+        let state = newest + "/dedup-1.state", manifest = newest + "/_manifest"
+        func mutate(_ path: String, _ change: (inout Data) -> Void) throws {
+            var data = try Data(contentsOf: URL(fileURLWithPath: path))
+            change(&data)
+            try data.write(to: URL(fileURLWithPath: path))
+        }
+        switch damage {
+        case .truncateState: try mutate(state) { $0 = $0.prefix($0.count - 5) }
+        case .flipStateByte: try mutate(state) { $0[30] ^= 0x40 }
+        case .deleteState: try FileManager.default.removeItem(atPath: state)
+        case .truncateManifest: try mutate(manifest) { $0 = $0.prefix(20) }
+        case .flipManifestByte: try mutate(manifest) { $0[$0.count / 2] ^= 0x01 }
+        case .deleteManifest: try FileManager.default.removeItem(atPath: manifest)
+        }
+        var reports: [String] = []
+        let restored = try #require(try store.latestValid { reports.append($0) })
+        #expect(restored.manifest.id == 1)
+        #expect(try stateText(restored, subtask: 0) == "state of 1/0")
+        if damage == .deleteManifest {
+            // Without a manifest the checkpoint never completed: nothing to report.
+            #expect(reports.isEmpty)
+        } else {
+            #expect(reports.count == 1)
+            #expect(reports.first?.contains("checkpoint 2 cannot be restored") == true)
+        }
+        #expect(throws: CheckpointLoadError.self) { _ = try store.load(newest) }
+    }
+
+    @Test("framing rejects every single-byte change and every truncation")
+    func framing() throws {
+        let payload: [UInt8] = Array("some state".utf8)
+        let framed = CheckpointFile.encode(kind: .state, payload: payload)
+        #expect(try CheckpointFile.decode(framed, expecting: .state) == payload)
+        #expect(throws: CheckpointFileError.wrongKind(1)) { _ = try CheckpointFile.decode(framed, expecting: .manifest) }
+        for i in framed.indices {
+            var damaged = framed
+            damaged[i] ^= 0x10
+            #expect(throws: CheckpointFileError.self) { _ = try CheckpointFile.decode(damaged, expecting: .state) }
+        }
+        for length in 0..<framed.count {
+            #expect(throws: CheckpointFileError.self) { _ = try CheckpointFile.decode(Array(framed[0..<length]), expecting: .state) }
+        }
+        #expect(throws: CheckpointFileError.self) { _ = try CheckpointFile.decode(framed + [0], expecting: .state) }
+    }
+}
