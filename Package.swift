@@ -85,7 +85,7 @@ let package = Package(
         ),
         .target(
             name: "RunnelCheckpoint",
-            dependencies: ["RunnelCore", "CXXHash"],
+            dependencies: ["RunnelCore", "RunnelJSON", "CXXHash"],
             swiftSettings: strict
         ),
         .target(
@@ -103,14 +103,14 @@ let package = Package(
         // MARK: Flagship application
         .target(
             name: "CreatorAnalyticsKit",
-            dependencies: ["RunnelCore", "RunnelRuntime", "RunnelOperators", "RunnelJSON"],
+            dependencies: ["RunnelCore", "RunnelRuntime", "RunnelOperators", "RunnelJSON", "RunnelCheckpoint"],
             path: "Examples/CreatorAnalytics/CreatorAnalyticsKit",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "creator-analytics",
             dependencies: [
-                "CreatorAnalyticsKit", "RunnelOperators",
+                "CreatorAnalyticsKit", "RunnelOperators", "RunnelCheckpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/CreatorAnalytics/creator-analytics",

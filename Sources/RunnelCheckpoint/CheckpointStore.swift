@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import RunnelCore
 
 /// The checkpoints of a job in one directory (`--checkpoint-dir`).
@@ -29,12 +32,16 @@ public final class CheckpointStore: Sendable {
     static let prefix = "chk-"
     static let inProgressPrefix = ".inprogress-chk-"
 
-    /// Opens (creating if needed) a checkpoint directory.
-    public init(directory: String, retained: Int = 3) throws(CheckpointIOError) {
+    /// Opens a checkpoint directory, creating it (and its parents) unless `create` is false.
+    public init(directory: String, retained: Int = 3, create: Bool = true) throws(CheckpointIOError) {
         precondition(retained >= 1, "at least one checkpoint must be kept")
         self.directory = directory
         self.retained = retained
-        try DurableFiles.makeDirectory(directory)
+        if create {
+            try DurableFiles.makeDirectory(directory)
+        } else if !DurableFiles.isDirectory(directory) {
+            throw CheckpointIOError(operation: "open checkpoint directory", path: directory, code: ENOENT)
+        }
     }
 
     /// The path of checkpoint `id`.

@@ -144,3 +144,28 @@ struct CheckpointStoreTests {
         #expect(throws: CheckpointFileError.self) { _ = try CheckpointFile.decode(framed + [0], expecting: .state) }
     }
 }
+
+@Suite("Checkpoint catalog")
+struct CheckpointCatalogTests {
+    @Test("list marks corrupt checkpoints; describe gives parseable JSON with key groups and summaries")
+    func listAndDescribe() throws {
+        let dir = TemporaryDirectory()
+        let store = try CheckpointStore(directory: dir.path)
+        let helper = CheckpointStoreTests()
+        try helper.writeCheckpoint(store, id: 7)
+        let second = try helper.writeCheckpoint(store, id: 8, kind: .savepoint)
+        try Data([0]).write(to: URL(fileURLWithPath: second + "/dedup-0.state"))
+        let lines = try CheckpointCatalog.list(store)
+        #expect(lines.count == 2)
+        #expect(lines[0].contains("id 7") && lines[0].hasSuffix("ok"))
+        #expect(lines[1].contains("CORRUPT"))
+        let text = CheckpointCatalog.describe(try #require(try store.latestValid()))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(object["id"] as? Int == 7)
+        #expect(object["kind"] as? String == "checkpoint")
+        #expect(object["created"] as? String == "2023-11-14T22:13:20.007Z")
+        let states = try #require(object["states"] as? [[String: Any]])
+        #expect(states.map { $0["key_groups"] as? [Int] } == [[0, 63], [64, 127]])
+        #expect(throws: CheckpointIOError.self) { _ = try CheckpointStore(directory: dir.path + "/missing", create: false) }
+    }
+}

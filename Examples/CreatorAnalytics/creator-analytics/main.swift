@@ -1,5 +1,6 @@
 import ArgumentParser
 import CreatorAnalyticsKit
+import RunnelCheckpoint
 import RunnelOperators
 import RunnelRuntime
 
@@ -13,7 +14,7 @@ struct CreatorAnalytics: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "creator-analytics",
         abstract: "Real-time analytics for a creator publishing platform, built on Runnel.",
-        subcommands: [Replay.self, Generate.self])
+        subcommands: [Replay.self, Generate.self, Checkpoints.self])
 }
 
 /// Replays an NDJSON file of events through the analytics job.
@@ -51,6 +52,50 @@ struct Replay: ParsableCommand {
         } catch let error as JobRunner.RunError {
             printToStandardError("creator-analytics: \(error)")
             throw ExitCode(130)
+        }
+    }
+}
+
+/// Lists and describes the checkpoints of a job, for operators of the system.
+struct Checkpoints: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the checkpoints in a checkpoint directory, or describe one.",
+        subcommands: [List.self, Describe.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "One line per complete checkpoint (oldest first), checked against its checksums.")
+
+        @Argument(help: "The checkpoint directory (--checkpoint-dir of the job).")
+        var directory: String
+
+        func run() throws {
+            let lines = try CheckpointCatalog.list(try CheckpointStore(directory: directory, create: false))
+            if lines.isEmpty { printToStandardError("no complete checkpoint in \(directory)") }
+            for line in lines { print(line) }
+        }
+    }
+
+    struct Describe: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Describe one checkpoint as JSON: id, time, size, files, and each operator's state and source offsets.")
+
+        @Argument(help: "A checkpoint (DIR/chk-<id>), or a checkpoint directory for its latest valid checkpoint.")
+        var path: String
+
+        func run() throws {
+            let checkpoint: RestoredCheckpoint
+            if path.split(separator: "/").last?.hasPrefix("chk-") == true {
+                checkpoint = try CheckpointStore.load(path)
+            } else {
+                let store = try CheckpointStore(directory: path, create: false)
+                guard let latest = try store.latestValid(report: { printToStandardError($0) }) else {
+                    printToStandardError("no valid checkpoint in \(path)")
+                    throw ExitCode(1)
+                }
+                checkpoint = latest
+            }
+            print(CheckpointCatalog.describe(checkpoint))
         }
     }
 }
