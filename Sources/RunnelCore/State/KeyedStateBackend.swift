@@ -34,6 +34,10 @@ public final class KeyedStateBackend<Key: StreamKey> {
     private var sweepers: [(ttl: StateTTL, sweep: (Int, Timestamp) -> Void)] = []
     private var nextSweepGroup = 0
     private var registered: [String: AnyObject] = [:]
+    /// Restored key-group blocks of states not declared yet, by state name and key group.
+    var pendingRestore: [String: [Int: [UInt8]]] = [:]
+    /// Problems met while restoring declared states (reported by ``finishRestore()``).
+    var restoreFailures: [String] = []
 
     /// Creates a backend for the subtask that owns `keyGroups`.
     public init(
@@ -96,6 +100,7 @@ public final class KeyedStateBackend<Key: StreamKey> {
         }
         let table = KeyedStateTable<Key, V>(name: name, keyGroups: keyGroups)
         registered[name] = table
+        if let blocks = pendingRestore.removeValue(forKey: name) { restore(table, blocks) }
         if let ttl {
             sweepers.append((ttl, { [unowned table] group, limit in table.sweep(localGroup: group, expiredAtOrBefore: limit) }))
         }
@@ -104,6 +109,9 @@ public final class KeyedStateBackend<Key: StreamKey> {
 
     /// The names of all states declared on this backend.
     public var stateNames: [String] { registered.keys.sorted() }
+
+    /// A declared state's table, whatever its type (for snapshots).
+    func registeredState(named name: String) -> AnyObject? { registered[name] }
 
     /// A declared state's table, for snapshots and inspection.
     public func stateTable<V>(named name: String, of: V.Type) -> KeyedStateTable<Key, V>? {

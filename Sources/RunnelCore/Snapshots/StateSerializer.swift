@@ -1,0 +1,39 @@
+/// How values of one type are written to and read from a checkpoint: the ``StateCodable``
+/// conformance of the type, found once when a state, key or timer table is snapshotted
+/// or restored.
+///
+/// Operators are generic over user types that need not be `StateCodable`; such a type
+/// has no serializer, and a checkpoint of its state fails with a message naming the type
+/// instead of silently losing it.
+public struct StateSerializer<Value>: Sendable {
+    /// Appends a value.
+    public let encode: @Sendable (Value, inout BinaryWriter) -> Void
+    /// Reads a value.
+    public let decode: @Sendable (inout BinaryReader) throws -> Value
+
+    /// A serializer from two functions.
+    public init(encode: @escaping @Sendable (Value, inout BinaryWriter) -> Void,
+                decode: @escaping @Sendable (inout BinaryReader) throws -> Value) {
+        self.encode = encode
+        self.decode = decode
+    }
+
+    /// The serializer of `Value` if it conforms to ``StateCodable``, else nil.
+    public static var ofCodable: StateSerializer<Value>? {
+        guard let codable = Value.self as? any StateCodable.Type else { return nil }
+        return StateSerializer(
+            encode: { value, writer in (value as! any StateCodable).encode(to: &writer) },
+            decode: { reader in try codable.init(from: &reader) as! Value })
+    }
+}
+
+/// A state, key or timer cannot be snapshotted because its type has no ``StateCodable``
+/// conformance.
+public struct StateNotSerializable: Error, CustomStringConvertible {
+    /// What could not be written (e.g. `state 'seen'`).
+    public var what: String
+    /// The type lacking a conformance.
+    public var type: String
+
+    public var description: String { "\(what) holds values of type \(type), which does not conform to StateCodable" }
+}

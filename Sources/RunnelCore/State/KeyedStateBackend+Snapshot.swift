@@ -1,0 +1,124 @@
+/// Checkpointing a subtask's keyed state by key group, and restoring it at any parallelism.
+///
+/// Layout of a snapshot: the key-group range (lower and upper bound, varints), the number
+/// of states, then per state (sorted by name) its name and, per key group of the range,
+/// the group's index, the byte length of its block and the block (see
+/// `KeyedStateTable.snapshot(keyGroup:keys:to:)`). Blocks are length-prefixed so that a
+/// subtask restoring with another parallelism takes the groups it owns without decoding
+/// the others.
+extension KeyedStateBackend {
+    /// The keyed state of every declared state for the key groups this subtask owns.
+    public func snapshot() throws -> [UInt8] {
+        let keys = try keySerializer()
+        var writer = BinaryWriter(capacity: 4096)
+        writer.write(keyGroups.lowerBound)
+        writer.write(keyGroups.upperBound)
+        let names = stateNames
+        writer.writeVarUInt(UInt64(names.count))
+        for name in names {
+            writer.writeString(name)
+            let table = registeredTable(named: name)!
+            for group in keyGroups {
+                var block = BinaryWriter()
+                try table.snapshotAny(keyGroup: group, keys: keys, to: &block)
+                writer.write(group)
+                writer.writeBytes(block.bytes)
+            }
+        }
+        return writer.bytes
+    }
+
+    /// Takes the key groups this subtask owns from `snapshots` (of any subtasks, at any
+    /// parallelism). States already declared are filled now; others when they are declared.
+    /// Call ``finishRestore()`` once the operator has declared its states.
+    public func restore(from snapshots: [[UInt8]]) throws {
+        for bytes in snapshots {
+            var reader = BinaryReader(bytes)
+            let lower: Int = try reader.read()
+            let upper: Int = try reader.read()
+            guard lower <= upper else { throw SnapshotDecodingError.malformed("key group range \(lower)..<\(upper)", offset: 0) }
+            let stateCount = try reader.readCount()
+            for _ in 0..<stateCount {
+                let name = try reader.readString()
+                var blocks: [Int: [UInt8]] = [:]
+                for _ in lower..<upper {
+                    let group: Int = try reader.read()
+                    let block = try reader.readBytes()
+                    guard (lower..<upper).contains(group) else {
+                        throw SnapshotDecodingError.malformed("key group \(group) outside \(lower)..<\(upper)", offset: reader.offset)
+                    }
+                    if keyGroups.contains(group) { blocks[group] = block }
+                }
+                guard !blocks.isEmpty else { continue }
+                if let table = registeredTable(named: name) {
+                    restore(table, blocks)
+                } else {
+                    pendingRestore[name, default: [:]].merge(blocks) { _, new in new }
+                }
+            }
+            guard reader.isAtEnd else { throw SnapshotDecodingError.malformed("bytes after the last state", offset: reader.offset) }
+        }
+    }
+
+    /// Throws if restored state could not be decoded into the declared states, or if a
+    /// restored state was never declared (state would otherwise be dropped silently).
+    public func finishRestore() throws {
+        if let failure = restoreFailures.first { throw KeyedStateRestoreError(reason: failure) }
+        if let name = pendingRestore.keys.sorted().first {
+            throw KeyedStateRestoreError(reason: "the checkpoint holds state '\(name)', which this operator no longer declares")
+        }
+    }
+
+    func restore(_ table: any SnapshottableTable<Key>, _ blocks: [Int: [UInt8]]) {
+        do {
+            let keys = try keySerializer()
+            for (group, block) in blocks.sorted(by: { $0.key < $1.key }) {
+                var reader = BinaryReader(block)
+                try table.restoreAny(keyGroup: group, from: &reader, keys: keys, assignment: assignment)
+                guard reader.isAtEnd else {
+                    throw SnapshotDecodingError.malformed("bytes after the entries of key group \(group)", offset: reader.offset)
+                }
+            }
+        } catch {
+            restoreFailures.append("state '\(table.stateName)': \(error)")
+        }
+    }
+
+    private func keySerializer() throws -> StateSerializer<Key> {
+        guard let keys = StateSerializer<Key>.ofCodable else {
+            throw StateNotSerializable(what: "keyed state keys", type: String(reflecting: Key.self))
+        }
+        return keys
+    }
+
+    private func registeredTable(named name: String) -> (any SnapshottableTable<Key>)? {
+        registeredState(named: name) as? any SnapshottableTable<Key>
+    }
+}
+
+/// Keyed state could not be restored into the operator as declared.
+public struct KeyedStateRestoreError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var reason: String
+    public var description: String { "cannot restore keyed state: \(reason)" }
+}
+
+/// A state table seen without its value type (the backend holds tables of many types).
+protocol SnapshottableTable<Key>: AnyObject {
+    associatedtype Key: StreamKey
+    var stateName: String { get }
+    func snapshotAny(keyGroup: Int, keys: StateSerializer<Key>, to writer: inout BinaryWriter) throws
+    func restoreAny(keyGroup: Int, from reader: inout BinaryReader, keys: StateSerializer<Key>, assignment: KeyGroupAssignment) throws
+}
+
+extension KeyedStateTable: SnapshottableTable {
+    var stateName: String { name }
+
+    func snapshotAny(keyGroup: Int, keys: StateSerializer<Key>, to writer: inout BinaryWriter) throws {
+        try snapshot(keyGroup: keyGroup, keys: keys, to: &writer)
+    }
+
+    func restoreAny(keyGroup: Int, from reader: inout BinaryReader, keys: StateSerializer<Key>, assignment: KeyGroupAssignment) throws {
+        try restore(keyGroup: keyGroup, from: &reader, keys: keys, assignment: assignment)
+    }
+}

@@ -1,0 +1,41 @@
+/// Writing one key group of a state table to a checkpoint and reading it back.
+///
+/// Layout of a key group's block: the entry count, then per entry the key, the TTL stamp
+/// (`refreshedAt`, zigzag varint) and the value, each in its type's ``StateCodable``
+/// encoding.
+extension KeyedStateTable {
+    /// Appends the entries of key group `group` (which this table holds).
+    func snapshot(keyGroup group: Int, keys: StateSerializer<Key>, to writer: inout BinaryWriter) throws {
+        guard let values = StateSerializer<Value>.ofCodable else {
+            throw StateNotSerializable(what: "state '\(name)'", type: String(reflecting: Value.self))
+        }
+        let map = groups[group - firstKeyGroup]
+        writer.writeVarUInt(UInt64(map.count))
+        map.forEach { key, entry in
+            keys.encode(key, &writer)
+            writer.writeVarInt(entry.refreshedAt)
+            values.encode(entry.value, &writer)
+        }
+    }
+
+    /// Adds the entries of a block written by `snapshot(keyGroup:keys:to:)` to key group
+    /// `group`; every key must belong to that group.
+    func restore(keyGroup group: Int, from reader: inout BinaryReader, keys: StateSerializer<Key>,
+                 assignment: KeyGroupAssignment) throws {
+        guard let values = StateSerializer<Value>.ofCodable else {
+            throw StateNotSerializable(what: "state '\(name)'", type: String(reflecting: Value.self))
+        }
+        let map = groups[group - firstKeyGroup]
+        let count = try reader.readCount()
+        for _ in 0..<count {
+            let key = HashedKey(try keys.decode(&reader))
+            guard assignment.keyGroup(forHash: key.hash) == group else {
+                throw SnapshotDecodingError.malformed("a key of state '\(name)' does not belong to key group \(group)",
+                                                      offset: reader.offset)
+            }
+            let stamp = try reader.readVarInt()
+            let value = try values.decode(&reader)
+            map.updateValue(Entry(value: value, refreshedAt: stamp), forKey: key)
+        }
+    }
+}

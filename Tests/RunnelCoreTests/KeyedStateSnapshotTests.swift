@@ -1,0 +1,140 @@
+import RunnelCore
+import RunnelOperators
+import Testing
+
+/// Keyed state of every kind survives a snapshot and a restore at another parallelism.
+@Suite struct KeyedStateSnapshotTests {
+    static let keys = (0..<500).map { "user-\($0)" }
+    static let ttl = StateTTL(.seconds(60), timeDomain: .eventTime)
+
+    /// The states of one subtask, declared as an operator would.
+    struct States {
+        let backend: KeyedStateBackend<String>
+        let value: ValueState<Int>
+        let list: ListState<String>
+        let map: MapState<String, Double>
+        let reducing: ReducingState<Int>
+        let aggregating: AggregatingState<String, Int>
+        let withTTL: ValueState<Bool>
+
+        init(subtask: Int, parallelism: Int) {
+            let assignment = KeyGroupAssignment(parallelism: parallelism)
+            backend = KeyedStateBackend(assignment: assignment, keyGroups: assignment.keyGroups(ofSubtask: subtask))
+            value = backend.valueState(ValueStateDescriptor<Int>("value"))
+            list = backend.listState(ListStateDescriptor<String>("list"))
+            map = backend.mapState(MapStateDescriptor<String, Double>("map"))
+            reducing = backend.reducingState(ReducingStateDescriptor<Int>("reducing") { $0 + $1 })
+            aggregating = backend.aggregatingState(AggregatingStateDescriptor("aggregating", function: CountAggregate<String>()))
+            withTTL = backend.valueState(ValueStateDescriptor<Bool>("ttl", ttl: KeyedStateSnapshotTests.ttl))
+        }
+
+        func owns(_ key: String) -> Bool {
+            backend.keyGroups.contains(backend.assignment.keyGroup(of: key))
+        }
+
+        func fill(_ key: String, _ i: Int) {
+            backend.setCurrentKey(key)
+            backend.currentTimestamp = Timestamp(1_000 * i)
+            value.value = i
+            list.append("a\(i)")
+            list.append("b\(i)")
+            map["x"] = Double(i) / 2
+            map["y\(i % 3)"] = -1
+            reducing.add(i)
+            reducing.add(10)
+            for _ in 0..<(i % 4) { aggregating.add(key) }
+            withTTL.value = true
+        }
+
+        func read(_ key: String) -> String {
+            backend.setCurrentKey(key)
+            return "\(String(describing: value.value)) \(list.elements) \(map.entries.sorted { $0.key < $1.key }) "
+                + "\(String(describing: reducing.value)) \(String(describing: aggregating.result)) \(String(describing: withTTL.value))"
+        }
+    }
+
+    func subtasks(_ parallelism: Int) -> [States] {
+        (0..<parallelism).map { States(subtask: $0, parallelism: parallelism) }
+    }
+
+    @Test(arguments: [(2, 1), (2, 3), (3, 2), (1, 4), (4, 4)])
+    func roundTripAcrossParallelism(from: Int, to: Int) throws {
+        let before = subtasks(from)
+        for (i, key) in Self.keys.enumerated() { before.first { $0.owns(key) }!.fill(key, i) }
+        let expected = Self.keys.map { key in before.first { $0.owns(key) }!.read(key) }
+        let snapshots = try before.map { try $0.backend.snapshot() }
+
+        let after = subtasks(to)
+        for subtask in after {
+            try subtask.backend.restore(from: snapshots)
+            try subtask.backend.finishRestore()
+        }
+        let restored = Self.keys.map { key in after.first { $0.owns(key) }!.read(key) }
+        #expect(restored == expected)
+        // TTL stamps survive: an entry written at time 1000·i expires 60 s later.
+        for (i, key) in [(3, "user-3"), (4, "user-4")] {
+            let owner = after.first { $0.owns(key) }!
+            owner.backend.setCurrentKey(key)
+            owner.backend.expiryTimeOverride = Timestamp(1_000 * i) + 59_999
+            #expect(owner.withTTL.value == true)
+            owner.backend.expiryTimeOverride = Timestamp(1_000 * i) + 60_000
+            #expect(owner.withTTL.value == nil)
+            owner.backend.expiryTimeOverride = nil
+        }
+    }
+
+    @Test("restore before the states are declared fills them on declaration")
+    func restoreBeforeDeclaring() throws {
+        let source = States(subtask: 0, parallelism: 1)
+        source.fill("k", 7)
+        let snapshot = try source.backend.snapshot()
+        let assignment = KeyGroupAssignment(parallelism: 1)
+        let backend = KeyedStateBackend<String>(assignment: assignment, keyGroups: assignment.keyGroups(ofSubtask: 0))
+        try backend.restore(from: [snapshot])
+        #expect(throws: KeyedStateRestoreError.self) { try backend.finishRestore() }
+        let value = backend.valueState(ValueStateDescriptor<Int>("value"))
+        backend.setCurrentKey("k")
+        #expect(value.value == 7)
+    }
+
+    @Test("a state restored as another type, or not declared, is an error")
+    func mismatches() throws {
+        let source = States(subtask: 0, parallelism: 1)
+        source.fill("k", 7)
+        let snapshot = try source.backend.snapshot()
+        let assignment = KeyGroupAssignment(parallelism: 1)
+        let backend = KeyedStateBackend<String>(assignment: assignment, keyGroups: assignment.keyGroups(ofSubtask: 0))
+        _ = backend.valueState(ValueStateDescriptor<String>("value"))  // was Int
+        try backend.restore(from: [snapshot])
+        #expect(throws: KeyedStateRestoreError.self) { try backend.finishRestore() }
+    }
+
+    @Test("state of a type without StateCodable cannot be snapshotted, with the type named")
+    func notCodable() {
+        struct Opaque {}
+        let assignment = KeyGroupAssignment(parallelism: 1)
+        let backend = KeyedStateBackend<String>(assignment: assignment, keyGroups: assignment.keyGroups(ofSubtask: 0))
+        let state = backend.valueState(ValueStateDescriptor<Opaque>("opaque"))
+        backend.setCurrentKey("k")
+        state.value = Opaque()
+        #expect {
+            _ = try backend.snapshot()
+        } throws: { error in
+            "\(error)".contains("Opaque") && "\(error)".contains("state 'opaque'")
+        }
+    }
+
+    @Test("a truncated snapshot is rejected")
+    func truncated() throws {
+        let source = States(subtask: 0, parallelism: 1)
+        for (i, key) in Self.keys.prefix(20).enumerated() { source.fill(key, i) }
+        let snapshot = try source.backend.snapshot()
+        for length in stride(from: 0, to: snapshot.count, by: 37) {
+            let target = States(subtask: 0, parallelism: 1)
+            #expect(throws: (any Error).self) {
+                try target.backend.restore(from: [Array(snapshot[0..<length])])
+                try target.backend.finishRestore()
+            }
+        }
+    }
+}
