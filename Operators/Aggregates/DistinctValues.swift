@@ -110,3 +110,16 @@ public struct DistinctValues<Value: StreamKey>: Sendable, Hashable {
         hasher.combine(members.reduce(0) { $0 &+ $1.hash })
     }
 }
+
+extension DistinctValues: StateCodable where Value: StateCodable {
+    public func encode(to writer: inout BinaryWriter) {
+        writer.writeVarUInt(UInt64(count))
+        for member in members { member.value.encode(to: &writer) }
+    }
+
+    /// Reads the values back; their stable hashes are recomputed (they are deterministic).
+    public init(from reader: inout BinaryReader) throws {
+        self.init()
+        for _ in 0..<(try reader.readCount()) { insert(try Value(from: &reader)) }
+    }
+}

@@ -15,6 +15,9 @@ public struct PostViewsAggregate: AggregateFunction, Sendable {
         public var viewers = DistinctValues<String>()
         /// The post's creator.
         public var creatorId: String?
+
+        /// An empty accumulator.
+        public init() {}
     }
 
     /// Creates the aggregate.
@@ -35,4 +38,18 @@ public struct PostViewsAggregate: AggregateFunction, Sendable {
     }
 
     public func result(_ acc: Accumulator) -> Accumulator { acc }
+}
+
+extension PostViewsAggregate.Accumulator: StateCodable {
+    public func encode(to writer: inout BinaryWriter) {
+        writer.write(views)
+        writer.write(viewers)
+        writer.write(creatorId)
+    }
+
+    public init(from reader: inout BinaryReader) throws {
+        views = try reader.read()
+        viewers = try reader.read()
+        creatorId = try reader.read()
+    }
 }

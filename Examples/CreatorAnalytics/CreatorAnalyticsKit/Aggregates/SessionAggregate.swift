@@ -16,6 +16,9 @@ public struct SessionAggregate: AggregateFunction, Sendable {
         public var postViews = 0
         /// Distinct posts viewed.
         public var posts = DistinctValues<String>()
+
+        /// An empty accumulator.
+        public init() {}
     }
 
     /// Creates the aggregate.
@@ -42,4 +45,22 @@ public struct SessionAggregate: AggregateFunction, Sendable {
     }
 
     public func result(_ acc: Accumulator) -> Accumulator { acc }
+}
+
+extension SessionAggregate.Accumulator: StateCodable {
+    public func encode(to writer: inout BinaryWriter) {
+        writer.writeVarInt(start)
+        writer.writeVarInt(end)
+        writer.write(events)
+        writer.write(postViews)
+        writer.write(posts)
+    }
+
+    public init(from reader: inout BinaryReader) throws {
+        start = try reader.readVarInt()
+        end = try reader.readVarInt()
+        events = try reader.read()
+        postViews = try reader.read()
+        posts = try reader.read()
+    }
 }

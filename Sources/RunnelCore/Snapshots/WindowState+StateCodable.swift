@@ -1,0 +1,43 @@
+/// Snapshot encodings of the window operator's per-key state: windows with their
+/// accumulators, trigger state, and session slots. Available when the accumulator type
+/// is ``StateCodable``.
+extension WindowMap: StateCodable where Value: StateCodable {
+    public func encode(to writer: inout BinaryWriter) {
+        writer.writeVarUInt(UInt64(count))
+        for window in keys {
+            window.encode(to: &writer)
+            self[window]!.encode(to: &writer)
+        }
+    }
+
+    public init(from reader: inout BinaryReader) throws {
+        self.init()
+        for _ in 0..<(try reader.readCount(minimumSize: 2)) {
+            let window = try TimeWindow(from: &reader)
+            self[window] = try Value(from: &reader)
+        }
+    }
+}
+
+extension TriggerState: StateCodable {
+    public func encode(to writer: inout BinaryWriter) {
+        writer.writeVarInt(a)
+        writer.writeVarInt(b)
+    }
+
+    public init(from reader: inout BinaryReader) throws {
+        self.init(a: try reader.readVarInt(), b: try reader.readVarInt())
+    }
+}
+
+extension SessionSlot: StateCodable where Accumulator: StateCodable {
+    public func encode(to writer: inout BinaryWriter) {
+        window.encode(to: &writer)
+        accumulator.encode(to: &writer)
+        writer.writeVarInt(timerAt)
+    }
+
+    public init(from reader: inout BinaryReader) throws {
+        self.init(window: try TimeWindow(from: &reader), accumulator: try Accumulator(from: &reader), timerAt: try reader.readVarInt())
+    }
+}

@@ -1,0 +1,84 @@
+/// Checkpointing an operator subtask's timers (both time domains) and its watermark.
+///
+/// Layout: the watermark (zigzag varint), the key-group range (lower and upper bound),
+/// then for event time and then processing time, per key group of the range: the group's
+/// index and a length-prefixed block of timers (count, then time, key and namespace of
+/// each). Like keyed state, timers are cut by key group so that they can be restored at
+/// another parallelism.
+extension InternalTimerService {
+    /// The timers of the key groups `keyGroups` (this subtask's) and the current watermark.
+    public func snapshot(keyGroups: Range<Int>, assignment: KeyGroupAssignment) throws -> [UInt8] {
+        let (keys, namespaces) = try serializers()
+        var writer = BinaryWriter()
+        writer.writeVarInt(currentWatermark)
+        writer.write(keyGroups.lowerBound)
+        writer.write(keyGroups.upperBound)
+        for timers in [eventTimeTimers, processingTimeTimers] {
+            var byGroup: [Int: [InternalTimer<Key, Namespace>]] = [:]
+            for timer in timers { byGroup[assignment.keyGroup(forHash: timer.hashedKey.hash), default: []].append(timer) }
+            for group in keyGroups {
+                var block = BinaryWriter()
+                let list = byGroup[group] ?? []
+                block.writeVarUInt(UInt64(list.count))
+                for timer in list {
+                    block.writeVarInt(timer.time)
+                    keys.encode(timer.key, &block)
+                    namespaces.encode(timer.namespace, &block)
+                }
+                writer.write(group)
+                writer.writeBytes(block.bytes)
+            }
+        }
+        return writer.bytes
+    }
+
+    /// Registers the timers of the key groups in `keyGroups` found in `snapshots` (of any
+    /// subtasks, at any parallelism) and returns the lowest watermark among them (the
+    /// watermark the restored subtask may assume), or nil when there are no snapshots.
+    @discardableResult
+    public func restore(from snapshots: [[UInt8]], keyGroups: Range<Int>, assignment: KeyGroupAssignment) throws -> Timestamp? {
+        let (keys, namespaces) = try serializers()
+        var lowest: Timestamp?
+        for bytes in snapshots {
+            var reader = BinaryReader(bytes)
+            let watermark = try reader.readVarInt()
+            lowest = min(lowest ?? watermark, watermark)
+            let lower: Int = try reader.read()
+            let upper: Int = try reader.read()
+            guard lower <= upper else { throw SnapshotDecodingError.malformed("key group range \(lower)..<\(upper)", offset: 0) }
+            for domain in [TimeDomain.eventTime, .processingTime] {
+                for _ in lower..<upper {
+                    let group: Int = try reader.read()
+                    let block = try reader.readBytes()
+                    guard keyGroups.contains(group) else { continue }
+                    var timers = BinaryReader(block)
+                    let count = try timers.readCount()
+                    for _ in 0..<count {
+                        let time = try timers.readVarInt()
+                        let key = HashedKey(try keys.decode(&timers))
+                        let namespace = try namespaces.decode(&timers)
+                        guard assignment.keyGroup(forHash: key.hash) == group else {
+                            throw SnapshotDecodingError.malformed("a timer's key does not belong to key group \(group)", offset: timers.offset)
+                        }
+                        switch domain {
+                        case .eventTime: registerEventTimeTimer(time, key: key, namespace: namespace)
+                        case .processingTime: registerProcessingTimeTimer(time, key: key, namespace: namespace)
+                        }
+                    }
+                }
+            }
+            guard reader.isAtEnd else { throw SnapshotDecodingError.malformed("bytes after the timers", offset: reader.offset) }
+        }
+        return lowest
+    }
+
+    private func serializers() throws -> (StateSerializer<Key>, StateSerializer<Namespace>) {
+        guard let keys = StateSerializer<Key>.ofCodable else {
+            throw StateNotSerializable(what: "timer keys", type: String(reflecting: Key.self))
+        }
+        guard let namespaces = StateSerializer<Namespace>.ofCodable else {
+            throw StateNotSerializable(what: "timer namespaces", type: String(reflecting: Namespace.self))
+        }
+        return (keys, namespaces)
+    }
+}
