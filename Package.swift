@@ -80,7 +80,7 @@ let package = Package(
         ),
         .target(
             name: "RunnelRuntime",
-            dependencies: ["RunnelCore", "CLibUV", "CJemalloc"],
+            dependencies: ["RunnelCore", "RunnelCheckpoint", "CLibUV", "CJemalloc"],
             swiftSettings: strict
         ),
         .target(
@@ -161,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CreatorAnalyticsTests",
-            dependencies: ["CreatorAnalyticsKit", "RunnelRuntime", "RunnelCore"],
+            dependencies: ["CreatorAnalyticsKit", "RunnelRuntime", "RunnelCore", "RunnelCheckpoint"],
             swiftSettings: strict
         ),
     ],

@@ -48,6 +48,16 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
         /// Where the next unread line starts.
         public var position: NDJSONStripeReader.Position { file.position }
 
+        /// The position to replay from: block, byte offset and line number of the next line.
+        public func checkpointPosition() throws -> (payload: [UInt8], summary: String) {
+            let p = file.position
+            var writer = BinaryWriter()
+            writer.write(p.block)
+            writer.writeVarInt(p.line.offset)
+            writer.writeVarInt(p.line.lineNumber)
+            return (writer.bytes, "block \(p.block), byte \(p.line.offset), line \(p.line.lineNumber)")
+        }
+
         public func read(into output: SourceOutput<Decoder.Output>, limit: Int) throws -> SourceReadStatus {
             let decoder = self.decoder
             let n = try file.readLines(upTo: limit) { line in

@@ -21,6 +21,8 @@ public final class JobRunner: Sendable {
         public var plan = ExecutionPlan.Options()
         /// Cancel the job on SIGINT and SIGTERM.
         public var handleSignals = false
+        /// Periodic checkpoints to a directory; nil for none.
+        public var checkpoints: CheckpointSettings?
 
         /// Creates options.
         public init(parallelism: Int = EventLoopGroup.defaultLoopCount, loops: Int? = nil, handleSignals: Bool = false) {
@@ -109,15 +111,36 @@ public final class JobRunner: Sendable {
         }
         state.withLock { $0.remaining = plan.tasks.count }
         if plan.tasks.isEmpty { done.open() }
+        let coordinator: CheckpointCoordinator?
+        if let settings = options.checkpoints {
+            do {
+                coordinator = try CheckpointCoordinator(
+                    settings: settings, jobName: graph.name, parallelism: options.parallelism,
+                    maxParallelism: KeyGroupAssignment.defaultMaxParallelism, taskCount: plan.tasks.count, metrics: metrics)
+            } catch {
+                group.shutdownGracefully()
+                throw error
+            }
+            for task in plan.tasks { task.checkpointAcknowledger = coordinator }
+        } else {
+            coordinator = nil
+        }
 
         // Tasks and their drivers move to their loops; each is touched only there from now on.
         let drivers = UncheckedBox(plan.tasks.map { task in
             TaskDriver(task: task, loop: group.loop(at: task.subtask % loopCount),
-                       onFinished: { [self] in taskFinished() },
+                       onFinished: { [self] in
+                           if let coordinator {
+                               coordinator.taskFinished(.init(name: task.name, subtask: task.subtask),
+                                                        finalParts: task.finishedCheckpointParts())
+                           }
+                           taskFinished()
+                       },
                        onFailure: { [self] error in taskFailed(error) })
         })
         let signals = UncheckedBox<SignalWatcher?>(nil)
         let allocatorTimer = UncheckedBox<LoopTimer?>(nil)
+        let checkpointTimer = UncheckedBox<LoopTimer?>(nil)
         let allocated = metrics.gauge("allocator_allocated_bytes", operator: "runtime")
         let resident = metrics.gauge("allocator_resident_bytes", operator: "runtime")
         let sampleAllocator: @Sendable () -> Void = {
@@ -140,6 +163,17 @@ public final class JobRunner: Sendable {
                 if index == 0 {
                     // jemalloc's statistics, sampled into the job's metrics once a second.
                     allocatorTimer.value = loop.scheduleTimer(afterMilliseconds: 1000, repeatMilliseconds: 1000, sampleAllocator)
+                    if let coordinator, let settings = options.checkpoints {
+                        let interval = UInt64(max(1, settings.interval.milliseconds))
+                        checkpointTimer.value = loop.scheduleTimer(afterMilliseconds: interval, repeatMilliseconds: interval) {
+                            guard let barrier = coordinator.trigger() else { return }
+                            for d in drivers.value where d.task.isSource {
+                                // The driver is touched only on its own loop.
+                                let driver = UncheckedBox(d)
+                                d.loop.execute { driver.value.inject(barrier) }
+                            }
+                        }
+                    }
                 }
                 wired.countDown()
             }
@@ -161,12 +195,14 @@ public final class JobRunner: Sendable {
                 if index == 0 {
                     signals.value?.stop()
                     allocatorTimer.value?.cancel()
+                    checkpointTimer.value?.cancel()
                 }
                 stopped.countDown()
             }
         }
         stopped.wait()
         group.shutdownGracefully()
+        coordinator?.waitForWriter()
 
         let (failure, cancelled) = state.withLock { ($0.failure, $0.cancelled) }
         if let failure { throw failure }

@@ -40,6 +40,13 @@ final class TaskDriver {
     }
 
     /// Stops stepping (cancellation) and releases handles.
+    /// Injects a checkpoint barrier into the (source) task between two steps.
+    func inject(_ barrier: CheckpointBarrier) {
+        guard !done else { return }
+        task.checkpoint(barrier)
+        schedule()
+    }
+
     func stop() {
         done = true
         sleepTimer?.cancel()

@@ -301,6 +301,7 @@ private func batch(_ items: StreamItem<Int>...) -> StreamBatch<Int> { StreamBatc
                 case .record(let v, let t): return "r\(v)@\(t)"
                 case .watermark(let w): return "wm\(w)"
                 case .idle(let i): return "idle\(i)"
+                case .barrier(let b): return "barrier\(b.id)"
                 case .end: return "end"
                 }
             }.joined(separator: " "))

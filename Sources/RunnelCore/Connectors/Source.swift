@@ -33,11 +33,28 @@ public protocol SourceReader: AnyObject {
 
     /// Called once when the job finishes or is cancelled; releases files and sockets.
     func close()
+
+    /// The reader's position for a checkpoint: the bytes to replay from and a readable
+    /// summary (e.g. `block 12, byte 48302211, line 94001`). The default throws: a reader
+    /// that cannot replay cannot take part in exactly-once checkpoints.
+    func checkpointPosition() throws -> (payload: [UInt8], summary: String)
 }
 
 extension SourceReader {
     /// Default: nothing to release.
     public func close() {}
+
+    /// Default: the reader cannot replay.
+    public func checkpointPosition() throws -> (payload: [UInt8], summary: String) {
+        throw SourceNotCheckpointable(reader: String(reflecting: Self.self))
+    }
+}
+
+/// A source whose reader cannot record a replay position is in a job with checkpoints.
+public struct SourceNotCheckpointable: Error, CustomStringConvertible {
+    /// The reader's type.
+    public var reader: String
+    public var description: String { "source reader \(reader) cannot record a replay position for checkpoints" }
 }
 
 /// Where a reader emits records: it assigns event timestamps, feeds the split's watermark

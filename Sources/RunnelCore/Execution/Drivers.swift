@@ -6,6 +6,8 @@ public protocol OutputDriver: AnyObject {
     var isBackpressured: Bool { get }
     /// Announces that the producing source became idle or active.
     func broadcastIdle(_ idle: Bool)
+    /// Sends a checkpoint barrier to every target, after the records before it.
+    func broadcastBarrier(_ barrier: CheckpointBarrier)
     /// Sets who is woken when a full target channel drains.
     func setProducerWaker(_ waker: any TaskWaker)
 }
@@ -24,6 +26,8 @@ public protocol InputDriver: AnyObject {
     var queuedBatches: Int { get }
     /// Sets what to call when every open input becomes idle, or one becomes active again.
     func setIdleHandler(_ handler: @escaping (Bool) -> Void)
+    /// Sets what runs when a checkpoint barrier has arrived on every open input.
+    func setBarrierHandler(_ handler: @escaping (CheckpointBarrier) -> Void)
 }
 
 /// The type-erased face of one source split.
@@ -41,6 +45,7 @@ public protocol SourceDriver: AnyObject {
 
 extension ExchangeSender: OutputDriver {
     public func broadcastIdle(_ idle: Bool) { broadcast(.idle(idle)) }
+    public func broadcastBarrier(_ barrier: CheckpointBarrier) { broadcast(.barrier(barrier)) }
     public func setProducerWaker(_ waker: any TaskWaker) {
         for c in channelsForWiring { c.producerWaker = waker }
     }

@@ -101,7 +101,8 @@ public final class ExecutionPlan {
                     processingTime: timeServices[group[node.id]], metrics: metrics, sideOutputs: sideOutputs,
                     reportFailure: { [weak task] error in if task?.failure == nil { task?.failure = error } },
                     endOfInputCount: max(1, chainedInputs + gated),
-                    onClose: { [weak task] action in task?.closeActions.append(action) })
+                    onClose: { [weak task] action in task?.closeActions.append(action) },
+                    onCheckpoint: { [weak task] action in task?.snapshotActions.append(action) })
                 let emitter = node.makeEmitter?(metrics.counter("records_out", operator: node.name))
                 if let emitter { emitters[node.id] = emitter }
                 switch node.role {

@@ -14,6 +14,11 @@ public final class InputGate<Element> {
         var watermark: Timestamp = Watermark.initial
         var idle = false
         var ended = false
+        /// Delivered the barrier being aligned: not read until every input has.
+        var blocked = false
+        /// The rest of a batch that held a barrier, read before the channel's next batch.
+        var held: StreamBatch<Element>?
+        var heldFrom = 0
     }
 
     private let channels: [Channel<Element>]
@@ -23,6 +28,9 @@ public final class InputGate<Element> {
     private var emittedWatermark: Timestamp = Watermark.initial
     private var next = 0
     private var idleHandler: (Bool) -> Void = { _ in }
+    private var barrierHandler: (CheckpointBarrier) -> Void = { _ in }
+    /// The barrier being aligned (some inputs delivered it, others not yet).
+    private var pendingBarrier: CheckpointBarrier?
     /// Whether all inputs have ended and the end was delivered.
     public private(set) var isFinished = false
     /// Whether every open input is idle.
@@ -30,10 +38,12 @@ public final class InputGate<Element> {
     /// The task's current watermark.
     public var currentWatermark: Timestamp { emittedWatermark }
 
-    /// Processes one batch from input `i`. Formed in `init`, where the element type is
-    /// concrete: the task reaches the gate through an existential, and a method called from
-    /// there would run the per-record loop as unspecialized generic code.
-    private var processBatch: ((inout StreamBatch<Element>, Int) -> Void)!
+    /// Processes the items of a batch from input `i`, starting at an index; stops after a
+    /// checkpoint barrier and returns the index after it (nil when the batch was used up).
+    /// Formed in `init`, where the element type is concrete: the task reaches the gate
+    /// through an existential, and a method called from there would run the per-record
+    /// loop as unspecialized generic code.
+    private var processBatch: ((inout StreamBatch<Element>, Int, Int) -> Int?)!
 
     /// Creates a gate over `channels` feeding `handler`.
     public init(channels: [Channel<Element>], handler: ElementHandler<Element>) {
@@ -41,7 +51,7 @@ public final class InputGate<Element> {
         self.inputs = Array(repeating: InputState(), count: channels.count)
         self.handler = handler
         if channels.isEmpty { isFinished = true }
-        processBatch = { [unowned self] batch, i in
+        processBatch = { [unowned self] batch, start, i in
             // One strong reference per batch: touching an unowned reference costs an atomic
             // retain and release, which would otherwise happen per record.
             let gate = self
@@ -50,9 +60,9 @@ public final class InputGate<Element> {
             // copied: a copy retained each record here and the batch released it again
             // later, two atomic operations per record on objects last touched by the
             // producer's thread, whose cache line then had to cross cores twice.
-            batch.withUnsafeMutableBufferPointer { items in
-                guard let base = items.baseAddress else { return }
-                for index in 0..<items.count {
+            return batch.withUnsafeMutableBufferPointer { items -> Int? in
+                guard let base = items.baseAddress else { return nil }
+                for index in start..<items.count {
                     let item = (base + index).move()
                     (base + index).initialize(to: .end)
                     switch item {
@@ -63,15 +73,22 @@ public final class InputGate<Element> {
                         gate.receiveWatermark(wm, input: i)
                     case .idle(let idle):
                         gate.setIdle(idle, input: i)
+                    case .barrier(let barrier):
+                        gate.receiveBarrier(barrier, input: i)
+                        return index + 1
                     case .end:
                         gate.receiveEnd(input: i)
                     }
                 }
+                return nil
             }
         }
     }
 
     public func setIdleHandler(_ handler: @escaping (Bool) -> Void) { idleHandler = handler }
+
+    /// Sets what runs when a checkpoint barrier has arrived on every open input.
+    public func setBarrierHandler(_ handler: @escaping (CheckpointBarrier) -> Void) { barrierHandler = handler }
 
     /// Processes up to `maxBatches` batches, visiting inputs round-robin, while `canContinue`
     /// holds (it checks downstream backpressure). Returns the number of batches processed.
@@ -81,19 +98,54 @@ public final class InputGate<Element> {
         while processed < maxBatches, !isFinished, emptyInARow < channels.count, canContinue() {
             let i = next
             next = (next + 1) % channels.count
-            guard var batch = channels[i].pop() else {
+            // An input that delivered the barrier being aligned waits for the others.
+            if inputs[i].blocked {
+                emptyInARow += 1
+                continue
+            }
+            var batch: StreamBatch<Element>
+            var start = 0
+            if let held = inputs[i].held {
+                batch = held
+                start = inputs[i].heldFrom
+                inputs[i].held = nil
+            } else if let popped = channels[i].pop() {
+                batch = popped
+            } else {
                 emptyInARow += 1
                 continue
             }
             emptyInARow = 0
             processed += 1
-            processBatch(&batch, i)
+            if let rest = processBatch(&batch, start, i), rest < batch.count {
+                inputs[i].held = batch
+                inputs[i].heldFrom = rest
+            }
         }
         return processed
     }
 
-    /// Whether any input has a batch waiting.
-    public var hasPendingInput: Bool { channels.contains { $0.count > 0 } }
+    /// Whether any input that may be read has a batch waiting.
+    public var hasPendingInput: Bool {
+        for i in inputs.indices where !inputs[i].blocked && (inputs[i].held != nil || channels[i].count > 0) { return true }
+        return false
+    }
+
+    /// Input `i` delivered `barrier`: it waits until every open input has; then the task
+    /// snapshots and every input is read again.
+    private func receiveBarrier(_ barrier: CheckpointBarrier, input i: Int) {
+        inputs[i].blocked = true
+        pendingBarrier = barrier
+        completeAlignmentIfReady(barrier)
+    }
+
+    private func completeAlignmentIfReady(_ barrier: CheckpointBarrier) {
+        // Ended inputs send no barrier; they count as aligned.
+        guard inputs.allSatisfy({ $0.blocked || $0.ended }) else { return }
+        for i in inputs.indices { inputs[i].blocked = false }
+        pendingBarrier = nil
+        barrierHandler(barrier)
+    }
 
     private func receiveWatermark(_ wm: Timestamp, input i: Int) {
         if wm > inputs[i].watermark { inputs[i].watermark = wm }
@@ -111,6 +163,7 @@ public final class InputGate<Element> {
 
     private func receiveEnd(input i: Int) {
         inputs[i].ended = true
+        if let pendingBarrier { completeAlignmentIfReady(pendingBarrier) }
         inputs[i].watermark = Watermark.endOfTime
         advanceWatermark()
         if inputs.allSatisfy(\.ended) {

@@ -23,6 +23,10 @@ public struct OperatorSetup {
     public let endOfInputCount: Int
     /// Registers work to run when the task is torn down (after the job ends or is cancelled).
     public let onClose: (@escaping () -> Void) -> Void
+    /// Registers an action that snapshots the operator's state when a checkpoint barrier
+    /// has reached its task (on all inputs); the action returns the operator's part, or nil
+    /// when it has no state. Errors abort the checkpoint, not the job.
+    public let onCheckpoint: (@escaping (CheckpointBarrier) throws -> CheckpointPart?) -> Void
 
     /// The key groups this subtask owns.
     public var keyGroups: Range<Int> { assignment.keyGroups(ofSubtask: subtask) }

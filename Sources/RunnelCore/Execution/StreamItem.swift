@@ -8,6 +8,9 @@ public enum StreamItem<Element> {
     /// The sender became idle (`true`) or active again (`false`): an idle input does not
     /// hold back the receiver's watermark.
     case idle(Bool)
+    /// The sender has snapshotted its state for a checkpoint: the records before this
+    /// belong to the checkpoint, those after it to the next one.
+    case barrier(CheckpointBarrier)
     /// The sender has finished: nothing follows.
     case end
 }

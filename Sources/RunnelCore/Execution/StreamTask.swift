@@ -29,6 +29,12 @@ public final class StreamTask {
     var outputs: [any OutputDriver] = []
     var failure: (any Error)?
     var closeActions: [() -> Void] = []
+    /// The operators' snapshot actions, in chain order.
+    var snapshotActions: [(CheckpointBarrier) throws -> CheckpointPart?] = []
+    /// Whether the task reads a source (checkpoint barriers are injected into such tasks).
+    public var isSource: Bool { source != nil }
+    /// Receives this task's checkpoint parts (set by the runtime when checkpointing is on).
+    public var checkpointAcknowledger: (any CheckpointAcknowledger)?
     private var isIdle = false
     /// When the source last emitted a record (`nil`: not yet; idleness counts from the first step).
     private var lastRecordTime: Timestamp?
@@ -59,6 +65,43 @@ public final class StreamTask {
         input?.setIdleHandler { [unowned self] idle in
             for o in self.outputs { o.broadcastIdle(idle) }
         }
+        input?.setBarrierHandler { [unowned self] barrier in self.checkpoint(barrier) }
+    }
+
+    /// The checkpoint parts of a finished task, which later checkpoints include for it (a
+    /// finished task takes no more barriers): a marker saying the task finished, and for a
+    /// source task its final reader position and the state of its chained operators.
+    /// Parts that cannot be taken are left out.
+    public func finishedCheckpointParts() -> [CheckpointPart] {
+        let marker = CheckpointPart(checkpointID: 0, step: name, subtask: subtask, payload: [], summary: "finished")
+        guard isSource else { return [marker] }
+        let barrier = CheckpointBarrier(id: 0)
+        return [marker] + snapshotActions.compactMap { try? $0(barrier) }
+    }
+
+    /// Snapshots every operator of the task for `barrier` and sends the barrier on.
+    ///
+    /// Runs when the barrier has arrived on every input (for a source task: when the
+    /// runtime injects it between two reads). Operators in a task are chained into direct
+    /// calls, so all of them have processed exactly the records before the barrier.
+    public func checkpoint(_ barrier: CheckpointBarrier) {
+        var parts: [CheckpointPart] = []
+        var failure: (any Error)?
+        for action in snapshotActions {
+            do {
+                if let part = try action(barrier) { parts.append(part) }
+            } catch {
+                failure = error
+                break
+            }
+        }
+        if let failure {
+            checkpointAcknowledger?.decline(checkpointID: barrier.id, task: name, subtask: subtask, error: failure)
+        } else {
+            checkpointAcknowledger?.acknowledge(checkpointID: barrier.id, task: name, subtask: subtask, parts: parts)
+        }
+        for o in outputs { o.broadcastBarrier(barrier) }
+        flushOutputs()
     }
 
     private var isBackpressured: Bool {

@@ -44,6 +44,11 @@ public final class StreamEnvironment {
         node.makeEmitter = { Emitter<S.Output>(recordsOut: $0) }
         node.makeSource = { setup, emitter in
             let reader = try source.createReader(subtask: setup.subtask, parallelism: setup.parallelism)
+            let (step, subtask) = (setup.name, setup.subtask)
+            setup.onCheckpoint { barrier in
+                let (payload, summary) = try reader.checkpointPosition()
+                return CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, payload: payload, summary: summary)
+            }
             return SourceSplitDriver(reader: reader, strategy: watermarks, emitter: emitter as! Emitter<S.Output>)
         }
         return DataStream(environment: self, node: node.id)

@@ -7,6 +7,11 @@
 /// subtask restoring with another parallelism takes the groups it owns without decoding
 /// the others.
 extension KeyedStateBackend {
+    /// Entries over all declared states (for checkpoint summaries).
+    public var entryCount: Int {
+        stateNames.reduce(0) { $0 + (registeredTable(named: $1).map { $0.entryCount } ?? 0) }
+    }
+
     /// The keyed state of every declared state for the key groups this subtask owns.
     public func snapshot() throws -> [UInt8] {
         let keys = try keySerializer()
@@ -107,12 +112,14 @@ public struct KeyedStateRestoreError: Error, CustomStringConvertible {
 protocol SnapshottableTable<Key>: AnyObject {
     associatedtype Key: StreamKey
     var stateName: String { get }
+    var entryCount: Int { get }
     func snapshotAny(keyGroup: Int, keys: StateSerializer<Key>, to writer: inout BinaryWriter) throws
     func restoreAny(keyGroup: Int, from reader: inout BinaryReader, keys: StateSerializer<Key>, assignment: KeyGroupAssignment) throws
 }
 
 extension KeyedStateTable: SnapshottableTable {
     var stateName: String { name }
+    var entryCount: Int { count }
 
     func snapshotAny(keyGroup: Int, keys: StateSerializer<Key>, to writer: inout BinaryWriter) throws {
         try snapshot(keyGroup: keyGroup, keys: keys, to: &writer)

@@ -85,6 +85,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
             processingTime: { clock.currentTime })
         timers.onEventTime = { [unowned self] t in self.onTimer(t, domain: .eventTime) }
         timers.onProcessingTime = { [unowned self] t in self.onTimer(t, domain: .processingTime) }
+        KeyedOperatorSnapshot.register(setup: setup, backend: backend, timers: timers)
     }
 
     /// The operator's input entry points; they keep the operator alive (nothing else holds it).

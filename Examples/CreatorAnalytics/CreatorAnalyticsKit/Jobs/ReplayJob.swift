@@ -21,6 +21,8 @@ public struct ReplayConfiguration: Sendable {
     public var sessionGap: Duration = .seconds(30 * 60)
     /// How long an event id is remembered for deduplication (event time).
     public var dedupTTL: Duration = .seconds(3600)
+    /// Periodic checkpoints, if any.
+    public var checkpoints: CheckpointSettings?
 
     /// Creates a configuration with the contract's defaults.
     public init(inputPath: String, outputPath: String, deadLetterPath: String? = nil,
@@ -51,6 +53,8 @@ public struct ReplaySummary: Sendable, CustomStringConvertible {
     public var wallSeconds: Double
     /// Peak resident set size in bytes.
     public var peakResidentBytes: UInt64
+    /// Checkpoints completed (0 without checkpointing).
+    public var checkpointsCompleted: Int = 0
 
     /// Lines per second of wall time.
     public var eventsPerSecond: Double { wallSeconds > 0 ? Double(eventsRead) / wallSeconds : 0 }
@@ -60,6 +64,7 @@ public struct ReplaySummary: Sendable, CustomStringConvertible {
         let wall = (wallSeconds * 1000).rounded() / 1000
         return "events read \(eventsRead), valid \(valid), invalid \(invalid), duplicates \(duplicates), late \(late), "
             + "results written \(resultsWritten), wall time \(wall) s, events/s \(eps), peak RSS \(peakResidentBytes / (1 << 20)) MiB"
+            + (checkpointsCompleted > 0 ? ", checkpoints \(checkpointsCompleted)" : "")
     }
 }
 
@@ -135,8 +140,9 @@ public enum ReplayJob {
 
     /// Runs the job on libuv loops and returns its summary.
     public static func run(_ config: ReplayConfiguration, handleSignals: Bool = false) throws -> ReplaySummary {
-        let runner = JobRunner(graph: try build(config),
-                               options: .init(parallelism: config.parallelism, handleSignals: handleSignals))
+        var options = JobRunner.Options(parallelism: config.parallelism, handleSignals: handleSignals)
+        options.checkpoints = config.checkpoints
+        let runner = JobRunner(graph: try build(config), options: options)
         let result = try runner.run()
         return summary(result)
     }
@@ -153,6 +159,7 @@ public enum ReplayJob {
             late: result.counter("late_records", step: Step.postViews) + result.counter("late_records", step: Step.sessions),
             resultsWritten: result.counter("records_in", step: Step.viewResults) + result.counter("records_in", step: Step.sessionResults),
             wallSeconds: result.wallSeconds,
-            peakResidentBytes: result.peakResidentBytes)
+            peakResidentBytes: result.peakResidentBytes,
+            checkpointsCompleted: result.counter("checkpoints_completed", step: "checkpoints"))
     }
 }

@@ -1,0 +1,52 @@
+/// A checkpoint barrier: it flows with the records from the sources to the sinks; each
+/// task snapshots its operators when the barrier has arrived on all its inputs (aligned),
+/// so every snapshot reflects exactly the records before the barrier (Flink's asynchronous
+/// barrier snapshotting, after Chandy and Lamport).
+public struct CheckpointBarrier: Sendable, Hashable {
+    /// The checkpoint's id.
+    public var id: Int64
+    /// Whether it is a savepoint (taken to stop the job cleanly) rather than a periodic checkpoint.
+    public var isSavepoint: Bool
+
+    /// Creates a barrier.
+    public init(id: Int64, isSavepoint: Bool = false) {
+        self.id = id
+        self.isSavepoint = isSavepoint
+    }
+}
+
+/// One operator subtask's (or source reader's) part of a checkpoint.
+public struct CheckpointPart: Sendable {
+    /// The checkpoint.
+    public var checkpointID: Int64
+    /// The step name (the checkpoint key of the operator).
+    public var step: String
+    /// The subtask.
+    public var subtask: Int
+    /// The key groups the state covers (empty for non-keyed state).
+    public var keyGroups: Range<Int>
+    /// The encoded state.
+    public var payload: [UInt8]
+    /// A human-readable summary (e.g. a source position), for operators of the system.
+    public var summary: String
+
+    /// Creates a part.
+    public init(checkpointID: Int64, step: String, subtask: Int, keyGroups: Range<Int> = 0..<0, payload: [UInt8], summary: String = "") {
+        self.checkpointID = checkpointID
+        self.step = step
+        self.subtask = subtask
+        self.keyGroups = keyGroups
+        self.payload = payload
+        self.summary = summary
+    }
+}
+
+/// Where tasks hand their checkpoint parts (implemented by the runtime's checkpoint
+/// coordinator). Called on the tasks' threads; implementations synchronize.
+public protocol CheckpointAcknowledger: AnyObject, Sendable {
+    /// Task `task` (subtask `subtask`) snapshotted its operators for `checkpointID`.
+    func acknowledge(checkpointID: Int64, task: String, subtask: Int, parts: [CheckpointPart])
+    /// Task `task` could not snapshot its operators for `checkpointID`: the checkpoint is
+    /// aborted (the job goes on; the previous checkpoint stays the latest).
+    func decline(checkpointID: Int64, task: String, subtask: Int, error: any Error)
+}

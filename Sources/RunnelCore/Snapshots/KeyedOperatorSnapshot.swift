@@ -1,0 +1,20 @@
+/// The checkpoint part of a keyed operator subtask: its keyed state and its timers (with
+/// its watermark), both cut by key group.
+///
+/// Payload: the keyed-state snapshot (``KeyedStateBackend/snapshot()``) and the timer
+/// snapshot (``InternalTimerService/snapshot(keyGroups:assignment:)``), each as a
+/// length-prefixed byte string.
+enum KeyedOperatorSnapshot {
+    /// Registers the snapshot of `backend` and `timers` as the operator's checkpoint action.
+    static func register<Key, Namespace>(setup: OperatorSetup, backend: KeyedStateBackend<Key>,
+                                         timers: InternalTimerService<Key, Namespace>) {
+        let (step, subtask, keyGroups, assignment) = (setup.name, setup.subtask, setup.keyGroups, setup.assignment)
+        setup.onCheckpoint { barrier in
+            var writer = BinaryWriter()
+            writer.writeBytes(try backend.snapshot())
+            writer.writeBytes(try timers.snapshot(keyGroups: keyGroups, assignment: assignment))
+            return CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, keyGroups: keyGroups,
+                                  payload: writer.bytes, summary: "\(backend.entryCount) state entries")
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import RunnelCheckpoint
+import RunnelCore
+import Synchronization
+
+/// Triggers a job's checkpoints, collects every task's parts and writes the checkpoint.
+///
+/// On each trigger a barrier is injected into every source task, on the task's own loop
+/// between two reads; the barrier flows through the job and each task snapshots its
+/// operators when it has arrived on all inputs, then acknowledges with its parts. When
+/// every task has answered, the parts are written on a background thread (never on a
+/// loop that processes records) and the checkpoint is committed. One checkpoint is in
+/// flight at a time; a checkpoint a task declines, or that fails to write, is aborted and
+/// the previous one stays the latest. Once a task finishes (bounded input), no more
+/// checkpoints are triggered.
+///
+/// Thread safety: acknowledgements arrive on the tasks' loops; state is behind a mutex.
+final class CheckpointCoordinator: CheckpointAcknowledger {
+    /// A task of the job.
+    struct TaskID: Hashable, Sendable {
+        var name: String
+        var subtask: Int
+    }
+
+    private struct InFlight {
+        var barrier: CheckpointBarrier
+        var answered: Set<TaskID> = []
+        var parts: [CheckpointPart] = []
+        var declined: String?
+        var startedNanos: UInt64
+        var triggeredAtMillis: Int64
+    }
+
+    private struct State {
+        var inFlight: InFlight?
+        var nextID: Int64
+        var writing = false
+        /// Finished tasks with their final parts (sources: their final positions).
+        var finished: [TaskID: [CheckpointPart]] = [:]
+    }
+
+    let store: CheckpointStore
+    private let jobName: String
+    private let parallelism: Int
+    private let maxParallelism: Int
+    private let taskCount: Int
+    private let state: Mutex<State>
+    private let writerIdle = Mutex<OneShotLatch?>(nil)
+    private let completed: Counter
+    private let failed: Counter
+    private let lastDuration: Gauge
+    private let lastSize: Gauge
+
+    init(settings: CheckpointSettings, jobName: String, parallelism: Int, maxParallelism: Int, taskCount: Int,
+         metrics: MetricsRegistry) throws {
+        store = try CheckpointStore(directory: settings.directory, retained: settings.retained)
+        self.jobName = jobName
+        self.parallelism = parallelism
+        self.maxParallelism = maxParallelism
+        self.taskCount = taskCount
+        state = Mutex(State(nextID: try store.nextID()))
+        completed = metrics.counter("checkpoints_completed", operator: "checkpoints")
+        failed = metrics.counter("checkpoints_failed", operator: "checkpoints")
+        lastDuration = metrics.gauge("last_checkpoint_duration_ms", operator: "checkpoints")
+        lastSize = metrics.gauge("last_checkpoint_size_bytes", operator: "checkpoints")
+    }
+
+    /// Starts a checkpoint unless one is in flight or the job is finishing; returns its barrier.
+    func trigger() -> CheckpointBarrier? {
+        state.withLock { s -> CheckpointBarrier? in
+            guard s.finished.count < taskCount, s.inFlight == nil, !s.writing else { return nil }
+            let barrier = CheckpointBarrier(id: s.nextID)
+            s.nextID += 1
+            s.inFlight = InFlight(barrier: barrier, startedNanos: MonotonicClock.nowNanoseconds(),
+                                  triggeredAtMillis: WallClock.nowMilliseconds())
+            return barrier
+        }
+    }
+
+    /// A task finished: it takes no more barriers, and later checkpoints include its final
+    /// parts instead (a finished source is restored as finished, at the end of its input).
+    func taskFinished(_ task: TaskID, finalParts: [CheckpointPart]) {
+        complete { s in
+            s.finished[task] = finalParts
+        }
+    }
+
+    func acknowledge(checkpointID: Int64, task: String, subtask: Int, parts: [CheckpointPart]) {
+        complete { s in
+            guard s.inFlight?.barrier.id == checkpointID else { return }
+            s.inFlight!.answered.insert(TaskID(name: task, subtask: subtask))
+            s.inFlight!.parts.append(contentsOf: parts)
+        }
+    }
+
+    func decline(checkpointID: Int64, task: String, subtask: Int, error: any Error) {
+        complete { s in
+            guard s.inFlight?.barrier.id == checkpointID else { return }
+            s.inFlight!.answered.insert(TaskID(name: task, subtask: subtask))
+            if s.inFlight!.declined == nil { s.inFlight!.declined = "\(task) (subtask \(subtask)): \(error)" }
+        }
+    }
+
+    /// Applies `record`, then finishes the checkpoint in flight if every task has answered
+    /// it or finished.
+    private func complete(_ record: (inout State) -> Void) {
+        let ready = state.withLock { s -> InFlight? in
+            record(&s)
+            guard var flight = s.inFlight else { return nil }
+            let missing = taskCount - flight.answered.count
+                - s.finished.keys.filter { !flight.answered.contains($0) }.count
+            guard missing == 0 else { return nil }
+            for (task, parts) in s.finished where !flight.answered.contains(task) {
+                flight.parts += parts.map { part in
+                    var restamped = part
+                    restamped.checkpointID = flight.barrier.id
+                    return restamped
+                }
+            }
+            s.inFlight = nil
+            if flight.declined == nil { s.writing = true }
+            return flight
+        }
+        guard let ready else { return }
+        let checkpointID = ready.barrier.id
+        if let reason = ready.declined {
+            failed.increment()
+            printToStandardError("runnel: checkpoint \(checkpointID) aborted: \(reason)")
+            return
+        }
+        let latch = OneShotLatch()
+        writerIdle.withLock { $0 = latch }
+        NativeThread.spawnDetached(name: "runnel-checkpoint") { [self] in
+            write(ready)
+            state.withLock { $0.writing = false }
+            latch.open()
+        }
+    }
+
+    /// Writes and commits a checkpoint whose parts are all in (on the writer thread).
+    private func write(_ flight: InFlight) {
+        let id = flight.barrier.id
+        let pending: PendingCheckpoint
+        do {
+            pending = try store.begin(id: id)
+        } catch {
+            failed.increment()
+            printToStandardError("runnel: checkpoint \(id) failed: \(error)")
+            return
+        }
+        do {
+            var files: [CheckpointManifest.File] = []
+            var entries: [CheckpointManifest.StateEntry] = []
+            var used = Set<String>()
+            for part in flight.parts.sorted(by: { ($0.step, $0.subtask) < ($1.step, $1.subtask) }) {
+                let name = Self.fileName(step: part.step, subtask: part.subtask, taken: &used)
+                files.append(try pending.write(name: name, payload: part.payload))
+                entries.append(.init(step: part.step, subtask: part.subtask, file: name, keyGroups: part.keyGroups,
+                                     summary: part.summary))
+            }
+            let manifest = CheckpointManifest(
+                id: id, kind: flight.barrier.isSavepoint ? .savepoint : .checkpoint, createdAtMillis: flight.triggeredAtMillis,
+                jobName: jobName, parallelism: parallelism, maxParallelism: maxParallelism, files: files, states: entries)
+            try pending.commit(manifest)
+            completed.increment()
+            lastDuration.set(Int64((MonotonicClock.nowNanoseconds() - flight.startedNanos) / 1_000_000))
+            lastSize.set(Int64(manifest.totalSize))
+        } catch {
+            pending.abort()
+            failed.increment()
+            printToStandardError("runnel: checkpoint \(id) failed and was discarded: \(error)")
+        }
+    }
+
+    /// Waits until a checkpoint being written is committed or discarded.
+    func waitForWriter() {
+        writerIdle.withLock { $0 }?.wait()
+    }
+
+    /// A file name for a part: the step name with anything but letters, digits, `-`, `_`
+    /// and `.` replaced, then the subtask.
+    static func fileName(step: String, subtask: Int, taken: inout Set<String>) -> String {
+        let safe = String(step.unicodeScalars.map { scalar -> Character in
+            let ok = (scalar.properties.isAlphabetic && scalar.isASCII) || ("0"..."9").contains(scalar) || "-_.".unicodeScalars.contains(scalar)
+            return ok ? Character(scalar) : "_"
+        })
+        var name = "\(safe.hasPrefix(".") || safe.hasPrefix("_") ? "s" + safe : safe)-\(subtask).state"
+        var n = 1
+        while taken.contains(name) {
+            n += 1
+            name = "\(safe)-\(subtask)-\(n).state"
+        }
+        taken.insert(name)
+        return name
+    }
+}
