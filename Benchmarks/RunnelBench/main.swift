@@ -63,7 +63,11 @@ struct RunnelBench: ParsableCommand {
         print("")
         print("| configuration | events/s (median) | min – max | peak RSS |")
         print("|---|---:|---:|---:|")
-        for (label, mode, p) in [("decode + validate (1 thread)", "decode", 1), ("replay p=1", "replay", 1), ("replay p=2", "replay", 2)] {
+        let configurations = [
+            ("decode + validate (1 thread)", "decode", 1), ("replay p=1", "replay", 1), ("replay p=2", "replay", 2),
+            ("replay p=2, checkpoint every 0.25 s", "replay-checkpoints", 2),
+        ]
+        for (label, mode, p) in configurations {
             var rates: [Double] = []
             var peak: Int = 0
             for _ in 0..<runs {
@@ -120,8 +124,35 @@ struct RunnelBench: ParsableCommand {
             let config = ReplayConfiguration(inputPath: input, outputPath: "/dev/null", parallelism: parallelism)
             let summary = try ReplayJob.run(config)
             if summary.resultsWritten == 0 { throw ValidationError("replay produced no results") }
+        case "replay-checkpoints":
+            let directory = "/tmp/runnel-bench-checkpoints-\(getpid())"
+            var config = ReplayConfiguration(inputPath: input, outputPath: "/dev/null", parallelism: parallelism)
+            config.checkpoints = CheckpointSettings(directory: directory, interval: .milliseconds(250))
+            defer { removeTree(directory) }
+            let summary = try ReplayJob.run(config)
+            if summary.resultsWritten == 0 { throw ValidationError("replay produced no results") }
+            if ProcessInfoLite.verbose {
+                let line = Array((summary.description + "\n").utf8)
+                _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            }
         default:
             throw ValidationError("unknown mode \(mode)")
         }
     }
+}
+
+/// Removes a directory tree (`rm -rf`), for the benchmark's scratch checkpoints.
+func removeTree(_ path: String) {
+    let words: [String] = ["rm", "-rf", path]
+    var args: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+    defer { for a in args { free(a) } }
+    var pid: pid_t = 0
+    guard posix_spawnp(&pid, "rm", nil, nil, &args, environ) == 0 else { return }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+}
+
+/// Whether the child prints its summary (`RUNNEL_BENCH_VERBOSE=1`).
+enum ProcessInfoLite {
+    static var verbose: Bool { getenv("RUNNEL_BENCH_VERBOSE").map { String(cString: $0) == "1" } ?? false }
 }

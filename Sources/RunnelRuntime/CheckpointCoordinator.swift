@@ -15,6 +15,11 @@ import Synchronization
 ///
 /// Thread safety: acknowledgements arrive on the tasks' loops; state is behind a mutex.
 final class CheckpointCoordinator: CheckpointAcknowledger {
+    /// Records how long a task stopped processing to snapshot its operators.
+    func recordPause(microseconds: Int64) {
+        if microseconds > longestPause.value { longestPause.set(microseconds) }
+    }
+
     /// A task of the job.
     struct TaskID: Hashable, Sendable {
         var name: String
@@ -49,6 +54,7 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
     private let failed: Counter
     private let lastDuration: Gauge
     private let lastSize: Gauge
+    private let longestPause: Gauge
 
     init(settings: CheckpointSettings, jobName: String, parallelism: Int, maxParallelism: Int, taskCount: Int,
          metrics: MetricsRegistry) throws {
@@ -62,6 +68,7 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
         failed = metrics.counter("checkpoints_failed", operator: "checkpoints")
         lastDuration = metrics.gauge("last_checkpoint_duration_ms", operator: "checkpoints")
         lastSize = metrics.gauge("last_checkpoint_size_bytes", operator: "checkpoints")
+        longestPause = metrics.gauge("longest_snapshot_pause_us", operator: "checkpoints")
     }
 
     /// Starts a checkpoint unless one is in flight or the job is finishing; returns its barrier.
@@ -84,7 +91,9 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
         }
     }
 
-    func acknowledge(checkpointID: Int64, task: String, subtask: Int, parts: [CheckpointPart]) {
+    func acknowledge(checkpointID: Int64, task: String, subtask: Int, parts: [CheckpointPart], pause: Duration) {
+        let (seconds, attoseconds) = pause.components
+        recordPause(microseconds: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
         complete { s in
             guard s.inFlight?.barrier.id == checkpointID else { return }
             s.inFlight!.answered.insert(TaskID(name: task, subtask: subtask))

@@ -36,6 +36,8 @@ public final class JobRunner: Sendable {
     public struct Result: Sendable {
         /// Counters of every step summed over subtasks.
         public var counters: [MetricsRegistry.Name: Int]
+        /// Gauges at the end of the run (the largest value over subtasks).
+        public var gauges: [MetricsRegistry.Name: Int64] = [:]
         /// Wall time of the run in seconds.
         public var wallSeconds: Double
         /// Peak resident set size of the process in bytes.
@@ -209,8 +211,10 @@ public final class JobRunner: Sendable {
         if let cancelled { throw cancelled }
         sampleAllocator()
         let seconds = Double(MonotonicClock.nowNanoseconds() - start) / 1e9
-        return Result(counters: metrics.counterTotals(), wallSeconds: seconds,
-                      peakResidentBytes: AllocatorStatistics.peakResidentSetBytes(), allocator: AllocatorStatistics.current())
+        var result = Result(counters: metrics.counterTotals(), wallSeconds: seconds,
+                            peakResidentBytes: AllocatorStatistics.peakResidentSetBytes(), allocator: AllocatorStatistics.current())
+        result.gauges = metrics.gaugeValues().mapValues { $0.max() ?? 0 }
+        return result
     }
 
     private func taskFinished() {

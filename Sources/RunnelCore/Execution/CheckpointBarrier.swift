@@ -44,8 +44,9 @@ public struct CheckpointPart: Sendable {
 /// Where tasks hand their checkpoint parts (implemented by the runtime's checkpoint
 /// coordinator). Called on the tasks' threads; implementations synchronize.
 public protocol CheckpointAcknowledger: AnyObject, Sendable {
-    /// Task `task` (subtask `subtask`) snapshotted its operators for `checkpointID`.
-    func acknowledge(checkpointID: Int64, task: String, subtask: Int, parts: [CheckpointPart])
+    /// Task `task` (subtask `subtask`) snapshotted its operators for `checkpointID`, which
+    /// kept it from processing records for `pause`.
+    func acknowledge(checkpointID: Int64, task: String, subtask: Int, parts: [CheckpointPart], pause: Duration)
     /// Task `task` could not snapshot its operators for `checkpointID`: the checkpoint is
     /// aborted (the job goes on; the previous checkpoint stays the latest).
     func decline(checkpointID: Int64, task: String, subtask: Int, error: any Error)

@@ -85,6 +85,7 @@ public final class StreamTask {
     /// runtime injects it between two reads). Operators in a task are chained into direct
     /// calls, so all of them have processed exactly the records before the barrier.
     public func checkpoint(_ barrier: CheckpointBarrier) {
+        let started = ContinuousClock.now
         var parts: [CheckpointPart] = []
         var failure: (any Error)?
         for action in snapshotActions {
@@ -98,7 +99,8 @@ public final class StreamTask {
         if let failure {
             checkpointAcknowledger?.decline(checkpointID: barrier.id, task: name, subtask: subtask, error: failure)
         } else {
-            checkpointAcknowledger?.acknowledge(checkpointID: barrier.id, task: name, subtask: subtask, parts: parts)
+            checkpointAcknowledger?.acknowledge(checkpointID: barrier.id, task: name, subtask: subtask, parts: parts,
+                                                pause: started.duration(to: .now))
         }
         for o in outputs { o.broadcastBarrier(barrier) }
         flushOutputs()

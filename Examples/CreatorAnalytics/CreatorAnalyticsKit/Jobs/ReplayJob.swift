@@ -55,6 +55,11 @@ public struct ReplaySummary: Sendable, CustomStringConvertible {
     public var peakResidentBytes: UInt64
     /// Checkpoints completed (0 without checkpointing).
     public var checkpointsCompleted: Int = 0
+    /// The longest time a task stopped processing to snapshot its operators, in microseconds.
+    public var longestSnapshotPauseMicroseconds: Int64 = 0
+    /// Duration (trigger to commit) and size of the last checkpoint.
+    public var lastCheckpointMilliseconds: Int64 = 0
+    public var lastCheckpointBytes: Int64 = 0
 
     /// Lines per second of wall time.
     public var eventsPerSecond: Double { wallSeconds > 0 ? Double(eventsRead) / wallSeconds : 0 }
@@ -64,7 +69,10 @@ public struct ReplaySummary: Sendable, CustomStringConvertible {
         let wall = (wallSeconds * 1000).rounded() / 1000
         return "events read \(eventsRead), valid \(valid), invalid \(invalid), duplicates \(duplicates), late \(late), "
             + "results written \(resultsWritten), wall time \(wall) s, events/s \(eps), peak RSS \(peakResidentBytes / (1 << 20)) MiB"
-            + (checkpointsCompleted > 0 ? ", checkpoints \(checkpointsCompleted)" : "")
+            + (checkpointsCompleted > 0
+                ? ", checkpoints \(checkpointsCompleted) (last \(lastCheckpointBytes / 1024) KiB in \(lastCheckpointMilliseconds) ms, "
+                    + "longest pause \(Double(longestSnapshotPauseMicroseconds) / 1000) ms)"
+                : "")
     }
 }
 
@@ -160,6 +168,9 @@ public enum ReplayJob {
             resultsWritten: result.counter("records_in", step: Step.viewResults) + result.counter("records_in", step: Step.sessionResults),
             wallSeconds: result.wallSeconds,
             peakResidentBytes: result.peakResidentBytes,
-            checkpointsCompleted: result.counter("checkpoints_completed", step: "checkpoints"))
+            checkpointsCompleted: result.counter("checkpoints_completed", step: "checkpoints"),
+            longestSnapshotPauseMicroseconds: result.gauges[.init(operatorName: "checkpoints", metric: "longest_snapshot_pause_us")] ?? 0,
+            lastCheckpointMilliseconds: result.gauges[.init(operatorName: "checkpoints", metric: "last_checkpoint_duration_ms")] ?? 0,
+            lastCheckpointBytes: result.gauges[.init(operatorName: "checkpoints", metric: "last_checkpoint_size_bytes")] ?? 0)
     }
 }
