@@ -161,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CreatorAnalyticsTests",
-            dependencies: ["CreatorAnalyticsKit", "RunnelRuntime", "RunnelCore", "RunnelCheckpoint"],
+            dependencies: ["CreatorAnalyticsKit", "RunnelRuntime", "RunnelCore", "RunnelCheckpoint", "RunnelOperators"],
             swiftSettings: strict
         ),
     ],

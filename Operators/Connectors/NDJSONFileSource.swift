@@ -35,7 +35,7 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
 
     /// Reads and decodes one split.
     public final class Reader: SourceReader {
-        let file: NDJSONStripeReader
+        private(set) var file: NDJSONStripeReader
         let decoder: Decoder
         /// Lines read so far (including those the decoder skipped or rejected).
         public private(set) var linesRead = 0
@@ -56,6 +56,20 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
             writer.writeVarInt(p.line.offset)
             writer.writeVarInt(p.line.lineNumber)
             return (writer.bytes, "block \(p.block), byte \(p.line.offset), line \(p.line.lineNumber)")
+        }
+
+        /// Resumes the stripe at a recorded position.
+        public func restore(position payload: [UInt8]) throws {
+            var reader = BinaryReader(payload)
+            let block: Int = try reader.read()
+            let offset = try reader.readVarInt()
+            let lineNumber = try reader.readVarInt()
+            guard block >= 0, offset >= 0, lineNumber >= 1, file.stripes == 1 || block % file.stripes == file.stripe else {
+                throw SourceRestoreError(reason: "position block \(block) does not belong to stripe \(file.stripe) of \(file.stripes)")
+            }
+            file = try NDJSONStripeReader(path: file.path, stripe: file.stripe, of: file.stripes, blockSize: file.blockSize,
+                                          chunkSize: file.chunkSize,
+                                          at: .init(block: block, line: NDJSONPosition(offset: offset, lineNumber: lineNumber)))
         }
 
         public func read(into output: SourceOutput<Decoder.Output>, limit: Int) throws -> SourceReadStatus {

@@ -47,6 +47,8 @@ public final class NDJSONStripeReader {
     public let stripes: Int
     /// Bytes per block.
     public let blockSize: Int64
+    /// Bytes per read.
+    public let chunkSize: Int
 
     private let reader: NDJSONFileReader
     private let counter: NewlineCounter
@@ -81,6 +83,7 @@ public final class NDJSONStripeReader {
         self.stripe = stripe
         self.stripes = stripes
         self.blockSize = blockSize
+        self.chunkSize = chunkSize
         self.block = position.block
         counter = try NewlineCounter(path: path)
         reader = try NDJSONFileReader(path: path, range: Self.range(of: position.block, stripes: stripes, blockSize: blockSize),

@@ -1,3 +1,4 @@
+import RunnelCheckpoint
 import RunnelCore
 import Synchronization
 
@@ -23,6 +24,8 @@ public final class JobRunner: Sendable {
         public var handleSignals = false
         /// Periodic checkpoints to a directory; nil for none.
         public var checkpoints: CheckpointSettings?
+        /// A checkpoint to start from (read and checked with `CheckpointStore`); nil for a fresh start.
+        public var restore: RestoredCheckpoint?
 
         /// Creates options.
         public init(parallelism: Int = EventLoopGroup.defaultLoopCount, loops: Int? = nil, handleSignals: Bool = false) {
@@ -103,7 +106,9 @@ public final class JobRunner: Sendable {
         let clocks = group.loops.map { LoopProcessingTimeService(loop: $0) }
         let plan: ExecutionPlan
         do {
-            plan = try ExecutionPlan(graph: graph, parallelism: options.parallelism, options: options.plan, metrics: metrics) {
+            var planOptions = options.plan
+            if let checkpoint = options.restore { planOptions.restored = Self.restoredState(checkpoint) }
+            plan = try ExecutionPlan(graph: graph, parallelism: options.parallelism, options: planOptions, metrics: metrics) {
                 clocks[$0 % loopCount]
             }
         } catch {
@@ -215,6 +220,18 @@ public final class JobRunner: Sendable {
                             peakResidentBytes: AllocatorStatistics.peakResidentSetBytes(), allocator: AllocatorStatistics.current())
         result.gauges = metrics.gaugeValues().mapValues { $0.max() ?? 0 }
         return result
+    }
+
+    /// The parts of a checkpoint by step, for the operators to restore from.
+    static func restoredState(_ checkpoint: RestoredCheckpoint) -> RestoredState {
+        let m = checkpoint.manifest
+        var parts: [String: [CheckpointPart]] = [:]
+        for entry in m.states {
+            parts[entry.step, default: []].append(CheckpointPart(
+                checkpointID: m.id, step: entry.step, subtask: entry.subtask, keyGroups: entry.keyGroups,
+                payload: checkpoint.payload(of: entry.file) ?? [], summary: entry.summary))
+        }
+        return RestoredState(checkpointID: m.id, parallelism: m.parallelism, parts: parts)
     }
 
     private func taskFinished() {

@@ -2,6 +2,7 @@ import CreatorAnalyticsKit
 import Foundation
 import RunnelCheckpoint
 import RunnelCore
+import RunnelOperators
 import RunnelRuntime
 import Testing
 
@@ -60,5 +61,69 @@ import Testing
         try backend.finishRestore()
         #expect(backend.entryCount > 0)
         _ = seen
+    }
+}
+
+/// Exactly-once state: a run restored from any checkpoint produces exactly the output the
+/// checkpoint does not cover. The collect sink records, for each checkpoint, which records
+/// had reached it before the barrier; those plus everything the restored run emits must
+/// equal the output of the uninterrupted run, as a multiset: nothing lost, nothing doubled.
+@Suite struct ReplayRestoreTests {
+    @Test("restoring from early, middle and late checkpoints gives the rest of the output exactly once",
+          arguments: [1, 2])
+    func restoreGivesTheRest(parallelism: Int) throws {
+        let dir = try E2ETempDir("replay-restore")
+        let input = dir.path("events.ndjson")
+        try ReplayE2E.generate(seed: 17, count: 40_000).write(to: URL(fileURLWithPath: input))
+        let config = ReplayConfiguration(inputPath: input, outputPath: "", parallelism: parallelism)
+
+        let full = CollectSink<ReplayResult>()
+        var options = JobRunner.Options(parallelism: parallelism)
+        options.checkpoints = CheckpointSettings(directory: dir.path("checkpoints"), interval: .milliseconds(5), retained: 1000)
+        try JobRunner(graph: try ReplayJob.build(config, results: full), options: options).run()
+        let expected = full.results.map { "\($0)" }.sorted()
+        #expect(expected.count > 1000)
+
+        let store = try CheckpointStore(directory: dir.path("checkpoints"), create: false)
+        let ids = try store.completedIDs()
+        try #require(ids.count >= 3, "the run was long enough for several checkpoints")
+        for id in [ids[0], ids[ids.count / 2], ids[ids.count - 1]] {
+            let covered = try #require(full.resultsBefore(checkpoint: id), "checkpoint \(id) reached the sink")
+            let rest = CollectSink<ReplayResult>()
+            var restoreOptions = JobRunner.Options(parallelism: parallelism)
+            restoreOptions.restore = try store.load(store.path(of: id))
+            try JobRunner(graph: try ReplayJob.build(config, results: rest), options: restoreOptions).run()
+            let combined = (covered + rest.results).map { "\($0)" }.sorted()
+            let (missing, extra) = Self.difference(expected, combined)
+            #expect(missing.isEmpty && extra.isEmpty,
+                    "checkpoint \(id) of \(ids.first!)...\(ids.last!): \(covered.count) covered + \(rest.results.count) after; \(missing.count) missing (e.g. \(missing.prefix(2))), \(extra.count) extra (e.g. \(extra.prefix(2)))")
+        }
+    }
+
+    /// Multiset difference of two sorted lists: what `actual` lacks and what it has too much.
+    static func difference(_ expected: [String], _ actual: [String]) -> (missing: [String], extra: [String]) {
+        var counts: [String: Int] = [:]
+        for e in expected { counts[e, default: 0] += 1 }
+        for a in actual { counts[a, default: 0] -= 1 }
+        let missing = counts.filter { $0.value > 0 }.map(\.key).sorted()
+        let extra = counts.filter { $0.value < 0 }.map(\.key).sorted()
+        return (missing, extra)
+    }
+
+    @Test("a file source checkpointed at one parallelism refuses another, with a clear error")
+    func sourcesNeedTheSameParallelism() throws {
+        let dir = try E2ETempDir("replay-restore-p")
+        let input = dir.path("events.ndjson")
+        try ReplayE2E.generate(seed: 3, count: 20_000).write(to: URL(fileURLWithPath: input))
+        let config = ReplayConfiguration(inputPath: input, outputPath: "", parallelism: 2)
+        var options = JobRunner.Options(parallelism: 2)
+        options.checkpoints = CheckpointSettings(directory: dir.path("checkpoints"), interval: .milliseconds(5))
+        try JobRunner(graph: try ReplayJob.build(config, results: CollectSink<ReplayResult>()), options: options).run()
+        let store = try CheckpointStore(directory: dir.path("checkpoints"), create: false)
+        var restoreOptions = JobRunner.Options(parallelism: 1)
+        restoreOptions.restore = try #require(try store.latestValid())
+        #expect {
+            try JobRunner(graph: try ReplayJob.build(config, results: CollectSink<ReplayResult>()), options: restoreOptions).run()
+        } throws: { "\($0)".contains("same parallelism") }
     }
 }

@@ -21,9 +21,16 @@ public protocol SinkWriter: AnyObject {
     /// The job stops without finishing its input (cancelled, or failed elsewhere): release
     /// resources; a writer may keep what it has written so far. Not called after `finish`.
     func close()
+
+    /// The writer's part of a checkpoint (e.g. its pending transaction), or nil when it keeps
+    /// nothing. Called on the writer's task when the checkpoint barrier reaches it.
+    func snapshot(checkpointID: Int64) throws -> [UInt8]?
 }
 
 extension SinkWriter {
     /// Default: nothing to release.
     public func close() {}
+
+    /// Default: nothing to checkpoint.
+    public func snapshot(checkpointID: Int64) throws -> [UInt8]? { nil }
 }

@@ -38,6 +38,10 @@ public protocol SourceReader: AnyObject {
     /// summary (e.g. `block 12, byte 48302211, line 94001`). The default throws: a reader
     /// that cannot replay cannot take part in exactly-once checkpoints.
     func checkpointPosition() throws -> (payload: [UInt8], summary: String)
+
+    /// Moves the reader to a position it recorded (``checkpointPosition()``) in a run with
+    /// the same parallelism, before it reads. The default throws.
+    func restore(position payload: [UInt8]) throws
 }
 
 extension SourceReader {
@@ -48,6 +52,20 @@ extension SourceReader {
     public func checkpointPosition() throws -> (payload: [UInt8], summary: String) {
         throw SourceNotCheckpointable(reader: String(reflecting: Self.self))
     }
+
+    /// Default: the reader cannot replay.
+    public func restore(position payload: [UInt8]) throws {
+        throw SourceNotCheckpointable(reader: String(reflecting: Self.self))
+    }
+}
+
+/// A source's state cannot be restored as asked.
+public struct SourceRestoreError: Error, CustomStringConvertible {
+    /// Why.
+    public var reason: String
+    /// Creates the error.
+    public init(reason: String) { self.reason = reason }
+    public var description: String { "cannot restore source: \(reason)" }
 }
 
 /// A source whose reader cannot record a replay position is in a job with checkpoints.

@@ -64,7 +64,8 @@ final class SourceSplitDriver<Reader: SourceReader>: SourceDriver {
     let output: SourceOutput<Reader.Output>
     let emitter: Emitter<Reader.Output>
     let idleTimeoutMilliseconds: Int64?
-    private var lastWatermark = Watermark.initial
+    /// The last watermark sent (also what a checkpoint records).
+    private(set) var lastWatermark = Watermark.initial
     private var finished = false
 
     init(reader: Reader, strategy: WatermarkStrategy<Reader.Output>, emitter: Emitter<Reader.Output>) {
@@ -98,6 +99,12 @@ final class SourceSplitDriver<Reader: SourceReader>: SourceDriver {
     }
 
     func close() { reader.close() }
+
+    /// Resumes at the watermark of a restored checkpoint.
+    func restore(watermark: Timestamp) {
+        output.generator.restore(watermark: watermark)
+        lastWatermark = max(lastWatermark, watermark)
+    }
 
     var recordsEmitted: Int { output.emittedCount }
 }

@@ -24,6 +24,8 @@ public final class ExecutionPlan {
         public var channelCapacity = 16
         /// Key groups (the largest parallelism the job can be rescaled to).
         public var maxParallelism = KeyGroupAssignment.defaultMaxParallelism
+        /// State to start from (a restored checkpoint), if any.
+        public var restored: RestoredState?
         /// Default options.
         public init() {}
     }
@@ -102,7 +104,9 @@ public final class ExecutionPlan {
                     reportFailure: { [weak task] error in if task?.failure == nil { task?.failure = error } },
                     endOfInputCount: max(1, chainedInputs + gated),
                     onClose: { [weak task] action in task?.closeActions.append(action) },
-                    onCheckpoint: { [weak task] action in task?.snapshotActions.append(action) })
+                    onCheckpoint: { [weak task] action in task?.snapshotActions.append(action) },
+                    restored: options.restored.map { RestoredStepState(checkpointID: $0.checkpointID, parallelism: $0.parallelism,
+                                                                         parts: $0.parts[node.name] ?? []) })
                 let emitter = node.makeEmitter?(metrics.counter("records_out", operator: node.name))
                 if let emitter { emitters[node.id] = emitter }
                 switch node.role {

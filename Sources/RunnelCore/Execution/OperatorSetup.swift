@@ -27,6 +27,9 @@ public struct OperatorSetup {
     /// has reached its task (on all inputs); the action returns the operator's part, or nil
     /// when it has no state. Errors abort the checkpoint, not the job.
     public let onCheckpoint: (@escaping (CheckpointBarrier) throws -> CheckpointPart?) -> Void
+    /// When the job is restored from a checkpoint: this step's parts in it (from every
+    /// subtask of the earlier run). Nil on a fresh start.
+    public let restored: RestoredStepState?
 
     /// The key groups this subtask owns.
     public var keyGroups: Range<Int> { assignment.keyGroups(ofSubtask: subtask) }

@@ -102,6 +102,12 @@ public struct DataStream<Element> {
             var failed = false
             var finished = false
             setup.onClose { if !finished { writer.close() } }
+            let (step, subtask) = (setup.name, setup.subtask)
+            setup.onCheckpoint { barrier in
+                try writer.snapshot(checkpointID: barrier.id).map {
+                    CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, payload: $0)
+                }
+            }
             return HandlerBox(ElementHandler<Element>(
                 element: { v, ts in
                     recordsIn.increment()

@@ -44,12 +44,29 @@ public final class StreamEnvironment {
         node.makeEmitter = { Emitter<S.Output>(recordsOut: $0) }
         node.makeSource = { setup, emitter in
             let reader = try source.createReader(subtask: setup.subtask, parallelism: setup.parallelism)
-            let (step, subtask) = (setup.name, setup.subtask)
-            setup.onCheckpoint { barrier in
-                let (payload, summary) = try reader.checkpointPosition()
-                return CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, payload: payload, summary: summary)
+            let driver = SourceSplitDriver(reader: reader, strategy: watermarks, emitter: emitter as! Emitter<S.Output>)
+            if let restored = setup.restored {
+                // A source part: the reader's position, then the watermark the split had sent.
+                guard restored.parallelism == setup.parallelism else {
+                    throw SourceRestoreError(reason: "'\(name)' was checkpointed at parallelism \(restored.parallelism); "
+                                             + "file sources resume only at the same parallelism")
+                }
+                guard let part = restored.parts.first(where: { $0.subtask == setup.subtask }) else {
+                    throw SourceRestoreError(reason: "the checkpoint has no position for '\(name)' subtask \(setup.subtask)")
+                }
+                var payload = BinaryReader(part.payload)
+                try reader.restore(position: try payload.readBytes())
+                driver.restore(watermark: try payload.readVarInt())
             }
-            return SourceSplitDriver(reader: reader, strategy: watermarks, emitter: emitter as! Emitter<S.Output>)
+            let (step, subtask) = (setup.name, setup.subtask)
+            setup.onCheckpoint { [unowned driver] barrier in
+                let (position, summary) = try reader.checkpointPosition()
+                var payload = BinaryWriter()
+                payload.writeBytes(position)
+                payload.writeVarInt(driver.lastWatermark)
+                return CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, payload: payload.bytes, summary: summary)
+            }
+            return driver
         }
         return DataStream(environment: self, node: node.id)
     }

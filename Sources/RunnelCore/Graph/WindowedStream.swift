@@ -38,10 +38,10 @@ public struct WindowedStream<Key: StreamKey, Element, Assigner: WindowAssigner, 
         let useProcessingTrigger = !assigner.isEventTime && !triggerWasSet
         return keyed.stream.transform(name, inputs: [keyed.hashEdge]) { setup, out in
             if useProcessingTrigger {
-                return WindowOperator(assigner: assigner, trigger: ProcessingTimeTrigger(), aggregate: function, allowedLateness: lateness,
+                return try WindowOperator(assigner: assigner, trigger: ProcessingTimeTrigger(), aggregate: function, allowedLateness: lateness,
                                       lateTag: lateTag, keyOf: key, setup: setup, output: out).handler
             }
-            return WindowOperator(assigner: assigner, trigger: trigger, aggregate: function, allowedLateness: lateness,
+            return try WindowOperator(assigner: assigner, trigger: trigger, aggregate: function, allowedLateness: lateness,
                                   lateTag: lateTag, keyOf: key, setup: setup, output: out).handler
         }
     }

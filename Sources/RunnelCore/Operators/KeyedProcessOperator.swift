@@ -31,6 +31,7 @@ public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
         timers.onEventTime = { [unowned self] t in self.fire(t, .eventTime) }
         timers.onProcessingTime = { [unowned self] t in self.fire(t, .processingTime) }
         try function.open(KeyedRuntimeContext(setup: setup, stateBackend: backend))
+        try KeyedOperatorSnapshot.restore(setup: setup, backend: backend, timers: timers)
         KeyedOperatorSnapshot.register(setup: setup, backend: backend, timers: timers)
     }
 

@@ -17,4 +17,24 @@ enum KeyedOperatorSnapshot {
                                   payload: writer.bytes, summary: "\(backend.entryCount) state entries")
         }
     }
+
+    /// Restores `backend` and `timers` from the step's parts of a restored checkpoint: the
+    /// key groups this subtask owns, from whichever earlier subtasks held them, and the
+    /// lowest watermark among those subtasks.
+    static func restore<Key, Namespace>(setup: OperatorSetup, backend: KeyedStateBackend<Key>,
+                                        timers: InternalTimerService<Key, Namespace>) throws {
+        guard let restored = setup.restored else { return }
+        var states: [[UInt8]] = []
+        var timerSnapshots: [[UInt8]] = []
+        for part in restored.parts where part.keyGroups.overlaps(setup.keyGroups) {
+            var reader = BinaryReader(part.payload)
+            states.append(try reader.readBytes())
+            timerSnapshots.append(try reader.readBytes())
+        }
+        try backend.restore(from: states)
+        try backend.finishRestore()
+        if let watermark = try timers.restore(from: timerSnapshots, keyGroups: setup.keyGroups, assignment: setup.assignment) {
+            timers.restoreWatermark(watermark)
+        }
+    }
 }

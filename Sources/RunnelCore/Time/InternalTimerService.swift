@@ -57,6 +57,12 @@ public final class InternalTimerService<Key: StreamKey, Namespace: StreamKey> {
     public var processingTimeTimers: Set<InternalTimer<Key, Namespace>> { processingTimers.timers }
 
     /// Advances the watermark and fires every event-time timer at or before it, in time order.
+    /// Sets the watermark restored from a checkpoint, without firing timers (the run that
+    /// wrote the checkpoint fired every timer up to it).
+    public func restoreWatermark(_ watermark: Timestamp) {
+        currentWatermark = max(currentWatermark, watermark)
+    }
+
     public func advanceWatermark(to watermark: Timestamp) {
         currentWatermark = watermark
         while let timer = eventTimers.popDue(atOrBefore: watermark) {

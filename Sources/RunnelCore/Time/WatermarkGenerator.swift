@@ -7,6 +7,14 @@ public protocol WatermarkGenerator: AnyObject {
     func onEvent(timestamp: Timestamp)
     /// The watermark the split can promise now (``Watermark/initial`` if none).
     var currentWatermark: Timestamp { get }
+    /// Brings the generator to the watermark of a restored checkpoint, so that it goes on
+    /// as it would have in the run that wrote it.
+    func restore(watermark: Timestamp)
+}
+
+extension WatermarkGenerator {
+    /// Default: no state to restore (the source still resumes at the restored watermark).
+    public func restore(watermark: Timestamp) {}
 }
 
 /// A generator for input whose disorder is bounded.
@@ -26,6 +34,13 @@ public final class BoundedOutOfOrdernessGenerator: WatermarkGenerator {
 
     public func onEvent(timestamp: Timestamp) {
         if timestamp > maxTimestamp { maxTimestamp = timestamp }
+    }
+
+    /// Sets the largest timestamp seen to the one that gave `watermark`.
+    public func restore(watermark: Timestamp) {
+        guard watermark != Watermark.initial else { return }
+        let (seen, overflow) = watermark.addingReportingOverflow(bound &+ 1)
+        maxTimestamp = max(maxTimestamp, overflow ? .max : seen)
     }
 
     public var currentWatermark: Timestamp {

@@ -46,7 +46,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     ///   - lateTag: where late elements go; when `nil` they are counted (`late_records`) and dropped.
     public init(assigner: Assigner, trigger: Trig, aggregate: Agg, allowedLateness: Int64 = 0,
                 lateTag: OutputTag<Input>? = nil, keyOf: @escaping (Input) -> Key,
-                setup: OperatorSetup, output: Emitter<Result>) {
+                setup: OperatorSetup, output: Emitter<Result>) throws {
         precondition(allowedLateness >= 0)
         self.assigner = assigner
         self.trigger = trigger
@@ -85,6 +85,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
             processingTime: { clock.currentTime })
         timers.onEventTime = { [unowned self] t in self.onTimer(t, domain: .eventTime) }
         timers.onProcessingTime = { [unowned self] t in self.onTimer(t, domain: .processingTime) }
+        try KeyedOperatorSnapshot.restore(setup: setup, backend: backend, timers: timers)
         KeyedOperatorSnapshot.register(setup: setup, backend: backend, timers: timers)
     }
 

@@ -96,10 +96,18 @@ public enum ReplayJob {
         public static let sessionResults = "sessions-file"
     }
 
-    /// Builds the job graph.
+    /// Builds the job graph, writing results to `config.outputPath`.
     public static func build(_ config: ReplayConfiguration) throws -> JobGraph {
         // Check the input before the output files are created (and truncated): a mistyped
         // --input must not wipe earlier results.
+        _ = try NDJSONFileReader(path: config.inputPath, range: 0..<0)
+        let output = try SharedFileOutput(path: config.outputPath)
+        return try build(config, results: NDJSONFileSink<ReplayResult>(file: output) { r, json in r.encode(into: &json) })
+    }
+
+    /// Builds the job graph with results going to `results` (`config.outputPath` unused).
+    public static func build<Results: Sink>(_ config: ReplayConfiguration, results: Results) throws -> JobGraph
+    where Results.Input == ReplayResult {
         _ = try NDJSONFileReader(path: config.inputPath, range: 0..<0)
         let env = StreamEnvironment(name: "creator-replay")
         let lines = env.source(
@@ -116,8 +124,6 @@ public enum ReplayJob {
             .keyBy { $0.eventKey }
             .process(Step.dedup, Deduplicate<EventIDKey, CreatorEvent>(ttl: ttl))
 
-        let output = try SharedFileOutput(path: config.outputPath)
-        let results = NDJSONFileSink<ReplayResult>(file: output) { r, json in r.encode(into: &json) }
 
         // Projections, not whole events, cross the exchanges (see `PostView`).
         events
