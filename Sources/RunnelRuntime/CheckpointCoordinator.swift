@@ -44,6 +44,8 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
     }
 
     let store: CheckpointStore
+    /// Called (on the writer thread) after each checkpoint is committed, with its id.
+    private let onComplete: @Sendable (Int64) -> Void
     private let jobName: String
     private let parallelism: Int
     private let maxParallelism: Int
@@ -57,7 +59,8 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
     private let longestPause: Gauge
 
     init(settings: CheckpointSettings, jobName: String, parallelism: Int, maxParallelism: Int, taskCount: Int,
-         metrics: MetricsRegistry) throws {
+         metrics: MetricsRegistry, onComplete: @escaping @Sendable (Int64) -> Void) throws {
+        self.onComplete = onComplete
         store = try CheckpointStore(directory: settings.directory, retained: settings.retained)
         self.jobName = jobName
         self.parallelism = parallelism
@@ -139,23 +142,22 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
         let latch = OneShotLatch()
         writerIdle.withLock { $0 = latch }
         NativeThread.spawnDetached(name: "runnel-checkpoint") { [self] in
-            write(ready)
+            do {
+                try write(ready)
+                onComplete(ready.barrier.id)
+            } catch {
+                failed.increment()
+                printToStandardError("runnel: checkpoint \(ready.barrier.id) failed and was discarded: \(error)")
+            }
             state.withLock { $0.writing = false }
             latch.open()
         }
     }
 
-    /// Writes and commits a checkpoint whose parts are all in (on the writer thread).
-    private func write(_ flight: InFlight) {
+    /// Writes and commits a checkpoint whose parts are all in; a failed one is removed.
+    private func write(_ flight: InFlight) throws {
         let id = flight.barrier.id
-        let pending: PendingCheckpoint
-        do {
-            pending = try store.begin(id: id)
-        } catch {
-            failed.increment()
-            printToStandardError("runnel: checkpoint \(id) failed: \(error)")
-            return
-        }
+        let pending = try store.begin(id: id)
         do {
             var files: [CheckpointManifest.File] = []
             var entries: [CheckpointManifest.StateEntry] = []
@@ -175,9 +177,33 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
             lastSize.set(Int64(manifest.totalSize))
         } catch {
             pending.abort()
-            failed.increment()
-            printToStandardError("runnel: checkpoint \(id) failed and was discarded: \(error)")
+            throw error
         }
+    }
+
+    /// Once every task has finished: the final checkpoint, holding each task's finished
+    /// parts (sources at their end, sinks' last output awaiting commit). Written and
+    /// committed before returning its id; nil when tasks are still running.
+    func finalCheckpoint() throws -> Int64? {
+        waitForWriter()
+        let flight = state.withLock { s -> InFlight? in
+            guard s.finished.count == taskCount, s.inFlight == nil else { return nil }
+            let barrier = CheckpointBarrier(id: s.nextID)
+            s.nextID += 1
+            var flight = InFlight(barrier: barrier, startedNanos: MonotonicClock.nowNanoseconds(),
+                                  triggeredAtMillis: WallClock.nowMilliseconds())
+            flight.parts = s.finished.values.flatMap { parts in
+                parts.map { part in
+                    var restamped = part
+                    restamped.checkpointID = barrier.id
+                    return restamped
+                }
+            }
+            return flight
+        }
+        guard let flight else { return nil }
+        try write(flight)
+        return flight.barrier.id
     }
 
     /// Waits until a checkpoint being written is committed or discarded.

@@ -118,12 +118,16 @@ public final class JobRunner: Sendable {
         }
         state.withLock { $0.remaining = plan.tasks.count }
         if plan.tasks.isEmpty { done.open() }
+        /// Tells every task (on its loop) that a checkpoint is complete; set once the drivers exist.
+        let completionNotifier = UncheckedBox<(@Sendable (Int64) -> Void)?>(nil)
         let coordinator: CheckpointCoordinator?
         if let settings = options.checkpoints {
             do {
+                let notify = completionNotifier
                 coordinator = try CheckpointCoordinator(
                     settings: settings, jobName: graph.name, parallelism: options.parallelism,
-                    maxParallelism: KeyGroupAssignment.defaultMaxParallelism, taskCount: plan.tasks.count, metrics: metrics)
+                    maxParallelism: KeyGroupAssignment.defaultMaxParallelism, taskCount: plan.tasks.count, metrics: metrics,
+                    onComplete: { id in notify.value?(id) })
             } catch {
                 group.shutdownGracefully()
                 throw error
@@ -138,13 +142,23 @@ public final class JobRunner: Sendable {
             TaskDriver(task: task, loop: group.loop(at: task.subtask % loopCount),
                        onFinished: { [self] in
                            if let coordinator {
-                               coordinator.taskFinished(.init(name: task.name, subtask: task.subtask),
-                                                        finalParts: task.finishedCheckpointParts())
+                               do {
+                                   coordinator.taskFinished(.init(name: task.name, subtask: task.subtask),
+                                                            finalParts: try task.finishedCheckpointParts())
+                               } catch {
+                                   taskFailed(error)
+                               }
                            }
                            taskFinished()
                        },
                        onFailure: { [self] error in taskFailed(error) })
         })
+        completionNotifier.value = { id in
+            for d in drivers.value {
+                let driver = UncheckedBox(d)
+                d.loop.execute { driver.value.task.notifyCheckpointComplete(id) }
+            }
+        }
         let signals = UncheckedBox<SignalWatcher?>(nil)
         let allocatorTimer = UncheckedBox<LoopTimer?>(nil)
         let checkpointTimer = UncheckedBox<LoopTimer?>(nil)
@@ -193,6 +207,28 @@ public final class JobRunner: Sendable {
             }
         }
         done.wait()
+        if let coordinator, state.withLock({ $0.failure == nil && $0.cancelled == nil }) {
+            // Every task finished: the final checkpoint covers the sinks' last output, then
+            // the sinks commit it. (A crash before this commit restores the final checkpoint
+            // and finishes the commit; a crash before it is written replays from the last one.)
+            do {
+                if let id = try coordinator.finalCheckpoint() {
+                    let committed = CountdownLatch(count: drivers.value.count)
+                    let failures = Mutex<[any Error]>([])
+                    for d in drivers.value {
+                        let driver = UncheckedBox(d)
+                        d.loop.execute {
+                            if let error = driver.value.task.notifyCheckpointComplete(id) { failures.withLock { $0.append(error) } }
+                            committed.countDown()
+                        }
+                    }
+                    committed.wait()
+                    if let error = failures.withLock({ $0.first }) { taskFailed(error) }
+                }
+            } catch {
+                taskFailed(error)
+            }
+        }
 
         // Stop tasks on their loops, then the loops.
         let stopped = CountdownLatch(count: loopCount)

@@ -32,11 +32,16 @@ import Testing
         let ids = try store.completedIDs()
         #expect(ids.count == summary.checkpointsCompleted)
         #expect(try store.latestValid() != nil)
-        // The first checkpoint was taken while every task ran (later ones may record some
-        // tasks as finished instead of holding their state).
-        let first = try store.load(store.path(of: try #require(ids.first)))
-        let latest = first
-        let manifest = first.manifest
+        // A checkpoint taken while every task ran and after the sources had read something
+        // (under load the first trigger may come before the first read; the last ones record
+        // finished tasks instead of their state).
+        let chosen = try ids.lazy.map { try store.load(store.path(of: $0)) }.first { checkpoint in
+            let m = checkpoint.manifest
+            return m.states.filter { $0.step == ReplayJob.Step.dedup }.count == parallelism
+                && m.states.filter { $0.step == ReplayJob.Step.read }.allSatisfy { !$0.summary.hasSuffix("line 1") }
+        }
+        let latest = try #require(chosen, "a checkpoint taken mid-run")
+        let manifest = latest.manifest
         #expect(manifest.parallelism == parallelism)
         // Every source reader recorded its position; every keyed step covers all key groups.
         let sources = manifest.states.filter { $0.step == ReplayJob.Step.read }

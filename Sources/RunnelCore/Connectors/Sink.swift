@@ -25,6 +25,17 @@ public protocol SinkWriter: AnyObject {
     /// The writer's part of a checkpoint (e.g. its pending transaction), or nil when it keeps
     /// nothing. Called on the writer's task when the checkpoint barrier reaches it.
     func snapshot(checkpointID: Int64) throws -> [UInt8]?
+
+    /// The writer's part of checkpoints taken after it finished (e.g. the output of its
+    /// last records, still awaiting commit), or nil.
+    func finishedState() throws -> [UInt8]?
+
+    /// Checkpoint `checkpointID` is complete on disk: make visible what it covers.
+    func checkpointComplete(_ checkpointID: Int64) throws
+
+    /// Called before the first record when the job is restored: the parts every writer of
+    /// this step wrote into the checkpoint (at the parallelism of that run).
+    func restore(from parts: [[UInt8]]) throws
 }
 
 extension SinkWriter {
@@ -33,4 +44,13 @@ extension SinkWriter {
 
     /// Default: nothing to checkpoint.
     public func snapshot(checkpointID: Int64) throws -> [UInt8]? { nil }
+
+    /// Default: nothing awaits commit.
+    public func finishedState() throws -> [UInt8]? { nil }
+
+    /// Default: nothing to commit.
+    public func checkpointComplete(_ checkpointID: Int64) throws {}
+
+    /// Default: nothing to restore.
+    public func restore(from parts: [[UInt8]]) throws {}
 }

@@ -105,6 +105,8 @@ public final class ExecutionPlan {
                     endOfInputCount: max(1, chainedInputs + gated),
                     onClose: { [weak task] action in task?.closeActions.append(action) },
                     onCheckpoint: { [weak task] action in task?.snapshotActions.append(action) },
+                    onFinishedCheckpoint: { [weak task] action in task?.finishedSnapshotActions.append(action) },
+                    onCheckpointComplete: { [weak task] action in task?.completionActions.append(action) },
                     restored: options.restored.map { RestoredStepState(checkpointID: $0.checkpointID, parallelism: $0.parallelism,
                                                                          parts: $0.parts[node.name] ?? []) })
                 let emitter = node.makeEmitter?(metrics.counter("records_out", operator: node.name))

@@ -27,6 +27,14 @@ public struct OperatorSetup {
     /// has reached its task (on all inputs); the action returns the operator's part, or nil
     /// when it has no state. Errors abort the checkpoint, not the job.
     public let onCheckpoint: (@escaping (CheckpointBarrier) throws -> CheckpointPart?) -> Void
+    /// Registers the part this operator contributes to checkpoints taken after its task
+    /// finished (a finished task takes no barriers): a source's final position, a sink's
+    /// files awaiting commit. Operators whose state no longer matters once their input
+    /// ended register nothing.
+    public let onFinishedCheckpoint: (@escaping () throws -> CheckpointPart?) -> Void
+    /// Registers an action run (on the operator's task) once a checkpoint is complete on
+    /// disk: transactional sinks commit what that checkpoint covers.
+    public let onCheckpointComplete: (@escaping (Int64) throws -> Void) -> Void
     /// When the job is restored from a checkpoint: this step's parts in it (from every
     /// subtask of the earlier run). Nil on a fresh start.
     public let restored: RestoredStepState?

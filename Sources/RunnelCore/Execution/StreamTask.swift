@@ -31,6 +31,10 @@ public final class StreamTask {
     var closeActions: [() -> Void] = []
     /// The operators' snapshot actions, in chain order.
     var snapshotActions: [(CheckpointBarrier) throws -> CheckpointPart?] = []
+    /// What the operators contribute to checkpoints once the task has finished.
+    var finishedSnapshotActions: [() throws -> CheckpointPart?] = []
+    /// Run when a checkpoint is complete on disk.
+    var completionActions: [(Int64) throws -> Void] = []
     /// Whether the task reads a source (checkpoint barriers are injected into such tasks).
     public var isSource: Bool { source != nil }
     /// Receives this task's checkpoint parts (set by the runtime when checkpointing is on).
@@ -69,14 +73,29 @@ public final class StreamTask {
     }
 
     /// The checkpoint parts of a finished task, which later checkpoints include for it (a
-    /// finished task takes no more barriers): a marker saying the task finished, and for a
-    /// source task its final reader position and the state of its chained operators.
-    /// Parts that cannot be taken are left out.
-    public func finishedCheckpointParts() -> [CheckpointPart] {
+    /// finished task takes no more barriers): a marker saying the task finished, and what
+    /// its operators registered for this case (a source's final position, a sink's files
+    /// awaiting commit).
+    public func finishedCheckpointParts() throws -> [CheckpointPart] {
         let marker = CheckpointPart(checkpointID: 0, step: name, subtask: subtask, payload: [], summary: "finished")
-        guard isSource else { return [marker] }
-        let barrier = CheckpointBarrier(id: 0)
-        return [marker] + snapshotActions.compactMap { try? $0(barrier) }
+        return [marker] + (try finishedSnapshotActions.compactMap { try $0() })
+    }
+
+    /// A checkpoint is complete on disk: operators commit what it covers. A failure fails
+    /// the task (output that cannot be committed must not be reported as written) and is
+    /// returned.
+    @discardableResult
+    public func notifyCheckpointComplete(_ checkpointID: Int64) -> (any Error)? {
+        var first: (any Error)?
+        for action in completionActions {
+            do {
+                try action(checkpointID)
+            } catch {
+                if first == nil { first = error }
+                if failure == nil { failure = error }
+            }
+        }
+        return first
     }
 
     /// Snapshots every operator of the task for `barrier` and sends the barrier on.

@@ -103,11 +103,16 @@ public struct DataStream<Element> {
             var finished = false
             setup.onClose { if !finished { writer.close() } }
             let (step, subtask) = (setup.name, setup.subtask)
+            if let restored = setup.restored { try writer.restore(from: restored.parts.map(\.payload)) }
             setup.onCheckpoint { barrier in
                 try writer.snapshot(checkpointID: barrier.id).map {
                     CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, payload: $0)
                 }
             }
+            setup.onFinishedCheckpoint {
+                try writer.finishedState().map { CheckpointPart(checkpointID: 0, step: step, subtask: subtask, payload: $0) }
+            }
+            setup.onCheckpointComplete { id in try writer.checkpointComplete(id) }
             return HandlerBox(ElementHandler<Element>(
                 element: { v, ts in
                     recordsIn.increment()

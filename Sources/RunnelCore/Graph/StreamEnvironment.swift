@@ -59,13 +59,15 @@ public final class StreamEnvironment {
                 driver.restore(watermark: try payload.readVarInt())
             }
             let (step, subtask) = (setup.name, setup.subtask)
-            setup.onCheckpoint { [unowned driver] barrier in
+            let part = { [unowned driver] (id: Int64) throws -> CheckpointPart in
                 let (position, summary) = try reader.checkpointPosition()
                 var payload = BinaryWriter()
                 payload.writeBytes(position)
                 payload.writeVarInt(driver.lastWatermark)
-                return CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, payload: payload.bytes, summary: summary)
+                return CheckpointPart(checkpointID: id, step: step, subtask: subtask, payload: payload.bytes, summary: summary)
             }
+            setup.onCheckpoint { barrier in try part(barrier.id) }
+            setup.onFinishedCheckpoint { try part(0) }
             return driver
         }
         return DataStream(environment: self, node: node.id)
