@@ -18,19 +18,24 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
     public let chunkSize: Int
     /// Bytes per block dealt to a subtask.
     public let blockSize: Int64
+    /// Lines per second over all subtasks, for demos and tests; nil for as fast as possible.
+    public let linesPerSecond: Double?
 
     /// Creates the source.
     public init(path: String, chunkSize: Int = NDJSONFileReader.defaultChunkSize,
-                blockSize: Int64 = NDJSONStripeReader.defaultBlockSize, decoder: @escaping @Sendable () -> Decoder) {
+                blockSize: Int64 = NDJSONStripeReader.defaultBlockSize, linesPerSecond: Double? = nil,
+                decoder: @escaping @Sendable () -> Decoder) {
+        precondition(linesPerSecond.map { $0 > 0 } ?? true, "the rate must be positive")
         self.path = path
         self.makeDecoder = decoder
         self.chunkSize = chunkSize
         self.blockSize = blockSize
+        self.linesPerSecond = linesPerSecond
     }
 
     public func createReader(subtask: Int, parallelism: Int) throws -> Reader {
         let stripe = try NDJSONStripeReader(path: path, stripe: subtask, of: parallelism, blockSize: blockSize, chunkSize: chunkSize)
-        return Reader(file: stripe, decoder: makeDecoder())
+        return Reader(file: stripe, decoder: makeDecoder(), linesPerSecond: linesPerSecond.map { $0 / Double(parallelism) })
     }
 
     /// Reads and decodes one split.
@@ -40,9 +45,29 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
         /// Lines read so far (including those the decoder skipped or rejected).
         public private(set) var linesRead = 0
 
-        init(file: NDJSONStripeReader, decoder: Decoder) {
+        /// This subtask's share of the rate limit.
+        let linesPerSecond: Double?
+        private var rateStart: ContinuousClock.Instant?
+        private var linesSinceRateStart = 0
+
+        init(file: NDJSONStripeReader, decoder: Decoder, linesPerSecond: Double? = nil) {
             self.file = file
             self.decoder = decoder
+            self.linesPerSecond = linesPerSecond
+        }
+
+        /// How many lines the rate limit allows now (a token bucket refilled continuously),
+        /// and when to come back when it allows none.
+        private func allowance(upTo limit: Int) -> (lines: Int, retryMilliseconds: Int64) {
+            guard let rate = linesPerSecond else { return (limit, 0) }
+            let now = ContinuousClock.now
+            let start = rateStart ?? now
+            rateStart = start
+            let elapsed = start.duration(to: now)
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let allowed = Int(seconds * rate) + 1 - linesSinceRateStart
+            if allowed > 0 { return (min(limit, allowed), 0) }
+            return (0, max(1, Int64((Double(1 - allowed) / rate * 1000).rounded(.up))))
         }
 
         /// Where the next unread line starts.
@@ -73,11 +98,19 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
         }
 
         public func read(into output: SourceOutput<Decoder.Output>, limit: Int) throws -> SourceReadStatus {
+            let (allowed, retry) = allowance(upTo: limit)
+            if allowed == 0 { return file.isFinished ? .finished : .waiting(retryAfterMilliseconds: retry) }
+            if linesPerSecond != nil { return try readLines(into: output, limit: allowed, rateLimited: true) }
+            return try readLines(into: output, limit: limit, rateLimited: false)
+        }
+
+        private func readLines(into output: SourceOutput<Decoder.Output>, limit: Int, rateLimited: Bool) throws -> SourceReadStatus {
             let decoder = self.decoder
             let n = try file.readLines(upTo: limit) { line in
                 if let record = decoder.decode(line) { output.emit(record) }
             }
             linesRead += n
+            if rateLimited { linesSinceRateStart += n }
             return n < limit || file.isFinished ? .finished : .more
         }
     }

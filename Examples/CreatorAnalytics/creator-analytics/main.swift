@@ -37,17 +37,39 @@ struct Replay: ParsableCommand {
     @Option(name: .customLong("out-of-orderness"), help: "Bound on event-time disorder, in seconds.")
     var outOfOrderness: Double = 5
 
+    @Option(name: .customLong("checkpoint-dir"),
+            help: "Take checkpoints into this directory; OUT (and the dead-letter path) then become directories of committed part-*.ndjson files.")
+    var checkpointDir: String?
+
+    @Option(name: .customLong("checkpoint-interval"), help: "Seconds between checkpoints (fractions allowed).")
+    var checkpointInterval: Double = 10
+
+    @Option(help: "Restore from 'latest' (the newest valid checkpoint in --checkpoint-dir) or a checkpoint's path.")
+    var restore: String?
+
+    @Option(help: "Read at most this many events per second (for demos and tests).")
+    var rate: Double?
+
     func validate() throws {
         guard parallelism >= 1 && parallelism <= 128 else { throw ValidationError("--parallelism must be between 1 and 128") }
         guard outOfOrderness >= 0 else { throw ValidationError("--out-of-orderness must not be negative") }
+        guard checkpointInterval > 0 else { throw ValidationError("--checkpoint-interval must be positive") }
+        guard rate.map({ $0 > 0 }) ?? true else { throw ValidationError("--rate must be positive") }
+        guard restore == nil || checkpointDir != nil else { throw ValidationError("--restore needs --checkpoint-dir") }
     }
 
     func run() throws {
-        let config = ReplayConfiguration(
+        var config = ReplayConfiguration(
             inputPath: input, outputPath: output, deadLetterPath: deadLetter, parallelism: parallelism,
             outOfOrderness: .milliseconds(Int64((outOfOrderness * 1000).rounded())))
+        if let checkpointDir {
+            config.checkpoints = CheckpointSettings(directory: checkpointDir,
+                                                    interval: .milliseconds(max(1, Int64((checkpointInterval * 1000).rounded()))))
+        }
+        config.restore = restore
+        config.linesPerSecond = rate
         do {
-            let summary = try ReplayJob.run(config, handleSignals: true)
+            let summary = try ReplayJob.run(config, handleSignals: true) { printToStandardError("creator-analytics: \($0)") }
             printToStandardError(summary.description)
         } catch let error as JobRunner.RunError {
             printToStandardError("creator-analytics: \(error)")

@@ -33,8 +33,9 @@ public protocol SinkWriter: AnyObject {
     /// Checkpoint `checkpointID` is complete on disk: make visible what it covers.
     func checkpointComplete(_ checkpointID: Int64) throws
 
-    /// Called before the first record when the job is restored: the parts every writer of
-    /// this step wrote into the checkpoint (at the parallelism of that run).
+    /// Called before the first record: when the job is restored, with the parts every writer
+    /// of this step wrote into the checkpoint (at the parallelism of that run); on a fresh
+    /// start with none (a transactional sink then discards what a crashed run left).
     func restore(from parts: [[UInt8]]) throws
 }
 

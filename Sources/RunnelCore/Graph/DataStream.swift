@@ -103,7 +103,7 @@ public struct DataStream<Element> {
             var finished = false
             setup.onClose { if !finished { writer.close() } }
             let (step, subtask) = (setup.name, setup.subtask)
-            if let restored = setup.restored { try writer.restore(from: restored.parts.map(\.payload)) }
+            try writer.restore(from: setup.restored?.parts.map(\.payload) ?? [])
             setup.onCheckpoint { barrier in
                 try writer.snapshot(checkpointID: barrier.id).map {
                     CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, payload: $0)

@@ -1,3 +1,4 @@
+import RunnelCheckpoint
 import RunnelCore
 import RunnelJSON
 import RunnelOperators
@@ -21,8 +22,13 @@ public struct ReplayConfiguration: Sendable {
     public var sessionGap: Duration = .seconds(30 * 60)
     /// How long an event id is remembered for deduplication (event time).
     public var dedupTTL: Duration = .seconds(3600)
-    /// Periodic checkpoints, if any.
+    /// Periodic checkpoints, if any. With checkpoints, the output and dead-letter paths are
+    /// directories of committed `part-*.ndjson` files (exactly-once output).
     public var checkpoints: CheckpointSettings?
+    /// `latest` or a checkpoint's path: where to restore from (needs `checkpoints`).
+    public var restore: String?
+    /// Lines per second the source reads (for demos and tests); nil for as fast as possible.
+    public var linesPerSecond: Double?
 
     /// Creates a configuration with the contract's defaults.
     public init(inputPath: String, outputPath: String, deadLetterPath: String? = nil,
@@ -32,6 +38,23 @@ public struct ReplayConfiguration: Sendable {
         self.deadLetterPath = deadLetterPath
         self.parallelism = parallelism
         self.outOfOrderness = outOfOrderness
+    }
+}
+
+/// Why a replay cannot start.
+public enum ReplayError: Error, CustomStringConvertible {
+    /// `--restore` without `--checkpoint-dir`.
+    case restoreWithoutCheckpoints
+    /// Checkpoints exist but none passes its checks: starting from empty state would
+    /// silently double-count, so the job refuses.
+    case noValidCheckpoint(directory: String)
+
+    public var description: String {
+        switch self {
+        case .restoreWithoutCheckpoints: return "--restore needs --checkpoint-dir"
+        case .noValidCheckpoint(let directory):
+            return "no checkpoint in \(directory) can be restored (all are corrupt); refusing to start from empty state"
+        }
     }
 }
 
@@ -101,6 +124,10 @@ public enum ReplayJob {
         // Check the input before the output files are created (and truncated): a mistyped
         // --input must not wipe earlier results.
         _ = try NDJSONFileReader(path: config.inputPath, range: 0..<0)
+        if config.checkpoints != nil {
+            return try build(config, results: TransactionalNDJSONFileSink<ReplayResult>(
+                directory: config.outputPath, prefix: "results") { r, json in r.encode(into: &json) })
+        }
         let output = try SharedFileOutput(path: config.outputPath)
         return try build(config, results: NDJSONFileSink<ReplayResult>(file: output) { r, json in r.encode(into: &json) })
     }
@@ -112,12 +139,18 @@ public enum ReplayJob {
         let env = StreamEnvironment(name: "creator-replay")
         let lines = env.source(
             Step.read,
-            NDJSONFileSource(path: config.inputPath) { CreatorLineDecoder() },
+            NDJSONFileSource(path: config.inputPath, linesPerSecond: config.linesPerSecond) { CreatorLineDecoder() },
             watermarks: .boundedOutOfOrderness(config.outOfOrderness) { $0.timestamp })
         let validated = lines.process(Step.validate, SplitValidEvents())
         if let path = config.deadLetterPath {
-            validated.sideOutput(SplitValidEvents.deadLetters)
-                .sink(Step.deadLetters, try NDJSONFileSink<DeadLetter>(path: path) { letter, json in letter.encode(into: &json) })
+            let letters = validated.sideOutput(SplitValidEvents.deadLetters)
+            if config.checkpoints != nil {
+                letters.sink(Step.deadLetters, try TransactionalNDJSONFileSink<DeadLetter>(directory: path, prefix: "dead-letters") {
+                    letter, json in letter.encode(into: &json)
+                })
+            } else {
+                letters.sink(Step.deadLetters, try NDJSONFileSink<DeadLetter>(path: path) { letter, json in letter.encode(into: &json) })
+            }
         }
         let ttl = StateTTL(config.dedupTTL, timeDomain: .eventTime)
         let events = validated
@@ -152,13 +185,38 @@ public enum ReplayJob {
         return try env.build()
     }
 
-    /// Runs the job on libuv loops and returns its summary.
-    public static func run(_ config: ReplayConfiguration, handleSignals: Bool = false) throws -> ReplaySummary {
+    /// Runs the job on libuv loops and returns its summary; `report` receives notices
+    /// (which checkpoint is restored, or that there is none).
+    public static func run(_ config: ReplayConfiguration, handleSignals: Bool = false,
+                           report: (String) -> Void = { _ in }) throws -> ReplaySummary {
         var options = JobRunner.Options(parallelism: config.parallelism, handleSignals: handleSignals)
         options.checkpoints = config.checkpoints
+        if let restore = config.restore {
+            options.restore = try restoredCheckpoint(restore, config: config, report: report)
+        }
         let runner = JobRunner(graph: try build(config), options: options)
         let result = try runner.run()
         return summary(result)
+    }
+
+    /// The checkpoint `restore` names (`latest`: the newest that passes its checks; nil
+    /// when the directory has none at all, which `report` says).
+    static func restoredCheckpoint(_ restore: String, config: ReplayConfiguration,
+                                   report: (String) -> Void) throws -> RestoredCheckpoint? {
+        guard let settings = config.checkpoints else { throw ReplayError.restoreWithoutCheckpoints }
+        guard restore == "latest" else {
+            let checkpoint = try CheckpointStore.load(restore)
+            report("restoring from \(checkpoint.path) (checkpoint \(checkpoint.manifest.id))")
+            return checkpoint
+        }
+        let store = try CheckpointStore(directory: settings.directory, retained: settings.retained)
+        if let latest = try store.latestValid(report: report) {
+            report("restoring from \(latest.path) (checkpoint \(latest.manifest.id))")
+            return latest
+        }
+        guard try store.completedIDs().isEmpty else { throw ReplayError.noValidCheckpoint(directory: settings.directory) }
+        report("no checkpoint in \(settings.directory); starting from the beginning")
+        return nil
     }
 
     /// The summary of a finished run.

@@ -1,0 +1,78 @@
+import CreatorAnalyticsKit
+import Foundation
+import RunnelCheckpoint
+import Testing
+
+/// Real crashes: `creator-analytics replay` with checkpoints is killed with SIGKILL at random
+/// moments, several times, and restarted with `--restore latest` until it finishes. The
+/// committed output (`part-*.ndjson`) must equal an uninterrupted run's, line for line as a
+/// multiset: nothing lost, nothing doubled.
+@Suite(.serialized) struct ReplayCrashTests {
+    /// Starts the CLI, kills it with SIGKILL after `killAfter` seconds unless it exited;
+    /// returns the exit status, or nil if it was killed.
+    func runOrKill(_ arguments: [String], killAfter: TimeInterval) throws -> (status: Int32?, stderr: String) {
+        let process = Process()
+        process.executableURL = try CreatorAnalyticsCLI.location.get()
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(killAfter)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        var killed = false
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            killed = true
+        }
+        process.waitUntilExit()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (killed ? nil : process.terminationStatus, text)
+    }
+
+    /// Every line of the committed part files in `directory`.
+    static func committedLines(_ directory: String) throws -> [String] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("part-") }.sorted()
+        return names.flatMap { ReplayE2E.readLines(directory + "/" + $0) }
+    }
+
+    @Test("killed with SIGKILL several times and restored: committed output equals an uninterrupted run",
+          arguments: [(UInt64(1), 1), (UInt64(2), 2)])
+    func killAndRestore(seed: UInt64, parallelism: Int) throws {
+        let dir = try E2ETempDir("replay-crash")
+        let input = dir.path("events.ndjson")
+        try ReplayE2E.generate(seed: seed, count: 30_000).write(to: URL(fileURLWithPath: input))
+        _ = try CreatorAnalyticsCLI.run(["replay", "--input", input, "--output", dir.path("plain.ndjson"),
+                                         "--dead-letter", dir.path("plain-dead.ndjson"), "--parallelism", "\(parallelism)"])
+        let expected = ReplayE2E.readLines(dir.path("plain.ndjson")).sorted()
+        let expectedDead = ReplayE2E.readLines(dir.path("plain-dead.ndjson")).sorted()
+        #expect(expected.count > 1000)
+
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        var notes: [String] = []
+        for attempt in 0..<40 {
+            let arguments = ["replay", "--input", input, "--output", dir.path("out"), "--dead-letter", dir.path("dead"),
+                             "--checkpoint-dir", dir.path("checkpoints"), "--checkpoint-interval", "0.05",
+                             "--parallelism", "\(parallelism)", "--rate", "40000", "--restore", "latest"]
+            // Early attempts are killed at random moments; later ones may run to the end.
+            let killAfter = attempt < 4 ? Double.random(in: 0.15...0.6, using: &generator) : 30
+            let (status, stderr) = try runOrKill(arguments, killAfter: killAfter)
+            notes.append(stderr.split(separator: "\n").first.map(String.init) ?? "")
+            if let status {
+                #expect(status == 0, "attempt \(attempt): \(stderr)")
+                break
+            }
+            kills += 1
+        }
+        #expect(kills >= 2, "the job was killed several times: \(notes)")
+        #expect(notes.contains { $0.contains("restoring from") }, "a run restored a checkpoint: \(notes)")
+        let got = try Self.committedLines(dir.path("out")).sorted()
+        let (missing, extra) = ReplayRestoreTests.difference(expected, got)
+        #expect(missing.isEmpty && extra.isEmpty, "\(missing.count) missing, \(extra.count) doubled after \(kills) kills")
+        let gotDead = try Self.committedLines(dir.path("dead")).sorted()
+        #expect(gotDead == expectedDead, "dead letters: \(gotDead.count) vs \(expectedDead.count)")
+        // Nothing uncommitted is left behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("out")).allSatisfy { !$0.hasPrefix(".") })
+    }
+}
