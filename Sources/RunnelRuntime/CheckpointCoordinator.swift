@@ -74,11 +74,12 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
         longestPause = metrics.gauge("longest_snapshot_pause_us", operator: "checkpoints")
     }
 
-    /// Starts a checkpoint unless one is in flight or the job is finishing; returns its barrier.
-    func trigger() -> CheckpointBarrier? {
+    /// Starts a checkpoint (or a savepoint) unless one is in flight or the job is
+    /// finishing; returns its barrier.
+    func trigger(savepoint: Bool = false) -> CheckpointBarrier? {
         state.withLock { s -> CheckpointBarrier? in
             guard s.finished.count < taskCount, s.inFlight == nil, !s.writing else { return nil }
-            let barrier = CheckpointBarrier(id: s.nextID)
+            let barrier = CheckpointBarrier(id: s.nextID, isSavepoint: savepoint)
             s.nextID += 1
             s.inFlight = InFlight(barrier: barrier, startedNanos: MonotonicClock.nowNanoseconds(),
                                   triggeredAtMillis: WallClock.nowMilliseconds())

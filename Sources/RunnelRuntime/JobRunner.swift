@@ -1,6 +1,9 @@
 import RunnelCheckpoint
 import RunnelCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs a job graph on libuv event loops, one loop per worker thread.
 ///
@@ -58,11 +61,15 @@ public final class JobRunner: Sendable {
     public enum RunError: Error, CustomStringConvertible {
         /// `cancel()` was called or a signal arrived.
         case cancelled(signal: Int32?)
+        /// SIGTERM with checkpointing on: a savepoint was taken and the job stopped; restoring
+        /// it continues where the job stopped.
+        case stoppedWithSavepoint(id: Int64, path: String)
 
         public var description: String {
             switch self {
             case .cancelled(let signal?): return "job cancelled by signal \(signal)"
             case .cancelled(nil): return "job cancelled"
+            case .stoppedWithSavepoint(let id, let path): return "job stopped with savepoint \(id) (\(path))"
             }
         }
     }
@@ -92,7 +99,11 @@ public final class JobRunner: Sendable {
 
     /// Cancels the job (any thread); `run()` then throws ``RunError/cancelled(signal:)``.
     public func cancel(signal: Int32? = nil) {
-        state.withLock { if $0.cancelled == nil { $0.cancelled = .cancelled(signal: signal) } }
+        stop(with: .cancelled(signal: signal))
+    }
+
+    private func stop(with reason: RunError) {
+        state.withLock { if $0.cancelled == nil { $0.cancelled = reason } }
         done.open()
     }
 
@@ -153,12 +164,32 @@ public final class JobRunner: Sendable {
                        },
                        onFailure: { [self] error in taskFailed(error) })
         })
-        completionNotifier.value = { id in
+        let savepoint = Mutex<Int64?>(nil)
+        completionNotifier.value = { [self] id in
+            let stopping = savepoint.withLock { $0 == id }
+            let committed = CountdownLatch(count: stopping ? drivers.value.count : 0)
             for d in drivers.value {
                 let driver = UncheckedBox(d)
-                d.loop.execute { driver.value.task.notifyCheckpointComplete(id) }
+                d.loop.execute {
+                    driver.value.task.notifyCheckpointComplete(id)
+                    if stopping { committed.countDown() }
+                }
+            }
+            if stopping, let coordinator {
+                // Stop once the sinks committed what the savepoint covers.
+                committed.wait()
+                stop(with: .stoppedWithSavepoint(id: id, path: coordinator.store.path(of: id)))
             }
         }
+        /// Injects a barrier into every source task (on loop 0).
+        let injectBarrier: @Sendable (CheckpointBarrier) -> Void = { barrier in
+            for d in drivers.value where d.task.isSource {
+                // The driver is touched only on its own loop.
+                let driver = UncheckedBox(d)
+                d.loop.execute { driver.value.inject(barrier) }
+            }
+        }
+        let savepointRetry = UncheckedBox<LoopTimer?>(nil)
         let signals = UncheckedBox<SignalWatcher?>(nil)
         let allocatorTimer = UncheckedBox<LoopTimer?>(nil)
         let checkpointTimer = UncheckedBox<LoopTimer?>(nil)
@@ -179,7 +210,25 @@ public final class JobRunner: Sendable {
                     do { try d.installWakeup() } catch { taskFailed(error) }
                 }
                 if index == 0 && options.handleSignals {
-                    signals.value = try? SignalWatcher(loop: loop) { [self] sig in cancel(signal: sig) }
+                    signals.value = try? SignalWatcher(loop: loop) { [self] sig in
+                        // SIGTERM with checkpoints: stop with a savepoint (a second SIGTERM cancels).
+                        guard sig == SIGTERM, let coordinator, savepoint.withLock({ $0 == nil }) else {
+                            cancel(signal: sig)
+                            return
+                        }
+                        func attempt() {
+                            if let barrier = coordinator.trigger(savepoint: true) {
+                                savepoint.withLock { $0 = barrier.id }
+                                savepointRetry.value?.cancel()
+                                injectBarrier(barrier)
+                            } else if savepointRetry.value == nil {
+                                // A checkpoint is in flight: try again shortly.
+                                savepointRetry.value = loop.scheduleTimer(afterMilliseconds: 5, repeatMilliseconds: 5) { attempt() }
+                            }
+                        }
+                        savepoint.withLock { $0 = -1 }
+                        attempt()
+                    }
                 }
                 if index == 0 {
                     // jemalloc's statistics, sampled into the job's metrics once a second.
@@ -187,12 +236,8 @@ public final class JobRunner: Sendable {
                     if let coordinator, let settings = options.checkpoints {
                         let interval = UInt64(max(1, settings.interval.milliseconds))
                         checkpointTimer.value = loop.scheduleTimer(afterMilliseconds: interval, repeatMilliseconds: interval) {
-                            guard let barrier = coordinator.trigger() else { return }
-                            for d in drivers.value where d.task.isSource {
-                                // The driver is touched only on its own loop.
-                                let driver = UncheckedBox(d)
-                                d.loop.execute { driver.value.inject(barrier) }
-                            }
+                            guard savepoint.withLock({ $0 == nil }), let barrier = coordinator.trigger() else { return }
+                            injectBarrier(barrier)
                         }
                     }
                 }
@@ -239,6 +284,7 @@ public final class JobRunner: Sendable {
                     signals.value?.stop()
                     allocatorTimer.value?.cancel()
                     checkpointTimer.value?.cancel()
+                    savepointRetry.value?.cancel()
                 }
                 stopped.countDown()
             }

@@ -75,4 +75,37 @@ import Testing
         // Nothing uncommitted is left behind.
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("out")).allSatisfy { !$0.hasPrefix(".") })
     }
+
+    @Test("SIGTERM stops the job with a savepoint; restoring it finishes the output exactly once")
+    func stopWithSavepoint() throws {
+        let dir = try E2ETempDir("replay-savepoint")
+        let input = dir.path("events.ndjson")
+        try ReplayE2E.generate(seed: 9, count: 20_000).write(to: URL(fileURLWithPath: input))
+        _ = try CreatorAnalyticsCLI.run(["replay", "--input", input, "--output", dir.path("plain.ndjson"), "--parallelism", "2"])
+        let expected = ReplayE2E.readLines(dir.path("plain.ndjson")).sorted()
+        let arguments = ["replay", "--input", input, "--output", dir.path("out"), "--checkpoint-dir", dir.path("checkpoints"),
+                         "--checkpoint-interval", "60", "--parallelism", "2", "--rate", "10000", "--restore", "latest"]
+
+        let process = Process()
+        process.executableURL = try CreatorAnalyticsCLI.location.get()
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        usleep(600_000)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(stderr)")
+        #expect(stderr.contains("stopped with savepoint"), "\(stderr)")
+        let store = try CheckpointStore(directory: dir.path("checkpoints"), create: false)
+        let savepoint = try #require(try store.latestValid())
+        #expect(savepoint.manifest.kind == .savepoint)
+        #expect(try Self.committedLines(dir.path("out")).count < expected.count, "the job stopped before the end")
+
+        let resumed = try CreatorAnalyticsCLI.run(arguments)
+        #expect(resumed.status == 0)
+        #expect(resumed.stderr.contains("restoring from"), "\(resumed.stderr)")
+        #expect(try Self.committedLines(dir.path("out")).sorted() == expected)
+    }
 }

@@ -73,6 +73,7 @@ struct Replay: ParsableCommand {
             printToStandardError(summary.description)
         } catch let error as JobRunner.RunError {
             printToStandardError("creator-analytics: \(error)")
+            if case .stoppedWithSavepoint = error { return }  // a clean stop: restore continues it
             throw ExitCode(130)
         }
     }
