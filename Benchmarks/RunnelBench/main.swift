@@ -125,10 +125,15 @@ struct RunnelBench: ParsableCommand {
             let summary = try ReplayJob.run(config)
             if summary.resultsWritten == 0 { throw ValidationError("replay produced no results") }
         case "replay-checkpoints":
+            // With checkpoints the output is a directory of committed part files.
             let directory = "/tmp/runnel-bench-checkpoints-\(getpid())"
-            var config = ReplayConfiguration(inputPath: input, outputPath: "/dev/null", parallelism: parallelism)
+            let output = "/tmp/runnel-bench-output-\(getpid())"
+            var config = ReplayConfiguration(inputPath: input, outputPath: output, parallelism: parallelism)
             config.checkpoints = CheckpointSettings(directory: directory, interval: .milliseconds(250))
-            defer { removeTree(directory) }
+            defer {
+                removeTree(directory)
+                removeTree(output)
+            }
             let summary = try ReplayJob.run(config)
             if summary.resultsWritten == 0 { throw ValidationError("replay produced no results") }
             if ProcessInfoLite.verbose {
