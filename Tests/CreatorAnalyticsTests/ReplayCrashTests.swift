@@ -108,4 +108,64 @@ import Testing
         #expect(resumed.stderr.contains("restoring from"), "\(resumed.stderr)")
         #expect(try Self.committedLines(dir.path("out")).sorted() == expected)
     }
+
+    @Test("a damaged newest checkpoint is reported and the previous one restored; output still exact")
+    func corruptNewestCheckpoint() throws {
+        let dir = try E2ETempDir("replay-corrupt")
+        let input = dir.path("events.ndjson")
+        try ReplayE2E.generate(seed: 21, count: 30_000).write(to: URL(fileURLWithPath: input))
+        _ = try CreatorAnalyticsCLI.run(["replay", "--input", input, "--output", dir.path("plain.ndjson"), "--parallelism", "2"])
+        let expected = ReplayE2E.readLines(dir.path("plain.ndjson")).sorted()
+        let arguments = ["replay", "--input", input, "--output", dir.path("out"), "--checkpoint-dir", dir.path("checkpoints"),
+                         "--checkpoint-interval", "0.05", "--parallelism", "2", "--rate", "20000", "--restore", "latest"]
+        let (status, _) = try runOrKill(arguments, killAfter: 0.8)
+        try #require(status == nil, "the first run was killed mid-way")
+        let store = try CheckpointStore(directory: dir.path("checkpoints"), create: false)
+        let ids = try store.completedIDs()
+        try #require(ids.count >= 2, "two complete checkpoints to fall back between")
+        // Flip a byte in the middle of the newest checkpoint's largest state file.
+        let newest = store.path(of: ids.last!)
+        let victim = try FileManager.default.contentsOfDirectory(atPath: newest).filter { $0.hasSuffix(".state") }
+            .max { (try? FileManager.default.attributesOfItem(atPath: newest + "/" + $0)[.size] as? Int ?? 0) ?? 0 < (try? FileManager.default.attributesOfItem(atPath: newest + "/" + $1)[.size] as? Int ?? 0) ?? 0 }!
+        var data = try Data(contentsOf: URL(fileURLWithPath: newest + "/" + victim))
+        data[data.count / 2] ^= 0x20
+        try data.write(to: URL(fileURLWithPath: newest + "/" + victim))
+
+        let resumed = try CreatorAnalyticsCLI.run(arguments)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("checkpoint \(ids.last!) cannot be restored"), "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("restoring from") && !resumed.stderr.contains("chk-\(ids.last!) "), "\(resumed.stderr)")
+        #expect(try Self.committedLines(dir.path("out")).sorted() == expected)
+    }
+
+    @Test("a checkpoint that cannot be written is aborted; the job goes on and its output is exact")
+    func failedCheckpointWrite() throws {
+        let dir = try E2ETempDir("replay-write-failure")
+        let input = dir.path("events.ndjson")
+        try ReplayE2E.generate(seed: 23, count: 30_000).write(to: URL(fileURLWithPath: input))
+        _ = try CreatorAnalyticsCLI.run(["replay", "--input", input, "--output", dir.path("plain.ndjson"), "--parallelism", "2"])
+        let expected = ReplayE2E.readLines(dir.path("plain.ndjson")).sorted()
+        let checkpoints = dir.path("checkpoints")
+        let process = Process()
+        process.executableURL = try CreatorAnalyticsCLI.location.get()
+        process.arguments = ["replay", "--input", input, "--output", dir.path("out"), "--checkpoint-dir", checkpoints,
+                             "--checkpoint-interval", "0.05", "--parallelism", "2", "--rate", "20000"]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        // While it runs, the checkpoint directory turns into a plain file (as if the disk
+        // failed), then comes back.
+        usleep(300_000)
+        try FileManager.default.moveItem(atPath: checkpoints, toPath: checkpoints + ".away")
+        FileManager.default.createFile(atPath: checkpoints, contents: Data("not a directory".utf8))
+        usleep(300_000)
+        try FileManager.default.removeItem(atPath: checkpoints)
+        try FileManager.default.moveItem(atPath: checkpoints + ".away", toPath: checkpoints)
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(stderr)")
+        #expect(stderr.contains("failed"), "a checkpoint failed while the directory was gone: \(stderr)")
+        #expect(try Self.committedLines(dir.path("out")).sorted() == expected)
+        #expect(try CheckpointStore(directory: checkpoints, create: false).latestValid() != nil)
+    }
 }
