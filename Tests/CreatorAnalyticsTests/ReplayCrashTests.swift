@@ -164,7 +164,8 @@ import Testing
         process.waitUntilExit()
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 0, "\(stderr)")
-        #expect(stderr.contains("failed"), "a checkpoint failed while the directory was gone: \(stderr)")
+        #expect(stderr.contains("runnel: checkpoint") && stderr.contains("failed"),
+                "a checkpoint failed while the directory was gone: \(stderr)")
         #expect(try Self.committedLines(dir.path("out")).sorted() == expected)
         #expect(try CheckpointStore(directory: checkpoints, create: false).latestValid() != nil)
     }
