@@ -137,4 +137,31 @@ import Testing
             }
         }
     }
+
+    @Test("a deferred snapshot shows the state at the freeze, whatever is written after it")
+    func copyOnWriteSnapshot() throws {
+        let source = States(subtask: 0, parallelism: 1)
+        for (i, key) in Self.keys.prefix(100).enumerated() { source.fill(key, i) }
+        let expected = Self.keys.prefix(100).map { source.read($0) }
+        let deferred = try source.backend.snapshotLater()
+        // Change, add and remove entries after the freeze.
+        for (i, key) in Self.keys.prefix(100).enumerated() {
+            source.backend.setCurrentKey(key)
+            if i % 3 == 0 { source.value.value = -1 }
+            if i % 3 == 1 { source.list.clear() }
+            source.map["z"] = 9
+        }
+        for key in Self.keys.suffix(50) { source.fill(key, 1) }
+        let target = States(subtask: 0, parallelism: 1)
+        try target.backend.restore(from: [try deferred.serialize()])
+        try target.backend.finishRestore()
+        #expect(Self.keys.prefix(100).map { target.read($0) } == expected)
+        for key in Self.keys.suffix(50) {
+            target.backend.setCurrentKey(key)
+            #expect(target.value.value == nil)
+        }
+        // The live state has the later writes.
+        source.backend.setCurrentKey(Self.keys[0])
+        #expect(source.value.value == -1)
+    }
 }

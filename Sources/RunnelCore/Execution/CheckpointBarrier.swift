@@ -25,19 +25,29 @@ public struct CheckpointPart: Sendable {
     public var subtask: Int
     /// The key groups the state covers (empty for non-keyed state).
     public var keyGroups: Range<Int>
-    /// The encoded state.
+    /// The encoded state (when ``deferred`` is nil).
     public var payload: [UInt8]
+    /// Encodes the state later, on the checkpoint writer's thread (state frozen at the
+    /// barrier with copy-on-write), so that the task does not stop for the encoding.
+    public var deferred: (@Sendable () throws -> [UInt8])?
     /// A human-readable summary (e.g. a source position), for operators of the system.
     public var summary: String
 
     /// Creates a part.
-    public init(checkpointID: Int64, step: String, subtask: Int, keyGroups: Range<Int> = 0..<0, payload: [UInt8], summary: String = "") {
+    public init(checkpointID: Int64, step: String, subtask: Int, keyGroups: Range<Int> = 0..<0, payload: [UInt8] = [],
+                summary: String = "", deferred: (@Sendable () throws -> [UInt8])? = nil) {
         self.checkpointID = checkpointID
         self.step = step
         self.subtask = subtask
         self.keyGroups = keyGroups
         self.payload = payload
         self.summary = summary
+        self.deferred = deferred
+    }
+
+    /// The encoded state (running the deferred encoding if there is one).
+    public func encoded() throws -> [UInt8] {
+        try deferred?() ?? payload
     }
 }
 

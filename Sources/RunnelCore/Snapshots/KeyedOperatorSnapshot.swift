@@ -10,11 +10,17 @@ enum KeyedOperatorSnapshot {
                                          timers: InternalTimerService<Key, Namespace>) {
         let (step, subtask, keyGroups, assignment) = (setup.name, setup.subtask, setup.keyGroups, setup.assignment)
         setup.onCheckpoint { barrier in
-            var writer = BinaryWriter()
-            writer.writeBytes(try backend.snapshot())
-            writer.writeBytes(try timers.snapshot(keyGroups: keyGroups, assignment: assignment))
+            // The keyed state is frozen here and encoded on the checkpoint writer's thread;
+            // timers (far fewer) are encoded now.
+            let state = try backend.snapshotLater()
+            let timerBytes = try timers.snapshot(keyGroups: keyGroups, assignment: assignment)
             return CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, keyGroups: keyGroups,
-                                  payload: writer.bytes, summary: "\(backend.entryCount) state entries")
+                                  summary: "\(backend.entryCount) state entries") {
+                var writer = BinaryWriter()
+                writer.writeBytes(try state.serialize())
+                writer.writeBytes(timerBytes)
+                return writer.bytes
+            }
         }
     }
 

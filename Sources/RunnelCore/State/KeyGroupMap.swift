@@ -53,6 +53,19 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         UnsafeMutableRawPointer(slots + i).storeBytes(of: 0, as: UInt64.self)
     }
 
+    /// A copy of the map (the entries copied, not shared).
+    public func copy() -> KeyGroupMap {
+        let other = KeyGroupMap(capacity: capacity)
+        for i in 0..<capacity where hash(at: i) != 0 { (other.slots + i).initialize(to: slots[i]) }
+        other.count = count
+        return other
+    }
+
+    private init(capacity: Int) {
+        self.capacity = capacity
+        slots = Self.allocateEmpty(capacity)
+    }
+
     /// Whether the map is empty.
     public var isEmpty: Bool { count == 0 }
 

@@ -14,23 +14,36 @@ extension KeyedStateBackend {
 
     /// The keyed state of every declared state for the key groups this subtask owns.
     public func snapshot() throws -> [UInt8] {
+        try snapshotLater().serialize()
+    }
+
+    /// Freezes the state (O(states × key groups)) and returns what encodes it, which may
+    /// run on another thread while the task goes on: the task's later writes go to copies
+    /// of the key groups they touch (copy-on-write), so the encoding shows the state as it
+    /// was at this call. Throws at once if a state or the key type has no encoding.
+    public func snapshotLater() throws -> DeferredSnapshot {
         let keys = try keySerializer()
-        var writer = BinaryWriter(capacity: 4096)
-        writer.write(keyGroups.lowerBound)
-        writer.write(keyGroups.upperBound)
-        let names = stateNames
-        writer.writeVarUInt(UInt64(names.count))
-        for name in names {
-            writer.writeString(name)
-            let table = registeredTable(named: name)!
-            for group in keyGroups {
-                var block = BinaryWriter()
-                try table.snapshotAny(keyGroup: group, keys: keys, to: &block)
-                writer.write(group)
-                writer.writeBytes(block.bytes)
-            }
+        let range = keyGroups
+        var writers: [(name: String, write: (Int, inout BinaryWriter) -> Void)] = []
+        for name in stateNames {
+            writers.append((name, try registeredTable(named: name)!.frozenWriterAny(keys: keys)))
         }
-        return writer.bytes
+        return DeferredSnapshot {
+            var writer = BinaryWriter(capacity: 4096)
+            writer.write(range.lowerBound)
+            writer.write(range.upperBound)
+            writer.writeVarUInt(UInt64(writers.count))
+            for (name, write) in writers {
+                writer.writeString(name)
+                for group in range {
+                    var block = BinaryWriter()
+                    write(group, &block)
+                    writer.write(group)
+                    writer.writeBytes(block.bytes)
+                }
+            }
+            return writer.bytes
+        }
     }
 
     /// Takes the key groups this subtask owns from `snapshots` (of any subtasks, at any
@@ -101,6 +114,13 @@ extension KeyedStateBackend {
     }
 }
 
+/// Encodes a snapshot taken earlier; safe to call on another thread (it reads only state
+/// frozen for it). `@unchecked`: the frozen key-group maps it reads are never changed again.
+public struct DeferredSnapshot: @unchecked Sendable {
+    /// Encodes the snapshot.
+    public let serialize: () throws -> [UInt8]
+}
+
 /// Keyed state could not be restored into the operator as declared.
 public struct KeyedStateRestoreError: Error, CustomStringConvertible {
     /// What went wrong.
@@ -113,7 +133,7 @@ protocol SnapshottableTable<Key>: AnyObject {
     associatedtype Key: StreamKey
     var stateName: String { get }
     var entryCount: Int { get }
-    func snapshotAny(keyGroup: Int, keys: StateSerializer<Key>, to writer: inout BinaryWriter) throws
+    func frozenWriterAny(keys: StateSerializer<Key>) throws -> (Int, inout BinaryWriter) -> Void
     func restoreAny(keyGroup: Int, from reader: inout BinaryReader, keys: StateSerializer<Key>, assignment: KeyGroupAssignment) throws
 }
 
@@ -121,8 +141,8 @@ extension KeyedStateTable: SnapshottableTable {
     var stateName: String { name }
     var entryCount: Int { count }
 
-    func snapshotAny(keyGroup: Int, keys: StateSerializer<Key>, to writer: inout BinaryWriter) throws {
-        try snapshot(keyGroup: keyGroup, keys: keys, to: &writer)
+    func frozenWriterAny(keys: StateSerializer<Key>) throws -> (Int, inout BinaryWriter) -> Void {
+        try frozenWriter(keys: keys)
     }
 
     func restoreAny(keyGroup: Int, from reader: inout BinaryReader, keys: StateSerializer<Key>, assignment: KeyGroupAssignment) throws {

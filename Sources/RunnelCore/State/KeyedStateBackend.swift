@@ -164,12 +164,12 @@ extension KeyedStateTable {
         guard let entry = groups[g][key] else { return nil }
         guard let ttl else { return entry.value }
         if let limit = expiryLimit(backend, ttl: ttl), entry.refreshedAt <= limit {
-            groups[g].removeValue(forKey: key)
+            mutableGroup(g).removeValue(forKey: key)
             return nil
         }
         if ttl.updateType == .onReadAndWrite {
             let stamp = backend.stamp(ttl)
-            groups[g].withValue(forKey: key, default: { entry }) { $0.refreshedAt = max($0.refreshedAt, stamp) }
+            mutableGroup(g).withValue(forKey: key, default: { entry }) { $0.refreshedAt = max($0.refreshedAt, stamp) }
         }
         return entry.value
     }
@@ -181,7 +181,7 @@ extension KeyedStateTable {
     func write(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, _ value: Value) {
         let stamp = ttl.map { backend.stamp($0) } ?? 0
         let limit = expiryLimit(backend, ttl: ttl)
-        groups[backend.currentLocalGroup].withValue(forKey: backend.currentHashedKey, default: { Entry(value: value, refreshedAt: stamp) }) {
+        mutableGroup(backend.currentLocalGroup).withValue(forKey: backend.currentHashedKey, default: { Entry(value: value, refreshedAt: stamp) }) {
             $0.value = value
             $0.refreshedAt = Self.restamp($0.refreshedAt, stamp, limit)
         }
@@ -198,7 +198,7 @@ extension KeyedStateTable {
     func modify<R>(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, initial: () -> Value, _ body: (inout Value) -> R) -> R {
         let stamp = ttl.map { backend.stamp($0) } ?? 0
         let limit = expiryLimit(backend, ttl: ttl)
-        return groups[backend.currentLocalGroup].withValue(forKey: backend.currentHashedKey, default: { Entry(value: initial(), refreshedAt: stamp) }) {
+        return mutableGroup(backend.currentLocalGroup).withValue(forKey: backend.currentHashedKey, default: { Entry(value: initial(), refreshedAt: stamp) }) {
             $0.update(stamp: stamp, expiredBefore: limit, initial: initial, body)
         }
     }
@@ -209,7 +209,7 @@ extension KeyedStateTable {
         let limit = expiryLimit(backend, ttl: ttl)
         var previous: Value?
         var created = false
-        groups[backend.currentLocalGroup].withValue(forKey: backend.currentHashedKey, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
+        mutableGroup(backend.currentLocalGroup).withValue(forKey: backend.currentHashedKey, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
             guard !created else { return }
             if limit == nil || $0.refreshedAt > limit! { previous = $0.value }
             $0.value = value
@@ -225,7 +225,7 @@ extension KeyedStateTable {
         let limit = expiryLimit(backend, ttl: ttl)
         var existing: Value?
         var created = false
-        groups[backend.currentLocalGroup].withValue(forKey: backend.currentHashedKey, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
+        mutableGroup(backend.currentLocalGroup).withValue(forKey: backend.currentHashedKey, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
             guard !created else { return }
             if let limit, $0.refreshedAt <= limit {
                 $0 = Entry(value: value, refreshedAt: stamp)
@@ -238,6 +238,6 @@ extension KeyedStateTable {
 
     /// Removes the current key's entry.
     func remove(_ backend: KeyedStateBackend<Key>) {
-        groups[backend.currentLocalGroup].removeValue(forKey: backend.currentHashedKey)
+        mutableGroup(backend.currentLocalGroup).removeValue(forKey: backend.currentHashedKey)
     }
 }

@@ -1,20 +1,26 @@
-/// Writing one key group of a state table to a checkpoint and reading it back.
+/// Writing the key groups of a state table to a checkpoint and reading them back.
 ///
 /// Layout of a key group's block: the entry count, then per entry the key, the TTL stamp
 /// (`refreshedAt`, zigzag varint) and the value, each in its type's ``StateCodable``
 /// encoding.
 extension KeyedStateTable {
-    /// Appends the entries of key group `group` (which this table holds).
-    func snapshot(keyGroup group: Int, keys: StateSerializer<Key>, to writer: inout BinaryWriter) throws {
+    /// Freezes the table for a snapshot (see ``freeze()``) and returns what writes the
+    /// entries of one key group of it, which may run on another thread while the task goes
+    /// on: writes after the freeze go to copies of the groups.
+    func frozenWriter(keys: StateSerializer<Key>) throws -> (Int, inout BinaryWriter) -> Void {
         guard let values = StateSerializer<Value>.ofCodable else {
             throw StateNotSerializable(what: "state '\(name)'", type: String(reflecting: Value.self))
         }
-        let map = groups[group - firstKeyGroup]
-        writer.writeVarUInt(UInt64(map.count))
-        map.forEach { key, entry in
-            keys.encode(key, &writer)
-            writer.writeVarInt(entry.refreshedAt)
-            values.encode(entry.value, &writer)
+        let maps = freeze()
+        let first = firstKeyGroup
+        return { group, writer in
+            let map = maps[group - first]
+            writer.writeVarUInt(UInt64(map.count))
+            map.forEach { key, entry in
+                keys.encode(key, &writer)
+                writer.writeVarInt(entry.refreshedAt)
+                values.encode(entry.value, &writer)
+            }
         }
     }
 
@@ -25,7 +31,7 @@ extension KeyedStateTable {
         guard let values = StateSerializer<Value>.ofCodable else {
             throw StateNotSerializable(what: "state '\(name)'", type: String(reflecting: Value.self))
         }
-        let map = groups[group - firstKeyGroup]
+        let map = mutableGroup(group - firstKeyGroup)
         let count = try reader.readCount()
         for _ in 0..<count {
             let key = HashedKey(try keys.decode(&reader))

@@ -28,8 +28,12 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
 
     /// The state's name within its operator.
     public let name: String
-    /// One dictionary per owned key group, indexed by `group − firstKeyGroup`.
-    public let groups: [KeyGroupMap<Key, Entry>]
+    /// One dictionary per owned key group, indexed by `group − firstKeyGroup`. Read through
+    /// this; write through ``mutableGroup(_:)``, which copies a group a snapshot still reads.
+    public private(set) var groups: [KeyGroupMap<Key, Entry>]
+    /// Groups handed to a snapshot being written (``freeze()``): copied before their next write.
+    private var frozen: [Bool]
+    private var frozenCount = 0
     /// The first key group owned by the subtask.
     public let firstKeyGroup: Int
 
@@ -37,6 +41,29 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
         self.name = name
         self.firstKeyGroup = keyGroups.lowerBound
         self.groups = keyGroups.map { _ in KeyGroupMap() }
+        self.frozen = Array(repeating: false, count: keyGroups.count)
+    }
+
+    /// The map of local group `g`, to be changed: if a snapshot still reads it, it is
+    /// copied first (copy-on-write by key group), so the snapshot sees the state as it was.
+    @inline(__always)
+    func mutableGroup(_ g: Int) -> KeyGroupMap<Key, Entry> {
+        if frozenCount > 0 && frozen[g] { thaw(g) }
+        return groups[g]
+    }
+
+    private func thaw(_ g: Int) {
+        groups[g] = groups[g].copy()
+        frozen[g] = false
+        frozenCount -= 1
+    }
+
+    /// Hands the current maps to a snapshot: they are not changed from now on (the next
+    /// write to each copies it), so a background thread may read them. O(key groups).
+    func freeze() -> [KeyGroupMap<Key, Entry>] {
+        for g in frozen.indices where !frozen[g] { frozen[g] = true }
+        frozenCount = frozen.count
+        return groups
     }
 
     /// The number of entries over all key groups.
@@ -53,8 +80,7 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
 
     /// Removes the entries of one local key group index whose refresh time is at or before `expiredAtOrBefore`.
     func sweep(localGroup: Int, expiredAtOrBefore limit: Timestamp) {
-        let map = groups[localGroup]
-        guard map.contains(where: { $1.refreshedAt <= limit }) else { return }
-        map.removeAll { $1.refreshedAt <= limit }
+        guard groups[localGroup].contains(where: { $1.refreshedAt <= limit }) else { return }
+        mutableGroup(localGroup).removeAll { $1.refreshedAt <= limit }
     }
 }
