@@ -73,28 +73,51 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
         /// Where the next unread line starts.
         public var position: NDJSONStripeReader.Position { file.position }
 
-        /// The position to replay from: block, byte offset and line number of the next line.
+        /// What is left to read (``NDJSONStripeReader/remainingWork``): the current block from
+        /// the next unread line, then the reader's later blocks.
         public func checkpointPosition() throws -> (payload: [UInt8], summary: String) {
-            let p = file.position
+            let work = file.remainingWork
             var writer = BinaryWriter()
-            writer.write(p.block)
-            writer.writeVarInt(p.line.offset)
-            writer.writeVarInt(p.line.lineNumber)
-            return (writer.bytes, "block \(p.block), byte \(p.line.offset), line \(p.line.lineNumber)")
+            writer.writeVarUInt(UInt64(work.count))
+            for item in work {
+                writer.write(item.block)
+                if let resume = item.resume {
+                    writer.writeByte(1)
+                    writer.writeVarInt(resume.offset)
+                    writer.writeVarInt(resume.lineNumber)
+                } else {
+                    writer.writeByte(0)
+                }
+            }
+            guard let first = work.first, let at = first.resume else { return (writer.bytes, "finished") }
+            return (writer.bytes, "block \(first.block), byte \(at.offset), line \(at.lineNumber), \(work.count - 1) blocks after")
         }
 
-        /// Resumes the stripe at a recorded position.
-        public func restore(position payload: [UInt8]) throws {
-            var reader = BinaryReader(payload)
-            let block: Int = try reader.read()
-            let offset = try reader.readVarInt()
-            let lineNumber = try reader.readVarInt()
-            guard block >= 0, offset >= 0, lineNumber >= 1, file.stripes == 1 || block % file.stripes == file.stripe else {
-                throw SourceRestoreError(reason: "position block \(block) does not belong to stripe \(file.stripe) of \(file.stripes)")
+        /// Takes over this stripe's share of the work the readers of an earlier run left
+        /// (at any parallelism: block `b` goes to stripe `b mod stripes`).
+        public func restore(from positions: [[UInt8]]) throws {
+            var states: [[NDJSONStripeReader.WorkItem]] = []
+            for payload in positions {
+                var reader = BinaryReader(payload)
+                var items: [NDJSONStripeReader.WorkItem] = []
+                for _ in 0..<(try reader.readCount()) {
+                    let block: Int = try reader.read()
+                    guard block >= 0 else { throw SourceRestoreError(reason: "negative block \(block)") }
+                    switch try reader.readByte() {
+                    case 0: items.append(.init(block: block))
+                    case 1:
+                        let offset = try reader.readVarInt()
+                        let line = try reader.readVarInt()
+                        guard offset >= 0, line >= 1 else { throw SourceRestoreError(reason: "bad position \(offset), line \(line)") }
+                        items.append(.init(block: block, resume: NDJSONPosition(offset: offset, lineNumber: line)))
+                    case let tag: throw SourceRestoreError(reason: "bad work item tag \(tag)")
+                    }
+                }
+                states.append(items)
             }
+            let mine = NDJSONStripeReader.work(forStripe: file.stripe, of: file.stripes, from: states)
             file = try NDJSONStripeReader(path: file.path, stripe: file.stripe, of: file.stripes, blockSize: file.blockSize,
-                                          chunkSize: file.chunkSize,
-                                          at: .init(block: block, line: NDJSONPosition(offset: offset, lineNumber: lineNumber)))
+                                          chunkSize: file.chunkSize, work: mine)
         }
 
         public func read(into output: SourceOutput<Decoder.Output>, limit: Int) throws -> SourceReadStatus {

@@ -36,6 +36,20 @@ public final class NDJSONStripeReader {
         }
     }
 
+    /// A block still to read: from its first line, or from a recorded position in it.
+    public struct WorkItem: Sendable, Hashable {
+        /// The block's index in the file.
+        public var block: Int
+        /// Where to resume in it (a line start and its number); nil for the whole block.
+        public var resume: NDJSONPosition?
+
+        /// Creates a work item.
+        public init(block: Int, resume: NDJSONPosition? = nil) {
+            self.block = block
+            self.resume = resume
+        }
+    }
+
     /// Default block size: 4 MiB (about 8,000 events of 500 bytes).
     public static let defaultBlockSize: Int64 = 4 << 20
 
@@ -53,6 +67,9 @@ public final class NDJSONStripeReader {
     private let reader: NDJSONFileReader
     private let counter: NewlineCounter
     private var block: Int
+    /// The blocks after the current one, when the reader was given an explicit list
+    /// (restored, possibly at another parallelism); nil for the stripe's blocks in order.
+    private var queue: [WorkItem]?
 
     /// Opens stripe `stripe` of `stripes` of the file at `path`, at its first line.
     public convenience init(path: String, stripe: Int, of stripes: Int, blockSize: Int64 = defaultBlockSize,
@@ -91,6 +108,70 @@ public final class NDJSONStripeReader {
                                       chunkSize: chunkSize)
     }
 
+    /// Opens a reader over an explicit list of blocks (in file order), each read from its
+    /// first line or from a recorded position: what a restored checkpoint leaves to read,
+    /// redistributed over a new number of stripes (``work(forStripe:of:from:)``).
+    public init(path: String, stripe: Int, of stripes: Int, blockSize: Int64 = defaultBlockSize,
+                chunkSize: Int = NDJSONFileReader.defaultChunkSize, work: [WorkItem]) throws {
+        precondition(stripes >= 1 && stripe >= 0 && stripe < stripes, "stripe out of range")
+        precondition(blockSize > 0, "blockSize must be positive")
+        self.path = path
+        self.stripe = stripe
+        self.stripes = stripes
+        self.blockSize = blockSize
+        self.chunkSize = chunkSize
+        counter = try NewlineCounter(path: path)
+        var items = work.sorted { $0.block < $1.block }
+        let first = items.isEmpty ? WorkItem(block: Int(counter.size / blockSize) + 1) : items.removeFirst()
+        queue = items
+        block = first.block
+        let range = Self.blockRange(first.block, blockSize: blockSize)
+        let start: NDJSONPosition
+        if let resume = first.resume {
+            start = resume
+        } else {
+            let offset = max(try counter.lineStart(atOrAfter: range.lowerBound), range.lowerBound)
+            start = NDJSONPosition(offset: offset, lineNumber: 1 + (try counter.count(in: 0..<min(offset, counter.size))))
+        }
+        reader = try NDJSONFileReader(path: path, range: range, resumeAt: start.offset, lineNumber: start.lineNumber,
+                                      chunkSize: chunkSize)
+    }
+
+    /// The blocks of `states` (the work lists of every reader of an earlier run, see
+    /// ``remainingWork``) that stripe `stripe` of `stripes` reads: block `b` goes to stripe
+    /// `b mod stripes`, as in a fresh run.
+    public static func work(forStripe stripe: Int, of stripes: Int, from states: [[WorkItem]]) -> [WorkItem] {
+        states.flatMap { $0 }.filter { $0.block % stripes == stripe }.sorted { $0.block < $1.block }
+    }
+
+    /// What is left to read: the current block from the next unread line, then every later
+    /// block of this reader. A checkpoint records it; any number of readers can take it over.
+    public var remainingWork: [WorkItem] {
+        guard !isFinished else { return [] }
+        let position = reader.position
+        let blockCount = Int((counter.size + blockSize - 1) / blockSize)
+        let current = queue == nil && stripes == 1 ? Int(position.offset / blockSize) : block
+        var work = [WorkItem(block: current, resume: position)]
+        if let queue {
+            work += queue
+        } else {
+            let step = stripes
+            var next = current + step
+            while next < blockCount {
+                work.append(WorkItem(block: next))
+                next += step
+            }
+        }
+        return work
+    }
+
+    private static func blockRange(_ block: Int, blockSize: Int64) -> Range<Int64> {
+        let start = Int64(block).multipliedReportingOverflow(by: blockSize)
+        guard !start.overflow else { return Int64.max..<Int64.max }
+        let end = start.partialValue.addingReportingOverflow(blockSize)
+        return start.partialValue..<(end.overflow ? Int64.max : end.partialValue)
+    }
+
     /// The byte range of a block (the whole file when there is one stripe).
     private static func range(of block: Int, stripes: Int, blockSize: Int64) -> Range<Int64> {
         if stripes == 1 { return 0..<Int64.max }
@@ -122,6 +203,10 @@ public final class NDJSONStripeReader {
     /// Moves to the stripe's next block, counting the lines of the blocks in between.
     private func advance() throws {
         let end = reader.position
+        if queue != nil {
+            try advanceInQueue(from: end)
+            return
+        }
         let next = block + stripes
         let nextRange = Self.range(of: next, stripes: stripes, blockSize: blockSize)
         guard stripes > 1, nextRange.lowerBound < counter.size else {
@@ -135,8 +220,29 @@ public final class NDJSONStripeReader {
         block = next
         reader.restart(range: nextRange, at: start, lineNumber: end.lineNumber + skipped)
     }
+
+    /// Moves to the next block of an explicit list.
+    private func advanceInQueue(from end: NDJSONPosition) throws {
+        guard var items = queue, !items.isEmpty else {
+            isFinished = true
+            return
+        }
+        let next = items.removeFirst()
+        queue = items
+        let range = Self.blockRange(next.block, blockSize: blockSize)
+        let start: NDJSONPosition
+        if let resume = next.resume {
+            start = resume
+        } else if range.lowerBound >= counter.size {
+            start = NDJSONPosition(offset: range.lowerBound, lineNumber: end.lineNumber)
+        } else {
+            let offset = max(try counter.lineStart(atOrAfter: range.lowerBound), end.offset)
+            start = NDJSONPosition(offset: offset, lineNumber: end.lineNumber + (try counter.count(in: end.offset..<offset)))
+        }
+        block = next.block
+        reader.restart(range: range, at: max(start.offset, range.lowerBound), lineNumber: start.lineNumber)
+    }
 }
 
-/// Owns a file descriptor and buffers used without locking.
 @available(*, unavailable)
 extension NDJSONStripeReader: Sendable {}

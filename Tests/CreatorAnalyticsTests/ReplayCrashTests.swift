@@ -36,7 +36,7 @@ import Testing
         return names.flatMap { ReplayE2E.readLines(directory + "/" + $0) }
     }
 
-    @Test("killed with SIGKILL several times and restored: committed output equals an uninterrupted run",
+    @Test("killed with SIGKILL several times and restored, at alternating parallelism: committed output equals an uninterrupted run",
           arguments: [(UInt64(1), 1), (UInt64(2), 2)])
     func killAndRestore(seed: UInt64, parallelism: Int) throws {
         let dir = try E2ETempDir("replay-crash")
@@ -52,9 +52,12 @@ import Testing
         var kills = 0
         var notes: [String] = []
         for attempt in 0..<40 {
+            // Restarts alternate between parallelism 1 and 2 (state and file positions are
+            // redistributed on restore).
+            let p = attempt % 2 == 0 ? parallelism : 3 - parallelism
             let arguments = ["replay", "--input", input, "--output", dir.path("out"), "--dead-letter", dir.path("dead"),
                              "--checkpoint-dir", dir.path("checkpoints"), "--checkpoint-interval", "0.05",
-                             "--parallelism", "\(parallelism)", "--rate", "40000", "--restore", "latest"]
+                             "--parallelism", "\(p)", "--rate", "40000", "--restore", "latest"]
             // Early attempts are killed at random moments; later ones may run to the end.
             let killAfter = attempt < 4 ? Double.random(in: 0.15...0.6, using: &generator) : 30
             let (status, stderr) = try runOrKill(arguments, killAfter: killAfter)

@@ -76,4 +76,34 @@ struct NDJSONStripeReaderTests {
             #expect(all.sorted { $0.offset < $1.offset } == expected)
         }
     }
+
+    @Test("work left by readers at one parallelism, taken over at another, yields every line once with its number")
+    func redistribution() throws {
+        var random = SeededGenerator(seed: 41)
+        let content = randomContent(lines: 400, maxLength: 100, finalNewline: true, using: &random)
+        let file = try TemporaryFile(contents: content)
+        let expected = ExpectedLine.lines(of: content)
+        for (from, to) in [(1, 3), (3, 1), (2, 3), (3, 2), (2, 2)] {
+            for readBefore in [0, 5, 37] {
+                var seen: [ExpectedLine] = []
+                var states: [[NDJSONStripeReader.WorkItem]] = []
+                for k in 0..<from {
+                    let reader = try NDJSONStripeReader(path: file.path, stripe: k, of: from, blockSize: 500, chunkSize: 128)
+                    _ = try reader.readLines(upTo: readBefore + k) {
+                        seen.append(ExpectedLine(bytes: Array($0.bytes), offset: $0.offset, lineNumber: $0.lineNumber))
+                    }
+                    states.append(reader.remainingWork)
+                }
+                for k in 0..<to {
+                    let work = NDJSONStripeReader.work(forStripe: k, of: to, from: states)
+                    let reader = try NDJSONStripeReader(path: file.path, stripe: k, of: to, blockSize: 500, chunkSize: 128, work: work)
+                    while try reader.readLines(upTo: 13, {
+                        seen.append(ExpectedLine(bytes: Array($0.bytes), offset: $0.offset, lineNumber: $0.lineNumber))
+                    }) > 0 {}
+                }
+                #expect(seen.sorted { $0.offset < $1.offset } == expected, "\(from) → \(to) after \(readBefore) lines")
+            }
+        }
+    }
 }
+

@@ -39,9 +39,10 @@ public protocol SourceReader: AnyObject {
     /// that cannot replay cannot take part in exactly-once checkpoints.
     func checkpointPosition() throws -> (payload: [UInt8], summary: String)
 
-    /// Moves the reader to a position it recorded (``checkpointPosition()``) in a run with
-    /// the same parallelism, before it reads. The default throws.
-    func restore(position payload: [UInt8]) throws
+    /// Before the reader reads: takes over its share of what the readers of an earlier run
+    /// recorded (``checkpointPosition()`` of every subtask of that run, at its
+    /// parallelism). The default throws.
+    func restore(from positions: [[UInt8]]) throws
 }
 
 extension SourceReader {
@@ -54,7 +55,7 @@ extension SourceReader {
     }
 
     /// Default: the reader cannot replay.
-    public func restore(position payload: [UInt8]) throws {
+    public func restore(from positions: [[UInt8]]) throws {
         throw SourceNotCheckpointable(reader: String(reflecting: Self.self))
     }
 }

@@ -46,17 +46,19 @@ public final class StreamEnvironment {
             let reader = try source.createReader(subtask: setup.subtask, parallelism: setup.parallelism)
             let driver = SourceSplitDriver(reader: reader, strategy: watermarks, emitter: emitter as! Emitter<S.Output>)
             if let restored = setup.restored {
-                // A source part: the reader's position, then the watermark the split had sent.
-                guard restored.parallelism == setup.parallelism else {
-                    throw SourceRestoreError(reason: "'\(name)' was checkpointed at parallelism \(restored.parallelism); "
-                                             + "file sources resume only at the same parallelism")
+                // A source part: a reader's position, then the watermark its split had sent.
+                // Every reader gets every part and takes its share (the earlier run may have
+                // had another parallelism); it resumes at the lowest of their watermarks.
+                var positions: [[UInt8]] = []
+                var watermark: Timestamp?
+                for part in restored.parts where !part.payload.isEmpty {
+                    var payload = BinaryReader(part.payload)
+                    positions.append(try payload.readBytes())
+                    let mark = try payload.readVarInt()
+                    watermark = min(watermark ?? mark, mark)
                 }
-                guard let part = restored.parts.first(where: { $0.subtask == setup.subtask }) else {
-                    throw SourceRestoreError(reason: "the checkpoint has no position for '\(name)' subtask \(setup.subtask)")
-                }
-                var payload = BinaryReader(part.payload)
-                try reader.restore(position: try payload.readBytes())
-                driver.restore(watermark: try payload.readVarInt())
+                try reader.restore(from: positions)
+                if let watermark { driver.restore(watermark: watermark) }
             }
             let (step, subtask) = (setup.name, setup.subtask)
             let part = { [unowned driver] (id: Int64) throws -> CheckpointPart in
