@@ -156,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RunnelOperatorsTests",
-            dependencies: ["RunnelOperators", "RunnelCore", "RunnelTesting"],
+            dependencies: ["RunnelOperators", "RunnelCore", "RunnelJSON", "RunnelTesting"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -26,6 +26,12 @@ public protocol SinkWriter: AnyObject {
     /// nothing. Called on the writer's task when the checkpoint barrier reaches it.
     func snapshot(checkpointID: Int64) throws -> [UInt8]?
 
+    /// The writer's part of a checkpoint, taken when the barrier reaches it, with work that
+    /// may finish later on the checkpoint writer's thread (e.g. `fsync` of the file the
+    /// checkpoint covers), so that the task does not wait for the disk. The default wraps
+    /// ``snapshot(checkpointID:)``.
+    func prepareCheckpoint(checkpointID: Int64) throws -> SinkCheckpointPart?
+
     /// The writer's part of checkpoints taken after it finished (e.g. the output of its
     /// last records, still awaiting commit), or nil.
     func finishedState() throws -> [UInt8]?
@@ -46,6 +52,11 @@ extension SinkWriter {
     /// Default: nothing to checkpoint.
     public func snapshot(checkpointID: Int64) throws -> [UInt8]? { nil }
 
+    /// Default: ``snapshot(checkpointID:)``, with nothing left for later.
+    public func prepareCheckpoint(checkpointID: Int64) throws -> SinkCheckpointPart? {
+        try snapshot(checkpointID: checkpointID).map { SinkCheckpointPart(payload: $0) }
+    }
+
     /// Default: nothing awaits commit.
     public func finishedState() throws -> [UInt8]? { nil }
 
@@ -54,4 +65,19 @@ extension SinkWriter {
 
     /// Default: nothing to restore.
     public func restore(from parts: [[UInt8]]) throws {}
+}
+
+/// A sink writer's part of a checkpoint (see ``SinkWriter/prepareCheckpoint(checkpointID:)``).
+public struct SinkCheckpointPart: Sendable {
+    /// What the writer restores from.
+    public var payload: [UInt8]
+    /// Runs on the checkpoint writer's thread before the checkpoint is written; throwing
+    /// aborts the checkpoint. Nil when everything was done at the barrier.
+    public var makeDurable: (@Sendable () throws -> Void)?
+
+    /// Creates a part.
+    public init(payload: [UInt8], makeDurable: (@Sendable () throws -> Void)? = nil) {
+        self.payload = payload
+        self.makeDurable = makeDurable
+    }
 }

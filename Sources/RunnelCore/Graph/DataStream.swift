@@ -105,8 +105,14 @@ public struct DataStream<Element> {
             let (step, subtask) = (setup.name, setup.subtask)
             try writer.restore(from: setup.restored?.parts.map(\.payload) ?? [])
             setup.onCheckpoint { barrier in
-                try writer.snapshot(checkpointID: barrier.id).map {
-                    CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, payload: $0)
+                guard let part = try writer.prepareCheckpoint(checkpointID: barrier.id) else { return nil }
+                guard let makeDurable = part.makeDurable else {
+                    return CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, payload: part.payload)
+                }
+                let payload = part.payload
+                return CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask) {
+                    try makeDurable()
+                    return payload
                 }
             }
             setup.onFinishedCheckpoint {

@@ -10,15 +10,15 @@ enum KeyedOperatorSnapshot {
                                          timers: InternalTimerService<Key, Namespace>) {
         let (step, subtask, keyGroups, assignment) = (setup.name, setup.subtask, setup.keyGroups, setup.assignment)
         setup.onCheckpoint { barrier in
-            // The keyed state is frozen here and encoded on the checkpoint writer's thread;
-            // timers (far fewer) are encoded now.
+            // The keyed state is frozen and the timers copied here; both are encoded on the
+            // checkpoint writer's thread.
             let state = try backend.snapshotLater()
-            let timerBytes = try timers.snapshot(keyGroups: keyGroups, assignment: assignment)
+            let timerState = try timers.snapshotLater(keyGroups: keyGroups, assignment: assignment)
             return CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, keyGroups: keyGroups,
                                   summary: "\(backend.entryCount) state entries") {
                 var writer = BinaryWriter()
                 writer.writeBytes(try state.serialize())
-                writer.writeBytes(timerBytes)
+                writer.writeBytes(try timerState.serialize())
                 return writer.bytes
             }
         }

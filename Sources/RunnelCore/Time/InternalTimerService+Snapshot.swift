@@ -8,28 +8,41 @@
 extension InternalTimerService {
     /// The timers of the key groups `keyGroups` (this subtask's) and the current watermark.
     public func snapshot(keyGroups: Range<Int>, assignment: KeyGroupAssignment) throws -> [UInt8] {
+        try snapshotLater(keyGroups: keyGroups, assignment: assignment).serialize()
+    }
+
+    /// Copies the timers (one pass over each timer table, no hashing) and returns what
+    /// encodes them, which may run on another thread while the task goes on.
+    public func snapshotLater(keyGroups: Range<Int>, assignment: KeyGroupAssignment) throws -> DeferredSnapshot {
         let (keys, namespaces) = try serializers()
-        var writer = BinaryWriter()
-        writer.writeVarInt(currentWatermark)
-        writer.write(keyGroups.lowerBound)
-        writer.write(keyGroups.upperBound)
-        for timers in [eventTimeTimers, processingTimeTimers] {
-            var byGroup: [Int: [InternalTimer<Key, Namespace>]] = [:]
-            for timer in timers { byGroup[assignment.keyGroup(forHash: timer.hashedKey.hash), default: []].append(timer) }
-            for group in keyGroups {
-                var block = BinaryWriter()
-                let list = byGroup[group] ?? []
-                block.writeVarUInt(UInt64(list.count))
-                for timer in list {
-                    block.writeVarInt(timer.time)
-                    keys.encode(timer.key, &block)
-                    namespaces.encode(timer.namespace, &block)
+        let watermark = currentWatermark
+        let frozen = frozenTimers()
+        return DeferredSnapshot {
+            var writer = BinaryWriter(capacity: 4096)
+            writer.writeVarInt(watermark)
+            writer.write(keyGroups.lowerBound)
+            writer.write(keyGroups.upperBound)
+            for timers in [frozen.eventTime, frozen.processingTime] {
+                var byGroup = [ContiguousArray<InternalTimer<Key, Namespace>>](repeating: [], count: keyGroups.count)
+                timers.forEach { timer, _ in
+                    let group = assignment.keyGroup(forHash: timer.hashedKey.hash)
+                    if keyGroups.contains(group) { byGroup[group - keyGroups.lowerBound].append(timer) }
                 }
-                writer.write(group)
-                writer.writeBytes(block.bytes)
+                for group in keyGroups {
+                    var block = BinaryWriter()
+                    let list = byGroup[group - keyGroups.lowerBound]
+                    block.writeVarUInt(UInt64(list.count))
+                    for timer in list {
+                        block.writeVarInt(timer.time)
+                        keys.encode(timer.key, &block)
+                        namespaces.encode(timer.namespace, &block)
+                    }
+                    writer.write(group)
+                    writer.writeBytes(block.bytes)
+                }
             }
+            return writer.bytes
         }
-        return writer.bytes
     }
 
     /// Registers the timers of the key groups in `keyGroups` found in `snapshots` (of any

@@ -56,13 +56,19 @@ public final class InternalTimerService<Key: StreamKey, Namespace: StreamKey> {
     /// All registered processing-time timers (for snapshots).
     public var processingTimeTimers: Set<InternalTimer<Key, Namespace>> { processingTimers.timers }
 
-    /// Advances the watermark and fires every event-time timer at or before it, in time order.
+    /// Copies of the registered timers of both domains, for a snapshot encoded elsewhere.
+    func frozenTimers() -> (eventTime: KeyGroupMap<InternalTimer<Key, Namespace>, Void>,
+                            processingTime: KeyGroupMap<InternalTimer<Key, Namespace>, Void>) {
+        (eventTimers.frozenTimers(), processingTimers.frozenTimers())
+    }
+
     /// Sets the watermark restored from a checkpoint, without firing timers (the run that
     /// wrote the checkpoint fired every timer up to it).
     public func restoreWatermark(_ watermark: Timestamp) {
         currentWatermark = max(currentWatermark, watermark)
     }
 
+    /// Advances the watermark and fires every event-time timer at or before it, in time order.
     public func advanceWatermark(to watermark: Timestamp) {
         currentWatermark = watermark
         while let timer = eventTimers.popDue(atOrBefore: watermark) {

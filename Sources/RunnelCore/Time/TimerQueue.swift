@@ -74,6 +74,9 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     var count: Int { live.count }
     /// The registered timers, as a set (for inspection and snapshots; not on the hot path).
     var timers: Set<Timer> { Set(live.allKeys) }
+    /// A copy of the registered timers that later changes to the queue do not affect (for
+    /// snapshots encoded on another thread; one pass over the table, no hashing).
+    func frozenTimers() -> KeyGroupMap<Timer, Void> { live.copy() }
 
     /// Registers `timer`; returns false if it was already registered.
     @discardableResult
