@@ -122,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "RunnelBench",
             dependencies: [
-                "CreatorAnalyticsKit", "RunnelOperators",
+                "CreatorAnalyticsKit", "RunnelOperators", "RunnelCheckpoint", "RunnelRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/RunnelBench",

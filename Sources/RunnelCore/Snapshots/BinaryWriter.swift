@@ -68,8 +68,13 @@ public struct BinaryWriter: Sendable {
 
     /// Appends a string as length-prefixed UTF-8.
     public mutating func writeString(_ value: String) {
-        var copy = value
-        copy.withUTF8 { writeBytes(UnsafeRawBufferPointer($0)) }
+        // Borrowed, not copied: a copy retains the string's storage, an atomic operation
+        // on a line that is usually a cache miss when a large map of keys is encoded.
+        let done: Void? = value.utf8.withContiguousStorageIfAvailable { writeBytes(UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            var copy = value
+            copy.withUTF8 { writeBytes(UnsafeRawBufferPointer($0)) }
+        }
     }
 
     /// Appends a value that knows its own encoding.

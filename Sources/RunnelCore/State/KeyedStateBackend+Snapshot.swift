@@ -9,7 +9,7 @@
 extension KeyedStateBackend {
     /// Entries over all declared states (for checkpoint summaries).
     public var entryCount: Int {
-        stateNames.reduce(0) { $0 + (registeredTable(named: $1).map { $0.entryCount } ?? 0) }
+        codecs.values.reduce(0) { $0 + $1.entryCount() }
     }
 
     /// The keyed state of every declared state for the key groups this subtask owns.
@@ -22,11 +22,10 @@ extension KeyedStateBackend {
     /// of the key groups they touch (copy-on-write), so the encoding shows the state as it
     /// was at this call. Throws at once if a state or the key type has no encoding.
     public func snapshotLater() throws -> DeferredSnapshot {
-        let keys = try keySerializer()
         let range = keyGroups
         var writers: [(name: String, write: (Int, inout BinaryWriter) -> Void)] = []
         for name in stateNames {
-            writers.append((name, try registeredTable(named: name)!.frozenWriterAny(keys: keys)))
+            writers.append((name, try codecs[name]!.frozenWriter()))
         }
         return DeferredSnapshot {
             var writer = BinaryWriter(capacity: 4096)
@@ -68,8 +67,8 @@ extension KeyedStateBackend {
                     if keyGroups.contains(group) { blocks[group] = block }
                 }
                 guard !blocks.isEmpty else { continue }
-                if let table = registeredTable(named: name) {
-                    restore(table, blocks)
+                if let codec = codecs[name] {
+                    restore(codec, blocks)
                 } else {
                     pendingRestore[name, default: [:]].merge(blocks) { _, new in new }
                 }
@@ -87,31 +86,20 @@ extension KeyedStateBackend {
         }
     }
 
-    func restore(_ table: any SnapshottableTable<Key>, _ blocks: [Int: [UInt8]]) {
+    func restore(_ codec: TableCodec<Key>, _ blocks: [Int: [UInt8]]) {
         do {
-            let keys = try keySerializer()
             for (group, block) in blocks.sorted(by: { $0.key < $1.key }) {
                 var reader = BinaryReader(block)
-                try table.restoreAny(keyGroup: group, from: &reader, keys: keys, assignment: assignment)
+                try codec.restore(group, &reader, assignment)
                 guard reader.isAtEnd else {
                     throw SnapshotDecodingError.malformed("bytes after the entries of key group \(group)", offset: reader.offset)
                 }
             }
         } catch {
-            restoreFailures.append("state '\(table.stateName)': \(error)")
+            restoreFailures.append("state '\(codec.stateName)': \(error)")
         }
     }
 
-    private func keySerializer() throws -> StateSerializer<Key> {
-        guard let keys = StateSerializer<Key>.ofCodable else {
-            throw StateNotSerializable(what: "keyed state keys", type: String(reflecting: Key.self))
-        }
-        return keys
-    }
-
-    private func registeredTable(named name: String) -> (any SnapshottableTable<Key>)? {
-        registeredState(named: name) as? any SnapshottableTable<Key>
-    }
 }
 
 /// Encodes a snapshot taken earlier; safe to call on another thread (it reads only state
@@ -128,24 +116,39 @@ public struct KeyedStateRestoreError: Error, CustomStringConvertible {
     public var description: String { "cannot restore keyed state: \(reason)" }
 }
 
-/// A state table seen without its value type (the backend holds tables of many types).
-protocol SnapshottableTable<Key>: AnyObject {
-    associatedtype Key: StreamKey
-    var stateName: String { get }
-    var entryCount: Int { get }
-    func frozenWriterAny(keys: StateSerializer<Key>) throws -> (Int, inout BinaryWriter) -> Void
-    func restoreAny(keyGroup: Int, from reader: inout BinaryReader, keys: StateSerializer<Key>, assignment: KeyGroupAssignment) throws
-}
+/// How one declared state is snapshotted and restored, seen without its value type (the
+/// backend holds tables of many types).
+///
+/// Made by the backend where the table's value type is concrete (``KeyedStateBackend``'s
+/// `table(named:ttl:of:)`), so the closures run the specialized entry loops. Reached
+/// through a protocol existential instead, they ran as unspecialized generic code:
+/// per-entry metadata lookups and value-witness calls made encoding and restoring several
+/// times slower.
+struct TableCodec<Key: StreamKey> {
+    /// The state's name.
+    let stateName: String
+    /// The number of entries.
+    let entryCount: () -> Int
+    /// Freezes the table and returns what writes one key group of it (see
+    /// `KeyedStateTable.frozenWriter(keys:)`).
+    let frozenWriter: () throws -> (Int, inout BinaryWriter) -> Void
+    /// Adds the entries of one key group's block.
+    let restore: (Int, inout BinaryReader, KeyGroupAssignment) throws -> Void
 
-extension KeyedStateTable: SnapshottableTable {
-    var stateName: String { name }
-    var entryCount: Int { count }
-
-    func frozenWriterAny(keys: StateSerializer<Key>) throws -> (Int, inout BinaryWriter) -> Void {
-        try frozenWriter(keys: keys)
-    }
-
-    func restoreAny(keyGroup: Int, from reader: inout BinaryReader, keys: StateSerializer<Key>, assignment: KeyGroupAssignment) throws {
-        try restore(keyGroup: keyGroup, from: &reader, keys: keys, assignment: assignment)
+    init<Value>(_ table: KeyedStateTable<Key, Value>) {
+        stateName = table.name
+        entryCount = { [unowned table] in table.count }
+        frozenWriter = { [unowned table] in
+            guard let keys = StateSerializer<Key>.ofCodable else {
+                throw StateNotSerializable(what: "keyed state keys", type: String(reflecting: Key.self))
+            }
+            return try table.frozenWriter(keys: keys)
+        }
+        restore = { [unowned table] group, reader, assignment in
+            guard let keys = StateSerializer<Key>.ofCodable else {
+                throw StateNotSerializable(what: "keyed state keys", type: String(reflecting: Key.self))
+            }
+            try table.restore(keyGroup: group, from: &reader, keys: keys, assignment: assignment)
+        }
     }
 }

@@ -34,6 +34,8 @@ public final class KeyedStateBackend<Key: StreamKey> {
     private var sweepers: [(ttl: StateTTL, sweep: (Int, Timestamp) -> Void)] = []
     private var nextSweepGroup = 0
     private var registered: [String: AnyObject] = [:]
+    /// How each declared state is snapshotted and restored, by name.
+    private(set) var codecs: [String: TableCodec<Key>] = [:]
     /// Restored key-group blocks of states not declared yet, by state name and key group.
     var pendingRestore: [String: [Int: [UInt8]]] = [:]
     /// Problems met while restoring declared states (reported by ``finishRestore()``).
@@ -100,7 +102,10 @@ public final class KeyedStateBackend<Key: StreamKey> {
         }
         let table = KeyedStateTable<Key, V>(name: name, keyGroups: keyGroups)
         registered[name] = table
-        if let blocks = pendingRestore.removeValue(forKey: name) { restore(table, blocks) }
+        // Made here, where V is concrete, so that the codec's per-entry loops are specialized.
+        let codec = TableCodec(table)
+        codecs[name] = codec
+        if let blocks = pendingRestore.removeValue(forKey: name) { restore(codec, blocks) }
         if let ttl {
             sweepers.append((ttl, { [unowned table] group, limit in table.sweep(localGroup: group, expiredAtOrBefore: limit) }))
         }
@@ -109,9 +114,6 @@ public final class KeyedStateBackend<Key: StreamKey> {
 
     /// The names of all states declared on this backend.
     public var stateNames: [String] { registered.keys.sorted() }
-
-    /// A declared state's table, whatever its type (for snapshots).
-    func registeredState(named name: String) -> AnyObject? { registered[name] }
 
     /// A declared state's table, for snapshots and inspection.
     public func stateTable<V>(named name: String, of: V.Type) -> KeyedStateTable<Key, V>? {

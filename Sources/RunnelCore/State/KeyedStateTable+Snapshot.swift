@@ -13,13 +13,15 @@ extension KeyedStateTable {
         }
         let maps = freeze()
         let first = firstKeyGroup
+        let valueOffset = MemoryLayout<Entry>.offset(of: \Entry.value)!
         return { group, writer in
             let map = maps[group - first]
             writer.writeVarUInt(UInt64(map.count))
-            map.forEach { key, entry in
-                keys.encode(key, &writer)
-                writer.writeVarInt(entry.refreshedAt)
-                values.encode(entry.value, &writer)
+            map.forEachInPlace { key, entry in
+                keys.encodeInPlace(key, &writer)
+                writer.writeVarInt(entry.pointee.refreshedAt)
+                values.encodeInPlace(UnsafeRawPointer(entry).advanced(by: valueOffset).assumingMemoryBound(to: Value.self),
+                                     &writer)
             }
         }
     }
@@ -33,6 +35,7 @@ extension KeyedStateTable {
         }
         let map = mutableGroup(group - firstKeyGroup)
         let count = try reader.readCount()
+        map.reserveCapacity(map.count + count)
         for _ in 0..<count {
             let key = HashedKey(try keys.decode(&reader))
             guard assignment.keyGroup(forHash: key.hash) == group else {

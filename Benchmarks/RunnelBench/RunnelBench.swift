@@ -13,7 +13,9 @@ import Glibc
 /// Generates creator-platform events (~500 bytes each) once, then measures each
 /// configuration in a fresh child process (so peak RSS is that configuration's own):
 /// JSON decode + validate only (one thread), and the full replay job at parallelism 1 and 2.
-/// Reports the median and spread of events/s over the runs, and the peak RSS.
+/// Reports the median and spread of events/s over the runs, and the peak RSS. A second
+/// table gives checkpoint and restore times of keyed state by number of keys
+/// (`StateCheckpointBenchmark`).
 @main
 struct RunnelBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,6 +34,12 @@ struct RunnelBench: ParsableCommand {
     @Option(help: "Random seed of the generated events.")
     var seed: UInt64 = 42
 
+    @Option(help: "Keyed-state sizes (comma-separated key counts) of the checkpoint/restore table.")
+    var stateKeys = "1000000,10000000"
+
+    @Option(help: "Which tables: all, replay (throughput) or state (checkpoint/restore by keys).")
+    var tables = "all"
+
     @Flag(help: "A tiny run of every configuration, for CI: checks the benchmark still works.")
     var smoke = false
 
@@ -41,11 +49,21 @@ struct RunnelBench: ParsableCommand {
     @Option(help: .hidden)
     var parallelism = 1
 
+    @Option(help: .hidden)
+    var resultFile: String?
+
     func run() throws {
         if let child {
             try runChild(mode: child)
             return
         }
+        guard ["all", "replay", "state"].contains(tables) else { throw ValidationError("--tables must be all, replay or state") }
+        if tables != "state" { try replayTable() }
+        if tables != "replay" { try stateTable() }
+    }
+
+    /// Throughput of decoding and of the replay job.
+    private func replayTable() throws {
         let count = smoke ? 2_000 : events
         let runs = smoke ? 1 : self.runs
         let path: String
@@ -71,7 +89,7 @@ struct RunnelBench: ParsableCommand {
             var rates: [Double] = []
             var peak: Int = 0
             for _ in 0..<runs {
-                let (seconds, rssKiB) = try spawnChild(mode: mode, input: path, parallelism: p)
+                let (seconds, rssKiB) = try spawnChild(mode: mode, arguments: ["--input", path, "--parallelism", String(p)])
                 rates.append(Double(lines) / seconds)
                 peak = max(peak, rssKiB)
             }
@@ -79,6 +97,54 @@ struct RunnelBench: ParsableCommand {
             let median = rates[rates.count / 2]
             print("| \(label) | \(Int(median)) | \(Int(rates.first!)) – \(Int(rates.last!)) | \(peak / 1024) MiB |")
         }
+    }
+
+    /// Checkpoint and restore of keyed state by number of keys (median of the runs).
+    private func stateTable() throws {
+        let counts = smoke ? [10_000] : try stateKeys.split(separator: ",").map { word -> Int in
+            guard let n = Int(word.trimmingPrefix(" ")), n > 0 else { throw ValidationError("bad key count '\(word)'") }
+            return n
+        }
+        let runs = smoke ? 1 : self.runs
+        print("")
+        print("Keyed state checkpoint and restore (one subtask, 128 key groups, value state with TTL, 24-byte keys; median of \(runs)):")
+        print("")
+        print("| keys | checkpoint size | pause at barrier | encode | write + fsync + commit | first writes after | restore: read + verify | restore: decode | peak RSS |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for keys in counts {
+            var samples: [[String: Int64]] = []
+            var peak = 0
+            for _ in 0..<runs {
+                let resultFile = "/tmp/runnel-bench-state-\(getpid()).txt"
+                defer { unlink(resultFile) }
+                let (_, rssKiB) = try spawnChild(mode: "state", arguments: ["--state-keys", String(keys), "--result-file", resultFile])
+                peak = max(peak, rssKiB)
+                samples.append(try Self.readFigures(resultFile))
+            }
+            func median(_ name: String) -> Int64 {
+                let values = samples.map { $0[name] ?? 0 }.sorted()
+                return values[values.count / 2]
+            }
+            func ms(_ name: String) -> String { Self.milliseconds(median(name)) }
+            print("| \(keys) | \(median("bytes") / 1_048_576) MiB | \(ms("pause_us")) | \(ms("encode_us")) | \(ms("write_us")) "
+                + "| \(ms("cow_us")) | \(ms("read_us")) | \(ms("decode_us")) | \(peak / 1024) MiB |")
+        }
+    }
+
+    private static func milliseconds(_ us: Int64) -> String {
+        us < 10_000 ? "\(Double(us / 10) / 100) ms" : "\(us / 1000) ms"
+    }
+
+    private static func readFigures(_ path: String) throws -> [String: Int64] {
+        var text = ""
+        try NDJSONFileReader(path: path).forEachLine { line in text += String(decoding: line.bytes, as: UTF8.self) }
+        var figures: [String: Int64] = [:]
+        for word in text.split(separator: " ") {
+            let parts = word.split(separator: "=")
+            if parts.count == 2, let value = Int64(parts[1]) { figures[String(parts[0])] = value }
+        }
+        guard figures["keys"] != nil else { throw ValidationError("state benchmark child wrote no figures") }
+        return figures
     }
 
     private func generate(count: Int, to path: String) throws {
@@ -93,9 +159,9 @@ struct RunnelBench: ParsableCommand {
     }
 
     /// Runs one configuration in a child process; returns its wall time and peak RSS (KiB).
-    private func spawnChild(mode: String, input: String, parallelism: Int) throws -> (Double, Int) {
+    private func spawnChild(mode: String, arguments: [String]) throws -> (Double, Int) {
         let exe = "/proc/self/exe"
-        let args = [CommandLine.arguments[0], "--child", mode, "--input", input, "--parallelism", String(parallelism)]
+        let args = [CommandLine.arguments[0], "--child", mode] + arguments
         var cargs = args.map { strdup($0) } + [nil]
         defer { for a in cargs { free(a) } }
         var pid: pid_t = 0
@@ -111,6 +177,16 @@ struct RunnelBench: ParsableCommand {
     }
 
     private func runChild(mode: String) throws {
+        if mode == "state" {
+            guard let keys = Int(stateKeys), let resultFile else { throw ValidationError("--state-keys N and --result-file are required") }
+            let directory = "/tmp/runnel-bench-state-checkpoints-\(getpid())"
+            defer { removeTree(directory) }
+            let figures = try StateCheckpointBenchmark(keys: keys, directory: directory).run()
+            let output = try SharedFileOutput(path: resultFile)
+            try output.append(Array((figures.line + "\n").utf8))
+            try output.sync()
+            return
+        }
         guard let input else { throw ValidationError("--input is required") }
         switch mode {
         case "decode":
