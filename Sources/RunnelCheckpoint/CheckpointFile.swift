@@ -35,16 +35,23 @@ public enum CheckpointFile {
 
     /// The framed bytes of a file holding `payload`.
     public static func encode(kind: Kind, payload: [UInt8]) -> [UInt8] {
-        var writer = BinaryWriter(capacity: headerSize + payload.count + trailerSize)
+        let (header, trailer) = frame(kind: kind, payload: payload)
+        return header + payload + trailer
+    }
+
+    /// The header and trailer that frame `payload` (written around it, so that a large
+    /// payload is never copied into a joined buffer).
+    public static func frame(kind: Kind, payload: [UInt8]) -> (header: [UInt8], trailer: [UInt8]) {
+        var writer = BinaryWriter(capacity: headerSize)
         for byte in magic { writer.writeByte(byte) }
         writer.writeFixed(version)
         writer.writeFixed(kind.rawValue)
         writer.writeFixed(UInt64(payload.count))
-        var bytes = writer.bytes
-        bytes.append(contentsOf: payload)
-        let checksum = XXHash64.hash(bytes)
-        withUnsafeBytes(of: checksum.littleEndian) { bytes.append(contentsOf: $0) }
-        return bytes
+        let header = writer.bytes
+        let checksum = header.withUnsafeBytes { h in
+            payload.withUnsafeBytes { p in XXHash64.hash(pieces: [h, p]) }
+        }
+        return (header, withUnsafeBytes(of: checksum.littleEndian) { Array($0) })
     }
 
     /// The payload of a framed file, after checking its magic, version, kind, length and

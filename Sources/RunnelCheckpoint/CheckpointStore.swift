@@ -164,9 +164,12 @@ public final class PendingCheckpoint: Sendable {
     /// manifest entry.
     public func write(name: String, payload: [UInt8]) throws(CheckpointIOError) -> CheckpointManifest.File {
         precondition(!name.hasPrefix("_") && !name.contains("/"), "reserved or invalid checkpoint file name '\(name)'")
-        let bytes = CheckpointFile.encode(kind: .state, payload: payload)
-        try DurableFiles.writeNew(staging + "/" + name, bytes)
-        return CheckpointManifest.File(name: name, size: bytes.count, checksum: XXHash64.hash(bytes))
+        let (header, trailer) = CheckpointFile.frame(kind: .state, payload: payload)
+        try DurableFiles.writeNew(staging + "/" + name, pieces: [header, payload, trailer])
+        let checksum = header.withUnsafeBytes { h in
+            payload.withUnsafeBytes { p in trailer.withUnsafeBytes { t in XXHash64.hash(pieces: [h, p, t]) } }
+        }
+        return CheckpointManifest.File(name: name, size: header.count + payload.count + trailer.count, checksum: checksum)
     }
 
     /// Writes the manifest and moves the checkpoint into place; older checkpoints beyond

@@ -10,10 +10,15 @@ import Darwin
 enum DurableFiles {
     /// Writes `bytes` to a new file at `path` and flushes it to stable storage.
     static func writeNew(_ path: String, _ bytes: [UInt8]) throws(CheckpointIOError) {
+        try writeNew(path, pieces: [bytes])
+    }
+
+    /// Creates the file at `path` holding the concatenation of `pieces` and flushes it.
+    static func writeNew(_ path: String, pieces: [[UInt8]]) throws(CheckpointIOError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CheckpointIOError(operation: "create", path: path, code: errno) }
         do throws(CheckpointIOError) {
-            try writeAll(fd, bytes, path: path)
+            for piece in pieces { try writeAll(fd, piece, path: path) }
             guard fsync(fd) == 0 else { throw CheckpointIOError(operation: "fsync", path: path, code: errno) }
         } catch {
             close(fd)

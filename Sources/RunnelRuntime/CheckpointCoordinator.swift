@@ -165,7 +165,9 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
             var used = Set<String>()
             for part in flight.parts.sorted(by: { ($0.step, $0.subtask) < ($1.step, $1.subtask) }) {
                 let name = Self.fileName(step: part.step, subtask: part.subtask, taken: &used)
-                files.append(try pending.write(name: name, payload: try part.encoded()))
+                let payload = try part.encoded()
+                files.append(try pending.write(name: name, payload: payload))
+                SnapshotBuffers.recycle(payload)
                 entries.append(.init(step: part.step, subtask: part.subtask, file: name, keyGroups: part.keyGroups,
                                      summary: part.summary))
             }

@@ -294,4 +294,36 @@ private final class TimerFunction: KeyedProcessFunction {
         clock.advance(to: 5)
         #expect(service.timerCounts.processingTime == 0)
     }
+
+    @Test("a deferred timer snapshot holds the timers at the freeze, whatever is registered, deleted or fired after it")
+    func deferredTimerSnapshotIsCopyOnWrite() throws {
+        let assignment = KeyGroupAssignment(parallelism: 1)
+        let groups = assignment.keyGroups(ofSubtask: 0)
+        let service = InternalTimerService<String, NoNamespace>(processingTimeService: ManualClock(start: 0))
+        var expected: Set<String> = []
+        for i in 0..<2_000 {
+            service.registerEventTimeTimer(Timestamp(i), key: HashedKey("k\(i)"), namespace: NoNamespace())
+            expected.insert("e k\(i)@\(i)")
+        }
+        for i in 0..<300 {
+            service.registerProcessingTimeTimer(Timestamp(10_000 + i), key: HashedKey("p\(i)"), namespace: NoNamespace())
+            expected.insert("p p\(i)@\(10_000 + i)")
+        }
+        let frozen = try service.snapshotLater(keyGroups: groups, assignment: assignment)
+        // After the freeze: fire a quarter, delete some, register new ones.
+        service.advanceWatermark(to: 499)
+        for i in stride(from: 500, to: 2_000, by: 7) {
+            service.deleteEventTimeTimer(Timestamp(i), key: HashedKey("k\(i)"), namespace: NoNamespace())
+        }
+        for i in 0..<500 { service.registerEventTimeTimer(Timestamp(5_000 + i), key: HashedKey("n\(i)"), namespace: NoNamespace()) }
+        for i in 0..<100 { service.deleteProcessingTimeTimer(Timestamp(10_000 + i), key: HashedKey("p\(i)"), namespace: NoNamespace()) }
+        #expect(service.timerCounts.eventTime == 1_500 - (1_500 + 6) / 7 + 500)
+
+        let restored = InternalTimerService<String, NoNamespace>(processingTimeService: ManualClock(start: 0))
+        let watermark = try restored.restore(from: [try frozen.serialize()], keyGroups: groups, assignment: assignment)
+        #expect(watermark == Watermark.initial)
+        let timers = Set(restored.eventTimeTimers.map { "e \($0.key)@\($0.time)" })
+            .union(restored.processingTimeTimers.map { "p \($0.key)@\($0.time)" })
+        #expect(timers == expected)
+    }
 }

@@ -16,8 +16,33 @@ public struct BinaryWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// A writer that appends to `buffer`'s storage, emptied (a recycled buffer: see
+    /// ``SnapshotBuffers``).
+    public init(reusing buffer: [UInt8]) {
+        bytes = buffer
+        bytes.removeAll(keepingCapacity: true)
+    }
+
     /// The number of bytes written.
     public var count: Int { bytes.count }
+
+    /// Starts a length-prefixed run whose length is not known yet, written in place rather
+    /// than in a separate buffer that is then copied: reserves a 5-byte varint, filled by
+    /// ``endLengthPrefixed(_:)``. The padded varint (continuation bits on leading zero
+    /// groups) reads like any other; it allows runs of up to 32 GiB.
+    public mutating func beginLengthPrefixed() -> Int {
+        let at = bytes.count
+        bytes.append(contentsOf: [0x80, 0x80, 0x80, 0x80, 0x00] as [UInt8])
+        return at
+    }
+
+    /// Fills in the length of the run started at `at` (returned by ``beginLengthPrefixed()``).
+    public mutating func endLengthPrefixed(_ at: Int) {
+        let length = UInt64(bytes.count - at - 5)
+        precondition(length < 1 << 35, "length-prefixed run of \(length) bytes exceeds 32 GiB")
+        for i in 0..<4 { bytes[at + i] = UInt8(truncatingIfNeeded: length >> UInt64(7 * i)) & 0x7F | 0x80 }
+        bytes[at + 4] = UInt8(truncatingIfNeeded: length >> 28)
+    }
 
     /// Appends one byte. (Named apart from ``write(_:)`` so that an integer literal never
     /// silently becomes a varint `Int`, or the other way round.)

@@ -16,9 +16,9 @@ enum KeyedOperatorSnapshot {
             let timerState = try timers.snapshotLater(keyGroups: keyGroups, assignment: assignment)
             return CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, keyGroups: keyGroups,
                                   summary: "\(backend.entryCount) state entries") {
-                var writer = BinaryWriter()
-                writer.writeBytes(try state.serialize())
-                writer.writeBytes(try timerState.serialize())
+                var writer = SnapshotBuffers.writer()
+                try state.writeLengthPrefixed(to: &writer)
+                try timerState.writeLengthPrefixed(to: &writer)
                 return writer.bytes
             }
         }

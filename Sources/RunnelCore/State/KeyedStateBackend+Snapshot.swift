@@ -27,21 +27,19 @@ extension KeyedStateBackend {
         for name in stateNames {
             writers.append((name, try codecs[name]!.frozenWriter()))
         }
-        return DeferredSnapshot {
-            var writer = BinaryWriter(capacity: 4096)
+        return DeferredSnapshot { writer in
             writer.write(range.lowerBound)
             writer.write(range.upperBound)
             writer.writeVarUInt(UInt64(writers.count))
             for (name, write) in writers {
                 writer.writeString(name)
                 for group in range {
-                    var block = BinaryWriter()
-                    write(group, &block)
                     writer.write(group)
-                    writer.writeBytes(block.bytes)
+                    let block = writer.beginLengthPrefixed()
+                    write(group, &writer)
+                    writer.endLengthPrefixed(block)
                 }
             }
-            return writer.bytes
         }
     }
 
@@ -105,8 +103,28 @@ extension KeyedStateBackend {
 /// Encodes a snapshot taken earlier; safe to call on another thread (it reads only state
 /// frozen for it). `@unchecked`: the frozen key-group maps it reads are never changed again.
 public struct DeferredSnapshot: @unchecked Sendable {
-    /// Encodes the snapshot.
-    public let serialize: () throws -> [UInt8]
+    /// Appends the snapshot's encoding to a writer.
+    public let write: (inout BinaryWriter) throws -> Void
+
+    /// Creates a snapshot encoded by `write`.
+    public init(_ write: @escaping (inout BinaryWriter) throws -> Void) {
+        self.write = write
+    }
+
+    /// The snapshot's encoding on its own.
+    public func serialize() throws -> [UInt8] {
+        var writer = BinaryWriter(capacity: 4096)
+        try write(&writer)
+        return writer.bytes
+    }
+
+    /// Appends the encoding as a length-prefixed byte string, without an intermediate copy
+    /// (reads back with `BinaryReader.readBytes()`).
+    public func writeLengthPrefixed(to writer: inout BinaryWriter) throws {
+        let start = writer.beginLengthPrefixed()
+        try write(&writer)
+        writer.endLengthPrefixed(start)
+    }
 }
 
 /// Keyed state could not be restored into the operator as declared.

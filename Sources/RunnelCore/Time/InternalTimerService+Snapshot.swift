@@ -11,37 +11,37 @@ extension InternalTimerService {
         try snapshotLater(keyGroups: keyGroups, assignment: assignment).serialize()
     }
 
-    /// Copies the timers (one pass over each timer table, no hashing) and returns what
+    /// Freezes the timers (copy-on-write by partition, O(partitions)) and returns what
     /// encodes them, which may run on another thread while the task goes on.
     public func snapshotLater(keyGroups: Range<Int>, assignment: KeyGroupAssignment) throws -> DeferredSnapshot {
         let (keys, namespaces) = try serializers()
         let watermark = currentWatermark
         let frozen = frozenTimers()
-        return DeferredSnapshot {
-            var writer = BinaryWriter(capacity: 4096)
+        return DeferredSnapshot { writer in
             writer.writeVarInt(watermark)
             writer.write(keyGroups.lowerBound)
             writer.write(keyGroups.upperBound)
             for timers in [frozen.eventTime, frozen.processingTime] {
                 var byGroup = [ContiguousArray<InternalTimer<Key, Namespace>>](repeating: [], count: keyGroups.count)
-                timers.forEach { timer, _ in
-                    let group = assignment.keyGroup(forHash: timer.hashedKey.hash)
-                    if keyGroups.contains(group) { byGroup[group - keyGroups.lowerBound].append(timer) }
+                for partition in timers {
+                    partition.forEach { timer, _ in
+                        let group = assignment.keyGroup(forHash: timer.hashedKey.hash)
+                        if keyGroups.contains(group) { byGroup[group - keyGroups.lowerBound].append(timer) }
+                    }
                 }
                 for group in keyGroups {
-                    var block = BinaryWriter()
                     let list = byGroup[group - keyGroups.lowerBound]
-                    block.writeVarUInt(UInt64(list.count))
-                    for timer in list {
-                        block.writeVarInt(timer.time)
-                        keys.encode(timer.key, &block)
-                        namespaces.encode(timer.namespace, &block)
-                    }
                     writer.write(group)
-                    writer.writeBytes(block.bytes)
+                    let block = writer.beginLengthPrefixed()
+                    writer.writeVarUInt(UInt64(list.count))
+                    for timer in list {
+                        writer.writeVarInt(timer.time)
+                        keys.encode(timer.key, &writer)
+                        namespaces.encode(timer.namespace, &writer)
+                    }
+                    writer.endLengthPrefixed(block)
                 }
             }
-            return writer.bytes
         }
     }
 

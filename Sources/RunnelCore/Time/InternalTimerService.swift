@@ -56,9 +56,9 @@ public final class InternalTimerService<Key: StreamKey, Namespace: StreamKey> {
     /// All registered processing-time timers (for snapshots).
     public var processingTimeTimers: Set<InternalTimer<Key, Namespace>> { processingTimers.timers }
 
-    /// Copies of the registered timers of both domains, for a snapshot encoded elsewhere.
-    func frozenTimers() -> (eventTime: KeyGroupMap<InternalTimer<Key, Namespace>, Void>,
-                            processingTime: KeyGroupMap<InternalTimer<Key, Namespace>, Void>) {
+    /// The registered timers of both domains, frozen for a snapshot encoded elsewhere.
+    func frozenTimers() -> (eventTime: [KeyGroupMap<InternalTimer<Key, Namespace>, Void>],
+                            processingTime: [KeyGroupMap<InternalTimer<Key, Namespace>, Void>]) {
         (eventTimers.frozenTimers(), processingTimers.frozenTimers())
     }
 

@@ -64,24 +64,64 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     private var draining = ContiguousArray<Timer>()
     private var drainingTime: Timestamp = .min
     private var drainingIndex = 0
-    /// The registered timers (a set: the values carry nothing). A key-group map rather than
-    /// a `Set`, whose SipHash of every timer on insert and removal showed in profiles.
-    private var live = KeyGroupMap<Timer, Void>()
+    /// The registered timers (a set: the values carry nothing), in partitions by the top
+    /// bits of the timer's hash. Key-group maps rather than a `Set`, whose SipHash of every
+    /// timer on insert and removal showed in profiles; partitioned so that a snapshot
+    /// freezes them copy-on-write, one partition at a time, instead of copying every timer
+    /// while the task waits (that copy was most of the checkpoint pause).
+    private var live: [KeyGroupMap<Timer, Void>]
+    /// Partitions handed to a snapshot: copied before their next change.
+    private var frozen: [Bool]
+    private var frozenCount = 0
+    /// Registered timers.
+    private(set) var count = 0
+
+    private static var partitionBits: UInt64 { 6 }
+
+    init() {
+        live = (0..<(1 << Self.partitionBits)).map { _ in KeyGroupMap() }
+        frozen = Array(repeating: false, count: 1 << Self.partitionBits)
+    }
 
     /// Whether no timer is registered.
-    var isEmpty: Bool { live.isEmpty }
-    /// Registered timers.
-    var count: Int { live.count }
-    /// The registered timers, as a set (for inspection and snapshots; not on the hot path).
-    var timers: Set<Timer> { Set(live.allKeys) }
-    /// A copy of the registered timers that later changes to the queue do not affect (for
-    /// snapshots encoded on another thread; one pass over the table, no hashing).
-    func frozenTimers() -> KeyGroupMap<Timer, Void> { live.copy() }
+    var isEmpty: Bool { count == 0 }
+    /// The registered timers, as a set (for inspection; not on the hot path).
+    var timers: Set<Timer> { Set(live.flatMap(\.allKeys)) }
+
+    /// The registered timers, frozen: later changes to the queue copy the partition they
+    /// touch first, so a snapshot may read these on another thread. O(partitions).
+    func frozenTimers() -> [KeyGroupMap<Timer, Void>] {
+        for p in frozen.indices { frozen[p] = true }
+        frozenCount = frozen.count
+        return live
+    }
+
+    @inline(__always)
+    private func partition(_ key: HashedKey<Timer>) -> Int {
+        Int(truncatingIfNeeded: key.hash >> (64 - Self.partitionBits))
+    }
+
+    /// The partition of `key`, to be changed: copied first if a snapshot reads it and the
+    /// change would do something (`key` present, or absent when `inserting`), else nil.
+    @inline(__always)
+    private func mutablePartition(_ key: HashedKey<Timer>, inserting: Bool) -> KeyGroupMap<Timer, Void>? {
+        let p = partition(key)
+        if frozenCount > 0 && frozen[p] {
+            guard (live[p][key] == nil) == inserting else { return nil }
+            live[p] = live[p].copy()
+            frozen[p] = false
+            frozenCount -= 1
+        }
+        return live[p]
+    }
 
     /// Registers `timer`; returns false if it was already registered.
     @discardableResult
     func insert(_ timer: Timer) -> Bool {
-        guard live.updateValue((), forKey: HashedKey(timer)) == nil else { return false }
+        let key = HashedKey(timer)
+        guard let partition = mutablePartition(key, inserting: true),
+              partition.updateValue((), forKey: key) == nil else { return false }
+        count += 1
         if timer.time < drainingTime && drainingIndex < draining.count {
             // Earlier than the bucket being popped (registered while timers fire): put the
             // rest of that bucket back so that timers keep popping in time order.
@@ -102,8 +142,11 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
 
     /// Deletes `timer` if registered.
     func remove(_ timer: Timer) {
-        live.removeValue(forKey: HashedKey(timer))
-        if live.isEmpty {
+        let key = HashedKey(timer)
+        guard let partition = mutablePartition(key, inserting: false),
+              partition.removeValue(forKey: key) != nil else { return }
+        count -= 1
+        if count == 0 {
             times = Heap()
             buckets = KeyGroupMap()
             draining = []
@@ -115,7 +158,8 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     var earliest: Timestamp? {
         while true {
             while drainingIndex < draining.count {
-                if live[HashedKey(draining[drainingIndex])] != nil { return drainingTime }
+                let key = HashedKey(draining[drainingIndex])
+                if live[partition(key)][key] != nil { return drainingTime }
                 drainingIndex += 1
             }
             guard let next = times.min else { return nil }
@@ -130,7 +174,11 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
             while drainingIndex < draining.count && drainingTime <= time {
                 let timer = draining[drainingIndex]
                 drainingIndex += 1
-                if live.removeValue(forKey: HashedKey(timer)) != nil { return timer }
+                let key = HashedKey(timer)
+                if let partition = mutablePartition(key, inserting: false), partition.removeValue(forKey: key) != nil {
+                    count -= 1
+                    return timer
+                }
             }
             guard drainingIndex >= draining.count, let next = times.min, next <= time else { return nil }
             takeBucket(next)
