@@ -37,6 +37,9 @@ struct RunnelBench: ParsableCommand {
     @Option(help: "Keyed-state sizes (comma-separated key counts) of the checkpoint/restore table.")
     var stateKeys = "1000000,10000000"
 
+    @Option(help: "Seconds between checkpoints in the replay-with-checkpoints row.")
+    var checkpointInterval = 1.0
+
     @Option(help: "Which tables: all, replay (throughput) or state (checkpoint/restore by keys).")
     var tables = "all"
 
@@ -83,13 +86,15 @@ struct RunnelBench: ParsableCommand {
         print("|---|---:|---:|---:|")
         let configurations = [
             ("decode + validate (1 thread)", "decode", 1), ("replay p=1", "replay", 1), ("replay p=2", "replay", 2),
-            ("replay p=2, checkpoint every 0.25 s", "replay-checkpoints", 2),
+            ("replay p=2, checkpoint every \(checkpointInterval) s", "replay-checkpoints", 2),
         ]
         for (label, mode, p) in configurations {
             var rates: [Double] = []
             var peak: Int = 0
             for _ in 0..<runs {
-                let (seconds, rssKiB) = try spawnChild(mode: mode, arguments: ["--input", path, "--parallelism", String(p)])
+                let (seconds, rssKiB) = try spawnChild(mode: mode, arguments: [
+                    "--input", path, "--parallelism", String(p), "--checkpoint-interval", String(checkpointInterval),
+                ])
                 rates.append(Double(lines) / seconds)
                 peak = max(peak, rssKiB)
             }
@@ -126,7 +131,7 @@ struct RunnelBench: ParsableCommand {
                 return values[values.count / 2]
             }
             func ms(_ name: String) -> String { Self.milliseconds(median(name)) }
-            print("| \(keys) | \(median("bytes") / 1_048_576) MiB | \(ms("pause_us")) | \(ms("encode_us")) | \(ms("write_us")) "
+            print("| \(keys) | \(Double(median("bytes") * 10 / 1_048_576) / 10) MiB | \(ms("pause_us")) | \(ms("encode_us")) | \(ms("write_us")) "
                 + "| \(ms("cow_us")) | \(ms("read_us")) | \(ms("decode_us")) | \(peak / 1024) MiB |")
         }
     }
@@ -205,7 +210,7 @@ struct RunnelBench: ParsableCommand {
             let directory = "/tmp/runnel-bench-checkpoints-\(getpid())"
             let output = "/tmp/runnel-bench-output-\(getpid())"
             var config = ReplayConfiguration(inputPath: input, outputPath: output, parallelism: parallelism)
-            config.checkpoints = CheckpointSettings(directory: directory, interval: .milliseconds(250))
+            config.checkpoints = CheckpointSettings(directory: directory, interval: .milliseconds(Int64(checkpointInterval * 1000)))
             defer {
                 removeTree(directory)
                 removeTree(output)

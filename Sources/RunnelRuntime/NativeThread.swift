@@ -27,6 +27,12 @@ enum NativeThread {
     /// - Parameters:
     ///   - name: The OS-level thread name; truncated to 15 bytes.
     ///   - body: The code the new thread runs; the thread exits when it returns.
+    /// Lowers the calling thread's scheduling priority. (On Linux a nice value belongs to
+    /// a thread, and `setpriority(PRIO_PROCESS, 0, n)` sets the calling thread's.)
+    static func lowerCurrentPriority(by niceness: Int32) {
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+    }
+
     static func spawnDetached(name: String, _ body: @escaping @Sendable () -> Void) {
         let context = Unmanaged.passRetained(Context(name: name, body: body)).toOpaque()
         var thread = pthread_t()
