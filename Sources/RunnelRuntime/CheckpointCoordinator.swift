@@ -57,6 +57,8 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
     private let lastDuration: Gauge
     private let lastSize: Gauge
     private let longestPause: Gauge
+    private let largestSize: Gauge
+    private let longestDuration: Gauge
 
     init(settings: CheckpointSettings, jobName: String, parallelism: Int, maxParallelism: Int, taskCount: Int,
          metrics: MetricsRegistry, onComplete: @escaping @Sendable (Int64) -> Void) throws {
@@ -72,6 +74,8 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
         lastDuration = metrics.gauge("last_checkpoint_duration_ms", operator: "checkpoints")
         lastSize = metrics.gauge("last_checkpoint_size_bytes", operator: "checkpoints")
         longestPause = metrics.gauge("longest_snapshot_pause_us", operator: "checkpoints")
+        largestSize = metrics.gauge("largest_checkpoint_size_bytes", operator: "checkpoints")
+        longestDuration = metrics.gauge("longest_checkpoint_duration_ms", operator: "checkpoints")
     }
 
     /// Starts a checkpoint (or a savepoint) unless one is in flight or the job is
@@ -181,8 +185,11 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
                 jobName: jobName, parallelism: parallelism, maxParallelism: maxParallelism, files: files, states: entries)
             try pending.commit(manifest)
             completed.increment()
-            lastDuration.set(Int64((MonotonicClock.nowNanoseconds() - flight.startedNanos) / 1_000_000))
+            let duration = Int64((MonotonicClock.nowNanoseconds() - flight.startedNanos) / 1_000_000)
+            lastDuration.set(duration)
             lastSize.set(Int64(manifest.totalSize))
+            if duration > longestDuration.value { longestDuration.set(duration) }
+            if Int64(manifest.totalSize) > largestSize.value { largestSize.set(Int64(manifest.totalSize)) }
         } catch {
             pending.abort()
             throw error

@@ -80,9 +80,11 @@ public struct ReplaySummary: Sendable, CustomStringConvertible {
     public var checkpointsCompleted: Int = 0
     /// The longest time a task stopped processing to snapshot its operators, in microseconds.
     public var longestSnapshotPauseMicroseconds: Int64 = 0
-    /// Duration (trigger to commit) and size of the last checkpoint.
-    public var lastCheckpointMilliseconds: Int64 = 0
-    public var lastCheckpointBytes: Int64 = 0
+    /// The longest duration (trigger to commit) and the largest size of a checkpoint.
+    public var longestCheckpointMilliseconds: Int64 = 0
+    public var largestCheckpointBytes: Int64 = 0
+    /// When the run was restored: seconds spent decoding the checkpoint into the operators.
+    public var restoreSeconds: Double?
 
     /// Lines per second of wall time.
     public var eventsPerSecond: Double { wallSeconds > 0 ? Double(eventsRead) / wallSeconds : 0 }
@@ -93,9 +95,10 @@ public struct ReplaySummary: Sendable, CustomStringConvertible {
         return "events read \(eventsRead), valid \(valid), invalid \(invalid), duplicates \(duplicates), late \(late), "
             + "results written \(resultsWritten), wall time \(wall) s, events/s \(eps), peak RSS \(peakResidentBytes / (1 << 20)) MiB"
             + (checkpointsCompleted > 0
-                ? ", checkpoints \(checkpointsCompleted) (last \(lastCheckpointBytes / 1024) KiB in \(lastCheckpointMilliseconds) ms, "
+                ? ", checkpoints \(checkpointsCompleted) (largest \(largestCheckpointBytes / 1024) KiB, longest \(longestCheckpointMilliseconds) ms, "
                     + "longest pause \(Double(longestSnapshotPauseMicroseconds) / 1000) ms)"
                 : "")
+            + (restoreSeconds.map { ", state restored in \(($0 * 1000).rounded() / 1000) s" } ?? "")
     }
 }
 
@@ -196,7 +199,9 @@ public enum ReplayJob {
         }
         let runner = JobRunner(graph: try build(config), options: options)
         let result = try runner.run()
-        return summary(result)
+        var summary = summary(result)
+        if options.restore != nil { summary.restoreSeconds = result.setupSeconds }
+        return summary
     }
 
     /// The checkpoint `restore` names (`latest`: the newest that passes its checks; nil
@@ -204,14 +209,21 @@ public enum ReplayJob {
     static func restoredCheckpoint(_ restore: String, config: ReplayConfiguration,
                                    report: (String) -> Void) throws -> RestoredCheckpoint? {
         guard let settings = config.checkpoints else { throw ReplayError.restoreWithoutCheckpoints }
+        let started = ContinuousClock.now
+        func restoring(_ checkpoint: RestoredCheckpoint) -> String {
+            let seconds = Double(started.duration(to: .now).components.attoseconds / 1_000_000_000_000) / 1e6
+                + Double(started.duration(to: .now).components.seconds)
+            return "restoring from \(checkpoint.path) (checkpoint \(checkpoint.manifest.id), "
+                + "\(checkpoint.manifest.totalSize / 1024) KiB read and verified in \((seconds * 1000).rounded() / 1000) s)"
+        }
         guard restore == "latest" else {
             let checkpoint = try CheckpointStore.load(restore)
-            report("restoring from \(checkpoint.path) (checkpoint \(checkpoint.manifest.id))")
+            report(restoring(checkpoint))
             return checkpoint
         }
         let store = try CheckpointStore(directory: settings.directory, retained: settings.retained)
         if let latest = try store.latestValid(report: report) {
-            report("restoring from \(latest.path) (checkpoint \(latest.manifest.id))")
+            report(restoring(latest))
             return latest
         }
         guard try store.completedIDs().isEmpty else { throw ReplayError.noValidCheckpoint(directory: settings.directory) }
@@ -234,7 +246,7 @@ public enum ReplayJob {
             peakResidentBytes: result.peakResidentBytes,
             checkpointsCompleted: result.counter("checkpoints_completed", step: "checkpoints"),
             longestSnapshotPauseMicroseconds: result.gauges[.init(operatorName: "checkpoints", metric: "longest_snapshot_pause_us")] ?? 0,
-            lastCheckpointMilliseconds: result.gauges[.init(operatorName: "checkpoints", metric: "last_checkpoint_duration_ms")] ?? 0,
-            lastCheckpointBytes: result.gauges[.init(operatorName: "checkpoints", metric: "last_checkpoint_size_bytes")] ?? 0)
+            longestCheckpointMilliseconds: result.gauges[.init(operatorName: "checkpoints", metric: "longest_checkpoint_duration_ms")] ?? 0,
+            largestCheckpointBytes: result.gauges[.init(operatorName: "checkpoints", metric: "largest_checkpoint_size_bytes")] ?? 0)
     }
 }
