@@ -174,4 +174,49 @@ import Testing
         #expect(try Self.committedLines(dir.path("out")).sorted() == expected)
         #expect(try CheckpointStore(directory: checkpoints, create: false).latestValid() != nil)
     }
+
+    @Test("checkpoint files that cannot be written in full (a file-size limit, as on a full disk) abort those checkpoints; the job finishes exactly")
+    func checkpointWritesFailMidFile() throws {
+        let dir = try E2ETempDir("replay-size-limit")
+        let input = dir.path("events.ndjson")
+        // One viewer of one post, 100 views a second for five minutes: 30 k distinct event
+        // ids to deduplicate (state that grows all run) but only a few result lines (five
+        // one-minute windows, one session), so output part files stay small.
+        var lines = ""
+        for i in 0..<30_000 {
+            let millis = i * 10
+            let time = String(format: "2026-02-23T00:%02d:%02d.%03dZ", millis / 60_000, millis / 1000 % 60, millis % 1000)
+            lines += #"{"event_id":"\#(UUID().uuidString.lowercased())","event_name":"post_viewed","timestamp":"\#(time)","#
+                + #""user_id":"u-1","post_id":"p-1","creator_id":"c-1"}"# + "\n"
+        }
+        try lines.write(toFile: input, atomically: true, encoding: .utf8)
+        _ = try CreatorAnalyticsCLI.run(["replay", "--input", input, "--output", dir.path("plain.ndjson"), "--parallelism", "2"])
+        let expected = ReplayE2E.readLines(dir.path("plain.ndjson")).sorted()
+        let checkpoints = dir.path("checkpoints")
+        // No tmpfs or loop device can be mounted here, so the disk "fills" through the
+        // file-size limit (RLIMIT_FSIZE, `ulimit -f`): a write past 256 blocks fails with
+        // EFBIG, as one past the end of a full disk fails with ENOSPC. The deduplication
+        // state files outgrow it as the run goes on; the output part files and the final
+        // checkpoint stay below it. SIGXFSZ is ignored so that the failing write returns an
+        // error instead of killing the process.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "trap '' XFSZ; ulimit -f 256; exec \"$0\" \"$@\"", try CreatorAnalyticsCLI.location.get().path,
+                             "replay", "--input", input, "--output", dir.path("out"), "--checkpoint-dir", checkpoints,
+                             "--checkpoint-interval", "0.05", "--parallelism", "2", "--rate", "20000"]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(stderr)")
+        #expect(stderr.contains("failed and was discarded") && stderr.contains("File too large"),
+                "checkpoints failed on the size limit: \(stderr)")
+        #expect(try Self.committedLines(dir.path("out")).sorted() == expected)
+        // What is left on disk is complete: the final checkpoint, and no partial one.
+        let store = try CheckpointStore(directory: checkpoints, create: false)
+        #expect(try store.latestValid() != nil)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: checkpoints).filter { $0.hasPrefix(".inprogress") }
+        #expect(leftovers.isEmpty, "partial checkpoints left behind: \(leftovers)")
+    }
 }
