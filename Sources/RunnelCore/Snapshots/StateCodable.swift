@@ -13,7 +13,9 @@
 ///     init(from reader: inout BinaryReader) throws { sum = try reader.read(); count = try reader.read() }
 /// }
 /// ```
-public protocol StateCodable {
+/// (`SendableMetatype`: serializers made from a conformance are shared with the checkpoint
+/// writer's thread.)
+public protocol StateCodable: SendableMetatype {
     /// Appends the value's encoding.
     func encode(to writer: inout BinaryWriter)
     /// Reads a value written by ``encode(to:)``.
