@@ -93,8 +93,7 @@ public struct BinaryWriter: Sendable {
 
     /// Appends a string as length-prefixed UTF-8.
     public mutating func writeString(_ value: String) {
-        // Borrowed, not copied: a copy retains the string's storage, an atomic operation
-        // on a line that is usually a cache miss when a large map of keys is encoded.
+        // Borrowed, not copied (a copy would retain the string's storage).
         let done: Void? = value.utf8.withContiguousStorageIfAvailable { writeBytes(UnsafeRawBufferPointer($0)) }
         if done == nil {
             var copy = value

@@ -8,10 +8,9 @@
 public struct StateSerializer<Value>: Sendable {
     /// Appends a value.
     public let encode: @Sendable (Value, inout BinaryWriter) -> Void
-    /// Appends the value stored at an address, without copying it out: large maps are
-    /// encoded this way, as a copy of a value with heap storage retains it (an atomic
-    /// operation on a line that is usually a cache miss there, which was most of the
-    /// encoding time of a million string keys).
+    /// Appends the value stored at an address, without copying it out first: entries of
+    /// frozen tables are encoded where they lie (timers, grouped by key group as pointers
+    /// into their tables, rather than copied into per-group arrays).
     public let encodeInPlace: @Sendable (UnsafePointer<Value>, inout BinaryWriter) -> Void
     /// Reads a value.
     public let decode: @Sendable (inout BinaryReader) throws -> Value

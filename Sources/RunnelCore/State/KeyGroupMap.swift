@@ -169,10 +169,8 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         for key in doomed { removeValue(forKey: key) }
     }
 
-    /// Calls `body` for every entry, in no particular order.
-    /// Calls `body` with each entry where it is stored, without copying it out (a copy of
-    /// a key with heap storage retains it: an atomic operation on a line that is usually
-    /// a cache miss when a large map is encoded for a checkpoint).
+    /// Calls `body` with each entry where it is stored, without copying it out (snapshots
+    /// encode frozen maps in place, and keep pointers to timers to group them by key group).
     public func forEachInPlace(_ body: (UnsafePointer<Key>, UnsafePointer<Value>) -> Void) {
         let keyOffset = MemoryLayout<Slot>.offset(of: \Slot.key)!
         let valueOffset = MemoryLayout<Slot>.offset(of: \Slot.value)!
@@ -182,6 +180,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         }
     }
 
+    /// Calls `body` for every entry, in no particular order.
     public func forEach(_ body: (Key, Value) -> Void) {
         for i in 0..<capacity where hash(at: i) != 0 { body(slots[i].key, slots[i].value) }
     }
