@@ -57,6 +57,12 @@ let package = Package(
             pkgConfig: "libxxhash",
             providers: [.apt(["libxxhash-dev"])]
         ),
+        .systemLibrary(
+            name: "CCrypto",
+            path: "Sources/CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "CSimdjson",
             path: "Sources/CSimdjson",
@@ -65,6 +71,8 @@ let package = Package(
         ),
 
         // MARK: Swift modules
+        .target(name: "RunnelCrypto", dependencies: ["CCrypto"], swiftSettings: strict),
+        .target(name: "RunnelWebSocket", dependencies: ["RunnelCrypto"], swiftSettings: strict),
         .target(
             name: "RunnelCore",
             dependencies: [
@@ -131,6 +139,11 @@ let package = Package(
         ),
 
         // MARK: Tests
+        .testTarget(
+            name: "RunnelWebSocketTests",
+            dependencies: ["RunnelWebSocket", "RunnelCrypto"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "RunnelCoreTests",
             dependencies: [

@@ -1,0 +1,160 @@
+/// A complete message received on a WebSocket.
+public enum WebSocketMessage: Equatable, Sendable {
+    /// A text message (valid UTF-8).
+    case text(String)
+    /// A binary message.
+    case binary([UInt8])
+}
+
+/// What the transport must do after ``WebSocketConnection`` read some bytes.
+public enum WebSocketConnectionOutput: Equatable, Sendable {
+    /// A message for the application.
+    case message(WebSocketMessage)
+    /// Bytes to write to the peer (a pong, or a close frame).
+    case send([UInt8])
+    /// The connection is over: write what was sent before, then close the socket. `code`
+    /// is the peer's close code (1005 when its close frame had none), or the code this
+    /// side failed the connection with.
+    case closeTransport(code: WebSocketCloseCode, reason: String)
+}
+
+/// The protocol side of one WebSocket connection (RFC 6455 §5–7), as a value with no I/O:
+/// the transport hands it the bytes it reads and carries out what it returns.
+///
+/// It assembles fragmented messages, checks text for UTF-8, answers pings, runs the
+/// closing handshake in both directions and fails the connection with the right close code
+/// on any violation: 1002 for protocol errors, 1007 for invalid UTF-8, 1009 for messages
+/// over the size limit.
+public struct WebSocketConnection: Sendable {
+    /// Where the connection is in its life.
+    public enum State: Equatable, Sendable {
+        /// Messages flow both ways.
+        case open
+        /// This side sent a close frame and waits for the peer's (data from the peer is
+        /// dropped meanwhile).
+        case closing
+        /// The closing handshake is done or the connection failed: nothing more is read.
+        case closed
+    }
+
+    /// Where the connection is.
+    public private(set) var state = State.open
+    /// The largest message accepted (the sum of its fragments).
+    public let maxMessageSize: Int
+    private var parser: WebSocketFrameParser
+    /// The opcode and the payload so far of a fragmented message being received.
+    private var partial: (opcode: WebSocketOpcode, payload: [UInt8])?
+
+    /// Creates the server side of a connection whose handshake is done.
+    public init(maxMessageSize: Int = 1 << 20) {
+        self.maxMessageSize = maxMessageSize
+        parser = WebSocketFrameParser(role: .server, maxFramePayload: maxMessageSize)
+    }
+
+    /// Reads bytes from the peer; returns what to do, in order.
+    public mutating func receive(_ bytes: some Sequence<UInt8>) -> [WebSocketConnectionOutput] {
+        guard state != .closed else { return [] }
+        parser.append(bytes)
+        var outputs: [WebSocketConnectionOutput] = []
+        do {
+            while state != .closed, let frame = try parser.nextFrame() {
+                try handle(frame, into: &outputs)
+            }
+        } catch {
+            fail(error, into: &outputs)
+        }
+        return outputs
+    }
+
+    /// Starts the closing handshake from this side; returns the close frame to send, or nil
+    /// when it was started already or the connection is closed.
+    public mutating func close(code: WebSocketCloseCode = .normalClosure, reason: String = "") -> [UInt8]? {
+        guard state == .open else { return nil }
+        state = .closing
+        partial = nil
+        return WebSocketFrameEncoder.close(code: code, reason: reason)
+    }
+
+    private mutating func handle(_ frame: WebSocketFrame, into outputs: inout [WebSocketConnectionOutput]) throws(WebSocketProtocolError) {
+        switch frame.opcode {
+        case .text, .binary:
+            guard partial == nil else {
+                throw WebSocketProtocolError(.protocolError, "a new message began before the previous one was finished")
+            }
+            if frame.fin {
+                try deliver(frame.opcode, frame.payload, into: &outputs)
+            } else {
+                partial = (frame.opcode, frame.payload)
+            }
+        case .continuation:
+            guard let (opcode, received) = partial else {
+                throw WebSocketProtocolError(.protocolError, "continuation frame without a message to continue")
+            }
+            guard received.count + frame.payload.count <= maxMessageSize else {
+                throw WebSocketProtocolError(.messageTooBig, "message exceeds the limit of \(maxMessageSize) bytes")
+            }
+            partial = nil
+            var payload = received
+            payload.append(contentsOf: frame.payload)
+            if frame.fin {
+                try deliver(opcode, payload, into: &outputs)
+            } else {
+                partial = (opcode, payload)
+            }
+        case .ping:
+            if state == .open { outputs.append(.send(WebSocketFrameEncoder.encode(opcode: .pong, payload: frame.payload))) }
+        case .pong:
+            break
+        case .close:
+            try closeReceived(frame.payload, into: &outputs)
+        }
+    }
+
+    private func deliver(_ opcode: WebSocketOpcode, _ payload: [UInt8], into outputs: inout [WebSocketConnectionOutput]) throws(WebSocketProtocolError) {
+        // After sending a close frame, data from the peer is dropped (RFC 6455 §5.5.1).
+        guard state == .open else { return }
+        if opcode == .text {
+            guard let text = String(validating: payload, as: UTF8.self) else {
+                throw WebSocketProtocolError(.invalidPayload, "text message is not valid UTF-8")
+            }
+            outputs.append(.message(.text(text)))
+        } else {
+            outputs.append(.message(.binary(payload)))
+        }
+    }
+
+    private mutating func closeReceived(_ payload: [UInt8], into outputs: inout [WebSocketConnectionOutput]) throws(WebSocketProtocolError) {
+        var code: WebSocketCloseCode?
+        var reason = ""
+        if payload.count == 1 { throw WebSocketProtocolError(.protocolError, "close frame with a 1-byte payload") }
+        if payload.count >= 2 {
+            let received = WebSocketCloseCode(rawValue: UInt16(payload[0]) << 8 | UInt16(payload[1]))
+            guard received.isValidOnTheWire else {
+                throw WebSocketProtocolError(.protocolError, "close code \(received) may not be sent")
+            }
+            guard let text = String(validating: payload[2...], as: UTF8.self) else {
+                throw WebSocketProtocolError(.invalidPayload, "close reason is not valid UTF-8")
+            }
+            code = received
+            reason = text
+        }
+        if state == .open {
+            // Echo the peer's code (RFC 6455 §5.5.1); a close without a code is answered
+            // without one.
+            let reply = code.map { WebSocketFrameEncoder.close(code: $0) } ?? WebSocketFrameEncoder.encode(opcode: .close, payload: [])
+            outputs.append(.send(reply))
+        }
+        state = .closed
+        partial = nil
+        outputs.append(.closeTransport(code: code ?? WebSocketCloseCode(rawValue: 1005), reason: reason))
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): a close frame with the error's code unless
+    /// one was sent already, then the socket is closed.
+    private mutating func fail(_ error: WebSocketProtocolError, into outputs: inout [WebSocketConnectionOutput]) {
+        if state == .open { outputs.append(.send(WebSocketFrameEncoder.close(code: error.code, reason: error.reason))) }
+        state = .closed
+        partial = nil
+        outputs.append(.closeTransport(code: error.code, reason: error.reason))
+    }
+}
