@@ -63,6 +63,11 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CHTTPParser",
+            path: "Sources/CHTTPParser",
+            providers: [.apt(["libhttp-parser-dev"])]
+        ),
         .target(
             name: "CSimdjson",
             path: "Sources/CSimdjson",
@@ -73,6 +78,7 @@ let package = Package(
         // MARK: Swift modules
         .target(name: "RunnelCrypto", dependencies: ["CCrypto"], swiftSettings: strict),
         .target(name: "RunnelWebSocket", dependencies: ["RunnelCrypto"], swiftSettings: strict),
+        .target(name: "RunnelHTTP", dependencies: ["CHTTPParser"], swiftSettings: strict),
         .target(
             name: "RunnelCore",
             dependencies: [
@@ -142,6 +148,11 @@ let package = Package(
         .testTarget(
             name: "RunnelWebSocketTests",
             dependencies: ["RunnelWebSocket", "RunnelCrypto"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnelHTTPTests",
+            dependencies: ["RunnelHTTP"],
             swiftSettings: strict
         ),
         .testTarget(
