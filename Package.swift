@@ -79,6 +79,7 @@ let package = Package(
         .target(name: "RunnelCrypto", dependencies: ["CCrypto"], swiftSettings: strict),
         .target(name: "RunnelWebSocket", dependencies: ["RunnelCrypto"], swiftSettings: strict),
         .target(name: "RunnelHTTP", dependencies: ["CHTTPParser"], swiftSettings: strict),
+        .target(name: "RunnelAuth", dependencies: ["RunnelCrypto", "RunnelJSON"], swiftSettings: strict),
         .target(
             name: "RunnelCore",
             dependencies: [
@@ -148,6 +149,11 @@ let package = Package(
         .testTarget(
             name: "RunnelWebSocketTests",
             dependencies: ["RunnelWebSocket", "RunnelCrypto"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnelAuthTests",
+            dependencies: ["RunnelAuth", "RunnelCrypto"],
             swiftSettings: strict
         ),
         .testTarget(
