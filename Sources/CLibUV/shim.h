@@ -53,6 +53,34 @@ static inline uv_handle_t *runnel_uv_signal_as_handle(uv_signal_t *signal) {
     return (uv_handle_t *)signal;
 }
 
+/// Upcasts a TCP handle to the generic handle type.
+static inline uv_handle_t *runnel_uv_tcp_as_handle(uv_tcp_t *tcp) {
+    return (uv_handle_t *)tcp;
+}
+
+/// Upcasts a TCP handle to the stream type (for listen, accept, read, write).
+static inline uv_stream_t *runnel_uv_tcp_as_stream(uv_tcp_t *tcp) {
+    return (uv_stream_t *)tcp;
+}
+
+/// Binds a TCP handle to an IPv4 or IPv6 address given as text. Returns 0 or a UV_E* code.
+static inline int runnel_uv_tcp_bind_text(uv_tcp_t *tcp, const char *host, int port) {
+    struct sockaddr_storage address;
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&address) != 0 &&
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&address) != 0) return UV_EINVAL;
+    return uv_tcp_bind(tcp, (const struct sockaddr *)&address, 0);
+}
+
+/// The port a bound TCP handle listens on (after binding port 0), or a negative UV_E* code.
+static inline int runnel_uv_tcp_local_port(uv_tcp_t *tcp) {
+    struct sockaddr_storage address;
+    int length = sizeof(address);
+    int rc = uv_tcp_getsockname(tcp, (struct sockaddr *)&address, &length);
+    if (rc != 0) return rc;
+    if (address.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&address)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
+}
+
 /// Names the calling thread (as shown by top -H, perf, gdb); the kernel truncates the
 /// name to 15 bytes. Returns 0 on success, -1 where unsupported or on failure.
 static inline int runnel_uv_set_current_thread_name(const char *name) {
