@@ -80,6 +80,7 @@ let package = Package(
         .target(name: "RunnelWebSocket", dependencies: ["RunnelCrypto"], swiftSettings: strict),
         .target(name: "RunnelHTTP", dependencies: ["CHTTPParser"], swiftSettings: strict),
         .target(name: "RunnelAuth", dependencies: ["RunnelCrypto", "RunnelJSON"], swiftSettings: strict),
+        .target(name: "RunnelHTTPServer", dependencies: ["RunnelHTTP", "RunnelRuntime"], swiftSettings: strict),
         .target(
             name: "RunnelCore",
             dependencies: [
@@ -157,6 +158,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "RunnelHTTPServerTests",
+            dependencies: ["RunnelHTTPServer", "RunnelHTTP", "RunnelRuntime", "RunnelTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "RunnelHTTPTests",
             dependencies: ["RunnelHTTP"],
             swiftSettings: strict
@@ -181,7 +187,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RunnelRuntimeTests",
-            dependencies: ["RunnelRuntime", "RunnelCore", "RunnelOperators"],
+            dependencies: ["RunnelRuntime", "RunnelCore", "RunnelOperators", "RunnelTesting"],
             swiftSettings: strict
         ),
         .testTarget(

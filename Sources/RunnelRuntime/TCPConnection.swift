@@ -29,6 +29,7 @@ public final class TCPConnection {
     let handle: UnsafeMutablePointer<uv_tcp_t>
     fileprivate let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     private var closeError: UVError?
+    private var closeWhenWritten = false
 
     /// Creates an unconnected handle (the listener accepts into it).
     init(loop: EventLoop) {
@@ -48,12 +49,12 @@ public final class TCPConnection {
 
     private var stream: UnsafeMutablePointer<uv_stream_t> { runnel_uv_tcp_as_stream(handle) }
 
-    /// Starts delivering reads to ``onRead``.
+    /// Starts delivering reads to ``onRead`` (no effect when reading already).
     public func startReading() {
         loop.preconditionInEventLoop()
         guard !isClosed else { return }
         let rc = uv_read_start(stream, tcpAllocate, tcpRead)
-        if rc != 0 { fail(UVError(code: rc, operation: "uv_read_start")) }
+        if rc != 0 && rc != UV_EALREADY.rawValue { fail(UVError(code: rc, operation: "uv_read_start")) }
     }
 
     /// Stops reading (backpressure: the peer's sends then wait in the kernel).
@@ -78,6 +79,16 @@ public final class TCPConnection {
         }
     }
 
+    /// Closes the connection once everything queued so far is written (for a response
+    /// that ends the connection); reads stop at once.
+    public func closeAfterWrites() {
+        loop.preconditionInEventLoop()
+        guard !isClosed else { return }
+        closeWhenWritten = true
+        uv_read_stop(stream)
+        if queuedWriteBytes == 0 { close() }
+    }
+
     /// Closes the connection now; queued writes are dropped. Idempotent.
     public func close() {
         loop.preconditionInEventLoop()
@@ -95,7 +106,11 @@ public final class TCPConnection {
 
     fileprivate func written(_ request: TCPWriteRequest, status: Int32) {
         queuedWriteBytes -= request.byteCount
-        if status < 0 && status != UV_ECANCELED.rawValue { fail(UVError(code: status, operation: "write")) }
+        if status < 0 && status != UV_ECANCELED.rawValue {
+            fail(UVError(code: status, operation: "write"))
+        } else if closeWhenWritten && queuedWriteBytes == 0 {
+            close()
+        }
     }
 
     fileprivate func closed() {

@@ -1,3 +1,4 @@
+import RunnelTesting
 import Testing
 
 @testable import RunnelRuntime
@@ -8,51 +9,7 @@ import Glibc
 
 /// The TCP transport on a libuv loop, against plain blocking sockets as clients.
 @Suite struct TCPTransportTests: EventLoopTestSupport {
-    /// A blocking client socket connected to 127.0.0.1:`port`, with a receive timeout.
-    final class Client {
-        let fd: Int32
-
-        init(port: Int) throws {
-            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard rc == 0 else { throw ClientError(errno: errno) }
-        }
-
-        deinit { Glibc.close(fd) }
-
-        func send(_ text: String) {
-            let bytes = Array(text.utf8)
-            _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        }
-
-        /// Reads until `count` bytes arrived, the peer closed, or the timeout.
-        func receive(_ count: Int) -> String {
-            var got: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 65_536)
-            while got.count < count {
-                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n <= 0 { break }
-                got += chunk[0..<n]
-            }
-            return String(decoding: got, as: UTF8.self)
-        }
-
-        /// Whether the peer closed (recv returns 0) within the timeout.
-        func peerClosed() -> Bool {
-            var byte: UInt8 = 0
-            return recv(fd, &byte, 1, 0) == 0
-        }
-    }
-
-    struct ClientError: Error { var errno: Int32 }
+    typealias Client = BlockingSocketClient
 
     /// Starts an echo server on a new loop; returns the loop, the port, and a counter of
     /// connections that ended (with the errors they ended with).
@@ -87,16 +44,16 @@ import Glibc
         do {
             let client = try Client(port: port)
             client.send("hello")
-            #expect(client.receive(5) == "hello")
+            #expect(client.receive(5) == Array("hello".utf8))
             client.send("three")
-            #expect(client.receive(13) == "one,two,three")
+            #expect(client.receive(13) == Array("one,two,three".utf8))
             client.send("bye")
             #expect(client.peerClosed(), "the server closed the connection")
         }
         do {
             let client = try Client(port: port)
             client.send("x")
-            #expect(client.receive(1) == "x")
+            #expect(client.receive(1) == Array("x".utf8))
         }  // the client closes: the server sees end of file
         #expect(waitUntil { ended.withLock { $0.count } == 2 })
         #expect(ended.value == ["ok", "ok"])
@@ -110,12 +67,12 @@ import Glibc
         for (i, client) in clients.enumerated() { client.send("client \(i);") }
         for (i, client) in clients.enumerated() {
             let expected = "client \(i);"
-            #expect(client.receive(expected.utf8.count) == expected)
+            #expect(client.receive(expected.utf8.count) == Array(expected.utf8))
         }
         // A large message crosses many reads and writes intact.
         let big = String(repeating: "0123456789", count: 50_000)
         clients[0].send(big)
-        #expect(clients[0].receive(big.utf8.count) == big)
+        #expect(clients[0].receive(big.utf8.count) == Array(big.utf8))
         shutDownAndCheck(loop)
         #expect(clients.allSatisfy { $0.peerClosed() }, "shutdown closed every connection")
     }

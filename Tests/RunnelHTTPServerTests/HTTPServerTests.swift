@@ -1,0 +1,131 @@
+import RunnelHTTP
+import RunnelHTTPServer
+@testable import RunnelRuntime
+import RunnelTesting
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The HTTP server on a libuv loop, driven by plain socket clients.
+@Suite struct HTTPServerTests {
+    /// A started loop with a server whose handler answers `GET /healthz`, echoes POST
+    /// bodies and upgrades `/upgrade` to an echo of raw bytes.
+    final class Fixture: Sendable {
+        let loop: EventLoop
+        let port: Int
+
+        init(_ configuration: HTTPServer.Configuration = .init()) throws {
+            loop = try EventLoop(name: "http-test")
+            loop.start()
+            let port = Mutex(0)
+            let ready = OneShotLatch()
+            loop.execute { [loop] in
+                let server = try? HTTPServer(loop: loop, configuration: configuration) { request in
+                    switch (request.method, request.path) {
+                    case ("GET", "/healthz"): return .response(.text(200, "ok"))
+                    case ("POST", "/echo"): return .response(HTTPResponse(status: 200, body: request.body))
+                    case ("GET", "/upgrade"):
+                        return .upgrade(HTTPResponse(status: 101, headers: [("Upgrade", "echo"), ("Connection", "Upgrade")])) { connection, rest in
+                            if !rest.isEmpty { connection.write([OutboundBytes(rest)]) }
+                            connection.onRead = { bytes in connection.write([OutboundBytes(bytes)]) }
+                            connection.startReading()
+                        }
+                    default: return .response(.error(404, "no route for \(request.path)"))
+                    }
+                }
+                port.withLock { $0 = server?.port ?? -1 }
+                ready.open()
+            }
+            _ = ready.wait(timeoutNanoseconds: 10_000_000_000)
+            self.port = port.withLock { $0 }
+        }
+
+        func stop() {
+            loop.shutdown()
+            _ = loop.join(timeoutMilliseconds: 10_000)
+        }
+    }
+
+    @Test("keep-alive and pipelined requests on one connection; 404 as JSON; Connection: close is honoured")
+    func keepAliveAndPipelining() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let client = try BlockingSocketClient(port: fixture.port)
+        client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(client.receiveHTTPResponse().body == "ok")
+        client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
+        let echo = client.receiveHTTPResponse()
+        #expect(echo.status == 200 && echo.body == "abc")
+        let missing = client.receiveHTTPResponse()
+        #expect(missing.status == 404 && missing.body == #"{"error":"no route for /nope"}"#)
+        client.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let last = client.receiveHTTPResponse()
+        #expect(last.status == 200 && last.head.contains("Connection: close"))
+        #expect(client.peerClosed())
+    }
+
+    @Test("oversized headers get 431, an oversized body 413, garbage 400; each then closes")
+    func limits() throws {
+        let fixture = try Fixture(.init(limits: .init(maxHeaderBytes: 512, maxHeaderCount: 10, maxBodyBytes: 64)))
+        defer { fixture.stop() }
+        for (request, status) in [
+            ("GET /\(String(repeating: "a", count: 600)) HTTP/1.1\r\n\r\n", 431),
+            ("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 65\r\n\r\n", 413),
+            ("BLAH\r\n\r\n", 400),
+        ] {
+            let client = try BlockingSocketClient(port: fixture.port)
+            client.send(request)
+            #expect(client.receiveHTTPResponse().status == status)
+            #expect(client.peerClosed())
+        }
+    }
+
+    @Test("a client that sends part of a request and stalls gets 408 and is closed; an idle one is closed")
+    func timeouts() throws {
+        let fixture = try Fixture(.init(requestTimeoutMilliseconds: 200, idleTimeoutMilliseconds: 300))
+        defer { fixture.stop() }
+        let slow = try BlockingSocketClient(port: fixture.port)
+        slow.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        #expect(slow.receiveHTTPResponse().status == 408)
+        #expect(slow.peerClosed())
+        let idle = try BlockingSocketClient(port: fixture.port)
+        #expect(idle.peerClosed())
+        // A connection in use is not cut by the idle timeout between requests.
+        let busy = try BlockingSocketClient(port: fixture.port)
+        for _ in 0..<4 {
+            busy.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(busy.receiveHTTPResponse().status == 200)
+            usleep(150_000)
+        }
+    }
+
+    @Test("connections beyond the limit are answered 503")
+    func connectionLimit() throws {
+        let fixture = try Fixture(.init(maxConnections: 2))
+        defer { fixture.stop() }
+        let a = try BlockingSocketClient(port: fixture.port), b = try BlockingSocketClient(port: fixture.port)
+        for client in [a, b] {
+            client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(client.receiveHTTPResponse().status == 200)
+        }
+        let c = try BlockingSocketClient(port: fixture.port)
+        #expect(c.receiveHTTPResponse().status == 503)
+        #expect(c.peerClosed())
+    }
+
+    @Test("an upgrade hands the connection over with the bytes that followed the request")
+    func upgrade() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let client = try BlockingSocketClient(port: fixture.port)
+        client.send("GET /upgrade HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nearly")
+        let head = client.receive(until: "\r\n\r\n")
+        #expect(head.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
+        #expect(client.receive(5) == Array("early".utf8))
+        client.send("later")
+        #expect(client.receive(5) == Array("later".utf8))
+    }
+}
