@@ -82,6 +82,11 @@ let package = Package(
         .target(name: "RunnelAuth", dependencies: ["RunnelCrypto", "RunnelJSON"], swiftSettings: strict),
         .target(name: "RunnelHTTPServer", dependencies: ["RunnelHTTP", "RunnelRuntime"], swiftSettings: strict),
         .target(
+            name: "RunnelWebSocketServer",
+            dependencies: ["RunnelWebSocket", "RunnelHTTPServer", "RunnelHTTP", "RunnelRuntime"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "RunnelCore",
             dependencies: [
                 .product(name: "HeapModule", package: "swift-collections"),
@@ -160,6 +165,11 @@ let package = Package(
         .testTarget(
             name: "RunnelHTTPServerTests",
             dependencies: ["RunnelHTTPServer", "RunnelHTTP", "RunnelRuntime", "RunnelTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnelWebSocketServerTests",
+            dependencies: ["RunnelWebSocketServer", "RunnelWebSocket", "RunnelHTTPServer", "RunnelHTTP", "RunnelRuntime", "RunnelTesting"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -12,3 +12,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     run apt-get update -q
     run apt-get install -y -q "${missing[@]}"
 fi
+# Python's websockets library: the independent client of the WebSocket feed's tests.
+if ! python3 -c "import websockets" 2>/dev/null; then
+    python3 -m pip install -q "websockets==12.0" 2>/dev/null \
+        || python3 -m pip install -q --user --break-system-packages "websockets==12.0" \
+        || echo "warning: could not install Python's websockets; the WebSocket client tests will fail" >&2
+fi

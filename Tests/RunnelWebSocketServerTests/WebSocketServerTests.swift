@@ -1,0 +1,193 @@
+import Foundation
+import RunnelHTTP
+import RunnelHTTPServer
+import RunnelTesting
+import RunnelWebSocket
+import RunnelWebSocketServer
+import Synchronization
+import Testing
+
+@testable import RunnelRuntime
+
+/// WebSocket channels behind the HTTP server, tested against an independent client
+/// (Python's `websockets` library) and raw sockets for what a library client never sends.
+@Suite(.serialized) struct WebSocketServerTests {
+    /// A loop with an HTTP server whose `/v1/feed` upgrades to a channel that echoes
+    /// messages (`echo:` before text). `@unchecked Sendable`: `channels` and the server
+    /// are touched only on the loop's thread.
+    final class Fixture: @unchecked Sendable {
+        let loop: EventLoop
+        private(set) var port = 0
+        var channels: [WebSocketChannel] = []
+        let closes = Mutex<[UInt16]>([])
+
+        init(limits: WebSocketChannel.Limits = .init()) throws {
+            loop = try EventLoop(name: "ws-test")
+            loop.start()
+            let ready = OneShotLatch()
+            loop.execute { [self] in
+                let server = try? HTTPServer(loop: loop) { [self] request in
+                    guard request.path == "/v1/feed" else { return .response(.error(404, "not found")) }
+                    return WebSocketUpgrade.reply(to: request, limits: limits) { [self] channel in
+                        channels.append(channel)
+                        channel.onMessage = { message in
+                            switch message {
+                            case .text(let text): channel.send(text: "echo:" + text)
+                            case .binary(let bytes): channel.send(frame: OutboundBytes(WebSocketFrameEncoder.encode(opcode: .binary, payload: bytes)))
+                            }
+                        }
+                        channel.onClose = { [self] code, _ in closes.withLock { $0.append(code.rawValue) } }
+                    }
+                }
+                port = server?.port ?? -1
+                ready.open()
+            }
+            _ = ready.wait(timeoutNanoseconds: 10_000_000_000)
+        }
+
+        /// Runs `body` on the loop and waits for it.
+        func onLoop(_ body: @escaping () -> Void) {
+            let done = OneShotLatch()
+            nonisolated(unsafe) let body = body
+            loop.execute {
+                body()
+                done.open()
+            }
+            _ = done.wait(timeoutNanoseconds: 10_000_000_000)
+        }
+
+        func waitForCloses(_ count: Int) -> [UInt16] {
+            for _ in 0..<1_000 where closes.withLock({ $0.count }) < count { usleep(10_000) }
+            return closes.withLock { $0 }
+        }
+
+        func stop() {
+            loop.shutdown()
+            _ = loop.join(timeoutMilliseconds: 10_000)
+        }
+    }
+
+    /// Opens a WebSocket with a raw socket; returns the client after the 101 response.
+    static func handshake(port: Int) throws -> BlockingSocketClient {
+        let client = try BlockingSocketClient(port: port)
+        client.send("GET /v1/feed HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        let head = client.receive(until: "\r\n\r\n")
+        #expect(head.hasPrefix("HTTP/1.1 101 "), "\(head)")
+        #expect(head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="))
+        return client
+    }
+
+    /// Reads frames with a client-side parser until one is complete.
+    static func readFrame(_ client: BlockingSocketClient, _ parser: inout WebSocketFrameParser) -> WebSocketFrame? {
+        while true {
+            if let frame = try? parser.nextFrame() { return frame }
+            let bytes = client.receive(1)
+            if bytes.isEmpty { return nil }
+            parser.append(bytes)
+        }
+    }
+
+    static let key: (UInt8, UInt8, UInt8, UInt8) = (1, 2, 3, 4)
+
+    @Test("Python's websockets client: echo of text and binary, ping, a message too big (1009), and a clean close (1000)")
+    func pythonClient() throws {
+        let fixture = try Fixture(limits: .init(maxMessageSize: 1_000))
+        defer { fixture.stop() }
+        let script = """
+        import sys
+        from websockets.sync.client import connect
+        from websockets.exceptions import ConnectionClosed
+        url = f"ws://127.0.0.1:{sys.argv[1]}/v1/feed"
+        with connect(url) as ws:
+            ws.send("hello")
+            assert ws.recv(timeout=10) == "echo:hello"
+            ws.send(bytes([0, 1, 2, 255]))
+            assert ws.recv(timeout=10) == bytes([0, 1, 2, 255])
+            assert ws.ping().wait(10), "no pong"
+            ws.send("κόσμε " * 50)
+            assert ws.recv(timeout=10) == "echo:" + "κόσμε " * 50
+        print("closed", ws.protocol.close_rcvd.code)
+        with connect(url, max_size=None) as ws:
+            ws.send("x" * 2000)
+            try:
+                ws.recv(timeout=10)
+                print("no close")
+            except ConnectionClosed as e:
+                print("too big", e.rcvd.code)
+        """
+        let path = NSTemporaryDirectory() + "ws-client-\(getpid()).py"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", path, String(fixture.port)]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(!text.contains("No module named 'websockets'"), "install it: python3 -m pip install websockets (scripts/install-deps.sh does)")
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("closed 1000"), "\(text)")
+        #expect(text.contains("too big 1009"), "\(text)")
+        #expect(fixture.waitForCloses(2).sorted() == [1000, 1009])
+    }
+
+    @Test("an unmasked frame from a client fails the connection with 1002; other clients go on")
+    func unmaskedFrame() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let bad = try Self.handshake(port: fixture.port)
+        let good = try Self.handshake(port: fixture.port)
+        bad.send(WebSocketFrameEncoder.text("not masked"))
+        var parser = WebSocketFrameParser(role: .client, maxFramePayload: 1 << 20)
+        let close = Self.readFrame(bad, &parser)
+        #expect(close?.opcode == .close)
+        #expect(close.map { UInt16($0.payload[0]) << 8 | UInt16($0.payload[1]) } == 1002)
+        #expect(bad.peerClosed())
+        good.send(WebSocketFrameEncoder.text("still here", maskingKey: Self.key))
+        var goodParser = WebSocketFrameParser(role: .client, maxFramePayload: 1 << 20)
+        #expect(Self.readFrame(good, &goodParser)?.payload == Array("echo:still here".utf8))
+    }
+
+    @Test("a handshake with another version is refused with 426 and the version the server speaks")
+    func wrongVersion() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let client = try BlockingSocketClient(port: fixture.port)
+        client.send("GET /v1/feed HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n")
+        let response = client.receiveHTTPResponse()
+        #expect(response.status == 426)
+        #expect(response.head.contains("Sec-WebSocket-Version: 13"))
+    }
+
+    @Test("one encoded frame fans out to every subscriber; a subscriber that never reads is closed with 1008, the rest get everything")
+    func fanOutAndSlowConsumer() throws {
+        let fixture = try Fixture(limits: .init(maxQueuedBytes: 256 * 1024))
+        defer { fixture.stop() }
+        let readers = try (0..<20).map { _ in try Self.handshake(port: fixture.port) }
+        let stalled = try Self.handshake(port: fixture.port)
+        for _ in 0..<1_000 where fixture.channels.count < 21 { usleep(5_000) }
+        // 300 messages of 64 KiB (19 MiB), each encoded once and queued to all 21 channels.
+        // The stalled client's socket buffers fill, then its queue passes 256 KiB.
+        let payload = [UInt8](repeating: 0x61, count: 64 * 1024)
+        for round in 0..<300 {
+            fixture.onLoop {
+                let frame = OutboundBytes(WebSocketFrameEncoder.encode(opcode: .binary, payload: [UInt8(round & 0xFF)] + payload))
+                for channel in fixture.channels { channel.send(frame: frame) }
+            }
+            // Readers drain as they go.
+            for reader in readers { _ = reader.receive(frame(payloadCount: payload.count + 1)) }
+        }
+        #expect(fixture.waitForCloses(1) == [1008])
+        fixture.onLoop {
+            #expect(fixture.channels.filter(\.isClosed).count == 1)
+        }
+    }
+
+    /// Bytes on the wire of a server frame with `payloadCount` bytes (64-bit length form above 65535).
+    func frame(payloadCount: Int) -> Int { payloadCount + (payloadCount < 126 ? 2 : payloadCount <= 65_535 ? 4 : 10) }
+}
