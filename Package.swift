@@ -82,6 +82,14 @@ let package = Package(
         .target(name: "RunnelAuth", dependencies: ["RunnelCrypto", "RunnelJSON"], swiftSettings: strict),
         .target(name: "RunnelHTTPServer", dependencies: ["RunnelHTTP", "RunnelRuntime"], swiftSettings: strict),
         .target(
+            name: "RunnelFeed",
+            dependencies: [
+                "RunnelWebSocketServer", "RunnelWebSocket", "RunnelHTTPServer", "RunnelHTTP", "RunnelRuntime", "RunnelAuth",
+                "RunnelJSON", .product(name: "OrderedCollections", package: "swift-collections"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "RunnelWebSocketServer",
             dependencies: ["RunnelWebSocket", "RunnelHTTPServer", "RunnelHTTP", "RunnelRuntime"],
             swiftSettings: strict
@@ -170,6 +178,14 @@ let package = Package(
         .testTarget(
             name: "RunnelWebSocketServerTests",
             dependencies: ["RunnelWebSocketServer", "RunnelWebSocket", "RunnelHTTPServer", "RunnelHTTP", "RunnelRuntime", "RunnelTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnelFeedTests",
+            dependencies: [
+                "RunnelFeed", "RunnelAuth", "RunnelWebSocket", "RunnelWebSocketServer", "RunnelHTTPServer", "RunnelHTTP",
+                "RunnelRuntime", "RunnelTesting",
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,218 @@
+import OrderedCollections
+import RunnelAuth
+import RunnelJSON
+import RunnelRuntime
+import RunnelWebSocket
+import RunnelWebSocketServer
+
+/// The live feed on one loop: clients subscribe to topics over their WebSocket, results
+/// are published to topics, and every subscriber of a topic gets each update.
+///
+/// - Each update is encoded once (JSON and WebSocket frame) and the same bytes are queued
+///   to every subscriber of the topic.
+/// - Partial (early-firing) results are coalesced per key: only the latest value of a key
+///   within each coalescing interval is sent. Final results go out at once, marked
+///   `"final":true`.
+/// - A new subscriber gets a snapshot of the latest value of every key of the topic right
+///   away, so a dashboard opened mid-window shows numbers at once.
+/// - Access: a creator may subscribe to their own `creator:<id>` topic only; other topics
+///   need an admin token (``FeedTopic/isAllowed(for:)``). A refused topic gets
+///   `{"op":"error","error":"forbidden","topic":…}` and the connection stays open.
+///
+/// Thread safety: confined to its loop's thread.
+public final class FeedHub {
+    /// The loop the hub and its channels run on.
+    public let loop: EventLoop
+    /// Latest values kept per topic for snapshots (the oldest keys are dropped beyond).
+    public let snapshotKeysPerTopic: Int
+
+    private struct Subscriber {
+        let channel: WebSocketChannel
+        let token: AccessToken
+        var topics: Set<FeedTopic> = []
+    }
+
+    private var subscribers: [ObjectIdentifier: Subscriber] = [:]
+    private var byTopic: [FeedTopic: [ObjectIdentifier: WebSocketChannel]] = [:]
+    private var latest: [FeedTopic: OrderedDictionary<String, String>] = [:]
+    private var partials: OrderedDictionary<TopicKey, String> = [:]
+    private var timer: LoopTimer?
+
+    private struct TopicKey: Hashable {
+        var topic: FeedTopic
+        var key: String
+    }
+
+    /// Creates a hub that sends coalesced partial results every `coalesceMilliseconds`.
+    /// - Precondition: Called on the loop's thread.
+    public init(loop: EventLoop, coalesceMilliseconds: UInt64 = 250, snapshotKeysPerTopic: Int = 10_000) {
+        self.loop = loop
+        self.snapshotKeysPerTopic = snapshotKeysPerTopic
+        timer = loop.scheduleTimer(afterMilliseconds: coalesceMilliseconds, repeatMilliseconds: coalesceMilliseconds) { [weak self] in
+            self?.flushPartials()
+        }
+    }
+
+    /// Stops the coalescing timer.
+    public func close() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    /// Open feed connections.
+    public var subscriberCount: Int { subscribers.count }
+
+    /// Takes a new client's channel; `token` is what it may see.
+    public func add(_ channel: WebSocketChannel, token: AccessToken) {
+        let id = ObjectIdentifier(channel)
+        subscribers[id] = Subscriber(channel: channel, token: token)
+        channel.onMessage = { [weak self, unowned channel] message in
+            guard case .text(let text) = message else {
+                channel.send(text: Self.error("bad_request", message: "control messages are JSON text"))
+                return
+            }
+            self?.request(text, from: channel)
+        }
+        channel.onClose = { [weak self] _, _ in self?.remove(id) }
+    }
+
+    /// Publishes one result to `topics`. `data` is a JSON object (the record); `key`
+    /// identifies what it is a value of (e.g. the post and window), for coalescing and
+    /// snapshots.
+    public func publish(_ data: String, key: String, topics: [FeedTopic], final: Bool) {
+        let value = Self.marked(data, final: final)
+        for topic in topics {
+            var values = latest[topic, default: [:]]
+            values.removeValue(forKey: key)
+            values[key] = value
+            if values.count > snapshotKeysPerTopic { values.removeFirst(values.count - snapshotKeysPerTopic) }
+            latest[topic] = values
+            if final {
+                partials.removeValue(forKey: TopicKey(topic: topic, key: key))
+                send(value, to: topic)
+            } else {
+                partials[TopicKey(topic: topic, key: key)] = value
+            }
+        }
+    }
+
+    private func flushPartials() {
+        let due = partials
+        partials = [:]
+        for (topicKey, value) in due { send(value, to: topicKey.topic) }
+    }
+
+    private func send(_ value: String, to topic: FeedTopic) {
+        guard let channels = byTopic[topic], !channels.isEmpty else { return }
+        var json = JSONWriter(capacity: value.utf8.count + 64)
+        json.beginObject()
+        json.key("topic")
+        json.string(topic.description)
+        json.endObject()
+        // {"topic":"…"} → {"topic":"…","data":<value>}
+        var text = json.withBytes { String(decoding: $0, as: UTF8.self) }
+        text.removeLast()
+        text += #","data":"# + value + "}"
+        let frame = OutboundBytes(WebSocketFrameEncoder.text(text))
+        for channel in channels.values { channel.send(frame: frame) }
+    }
+
+    private func request(_ text: String, from channel: WebSocketChannel) {
+        let id = ObjectIdentifier(channel)
+        guard var subscriber = subscribers[id] else { return }
+        let request: FeedClientRequest
+        do {
+            request = try FeedClientRequest(parsing: text)
+        } catch {
+            channel.send(text: Self.error("bad_request", message: error.message))
+            return
+        }
+        var accepted: [FeedTopic] = []
+        for name in request.topics {
+            guard let topic = FeedTopic(name) else {
+                channel.send(text: Self.error("unknown_topic", topic: name))
+                continue
+            }
+            switch request.operation {
+            case .subscribe:
+                guard topic.isAllowed(for: subscriber.token) else {
+                    channel.send(text: Self.error("forbidden", topic: name))
+                    continue
+                }
+                subscriber.topics.insert(topic)
+                byTopic[topic, default: [:]][id] = channel
+            case .unsubscribe:
+                subscriber.topics.remove(topic)
+                byTopic[topic]?.removeValue(forKey: id)
+            }
+            accepted.append(topic)
+        }
+        subscribers[id] = subscriber
+        guard !accepted.isEmpty else { return }
+        channel.send(text: Self.acknowledgement(request.operation, accepted))
+        guard request.operation == .subscribe else { return }
+        for topic in accepted { channel.send(text: Self.snapshot(topic, latest[topic].map { Array($0.values) } ?? [])) }
+    }
+
+    private func remove(_ id: ObjectIdentifier) {
+        guard let subscriber = subscribers.removeValue(forKey: id) else { return }
+        for topic in subscriber.topics { byTopic[topic]?.removeValue(forKey: id) }
+    }
+
+    // MARK: Messages
+
+    /// `data` (a JSON object) with `"final":…` added as its last member.
+    static func marked(_ data: String, final: Bool) -> String {
+        var text = data
+        while text.last?.isWhitespace == true { text.removeLast() }
+        guard text.last == "}" else { return data }
+        text.removeLast()
+        let empty = text.drop { $0.isWhitespace } == "{"
+        return text + (empty ? "" : ",") + #""final":"# + (final ? "true" : "false") + "}"
+    }
+
+    static func error(_ code: StaticString, topic: String? = nil, message: String? = nil) -> String {
+        var json = JSONWriter(capacity: 128)
+        json.beginObject()
+        json.key("op")
+        json.string("error")
+        json.key("error")
+        json.string(code)
+        if let topic {
+            json.key("topic")
+            json.string(topic)
+        }
+        if let message {
+            json.key("message")
+            json.string(message)
+        }
+        json.endObject()
+        return json.withBytes { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func acknowledgement(_ operation: FeedClientRequest.Operation, _ topics: [FeedTopic]) -> String {
+        var json = JSONWriter(capacity: 128)
+        json.beginObject()
+        json.key("op")
+        json.string(operation == .subscribe ? "subscribed" : "unsubscribed")
+        json.key("topics")
+        json.beginArray()
+        for topic in topics { json.string(topic.description) }
+        json.endArray()
+        json.endObject()
+        return json.withBytes { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func snapshot(_ topic: FeedTopic, _ values: [String]) -> String {
+        var json = JSONWriter(capacity: 64)
+        json.beginObject()
+        json.key("op")
+        json.string("snapshot")
+        json.key("topic")
+        json.string(topic.description)
+        json.endObject()
+        var text = json.withBytes { String(decoding: $0, as: UTF8.self) }
+        text.removeLast()
+        return text + #","data":["# + values.joined(separator: ",") + "]}"
+    }
+}

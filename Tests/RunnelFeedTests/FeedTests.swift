@@ -1,0 +1,184 @@
+import Foundation
+import RunnelAuth
+import RunnelFeed
+import RunnelHTTPServer
+import RunnelTesting
+import RunnelWebSocket
+import Synchronization
+import Testing
+
+@testable import RunnelRuntime
+
+/// Topics, access rules and the message formats.
+@Suite struct FeedTopicTests {
+    @Test("topic names round-trip; unknown names are refused")
+    func names() {
+        for name in ["post_views", "sessions", "platform", "creator:c-1"] { #expect(FeedTopic(name)?.description == name) }
+        for name in ["", "views", "creator:", "Creator:c-1"] { #expect(FeedTopic(name) == nil) }
+    }
+
+    @Test("a creator sees only their own creator topic; an admin sees everything")
+    func access() {
+        let creator = AccessToken(subject: "c-1", role: .creator, expiresAt: 0)
+        let admin = AccessToken(subject: "ops", role: .admin, expiresAt: 0)
+        #expect(FeedTopic.creator("c-1").isAllowed(for: creator))
+        #expect(!FeedTopic.creator("c-2").isAllowed(for: creator))
+        for topic in [FeedTopic.postViews, .sessions, .platform] { #expect(!topic.isAllowed(for: creator)) }
+        for topic in [FeedTopic.postViews, .sessions, .platform, .creator("c-2")] { #expect(topic.isAllowed(for: admin)) }
+    }
+
+    @Test("client requests: subscribe and unsubscribe parse; anything else is refused with a reason")
+    func requests() throws {
+        #expect(try FeedClientRequest(parsing: #"{"op":"subscribe","topics":["post_views","creator:c"]}"#)
+                == FeedClientRequest(parsing: #"{"topics":["post_views","creator:c"],"op":"subscribe"}"#))
+        #expect(try FeedClientRequest(parsing: #"{"op":"unsubscribe","topics":["sessions"]}"#).operation == .unsubscribe)
+        for bad in ["", "[]", #"{"op":"sub","topics":["a"]}"#, #"{"op":"subscribe"}"#, #"{"op":"subscribe","topics":[]}"#,
+                    #"{"op":"subscribe","topics":[1]}"#] {
+            #expect(throws: FeedProtocolError.self, "\(bad)") { try FeedClientRequest(parsing: bad) }
+        }
+    }
+}
+
+/// The feed end to end: tokens checked at the upgrade, subscriptions with access control,
+/// snapshots, coalescing of partial results and immediate final ones, over raw WebSocket
+/// clients.
+@Suite(.serialized) struct FeedHubTests {
+    static let secret = Array("feed-test-secret".utf8)
+    static let key: (UInt8, UInt8, UInt8, UInt8) = (9, 8, 7, 6)
+
+    /// `@unchecked Sendable`: `hub` is touched only on the loop's thread.
+    final class Fixture: @unchecked Sendable {
+        let loop: EventLoop
+        private(set) var port = 0
+        var hub: FeedHub!
+
+        init(coalesceMilliseconds: UInt64) throws {
+            loop = try EventLoop(name: "feed-test")
+            loop.start()
+            let ready = OneShotLatch()
+            loop.execute { [self] in
+                hub = FeedHub(loop: loop, coalesceMilliseconds: coalesceMilliseconds)
+                let verifier = HS256TokenVerifier(secret: FeedHubTests.secret)
+                let server = try? HTTPServer(loop: loop) { [self] request in
+                    request.path == "/v1/feed"
+                        ? FeedEndpoint.reply(to: request, verifier: verifier, now: Int64(Date().timeIntervalSince1970), hub: hub)
+                        : .response(.error(404, "not found"))
+                }
+                port = server?.port ?? -1
+                ready.open()
+            }
+            _ = ready.wait(timeoutNanoseconds: 10_000_000_000)
+        }
+
+        func onLoop(_ body: @escaping () -> Void) {
+            let done = OneShotLatch()
+            nonisolated(unsafe) let body = body
+            loop.execute {
+                body()
+                done.open()
+            }
+            _ = done.wait(timeoutNanoseconds: 10_000_000_000)
+        }
+
+        func stop() {
+            loop.shutdown()
+            _ = loop.join(timeoutMilliseconds: 10_000)
+        }
+    }
+
+    /// A raw WebSocket client: sends masked text, reads text frames.
+    final class Client {
+        let socket: BlockingSocketClient
+        var parser = WebSocketFrameParser(role: .client, maxFramePayload: 1 << 20)
+
+        init(port: Int, token: String?) throws {
+            socket = try BlockingSocketClient(port: port, timeoutSeconds: 5)
+            socket.send("GET /v1/feed\(token.map { "?token=" + $0 } ?? "") HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        }
+
+        /// The status line of the handshake's response.
+        func handshakeStatus() -> String {
+            // ("\r\n" is one Character in Swift.)
+            String(socket.receive(until: "\r\n\r\n").prefix { $0 != "\r\n" })
+        }
+
+        func send(_ text: String) { socket.send(WebSocketFrameEncoder.text(text, maskingKey: FeedHubTests.key)) }
+
+        /// The next text message, or nil on close or timeout.
+        func next() -> String? {
+            while true {
+                if let frame = try? parser.nextFrame() {
+                    return frame.opcode == .text ? String(decoding: frame.payload, as: UTF8.self) : nil
+                }
+                let bytes = socket.receive(1)
+                if bytes.isEmpty { return nil }
+                parser.append(bytes)
+            }
+        }
+    }
+
+    static func token(_ subject: String, _ role: AccessToken.Role, expiresIn seconds: Int64 = 600) -> String {
+        HS256TokenVerifier(secret: secret).sign(AccessToken(subject: subject, role: role, expiresAt: Int64(Date().timeIntervalSince1970) + seconds))
+    }
+
+    @Test("no token, a bad token or an expired one is refused with 401 before the upgrade")
+    func refusedTokens() throws {
+        let fixture = try Fixture(coalesceMilliseconds: 50)
+        defer { fixture.stop() }
+        for token in [nil, "not.a.token", HS256TokenVerifier(secret: Array("other".utf8)).sign(AccessToken(subject: "c", role: .admin, expiresAt: .max)),
+                      Self.token("c", .admin, expiresIn: -1)] {
+            #expect(try Client(port: fixture.port, token: token).handshakeStatus() == "HTTP/1.1 401 Unauthorized")
+        }
+    }
+
+    @Test("a creator gets their own topic and a snapshot; other topics are refused and the connection stays open")
+    func creatorAccess() throws {
+        let fixture = try Fixture(coalesceMilliseconds: 50)
+        defer { fixture.stop() }
+        fixture.onLoop {
+            fixture.hub.publish(#"{"post_id":"p-1","views":3}"#, key: "p-1", topics: [.postViews, .creator("c-1")], final: true)
+        }
+        let client = try Client(port: fixture.port, token: Self.token("c-1", .creator))
+        #expect(client.handshakeStatus() == "HTTP/1.1 101 Switching Protocols")
+        client.send(#"{"op":"subscribe","topics":["creator:c-2","post_views","creator:c-1","nonsense"]}"#)
+        #expect(client.next() == #"{"op":"error","error":"forbidden","topic":"creator:c-2"}"#)
+        #expect(client.next() == #"{"op":"error","error":"forbidden","topic":"post_views"}"#)
+        #expect(client.next() == #"{"op":"error","error":"unknown_topic","topic":"nonsense"}"#)
+        #expect(client.next() == #"{"op":"subscribed","topics":["creator:c-1"]}"#)
+        #expect(client.next() == #"{"op":"snapshot","topic":"creator:c-1","data":[{"post_id":"p-1","views":3,"final":true}]}"#)
+        client.send("not json")
+        #expect(client.next()?.contains(#""error":"bad_request""#) == true)
+        fixture.onLoop {
+            fixture.hub.publish(#"{"post_id":"p-2","views":1}"#, key: "p-2", topics: [.postViews, .creator("c-2")], final: true)
+            fixture.hub.publish(#"{"post_id":"p-1","views":4}"#, key: "p-1", topics: [.postViews, .creator("c-1")], final: true)
+        }
+        #expect(client.next() == #"{"topic":"creator:c-1","data":{"post_id":"p-1","views":4,"final":true}}"#,
+                "only its own creator's update arrives")
+    }
+
+    @Test("partial results are coalesced per key at the interval; final ones go out at once")
+    func coalescing() throws {
+        let fixture = try Fixture(coalesceMilliseconds: 300)
+        defer { fixture.stop() }
+        let admin = try Client(port: fixture.port, token: Self.token("ops", .admin))
+        #expect(admin.handshakeStatus() == "HTTP/1.1 101 Switching Protocols")
+        admin.send(#"{"op":"subscribe","topics":["post_views"]}"#)
+        #expect(admin.next() == #"{"op":"subscribed","topics":["post_views"]}"#)
+        #expect(admin.next() == #"{"op":"snapshot","topic":"post_views","data":[]}"#)
+        fixture.onLoop {
+            for views in 1...5 { fixture.hub.publish(#"{"post_id":"a","views":\#(views)}"#, key: "a", topics: [.postViews], final: false) }
+            fixture.hub.publish(#"{"post_id":"b","views":9}"#, key: "b", topics: [.postViews], final: true)
+        }
+        #expect(admin.next() == #"{"topic":"post_views","data":{"post_id":"b","views":9,"final":true}}"#, "the final result first")
+        #expect(admin.next() == #"{"topic":"post_views","data":{"post_id":"a","views":5,"final":false}}"#, "one coalesced partial")
+        fixture.onLoop {
+            fixture.hub.publish(#"{"post_id":"a","views":6}"#, key: "a", topics: [.postViews], final: false)
+            fixture.hub.publish(#"{"post_id":"a","views":7}"#, key: "a", topics: [.postViews], final: true)
+        }
+        #expect(admin.next() == #"{"topic":"post_views","data":{"post_id":"a","views":7,"final":true}}"#,
+                "a final result replaces the pending partial of its key")
+        admin.send(#"{"op":"unsubscribe","topics":["post_views"]}"#)
+        #expect(admin.next() == #"{"op":"unsubscribed","topics":["post_views"]}"#)
+    }
+}
