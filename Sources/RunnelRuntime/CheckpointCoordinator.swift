@@ -57,6 +57,7 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
     private let lastDuration: Gauge
     private let lastSize: Gauge
     private let longestPause: Gauge
+    private let writerNiceness: Int32
     private let largestSize: Gauge
     private let longestDuration: Gauge
 
@@ -64,6 +65,7 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
          metrics: MetricsRegistry, onComplete: @escaping @Sendable (Int64) -> Void) throws {
         self.onComplete = onComplete
         store = try CheckpointStore(directory: settings.directory, retained: settings.retained)
+        writerNiceness = settings.writerNiceness
         self.jobName = jobName
         self.parallelism = parallelism
         self.maxParallelism = maxParallelism
@@ -147,12 +149,7 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
         let latch = OneShotLatch()
         writerIdle.withLock { $0 = latch }
         NativeThread.spawnDetached(name: "runnel-checkpoint") { [self] in
-            // Below the task threads: on a machine whose cores the tasks keep busy, the
-            // writer takes the slack instead of preempting a task (which also stalls the
-            // tasks downstream of it). Measured on 10 M events at p = 2: 13–17 % less
-            // throughput at nice 10, with checkpoints every 2–3 s instead of every 1 s
-            // asked, against about 25 % at nice 0 (docs/CHECKPOINTS.md).
-            NativeThread.lowerCurrentPriority(by: 10)
+            if writerNiceness != 0 { NativeThread.lowerCurrentPriority(by: writerNiceness) }
             do {
                 try write(ready)
                 onComplete(ready.barrier.id)

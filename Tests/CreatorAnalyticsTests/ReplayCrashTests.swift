@@ -10,7 +10,8 @@ import Testing
 @Suite(.serialized) struct ReplayCrashTests {
     /// Starts the CLI, kills it with SIGKILL after `killAfter` seconds unless it exited;
     /// returns the exit status, or nil if it was killed.
-    func runOrKill(_ arguments: [String], killAfter: TimeInterval) throws -> (status: Int32?, stderr: String) {
+    func runOrKill(_ arguments: [String], killAfter: TimeInterval,
+                   killWhen condition: (() -> Bool)? = nil) throws -> (status: Int32?, stderr: String) {
         let process = Process()
         process.executableURL = try CreatorAnalyticsCLI.location.get()
         process.arguments = arguments
@@ -19,7 +20,7 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(killAfter)
-        while process.isRunning && Date() < deadline { usleep(5_000) }
+        while process.isRunning && Date() < deadline && !(condition?() ?? false) { usleep(5_000) }
         var killed = false
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
@@ -123,7 +124,10 @@ import Testing
         let expected = ReplayE2E.readLines(dir.path("plain.ndjson")).sorted()
         let arguments = ["replay", "--input", input, "--output", dir.path("out"), "--checkpoint-dir", dir.path("checkpoints"),
                          "--checkpoint-interval", "0.05", "--parallelism", "2", "--rate", "20000", "--restore", "latest"]
-        let (status, _) = try runOrKill(arguments, killAfter: 0.8)
+        // Killed once two checkpoints are complete (however busy the machine is), at the latest after 1.2 s.
+        let (status, _) = try runOrKill(arguments, killAfter: 1.2) {
+            ((try? CheckpointStore(directory: dir.path("checkpoints"), create: false).completedIDs().count) ?? 0) >= 2
+        }
         try #require(status == nil, "the first run was killed mid-way")
         let store = try CheckpointStore(directory: dir.path("checkpoints"), create: false)
         let ids = try store.completedIDs()
