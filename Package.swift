@@ -85,7 +85,7 @@ let package = Package(
             name: "RunnelFeed",
             dependencies: [
                 "RunnelWebSocketServer", "RunnelWebSocket", "RunnelHTTPServer", "RunnelHTTP", "RunnelRuntime", "RunnelAuth",
-                "RunnelJSON", .product(name: "OrderedCollections", package: "swift-collections"),
+                "RunnelCore", "RunnelJSON", .product(name: "OrderedCollections", package: "swift-collections"),
             ],
             swiftSettings: strict
         ),
@@ -119,7 +119,7 @@ let package = Package(
         ),
         .target(
             name: "RunnelOperators",
-            dependencies: ["RunnelCore", "RunnelJSON"],
+            dependencies: ["RunnelCore", "RunnelJSON", .product(name: "DequeModule", package: "swift-collections")],
             path: "Operators",
             swiftSettings: strict
         ),
@@ -132,14 +132,17 @@ let package = Package(
         // MARK: Flagship application
         .target(
             name: "CreatorAnalyticsKit",
-            dependencies: ["RunnelCore", "RunnelRuntime", "RunnelOperators", "RunnelJSON", "RunnelCheckpoint"],
+            dependencies: [
+                "RunnelCore", "RunnelRuntime", "RunnelOperators", "RunnelJSON", "RunnelCheckpoint", "RunnelFeed", "RunnelHTTPServer",
+                "RunnelHTTP", "RunnelAuth",
+            ],
             path: "Examples/CreatorAnalytics/CreatorAnalyticsKit",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "creator-analytics",
             dependencies: [
-                "CreatorAnalyticsKit", "RunnelOperators", "RunnelCheckpoint",
+                "CreatorAnalyticsKit", "RunnelOperators", "RunnelCheckpoint", "RunnelRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/CreatorAnalytics/creator-analytics",
@@ -223,7 +226,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CreatorAnalyticsTests",
-            dependencies: ["CreatorAnalyticsKit", "RunnelRuntime", "RunnelCore", "RunnelCheckpoint", "RunnelOperators"],
+            dependencies: [
+                "CreatorAnalyticsKit", "RunnelRuntime", "RunnelCore", "RunnelCheckpoint", "RunnelOperators", "RunnelAuth",
+                "RunnelTesting", "RunnelWebSocket",
+            ],
             swiftSettings: strict
         ),
     ],

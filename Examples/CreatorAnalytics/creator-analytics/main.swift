@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import CreatorAnalyticsKit
 import RunnelCheckpoint
@@ -14,7 +15,7 @@ struct CreatorAnalytics: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "creator-analytics",
         abstract: "Real-time analytics for a creator publishing platform, built on Runnel.",
-        subcommands: [Replay.self, Generate.self, Checkpoints.self])
+        subcommands: [Replay.self, Serve.self, Generate.self, Checkpoints.self])
 }
 
 /// Replays an NDJSON file of events through the analytics job.
@@ -127,6 +128,55 @@ struct Checkpoints: ParsableCommand {
 func printToStandardError(_ line: String) {
     let bytes = Array((line + "\n").utf8)
     _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+/// Runs the collector, the live feed, health and metrics on one port, with the live job.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Collect events over HTTP, run the analytics job on them live, and push results to WebSocket subscribers.")
+
+    @Option(help: "Port to listen on (0: any free port; the chosen one is printed).")
+    var port: Int = 8080
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(name: .customLong("auth-secret-file"), help: "File holding the HMAC secret of feed tokens (else RUNNEL_AUTH_SECRET).")
+    var authSecretFile: String?
+
+    @Flag(name: .customLong("insecure-no-auth"), help: "Serve the feed without tokens: every client sees everything.")
+    var insecureNoAuth = false
+
+    @Option(help: "Subtasks per step of the live job.")
+    var parallelism: Int = EventLoopGroup.defaultLoopCount
+
+    func run() throws {
+        var secret: [UInt8]?
+        if let authSecretFile {
+            let text = try String(contentsOfFile: authSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            secret = Array(text.utf8)
+        } else if let value = ProcessInfo.processInfo.environment["RUNNEL_AUTH_SECRET"], !value.isEmpty {
+            secret = Array(value.utf8)
+        }
+        if secret?.isEmpty ?? true {
+            guard insecureNoAuth else {
+                throw ValidationError("no feed secret: set RUNNEL_AUTH_SECRET or --auth-secret-file, or pass --insecure-no-auth")
+            }
+            secret = nil
+            printToStandardError("creator-analytics: WARNING: --insecure-no-auth: the feed is open to anyone who can connect, with every topic")
+        }
+        let service = try LiveService(configuration: .init(host: host, port: port, parallelism: parallelism, authSecret: secret))
+        printToStandardError("creator-analytics: serving on http://\(host):\(service.port) (POST /v1/events, GET /v1/feed, /healthz, /metrics)")
+        do {
+            try service.run(handleSignals: true)
+        } catch let error as JobRunner.RunError {
+            if case .cancelled = error {
+                printToStandardError("creator-analytics: stopped")
+                return
+            }
+            throw error
+        }
+    }
 }
 
 /// Writes generated platform traffic as NDJSON.

@@ -1,0 +1,61 @@
+import RunnelCore
+import RunnelFeed
+import RunnelJSON
+import RunnelOperators
+import RunnelRuntime
+
+/// The live job behind `creator-analytics serve`: the replay job's pipeline (deduplication,
+/// 1-minute post views, 30-minute sessions) on events the HTTP collector accepted,
+/// publishing to the live feed. Post views fire early every `earlyFiring` so dashboards
+/// see counts move within the minute; final results are marked final.
+///
+/// ```
+/// collector ─▶ keyBy event_id ─▶ dedup ─┬─▶ keyBy post_id ─▶ post-views (1 min, early firing) ─▶ feed (post_views, creator:<id>)
+///                                       └─▶ keyBy user/session ─▶ sessions (30 min gap) ─▶ feed (sessions)
+/// ```
+public enum LiveJob {
+    /// Builds the job graph reading `events` and publishing to `hub` on `hubLoop`.
+    public static func build(events: EventQueue<CreatorEvent>, hub: FeedHub, hubLoop: EventLoop,
+                             outOfOrderness: Duration = .seconds(5), earlyFiring: Duration = .milliseconds(250)) throws -> JobGraph {
+        let env = StreamEnvironment(name: "creator-live")
+        let deduplicated = env.source("collector", QueueSource(queue: events), watermarks: .boundedOutOfOrderness(outOfOrderness) { $0.timestamp })
+            .keyBy { $0.eventKey }
+            .process("dedup", Deduplicate<EventIDKey, CreatorEvent>(ttl: StateTTL(.seconds(3600), timeDomain: .eventTime)))
+
+        deduplicated
+            .flatMap("post-view") { event, out in if let view = PostView(event) { out(view) } }
+            .keyBy { $0.postId }
+            .window(TumblingWindows(.seconds(60)))
+            .trigger(EarlyFiringTrigger(every: earlyFiring))
+            .aggregate("post-views", PostViewsAggregate())
+            .sink("post-views-feed", FeedSink(hub: hub, loop: hubLoop) { r in
+                let record = PostViews(windowStart: r.window.start, windowEnd: r.window.end, postId: r.key,
+                                       creatorId: r.value.creatorId ?? "", views: r.value.views, uniqueViewers: r.value.viewers.count)
+                let topics: [FeedTopic] = record.creatorId.isEmpty ? [.postViews] : [.postViews, .creator(record.creatorId)]
+                return FeedUpdate(json: ReplayResult.postViews(record).jsonText, key: "\(record.postId)@\(record.windowStart)",
+                                  topics: topics, final: r.firing.isFinal)
+            })
+
+        deduplicated
+            .flatMap("session-activity") { event, out in if let activity = SessionActivity(event) { out(activity) } }
+            .keyBy { $0.visitor }
+            .window(SessionWindows(gap: .seconds(30 * 60)))
+            .aggregate("sessions", SessionAggregate())
+            .sink("sessions-feed", FeedSink(hub: hub, loop: hubLoop) { r in
+                let record = SessionSummary(sessionKey: r.key, start: r.value.start, end: r.value.end, events: r.value.events,
+                                            postViews: r.value.postViews, distinctPosts: r.value.posts.count)
+                return FeedUpdate(json: ReplayResult.session(record).jsonText, key: "\(record.sessionKey)@\(record.start)",
+                                  topics: [.sessions], final: r.firing.isFinal)
+            })
+        return try env.build()
+    }
+}
+
+extension ReplayResult {
+    /// The record as one JSON object's text.
+    var jsonText: String {
+        var json = JSONWriter(capacity: 256)
+        encode(into: &json)
+        return json.withBytes { String(decoding: $0, as: UTF8.self) }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import RunnelHTTP
+import RunnelHTTPServer
+import RunnelJSON
+import RunnelOperators
+
+/// `POST /v1/events`: events as NDJSON (`application/x-ndjson`) or a JSON array
+/// (`application/json`). Each event is validated as the replay job validates lines; valid
+/// ones enter the live job's queue together, and the answer is 202 with the counts and an
+/// error per rejected event. When the job cannot keep up (its queue has no room for the
+/// batch), nothing is taken and the answer is 503 with `Retry-After`.
+///
+/// Thread safety: used on the HTTP server's loop only.
+public final class EventCollector {
+    private let queue: EventQueue<CreatorEvent>
+    private let decoder = CreatorEventDecoder()
+    /// Events accepted and rejected so far.
+    public private(set) var accepted = 0
+    public private(set) var rejected = 0
+    /// Requests refused with 503.
+    public private(set) var saturated = 0
+
+    /// Creates a collector feeding `queue`.
+    public init(queue: EventQueue<CreatorEvent>) {
+        self.queue = queue
+    }
+
+    /// Answers one request.
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        guard request.method == "POST" else { return .error(405, "use POST") }
+        if let encoding = request.header("Content-Encoding"), encoding.lowercased() != "identity" {
+            return .error(415, "Content-Encoding \(encoding) is not supported")
+        }
+        let type = (request.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let lines: [String]
+        switch type {
+        case "application/x-ndjson":
+            lines = request.body.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+                .filter { !$0.allSatisfy(\.isWhitespace) }
+        case "application/json":
+            guard let array = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [Any] else {
+                return .error(400, "the body must be a JSON array of events")
+            }
+            lines = array.map { element in
+                (try? JSONSerialization.data(withJSONObject: element, options: [.fragmentsAllowed]))
+                    .map { String(decoding: $0, as: UTF8.self) } ?? ""
+            }
+        default:
+            return .error(415, "Content-Type must be application/x-ndjson or application/json")
+        }
+        guard !lines.isEmpty else { return .error(400, "no events in the body") }
+        var events: [CreatorEvent] = []
+        var errors: [(index: Int, reason: String)] = []
+        for (index, line) in lines.enumerated() {
+            switch decoder.decode(string: line) {
+            case .valid(let event): events.append(event)
+            case .invalid(let reason): errors.append((index, reason))
+            }
+        }
+        guard events.isEmpty || queue.offer(events) else {
+            saturated += 1
+            var response = HTTPResponse.error(503, "the pipeline is saturated; retry later")
+            response.headers.append(("Retry-After", "1"))
+            return response
+        }
+        accepted += events.count
+        rejected += errors.count
+        var json = JSONWriter(capacity: 64 + errors.count * 64)
+        json.beginObject()
+        json.key("accepted")
+        json.int(events.count)
+        json.key("rejected")
+        json.int(errors.count)
+        json.key("errors")
+        json.beginArray()
+        for error in errors {
+            json.beginObject()
+            json.key("index")
+            json.int(error.index)
+            json.key("error")
+            json.string(error.reason)
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        return .json(202, json.withBytes { String(decoding: $0, as: UTF8.self) })
+    }
+}

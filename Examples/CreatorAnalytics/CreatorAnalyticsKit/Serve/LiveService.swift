@@ -1,0 +1,165 @@
+import Foundation
+import RunnelAuth
+import RunnelCore
+import RunnelFeed
+import RunnelHTTP
+import RunnelHTTPServer
+import RunnelOperators
+import RunnelRuntime
+
+/// `creator-analytics serve`: on one port, the event collector (`POST /v1/events`), the
+/// live feed (`GET /v1/feed`, WebSocket), `GET /healthz` and `GET /metrics` (Prometheus
+/// text), with the live job (``LiveJob``) running on what the collector accepts.
+///
+/// The HTTP server and the feed run on their own loop; the job runs on its loops.
+public final class LiveService: @unchecked Sendable {
+    // @unchecked: `collector`, `hub` and `server` are created and used on `loop` only;
+    // `runner` is set before `run` and read by the metrics route (its registry is Sendable).
+
+    /// What to serve and how.
+    public struct Configuration: Sendable {
+        /// The address to listen on.
+        public var host: String
+        /// The port (0: any free port).
+        public var port: Int
+        /// The job's parallelism.
+        public var parallelism: Int
+        /// The HMAC secret of feed tokens; nil serves the feed without authentication.
+        public var authSecret: [UInt8]?
+        /// Events the collector may queue ahead of the job (503 beyond).
+        public var queueCapacity: Int
+        /// Bound on event-time disorder.
+        public var outOfOrderness: Duration
+
+        /// Creates a configuration.
+        public init(host: String = "127.0.0.1", port: Int = 8080, parallelism: Int = 2, authSecret: [UInt8]?,
+                    queueCapacity: Int = 100_000, outOfOrderness: Duration = .seconds(5)) {
+            self.host = host
+            self.port = port
+            self.parallelism = parallelism
+            self.authSecret = authSecret
+            self.queueCapacity = queueCapacity
+            self.outOfOrderness = outOfOrderness
+        }
+    }
+
+    /// The configuration.
+    public let configuration: Configuration
+    /// The loop of the HTTP server and the feed.
+    public let loop: EventLoop
+    /// The port listened on.
+    public private(set) var port = 0
+    private let queue: EventQueue<CreatorEvent>
+    private var collector: EventCollector!
+    private var hub: FeedHub!
+    private var server: HTTPServer?
+    private var runner: JobRunner?
+
+    /// Starts the HTTP server and the feed (the job starts with ``run()``).
+    /// - Throws: when the port cannot be bound.
+    public init(configuration: Configuration) throws {
+        self.configuration = configuration
+        queue = EventQueue(capacity: configuration.queueCapacity)
+        loop = try EventLoop(name: "http")
+        loop.start()
+        let started = OneShotLatchBox()
+        loop.execute { [self] in
+            do {
+                try start()
+                started.finish(nil)
+            } catch {
+                started.finish(error)
+            }
+        }
+        if let error = started.wait() {
+            loop.shutdown()
+            loop.join()
+            throw error
+        }
+    }
+
+    private func start() throws {
+        collector = EventCollector(queue: queue)
+        hub = FeedHub(loop: loop)
+        let verifier = configuration.authSecret.map { HS256TokenVerifier(secret: $0) }
+        let server = try HTTPServer(loop: loop, configuration: .init(host: configuration.host, port: configuration.port)) { [self] request in
+            switch (request.method, request.path) {
+            case ("GET", "/healthz"):
+                return .response(.json(200, #"{"status":"ok"}"#))
+            case (_, "/v1/events"):
+                return .response(collector.handle(request))
+            case ("GET", "/v1/feed"):
+                return FeedEndpoint.reply(to: request, verifier: verifier, now: Int64(Date().timeIntervalSince1970), hub: hub)
+            case ("GET", "/metrics"):
+                return .response(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
+                                              body: Array(metricsText().utf8)))
+            default:
+                return .response(.error(404, "no route for \(request.method) \(request.path)"))
+            }
+        }
+        self.server = server
+        port = server.port
+    }
+
+    /// Runs the live job until it is cancelled (SIGINT/SIGTERM when `handleSignals`).
+    public func run(handleSignals: Bool) throws {
+        let graph = try LiveJob.build(events: queue, hub: hub, hubLoop: loop, outOfOrderness: configuration.outOfOrderness)
+        let runner = JobRunner(graph: graph, options: JobRunner.Options(parallelism: configuration.parallelism, handleSignals: handleSignals))
+        loop.execute { [self] in self.runner = runner }
+        defer { stop() }
+        _ = try runner.run()
+    }
+
+    /// Stops the HTTP server and the feed.
+    public func stop() {
+        queue.close()
+        loop.shutdown()
+        loop.join()
+    }
+
+    /// The Prometheus text of `/metrics` (on the loop).
+    private func metricsText() -> String {
+        var lines = [
+            "# TYPE runnel_collector_events_accepted_total counter", "runnel_collector_events_accepted_total \(collector.accepted)",
+            "# TYPE runnel_collector_events_rejected_total counter", "runnel_collector_events_rejected_total \(collector.rejected)",
+            "# TYPE runnel_collector_saturated_total counter", "runnel_collector_saturated_total \(collector.saturated)",
+            "# TYPE runnel_collector_queue_depth gauge", "runnel_collector_queue_depth \(queue.count)",
+            "# TYPE runnel_feed_subscribers gauge", "runnel_feed_subscribers \(hub.subscriberCount)",
+        ]
+        if let metrics = runner?.metrics {
+            for (name, value) in metrics.counterTotals().sorted(by: { $0.key < $1.key }) {
+                lines.append("runnel_\(Self.metricName(name.metric))_total{operator=\"\(name.operatorName)\"} \(value)")
+            }
+            for (name, values) in metrics.gaugeValues().sorted(by: { $0.key < $1.key }) {
+                lines.append("runnel_\(Self.metricName(name.metric)){operator=\"\(name.operatorName)\"} \(values.max() ?? 0)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func metricName(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
+    }
+}
+
+/// Waits for the server's start on its loop and carries its error back.
+private final class OneShotLatchBox: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var done = false
+    private var error: (any Error)?
+
+    func finish(_ error: (any Error)?) {
+        condition.lock()
+        self.error = error
+        done = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    func wait() -> (any Error)? {
+        condition.lock()
+        while !done { condition.wait() }
+        defer { condition.unlock() }
+        return error
+    }
+}

@@ -1,0 +1,136 @@
+import CreatorAnalyticsKit
+import Foundation
+import RunnelAuth
+import RunnelTesting
+import RunnelWebSocket
+import Testing
+
+/// `creator-analytics serve` as a user runs it: events posted over HTTP flow through the
+/// live job and come out on the WebSocket feed; tokens decide who sees what.
+@Suite(.serialized) struct ServeTests {
+    /// A running `serve` child process and the port it printed.
+    final class Server {
+        let process = Process()
+        let errors = Pipe()
+        private(set) var port = 0
+        private(set) var stderr = ""
+
+        init(_ arguments: [String], environment: [String: String] = [:]) throws {
+            process.executableURL = try CreatorAnalyticsCLI.location.get()
+            process.arguments = ["serve", "--port", "0", "--parallelism", "2"] + arguments
+            var env = ProcessInfo.processInfo.environment
+            env.removeValue(forKey: "RUNNEL_AUTH_SECRET")
+            for (k, v) in environment { env[k] = v }
+            process.environment = env
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            // Read stderr until the "serving on" line (or the process ends).
+            let deadline = Date().addingTimeInterval(20)
+            while port == 0 && Date() < deadline {
+                let data = errors.fileHandleForReading.availableData
+                if data.isEmpty { break }
+                stderr += String(decoding: data, as: UTF8.self)
+                if let range = stderr.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                    port = Int(stderr[range].split(separator: ":")[1]) ?? 0
+                }
+            }
+        }
+
+        func stop() {
+            if process.isRunning { process.interrupt() }
+            process.waitUntilExit()
+        }
+    }
+
+    static func post(_ port: Int, _ body: String, contentType: String = "application/x-ndjson") throws -> (status: Int, body: String) {
+        let client = try BlockingSocketClient(port: port)
+        client.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let response = client.receiveHTTPResponse()
+        return (response.status, response.body)
+    }
+
+    /// A raw WebSocket client of the feed.
+    final class FeedClient {
+        let socket: BlockingSocketClient
+        var parser = WebSocketFrameParser(role: .client, maxFramePayload: 1 << 20)
+        let status: String
+
+        init(port: Int, token: String?) throws {
+            socket = try BlockingSocketClient(port: port, timeoutSeconds: 10)
+            socket.send("GET /v1/feed\(token.map { "?token=" + $0 } ?? "") HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            status = String(socket.receive(until: "\r\n\r\n").prefix { $0 != "\r\n" })
+        }
+
+        func send(_ text: String) { socket.send(WebSocketFrameEncoder.text(text, maskingKey: (5, 6, 7, 8))) }
+
+        func next() -> String? {
+            while true {
+                if let frame = try? parser.nextFrame() { return frame.opcode == .text ? String(decoding: frame.payload, as: UTF8.self) : nil }
+                let bytes = socket.receive(1)
+                if bytes.isEmpty { return nil }
+                parser.append(bytes)
+            }
+        }
+
+        /// Messages until one contains `text` (nil if the feed ends or times out first).
+        func next(containing text: String) -> String? {
+            while let message = next() { if message.contains(text) { return message } }
+            return nil
+        }
+    }
+
+    static let events = ReplayE2E.generate(seed: 77, count: 400)
+
+    @Test("events posted to the collector come out on the feed as live post_views counts; bad events are reported per index")
+    func collectorToFeed() throws {
+        let server = try Server(["--insecure-no-auth"])
+        defer { server.stop() }
+        try #require(server.port > 0, "serve printed its port: \(server.stderr)")
+        #expect(server.stderr.contains("--insecure-no-auth"), "it warns loudly")
+        let health = try BlockingSocketClient(port: server.port)
+        health.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(health.receiveHTTPResponse().body == #"{"status":"ok"}"#)
+
+        let feed = try FeedClient(port: server.port, token: nil)
+        #expect(feed.status == "HTTP/1.1 101 Switching Protocols")
+        feed.send(#"{"op":"subscribe","topics":["post_views"]}"#)
+        #expect(feed.next() == #"{"op":"subscribed","topics":["post_views"]}"#)
+        #expect(feed.next()?.hasPrefix(#"{"op":"snapshot","topic":"post_views""#) == true)
+
+        let lines = String(decoding: Self.events, as: UTF8.self).split(separator: "\n").prefix(200)
+        let (status, body) = try Self.post(server.port, lines.joined(separator: "\n") + "\n{\"event_id\":\"x\"}\n")
+        #expect(status == 202, "\(body)")
+        #expect(body.contains(#""rejected":"#) && body.contains(#"{"index":200,"error":"missing event_name"}"#), "\(body)")
+        let update = try #require(feed.next(containing: #""topic":"post_views""#), "a live update arrived")
+        #expect(update.contains(#""type":"post_views""#) && update.contains(#""final":"#))
+
+        #expect(try Self.post(server.port, "{}", contentType: "text/plain").status == 415)
+        #expect(try Self.post(server.port, "[1, 2", contentType: "application/json").status == 400)
+        let array = "[" + lines.prefix(3).joined(separator: ",") + "]"
+        #expect(try Self.post(server.port, array, contentType: "application/json").body.hasPrefix(#"{"accepted":3,"#))
+    }
+
+    @Test("with a secret, the feed needs a token: a creator sees their own topic only; serve refuses to start with no secret at all")
+    func tokens() throws {
+        let secret = "serve-test-secret"
+        let server = try Server([], environment: ["RUNNEL_AUTH_SECRET": secret])
+        defer { server.stop() }
+        try #require(server.port > 0, "serve printed its port: \(server.stderr)")
+        #expect(try FeedClient(port: server.port, token: nil).status == "HTTP/1.1 401 Unauthorized")
+        let token = HS256TokenVerifier(secret: Array(secret.utf8))
+            .sign(AccessToken(subject: "c-1", role: .creator, expiresAt: Int64(Date().timeIntervalSince1970) + 600))
+        let creator = try FeedClient(port: server.port, token: token)
+        #expect(creator.status == "HTTP/1.1 101 Switching Protocols")
+        creator.send(#"{"op":"subscribe","topics":["sessions","creator:c-1"]}"#)
+        #expect(creator.next() == #"{"op":"error","error":"forbidden","topic":"sessions"}"#)
+        #expect(creator.next() == #"{"op":"subscribed","topics":["creator:c-1"]}"#)
+
+        let refused = try Server([])
+        refused.process.waitUntilExit()
+        let rest = String(decoding: refused.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(refused.process.terminationStatus != 0)
+        #expect((refused.stderr + rest).contains("RUNNEL_AUTH_SECRET"), "\(refused.stderr + rest)")
+    }
+}
