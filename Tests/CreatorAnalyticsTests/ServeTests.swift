@@ -133,4 +133,43 @@ import Testing
         #expect(refused.process.terminationStatus != 0)
         #expect((refused.stderr + rest).contains("RUNNEL_AUTH_SECRET"), "\(refused.stderr + rest)")
     }
+
+    @Test("the dashboard page, opened in headless Chromium, connects and shows live numbers; a screenshot is saved")
+    func dashboardInABrowser() throws {
+        let installed = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let browser = try #require(installed, "Chromium is needed (Debian package chromium; scripts/install-deps.sh installs it)")
+        let server = try Server(["--insecure-no-auth"])
+        defer { server.stop() }
+        try #require(server.port > 0, "serve printed its port: \(server.stderr)")
+        let lines = String(decoding: Self.events, as: UTF8.self).split(separator: "\n").prefix(300)
+        #expect(try Self.post(server.port, lines.joined(separator: "\n")).status == 202)
+        // Wait until the job has published post views (early firing every 250 ms).
+        let feed = try FeedClient(port: server.port, token: nil)
+        feed.send(#"{"op":"subscribe","topics":["post_views"]}"#)
+        _ = feed.next(containing: #""topic":"post_views""#)
+
+        func runBrowser(_ arguments: [String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: browser)
+            process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000"] + arguments
+                + ["http://127.0.0.1:\(server.port)/"]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return text
+        }
+        let dom = try runBrowser(["--dump-dom"])
+        #expect(dom.contains(#"id="state" class="live">live<"#), "the page is connected: \(dom.prefix(2_000))")
+        #expect(dom.contains(#"data-post=""#), "top posts are listed")
+        let total = dom.range(of: #"id="total-views">(\d+)<"#, options: .regularExpression).map { String(dom[$0]) } ?? ""
+        #expect(!total.isEmpty && !total.contains(">0<"), "views are counted: \(total)")
+
+        let artifacts = FileManager.default.currentDirectoryPath + "/.build/test-artifacts"
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        _ = try runBrowser(["--window-size=1200,800", "--screenshot=\(artifacts)/dashboard.png"])
+        #expect(FileManager.default.fileExists(atPath: artifacts + "/dashboard.png"), "screenshot in \(artifacts)")
+    }
 }

@@ -8,8 +8,9 @@ import RunnelOperators
 import RunnelRuntime
 
 /// `creator-analytics serve`: on one port, the event collector (`POST /v1/events`), the
-/// live feed (`GET /v1/feed`, WebSocket), `GET /healthz` and `GET /metrics` (Prometheus
-/// text), with the live job (``LiveJob``) running on what the collector accepts.
+/// live feed (`GET /v1/feed`, WebSocket), the dashboard (`GET /`), `GET /healthz` and
+/// `GET /metrics` (Prometheus text), with the live job (``LiveJob``) running on what the
+/// collector accepts.
 ///
 /// The HTTP server and the feed run on their own loop; the job runs on its loops.
 public final class LiveService: @unchecked Sendable {
@@ -84,6 +85,9 @@ public final class LiveService: @unchecked Sendable {
         let verifier = configuration.authSecret.map { HS256TokenVerifier(secret: $0) }
         let server = try HTTPServer(loop: loop, configuration: .init(host: configuration.host, port: configuration.port)) { [self] request in
             switch (request.method, request.path) {
+            case ("GET", "/"):
+                return .response(HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
+                                              body: Array(DashboardPage.html.utf8)))
             case ("GET", "/healthz"):
                 return .response(.json(200, #"{"status":"ok"}"#))
             case (_, "/v1/events"):
