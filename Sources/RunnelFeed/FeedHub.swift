@@ -59,6 +59,11 @@ public final class FeedHub {
         timer = nil
     }
 
+    /// Closes every client's connection with `code` (1001 when the server shuts down).
+    public func closeAll(code: WebSocketCloseCode = .goingAway, reason: String = "server shutting down") {
+        for subscriber in subscribers.values { subscriber.channel.close(code: code, reason: reason) }
+    }
+
     /// Open feed connections.
     public var subscriberCount: Int { subscribers.count }
 

@@ -74,6 +74,19 @@ import Testing
             }
         }
 
+        /// The code of the server's close frame (skipping messages), or nil if none came.
+        func closeCode() -> UInt16? {
+            while true {
+                if let frame = try? parser.nextFrame() {
+                    if frame.opcode == .close, frame.payload.count >= 2 { return UInt16(frame.payload[0]) << 8 | UInt16(frame.payload[1]) }
+                    continue
+                }
+                let bytes = socket.receive(1)
+                if bytes.isEmpty { return nil }
+                parser.append(bytes)
+            }
+        }
+
         /// Messages until one contains `text` (nil if the feed ends or times out first).
         func next(containing text: String) -> String? {
             while let message = next() { if message.contains(text) { return message } }
@@ -110,6 +123,9 @@ import Testing
         #expect(try Self.post(server.port, "[1, 2", contentType: "application/json").status == 400)
         let array = "[" + lines.prefix(3).joined(separator: ",") + "]"
         #expect(try Self.post(server.port, array, contentType: "application/json").body.hasPrefix(#"{"accepted":3,"#))
+
+        server.stop()
+        #expect(feed.closeCode() == 1001, "stopping serve closes feed clients with 1001 (going away)")
     }
 
     @Test("with a secret, the feed needs a token: a creator sees their own topic only; serve refuses to start with no secret at all")

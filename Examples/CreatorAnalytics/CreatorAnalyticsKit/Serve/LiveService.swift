@@ -114,9 +114,10 @@ public final class LiveService: @unchecked Sendable {
         _ = try runner.run()
     }
 
-    /// Stops the HTTP server and the feed.
+    /// Stops the HTTP server and the feed; feed clients get a close frame with 1001.
     public func stop() {
         queue.close()
+        loop.execute { [self] in hub?.closeAll() }
         loop.shutdown()
         loop.join()
     }

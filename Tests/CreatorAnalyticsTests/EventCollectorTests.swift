@@ -1,0 +1,42 @@
+import CreatorAnalyticsKit
+import Foundation
+import RunnelHTTP
+import RunnelOperators
+import Testing
+
+/// The collector's answers, without a server: counts, per-event errors, backpressure.
+@Suite struct EventCollectorTests {
+    static let lines = String(decoding: ReplayE2E.generate(seed: 3, count: 50), as: UTF8.self)
+        .split(separator: "\n").filter { $0.contains("\"event_name\":\"post_viewed\"") }.map(String.init)
+
+    static func post(_ body: String, type: String = "application/x-ndjson") -> HTTPRequest {
+        HTTPRequest(method: "POST", target: "/v1/events", headers: [("Content-Type", type)], body: Array(body.utf8))
+    }
+
+    @Test("when the job's queue has no room for a batch, nothing of it is taken: 503 with Retry-After")
+    func backpressure() {
+        let queue = EventQueue<CreatorEvent>(capacity: 5)
+        let collector = EventCollector(queue: queue)
+        let four = Self.post(Self.lines.prefix(4).joined(separator: "\n"))
+        #expect(collector.handle(four).status == 202)
+        #expect(queue.count == 4)
+        let response = collector.handle(Self.post(Self.lines.prefix(3).joined(separator: "\n")))
+        #expect(response.status == 503)
+        #expect(response.headers.contains { $0.name == "Retry-After" })
+        #expect(queue.count == 4, "a refused batch adds nothing")
+        #expect(collector.accepted == 4 && collector.saturated == 1)
+    }
+
+    @Test("bad requests: wrong method, type, encoding, empty or malformed bodies")
+    func badRequests() {
+        let collector = EventCollector(queue: EventQueue(capacity: 100))
+        #expect(collector.handle(HTTPRequest(method: "GET", target: "/v1/events")).status == 405)
+        #expect(collector.handle(Self.post("{}", type: "text/plain")).status == 415)
+        var gzip = Self.post("x")
+        gzip.headers.append(("Content-Encoding", "gzip"))
+        #expect(collector.handle(gzip).status == 415)
+        #expect(collector.handle(Self.post("\n \n")).status == 400)
+        #expect(collector.handle(Self.post("{\"a\":", type: "application/json")).status == 400)
+        #expect(collector.handle(Self.post("[" + Self.lines.prefix(2).joined(separator: ",") + "]", type: "application/json; charset=utf-8")).status == 202)
+    }
+}
