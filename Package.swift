@@ -154,7 +154,8 @@ let package = Package(
         .executableTarget(
             name: "RunnelBench",
             dependencies: [
-                "CreatorAnalyticsKit", "RunnelOperators", "RunnelCheckpoint", "RunnelRuntime",
+                "CreatorAnalyticsKit", "RunnelOperators", "RunnelCheckpoint", "RunnelRuntime", "RunnelFeed", "RunnelHTTPServer",
+                "RunnelWebSocket",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/RunnelBench",

@@ -40,7 +40,10 @@ struct RunnelBench: ParsableCommand {
     @Option(help: "Seconds between checkpoints in the replay-with-checkpoints row.")
     var checkpointInterval = 1.0
 
-    @Option(help: "Which tables: all, replay (throughput) or state (checkpoint/restore by keys).")
+    @Option(help: "Subscriber counts (comma-separated) of the feed fan-out table. (Both ends of each connection are in one process: 10 000 needs more than the 20 000 open files allowed on the development machines.)")
+    var subscribers = "1,100,1000,9000"
+
+    @Option(help: "Which tables: all, replay (throughput), state (checkpoint/restore by keys) or fanout (live feed).")
     var tables = "all"
 
     @Flag(help: "A tiny run of every configuration, for CI: checks the benchmark still works.")
@@ -60,9 +63,12 @@ struct RunnelBench: ParsableCommand {
             try runChild(mode: child)
             return
         }
-        guard ["all", "replay", "state"].contains(tables) else { throw ValidationError("--tables must be all, replay or state") }
-        if tables != "state" { try replayTable() }
-        if tables != "replay" { try stateTable() }
+        guard ["all", "replay", "state", "fanout"].contains(tables) else {
+            throw ValidationError("--tables must be all, replay, state or fanout")
+        }
+        if tables == "all" || tables == "replay" { try replayTable() }
+        if tables == "all" || tables == "state" { try stateTable() }
+        if tables == "all" || tables == "fanout" { try fanOutTable() }
     }
 
     /// Throughput of decoding and of the replay job.
@@ -136,6 +142,27 @@ struct RunnelBench: ParsableCommand {
         }
     }
 
+    /// Deliveries/s of the live feed by number of subscribers (each in a fresh child).
+    private func fanOutTable() throws {
+        let counts = smoke ? [10] : try subscribers.split(separator: ",").map { word -> Int in
+            guard let n = Int(word.trimmingPrefix(" ")), n > 0 else { throw ValidationError("bad subscriber count '\(word)'") }
+            return n
+        }
+        print("")
+        print("Live feed fan-out over loopback (server and clients in one process, ~150-byte messages to one topic):")
+        print("")
+        print("| subscribers | deliveries | deliveries/s | memory per connection (both ends) |")
+        print("|---:|---:|---:|---:|")
+        for n in counts {
+            let resultFile = "/tmp/runnel-bench-fanout-\(getpid()).txt"
+            defer { unlink(resultFile) }
+            _ = try spawnChild(mode: "fanout", arguments: ["--subscribers", String(n), "--result-file", resultFile] + (smoke ? ["--smoke"] : []))
+            let f = try Self.readFigures(resultFile)
+            let deliveries = f["deliveries"] ?? 0, us = max(f["micros"] ?? 1, 1)
+            print("| \(n) | \(deliveries) | \(deliveries * 1_000_000 / us) | \((f["bytes_per_connection"] ?? 0) / 1024) KiB |")
+        }
+    }
+
     private static func milliseconds(_ us: Int64) -> String {
         us < 10_000 ? "\(Double(us / 10) / 100) ms" : "\(us / 1000) ms"
     }
@@ -148,7 +175,7 @@ struct RunnelBench: ParsableCommand {
             let parts = word.split(separator: "=")
             if parts.count == 2, let value = Int64(parts[1]) { figures[String(parts[0])] = value }
         }
-        guard figures["keys"] != nil else { throw ValidationError("state benchmark child wrote no figures") }
+        guard !figures.isEmpty else { throw ValidationError("benchmark child wrote no figures") }
         return figures
     }
 
@@ -182,6 +209,21 @@ struct RunnelBench: ParsableCommand {
     }
 
     private func runChild(mode: String) throws {
+        if mode == "fanout" {
+            guard let n = Int(subscribers), let resultFile else { throw ValidationError("--subscribers N and --result-file are required") }
+            // Both ends of every connection are in this process: raise the open-file limit.
+            var limit = rlimit()
+            getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            limit.rlim_cur = limit.rlim_max
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            let messages = smoke ? 20 : min(200_000, max(200, 2_000_000 / n))
+            let f = try FanOutBenchmark(subscribers: n, messages: messages).run()
+            let output = try SharedFileOutput(path: resultFile)
+            let micros = Int64(f.seconds * 1_000_000)
+            try output.append(Array("deliveries=\(f.deliveries) micros=\(micros) bytes_per_connection=\(f.bytesPerConnection)\n".utf8))
+            try output.sync()
+            return
+        }
         if mode == "state" {
             guard let keys = Int(stateKeys), let resultFile else { throw ValidationError("--state-keys N and --result-file are required") }
             let directory = "/tmp/runnel-bench-state-checkpoints-\(getpid())"

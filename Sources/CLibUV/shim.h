@@ -71,6 +71,14 @@ static inline int runnel_uv_tcp_bind_text(uv_tcp_t *tcp, const char *host, int p
     return uv_tcp_bind(tcp, (const struct sockaddr *)&address, 0);
 }
 
+/// Starts connecting a TCP handle to an IPv4 or IPv6 address given as text. Returns 0 or a UV_E* code.
+static inline int runnel_uv_tcp_connect_text(uv_connect_t *request, uv_tcp_t *tcp, const char *host, int port, uv_connect_cb callback) {
+    struct sockaddr_storage address;
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&address) != 0 &&
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&address) != 0) return UV_EINVAL;
+    return uv_tcp_connect(request, tcp, (const struct sockaddr *)&address, callback);
+}
+
 /// The port a bound TCP handle listens on (after binding port 0), or a negative UV_E* code.
 static inline int runnel_uv_tcp_local_port(uv_tcp_t *tcp) {
     struct sockaddr_storage address;

@@ -23,7 +23,8 @@ import RunnelWebSocketServer
 public final class FeedHub {
     /// The loop the hub and its channels run on.
     public let loop: EventLoop
-    /// Latest values kept per topic for snapshots (the oldest keys are dropped beyond).
+    /// Latest values kept per topic for snapshots (the keys first seen longest ago are
+    /// dropped beyond, a quarter at a time).
     public let snapshotKeysPerTopic: Int
 
     private struct Subscriber {
@@ -87,11 +88,12 @@ public final class FeedHub {
     public func publish(_ data: String, key: String, topics: [FeedTopic], final: Bool) {
         let value = Self.marked(data, final: final)
         for topic in topics {
-            var values = latest[topic, default: [:]]
-            values.removeValue(forKey: key)
-            values[key] = value
-            if values.count > snapshotKeysPerTopic { values.removeFirst(values.count - snapshotKeysPerTopic) }
-            latest[topic] = values
+            // Updated in place (a key keeps its first position); beyond the limit the oldest
+            // keys go, a quarter at a time, so that eviction is not a shift per update.
+            latest[topic, default: [:]][key] = value
+            if let count = latest[topic]?.count, count > snapshotKeysPerTopic + snapshotKeysPerTopic / 4 {
+                latest[topic]?.removeFirst(count - snapshotKeysPerTopic)
+            }
             if final {
                 partials.removeValue(forKey: TopicKey(topic: topic, key: key))
                 send(value, to: topic)

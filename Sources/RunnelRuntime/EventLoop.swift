@@ -68,6 +68,17 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Handle owners to close at shutdown, keyed by identity.
     private var handleOwners: [ObjectIdentifier: any LoopHandleOwner] = [:]
+    /// The buffer every TCP connection of this loop reads into: libuv calls the allocation
+    /// and read callbacks back to back on the loop thread, and reads are handled before the
+    /// callback returns, so one buffer serves all connections (a buffer each would cost
+    /// 64 KiB per idle subscriber). Allocated on first use, freed with the loop.
+    var tcpReadBuffer: UnsafeMutableRawBufferPointer {
+        if let buffer = tcpReadBufferStorage { return buffer }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        tcpReadBufferStorage = buffer
+        return buffer
+    }
+    private var tcpReadBufferStorage: UnsafeMutableRawBufferPointer?
 
     /// An emptied submission array kept to reuse its capacity on the next swap.
     private var spareSubmissions: [@Sendable () -> Void] = []
@@ -117,6 +128,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     deinit {
+        tcpReadBufferStorage?.deallocate()
         // A started loop is retained by its thread until it has stopped, so here the
         // loop is either stopped or was never started (and never shut down).
         let neverStarted = shared.withLock { state in

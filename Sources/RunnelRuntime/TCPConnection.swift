@@ -27,7 +27,6 @@ public final class TCPConnection {
     public private(set) var isClosed = false
 
     let handle: UnsafeMutablePointer<uv_tcp_t>
-    fileprivate let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     private var closeError: UVError?
     private var closeWhenWritten = false
 
@@ -44,7 +43,20 @@ public final class TCPConnection {
 
     deinit {
         handle.deallocate()
-        readBuffer.deallocate()
+    }
+
+    /// Connects to `host:port` (IPv4 or IPv6 text); `completion` gets the connection, or
+    /// the error, on the loop.
+    /// - Precondition: Called on the loop thread.
+    public static func connect(loop: EventLoop, host: String, port: Int,
+                               completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
+        loop.preconditionInEventLoop()
+        let connection = TCPConnection(loop: loop)
+        let request = TCPConnectRequest(connection: connection, completion: completion)
+        let rc = runnel_uv_tcp_connect_text(request.request, connection.handle, host, Int32(port), tcpConnected)
+        if rc != 0 {
+            request.finish(status: rc)
+        }
     }
 
     private var stream: UnsafeMutablePointer<uv_stream_t> { runnel_uv_tcp_as_stream(handle) }
@@ -127,6 +139,35 @@ extension TCPConnection: LoopHandleOwner {
     }
 }
 
+/// One `uv_tcp_connect`, holding the connection and the completion until it is done.
+final class TCPConnectRequest {
+    let request: UnsafeMutablePointer<uv_connect_t>
+    let connection: TCPConnection
+    let completion: (Result<TCPConnection, UVError>) -> Void
+
+    init(connection: TCPConnection, completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
+        self.connection = connection
+        self.completion = completion
+        request = .allocate(capacity: 1)
+        request.pointee.data = Unmanaged.passRetained(self).toOpaque()
+    }
+
+    deinit { request.deallocate() }
+
+    /// Reports the outcome and drops the self-reference.
+    func finish(status: Int32) {
+        request.pointee.data = nil
+        if status == 0 {
+            uv_tcp_nodelay(connection.handle, 1)
+            completion(.success(connection))
+        } else {
+            connection.close()
+            completion(.failure(UVError(code: status, operation: "connect")))
+        }
+        Unmanaged.passUnretained(self).release()
+    }
+}
+
 /// One `uv_write`: the request, its buffer list, and references to the chunks until
 /// libuv is done with them. Retains itself through the request's `data` until then.
 final class TCPWriteRequest {
@@ -165,16 +206,16 @@ final class TCPWriteRequest {
 private func tcpAllocate(_ handle: UnsafeMutablePointer<uv_handle_t>?, _ suggested: Int, _ buffer: UnsafeMutablePointer<uv_buf_t>?) {
     guard let handle, let buffer, let data = uv_handle_get_data(handle) else { return }
     let connection = Unmanaged<TCPConnection>.fromOpaque(data).takeUnretainedValue()
-    // Reads are handled synchronously in tcpRead, so one buffer per connection serves all.
-    buffer.pointee = uv_buf_init(connection.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self),
-                                 UInt32(connection.readBuffer.count))
+    // Reads are handled synchronously in tcpRead, so the loop's one buffer serves all.
+    let shared = connection.loop.tcpReadBuffer
+    buffer.pointee = uv_buf_init(shared.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(shared.count))
 }
 
 private func tcpRead(_ stream: UnsafeMutablePointer<uv_stream_t>?, _ count: Int, _ buffer: UnsafePointer<uv_buf_t>?) {
     guard let stream, let data = uv_handle_get_data(UnsafeMutableRawPointer(stream).assumingMemoryBound(to: uv_handle_t.self)) else { return }
     let connection = Unmanaged<TCPConnection>.fromOpaque(data).takeUnretainedValue()
     if count > 0 {
-        connection.onRead?(UnsafeRawBufferPointer(start: connection.readBuffer.baseAddress, count: count))
+        connection.onRead?(UnsafeRawBufferPointer(start: connection.loop.tcpReadBuffer.baseAddress, count: count))
     } else if count < 0 {
         connection.fail(count == Int(UV_EOF.rawValue) ? nil : UVError(code: Int32(count), operation: "read"))
     }
@@ -185,6 +226,11 @@ private func tcpWritten(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: 
     let write = Unmanaged<TCPWriteRequest>.fromOpaque(data).takeUnretainedValue()
     write.connection?.written(write, status: status)
     write.release()
+}
+
+private func tcpConnected(_ request: UnsafeMutablePointer<uv_connect_t>?, _ status: Int32) {
+    guard let request, let data = request.pointee.data else { return }
+    Unmanaged<TCPConnectRequest>.fromOpaque(data).takeUnretainedValue().finish(status: status)
 }
 
 private func tcpConnectionClosed(_ handle: UnsafeMutablePointer<uv_handle_t>?) {
