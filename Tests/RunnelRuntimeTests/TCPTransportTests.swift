@@ -99,4 +99,32 @@ import Glibc
         #expect(results == ["EADDRINUSE", "EINVAL"])
         shutDownAndCheck(loop)
     }
+
+    @Test("a connection made from a loop exchanges bytes; connecting to a closed port reports the error")
+    func connectFromALoop() throws {
+        let (loop, port, _) = try echoServer("tcp-connect")
+        let received = LoopTestBox<[String]>([])
+        _ = onLoop(loop) { () -> Bool in
+            TCPConnection.connect(loop: loop, host: "127.0.0.1", port: port) { result in
+                guard case .success(let connection) = result else {
+                    received.withLock { $0.append("failed") }
+                    return
+                }
+                connection.onRead = { bytes in received.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } }
+                connection.startReading()
+                connection.write([OutboundBytes(Array("ping".utf8))])
+            }
+            // A port nobody listens on: the listener's port after it closed.
+            let closed = try? TCPListener(loop: loop, host: "127.0.0.1", port: 0) { _ in }
+            let unused = closed?.port ?? 1
+            closed?.close()
+            TCPConnection.connect(loop: loop, host: "127.0.0.1", port: unused) { result in
+                if case .failure(let error) = result { received.withLock { $0.append(error.name) } }
+            }
+            return true
+        }
+        #expect(waitUntil { received.value.count >= 2 })
+        #expect(Set(received.value) == ["ping", "ECONNREFUSED"])
+        shutDownAndCheck(loop)
+    }
 }
