@@ -10,9 +10,10 @@ import RunnelWebSocketServer
 ///
 /// - Each update is encoded once (JSON and WebSocket frame) and the same bytes are queued
 ///   to every subscriber of the topic.
-/// - Partial (early-firing) results are coalesced per key: only the latest value of a key
-///   within each coalescing interval is sent. Final results go out at once, marked
-///   `"final":true`.
+/// - Partial (early-firing) results are coalesced per key: a key's first partial result in
+///   an interval goes out at once, and of the later ones only the latest is sent, at the
+///   interval's end (at most one message per key per interval, and no added delay for a
+///   key that was quiet). Final results go out at once, marked `"final":true`.
 /// - A new subscriber gets a snapshot of the latest value of every key of the topic right
 ///   away, so a dashboard opened mid-window shows numbers at once.
 /// - Access: a creator may subscribe to their own `creator:<id>` topic only; other topics
@@ -37,6 +38,8 @@ public final class FeedHub {
     private var byTopic: [FeedTopic: [ObjectIdentifier: WebSocketChannel]] = [:]
     private var latest: [FeedTopic: OrderedDictionary<String, String>] = [:]
     private var partials: OrderedDictionary<TopicKey, String> = [:]
+    /// Keys whose partial result went out in the current interval.
+    private var sentThisInterval: Set<TopicKey> = []
     private var timer: LoopTimer?
 
     private struct TopicKey: Hashable {
@@ -94,11 +97,16 @@ public final class FeedHub {
             if let count = latest[topic]?.count, count > snapshotKeysPerTopic + snapshotKeysPerTopic / 4 {
                 latest[topic]?.removeFirst(count - snapshotKeysPerTopic)
             }
+            let topicKey = TopicKey(topic: topic, key: key)
             if final {
-                partials.removeValue(forKey: TopicKey(topic: topic, key: key))
+                partials.removeValue(forKey: topicKey)
+                send(value, to: topic)
+            } else if sentThisInterval.insert(topicKey).inserted {
+                // The first partial of a key in an interval goes out at once; later ones
+                // wait for the interval's end, and only the last of them is sent.
                 send(value, to: topic)
             } else {
-                partials[TopicKey(topic: topic, key: key)] = value
+                partials[topicKey] = value
             }
         }
     }
@@ -106,6 +114,9 @@ public final class FeedHub {
     private func flushPartials() {
         let due = partials
         partials = [:]
+        // Keys sent now count for the next interval: a key updated continuously gets one
+        // message per interval; a key that went quiet sends its next update at once.
+        sentThisInterval = Set(due.keys)
         for (topicKey, value) in due { send(value, to: topicKey.topic) }
     }
 
