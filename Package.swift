@@ -64,6 +64,12 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
             name: "CHTTPParser",
             path: "Sources/CHTTPParser",
             providers: [.apt(["libhttp-parser-dev"])]
@@ -78,7 +84,7 @@ let package = Package(
         // MARK: Swift modules
         .target(name: "RunnelCrypto", dependencies: ["CCrypto"], swiftSettings: strict),
         .target(name: "RunnelWebSocket", dependencies: ["RunnelCrypto"], swiftSettings: strict),
-        .target(name: "RunnelHTTP", dependencies: ["CHTTPParser"], swiftSettings: strict),
+        .target(name: "RunnelHTTP", dependencies: ["CHTTPParser", "CZlib"], swiftSettings: strict),
         .target(name: "RunnelAuth", dependencies: ["RunnelCrypto", "RunnelJSON"], swiftSettings: strict),
         .target(name: "RunnelHTTPServer", dependencies: ["RunnelHTTP", "RunnelRuntime"], swiftSettings: strict),
         .target(

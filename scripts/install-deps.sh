@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian libraries Runnel builds against (idempotent; needs root or sudo).
 set -euo pipefail
-packages=(libuv1-dev libjemalloc-dev libsimdjson-dev libxxhash-dev libssl-dev libhttp-parser-dev pkg-config chromium)
+packages=(libuv1-dev libjemalloc-dev libsimdjson-dev libxxhash-dev libssl-dev libhttp-parser-dev zlib1g-dev pkg-config chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -32,11 +32,37 @@ import Testing
         let collector = EventCollector(queue: EventQueue(capacity: 100))
         #expect(collector.handle(HTTPRequest(method: "GET", target: "/v1/events")).status == 405)
         #expect(collector.handle(Self.post("{}", type: "text/plain")).status == 415)
-        var gzip = Self.post("x")
-        gzip.headers.append(("Content-Encoding", "gzip"))
-        #expect(collector.handle(gzip).status == 415)
+        var brotli = Self.post("x")
+        brotli.headers.append(("Content-Encoding", "br"))
+        #expect(collector.handle(brotli).status == 415)
+        var badGzip = Self.post("not gzip")
+        badGzip.headers.append(("Content-Encoding", "gzip"))
+        #expect(collector.handle(badGzip).status == 400)
         #expect(collector.handle(Self.post("\n \n")).status == 400)
         #expect(collector.handle(Self.post("{\"a\":", type: "application/json")).status == 400)
         #expect(collector.handle(Self.post("[" + Self.lines.prefix(2).joined(separator: ",") + "]", type: "application/json; charset=utf-8")).status == 202)
+    }
+
+    @Test("a gzip-compressed NDJSON body is accepted like a plain one")
+    func gzipBody() throws {
+        let collector = EventCollector(queue: EventQueue(capacity: 100))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        process.arguments = ["-c"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(Self.lines.prefix(5).joined(separator: "\n").utf8))
+        try input.fileHandleForWriting.close()
+        let compressed = Array(output.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        var request = HTTPRequest(method: "POST", target: "/v1/events",
+                                  headers: [("Content-Type", "application/x-ndjson"), ("Content-Encoding", "gzip")], body: compressed)
+        let response = collector.handle(request)
+        #expect(response.status == 202)
+        #expect(String(decoding: response.body, as: UTF8.self).hasPrefix(#"{"accepted":5,"#))
+        request.body = Array(compressed.prefix(10))
+        #expect(collector.handle(request).status == 400)
     }
 }

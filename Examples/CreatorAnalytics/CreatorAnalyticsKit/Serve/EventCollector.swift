@@ -5,7 +5,7 @@ import RunnelJSON
 import RunnelOperators
 
 /// `POST /v1/events`: events as NDJSON (`application/x-ndjson`) or a JSON array
-/// (`application/json`). Each event is validated as the replay job validates lines; valid
+/// (`application/json`), optionally gzip-compressed (`Content-Encoding: gzip`). Each event is validated as the replay job validates lines; valid
 /// ones enter the live job's queue together, and the answer is 202 with the counts and an
 /// error per rejected event. When the job cannot keep up (its queue has no room for the
 /// batch), nothing is taken and the answer is 503 with `Retry-After`.
@@ -19,26 +19,42 @@ public final class EventCollector {
     public private(set) var rejected = 0
     /// Requests refused with 503.
     public private(set) var saturated = 0
+    /// The largest body accepted once decompressed (gzip), against bodies that expand hugely.
+    public let maxDecompressedBytes: Int
 
     /// Creates a collector feeding `queue`.
-    public init(queue: EventQueue<CreatorEvent>) {
+    public init(queue: EventQueue<CreatorEvent>, maxDecompressedBytes: Int = 64 << 20) {
         self.queue = queue
+        self.maxDecompressedBytes = maxDecompressedBytes
     }
 
     /// Answers one request.
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         guard request.method == "POST" else { return .error(405, "use POST") }
-        if let encoding = request.header("Content-Encoding"), encoding.lowercased() != "identity" {
-            return .error(415, "Content-Encoding \(encoding) is not supported")
+        var body = request.body
+        switch request.header("Content-Encoding")?.lowercased() {
+        case nil, "identity":
+            break
+        case "gzip":
+            do {
+                body = try GzipDecoder.decompress(request.body, limit: maxDecompressedBytes)
+            } catch {
+                switch error {
+                case .invalid(let why): return .error(400, "bad gzip body: \(why)")
+                case .tooLarge(let limit): return .error(413, "body larger than \(limit) bytes once decompressed")
+                }
+            }
+        case let other?:
+            return .error(415, "Content-Encoding \(other) is not supported (gzip is)")
         }
         let type = (request.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         let lines: [String]
         switch type {
         case "application/x-ndjson":
-            lines = request.body.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+            lines = body.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
                 .filter { !$0.allSatisfy(\.isWhitespace) }
         case "application/json":
-            guard let array = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [Any] else {
+            guard let array = try? JSONSerialization.jsonObject(with: Data(body)) as? [Any] else {
                 return .error(400, "the body must be a JSON array of events")
             }
             lines = array.map { element in
