@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: C shims
@@ -87,6 +88,11 @@ let package = Package(
         .target(name: "RunnelHTTP", dependencies: ["CHTTPParser", "CZlib"], swiftSettings: strict),
         .target(name: "RunnelAuth", dependencies: ["RunnelCrypto", "RunnelJSON"], swiftSettings: strict),
         .target(name: "RunnelHTTPServer", dependencies: ["RunnelHTTP", "RunnelRuntime"], swiftSettings: strict),
+        .target(
+            name: "RunnelPrometheus",
+            dependencies: ["RunnelCore", .product(name: "Prometheus", package: "swift-prometheus")],
+            swiftSettings: strict
+        ),
         .target(
             name: "RunnelFeed",
             dependencies: [
@@ -140,7 +146,7 @@ let package = Package(
             name: "CreatorAnalyticsKit",
             dependencies: [
                 "RunnelCore", "RunnelRuntime", "RunnelOperators", "RunnelJSON", "RunnelCheckpoint", "RunnelFeed", "RunnelHTTPServer",
-                "RunnelHTTP", "RunnelAuth",
+                "RunnelHTTP", "RunnelAuth", "RunnelPrometheus",
             ],
             path: "Examples/CreatorAnalytics/CreatorAnalyticsKit",
             swiftSettings: strict
@@ -188,6 +194,11 @@ let package = Package(
         .testTarget(
             name: "RunnelWebSocketServerTests",
             dependencies: ["RunnelWebSocketServer", "RunnelWebSocket", "RunnelHTTPServer", "RunnelHTTP", "RunnelRuntime", "RunnelTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnelPrometheusTests",
+            dependencies: ["RunnelPrometheus", "RunnelCore"],
             swiftSettings: strict
         ),
         .testTarget(

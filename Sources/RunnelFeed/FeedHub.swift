@@ -70,11 +70,33 @@ public final class FeedHub {
 
     /// Open feed connections.
     public var subscriberCount: Int { subscribers.count }
+    /// Counts since the hub started (for `/metrics`).
+    public private(set) var statistics = Statistics()
+
+    /// What the hub has done since it started.
+    public struct Statistics: Sendable {
+        /// Feed connections taken.
+        public var connectionsOpened = 0
+        /// Clients closed with 1008 because they fell behind (did not read).
+        public var slowConsumerDisconnects = 0
+        /// Results published (before coalescing).
+        public var resultsPublished = 0
+        /// Partial results replaced by a later one of the same key before going out.
+        public var partialsCoalesced = 0
+        /// Messages queued to clients (one per subscriber per message sent on a topic).
+        public var deliveries = 0
+        /// Subscriptions refused as forbidden.
+        public var forbiddenSubscriptions = 0
+
+        /// All zero.
+        public init() {}
+    }
 
     /// Takes a new client's channel; `token` is what it may see.
     public func add(_ channel: WebSocketChannel, token: AccessToken) {
         let id = ObjectIdentifier(channel)
         subscribers[id] = Subscriber(channel: channel, token: token)
+        statistics.connectionsOpened += 1
         channel.onMessage = { [weak self, unowned channel] message in
             guard case .text(let text) = message else {
                 channel.send(text: Self.error("bad_request", message: "control messages are JSON text"))
@@ -82,7 +104,10 @@ public final class FeedHub {
             }
             self?.request(text, from: channel)
         }
-        channel.onClose = { [weak self] _, _ in self?.remove(id) }
+        channel.onClose = { [weak self, unowned channel] _, _ in
+            if channel.closedAsTooSlow { self?.statistics.slowConsumerDisconnects += 1 }
+            self?.remove(id)
+        }
     }
 
     /// Publishes one result to `topics`. `data` is a JSON object (the record); `key`
@@ -90,6 +115,7 @@ public final class FeedHub {
     /// snapshots.
     public func publish(_ data: String, key: String, topics: [FeedTopic], final: Bool) {
         let value = Self.marked(data, final: final)
+        statistics.resultsPublished += 1
         for topic in topics {
             // Updated in place (a key keeps its first position); beyond the limit the oldest
             // keys go, a quarter at a time, so that eviction is not a shift per update.
@@ -105,8 +131,8 @@ public final class FeedHub {
                 // The first partial of a key in an interval goes out at once; later ones
                 // wait for the interval's end, and only the last of them is sent.
                 send(value, to: topic)
-            } else {
-                partials[topicKey] = value
+            } else if partials.updateValue(value, forKey: topicKey) != nil {
+                statistics.partialsCoalesced += 1
             }
         }
     }
@@ -132,6 +158,7 @@ public final class FeedHub {
         text.removeLast()
         text += #","data":"# + value + "}"
         let frame = OutboundBytes(WebSocketFrameEncoder.text(text))
+        statistics.deliveries += channels.count
         for channel in channels.values { channel.send(frame: frame) }
     }
 
@@ -154,6 +181,7 @@ public final class FeedHub {
             switch request.operation {
             case .subscribe:
                 guard topic.isAllowed(for: subscriber.token) else {
+                    statistics.forbiddenSubscriptions += 1
                     channel.send(text: Self.error("forbidden", topic: name))
                     continue
                 }

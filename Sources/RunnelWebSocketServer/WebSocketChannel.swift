@@ -42,6 +42,9 @@ public final class WebSocketChannel {
     public var onClose: ((WebSocketCloseCode, String) -> Void)?
     /// Whether the channel has closed or is closing.
     public private(set) var isClosed = false
+    /// Whether the channel was closed because its client fell behind by more than
+    /// ``Limits/maxQueuedBytes`` (counted as a slow-consumer disconnect).
+    public private(set) var closedAsTooSlow = false
 
     private let connection: TCPConnection
     private var protocolState: WebSocketConnection
@@ -75,6 +78,7 @@ public final class WebSocketChannel {
     public func send(frame: OutboundBytes) {
         guard !isClosed else { return }
         guard connection.queuedWriteBytes + pendingBytes + frame.count <= limits.maxQueuedBytes else {
+            closedAsTooSlow = true
             close(code: .policyViolation, reason: "client too slow: over \(limits.maxQueuedBytes) bytes queued")
             return
         }

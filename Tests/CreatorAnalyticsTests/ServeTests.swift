@@ -128,6 +128,50 @@ import Testing
         #expect(feed.closeCode() == 1001, "stopping serve closes feed clients with 1001 (going away)")
     }
 
+    @Test("with two collector readers, event time advances and windows close: final post_views and platform counts; /metrics shows the job")
+    func eventTimeAndMetrics() throws {
+        let server = try Server(["--insecure-no-auth"])
+        defer { server.stop() }
+        try #require(server.port > 0, "serve printed its port: \(server.stderr)")
+        let feed = try FeedClient(port: server.port, token: nil)
+        feed.send(#"{"op":"subscribe","topics":["post_views","platform"]}"#)
+        #expect(feed.next() == #"{"op":"subscribed","topics":["post_views","platform"]}"#)
+
+        func view(_ i: Int, _ time: String) -> String {
+            #"{"event_id":"e-\#(i)","event_name":"post_viewed","timestamp":"\#(time)","user_id":"u-\#(i % 7)","post_id":"p-1","creator_id":"c-1"}"#
+        }
+        // One POST is one batch, taken by one of the two readers; the other has nothing.
+        // It must go idle rather than hold the watermark back forever.
+        var minute = (0..<30).map { view($0, "2026-03-01T10:00:\(String(format: "%02d", $0))Z") }
+        minute.append(#"{"event_id":"pay-1","event_name":"payment_succeeded","timestamp":"2026-03-01T10:00:40Z","user_id":"u-1","creator_id":"c-1","amount":4.5,"currency":"EUR"}"#)
+        #expect(try Self.post(server.port, minute.joined(separator: "\n")).status == 202)
+        #expect(try Self.post(server.port, view(99, "2026-03-01T10:02:00Z")).status == 202)
+
+        var finalViews: String?, finalPlatform: String?, seen: [String] = []
+        let deadline = Date().addingTimeInterval(20)
+        while (finalViews == nil || finalPlatform == nil) && Date() < deadline, let message = feed.next() {
+            seen.append(message)
+            guard message.contains(#""window_start":"2026-03-01T10:00:00.000Z""#), message.contains(#""final":true"#) else { continue }
+            if message.contains(#""topic":"post_views""#) { finalViews = message }
+            if message.contains(#""topic":"platform""#) { finalPlatform = message }
+        }
+        let views = try #require(finalViews, "the 10:00 window of p-1 closed on event time: \(seen)")
+        #expect(views.contains(#""views":30,"unique_viewers":7"#), "\(views)")
+        let platform = try #require(finalPlatform, "the platform's 10:00 minute closed")
+        #expect(platform.contains(#""events":31,"active_users":7,"post_views":30,"#), "\(platform)")
+        #expect(platform.contains(#""payments":1,"revenue":{"EUR":4.50}"#), "\(platform)")
+
+        let client = try BlockingSocketClient(port: server.port)
+        client.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        let page = client.receiveHTTPResponse().body
+        for expected in [#"runnel_records_in_total{operator="dedup"} 32"#, "runnel_collector_events_accepted_total 32",
+                         #"runnel_windows_fired_total{operator="platform"}"#, #"runnel_watermark_lag_seconds{operator="post-views"}"#,
+                         "runnel_feed_clients 1.0", "runnel_feed_deliveries_total", "runnel_allocator_resident_bytes",
+                         "# TYPE runnel_late_records_total counter"] {
+            #expect(page.contains(expected), "\(expected) in /metrics:\n\(page)")
+        }
+    }
+
     @Test("with a secret, the feed needs a token: a creator sees their own topic only; serve refuses to start with no secret at all")
     func tokens() throws {
         let secret = "serve-test-secret"
@@ -182,6 +226,8 @@ import Testing
         #expect(dom.contains(#"data-post=""#), "top posts are listed")
         let total = dom.range(of: #"id="total-views">(\d+)<"#, options: .regularExpression).map { String(dom[$0]) } ?? ""
         #expect(!total.isEmpty && !total.contains(">0<"), "views are counted: \(total)")
+        let platform = dom.range(of: #"id="platform-events">(\d+)<"#, options: .regularExpression).map { String(dom[$0]) } ?? ""
+        #expect(!platform.isEmpty && !platform.contains(">0<"), "platform counters are shown: \(platform)")
 
         let artifacts = FileManager.default.currentDirectoryPath + "/.build/test-artifacts"
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)

@@ -179,6 +179,36 @@ private func batch(_ items: StreamItem<Int>...) -> StreamBatch<Int> { StreamBatc
         #expect(r.items == [.record(1, 3), .watermark(3), .record(2, 7), .watermark(7)])
     }
 
+    /// When the last active input goes idle, the gate moves on to the largest watermark of
+    /// its inputs (before it announces idleness): otherwise the input that went idle last
+    /// would hold event time at its old watermark until someone sent again.
+    @Test func allInputsIdleAdvancesToTheLargestWatermark() {
+        let a = Channel<Int>(capacity: 8), b = Channel<Int>(capacity: 8)
+        let r = Recorder()
+        let gate = InputGate(channels: [a, b], handler: r.handler)
+        var idleness: [Bool] = []
+        gate.setIdleHandler { idleness.append($0) }
+        a.push(batch(.watermark(10)))
+        b.push(batch(.watermark(50)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [10])
+        b.push(batch(.idle(true)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [10], "a is active and holds 10")
+        a.push(batch(.idle(true)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [10, 50])
+        #expect(idleness == [true])
+        // a comes back below the gate's watermark: the gate does not go back.
+        a.push(batch(.watermark(20)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [10, 50])
+        #expect(idleness == [true, false])
+        a.push(batch(.watermark(60)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [10, 50, 60])
+    }
+
     @Test func idleInputIsLeftOutUntilItSendsAgain() {
         let a = Channel<Int>(capacity: 8), b = Channel<Int>(capacity: 8)
         let r = Recorder()

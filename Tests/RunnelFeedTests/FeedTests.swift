@@ -194,4 +194,43 @@ import Glibc
         admin.send(#"{"op":"unsubscribe","topics":["post_views"]}"#)
         #expect(admin.next() == #"{"op":"unsubscribed","topics":["post_views"]}"#)
     }
+
+    @Test("a subscriber that stops reading is closed with 1008 and counted; deliveries and refusals are counted too")
+    func slowConsumerIsCounted() throws {
+        let fixture = try Fixture(coalesceMilliseconds: 50)
+        defer { fixture.stop() }
+        let slow = try Client(port: fixture.port, token: Self.token("ops", .admin))
+        #expect(slow.handshakeStatus() == "HTTP/1.1 101 Switching Protocols")
+        slow.send(#"{"op":"subscribe","topics":["post_views","creator:c-9"]}"#)
+        #expect(slow.next() == #"{"op":"subscribed","topics":["post_views","creator:c-9"]}"#)
+        let creator = try Client(port: fixture.port, token: Self.token("c-1", .creator))
+        #expect(creator.handshakeStatus() == "HTTP/1.1 101 Switching Protocols")
+        creator.send(#"{"op":"subscribe","topics":["sessions"]}"#)
+        #expect(creator.next() == #"{"op":"error","error":"forbidden","topic":"sessions"}"#)
+        // 48 MiB of final results in 64 KiB messages: more than the loopback socket's
+        // buffers and the channel's 4 MiB queue together, so the client that never reads
+        // falls behind by more than its limit.
+        let filler = String(repeating: "x", count: 64 * 1024)
+        var statistics = FeedHub.Statistics()
+        for round in 0..<12 {
+            fixture.onLoop {
+                for i in 0..<64 {
+                    fixture.hub.publish(#"{"post_id":"p-\#(round)-\#(i)","pad":"\#(filler)"}"#, key: "p-\(round)-\(i)", topics: [.postViews], final: true)
+                }
+            }
+        }
+        // The connection goes when the client answers the close frame or, as this one never
+        // reads, when the closing handshake times out (2 s).
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            fixture.onLoop { statistics = fixture.hub.statistics }
+            if statistics.slowConsumerDisconnects > 0 { break }
+            usleep(50_000)
+        }
+        #expect(statistics.slowConsumerDisconnects == 1, "\(statistics)")
+        #expect(statistics.connectionsOpened == 2)
+        #expect(statistics.forbiddenSubscriptions == 1)
+        #expect(statistics.resultsPublished >= 64 && statistics.deliveries == statistics.resultsPublished,
+                "one delivery per result: the creator is not subscribed to post_views")
+    }
 }

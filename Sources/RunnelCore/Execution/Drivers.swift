@@ -28,6 +28,8 @@ public protocol InputDriver: AnyObject {
     func setIdleHandler(_ handler: @escaping (Bool) -> Void)
     /// Sets what runs when a checkpoint barrier has arrived on every open input.
     func setBarrierHandler(_ handler: @escaping (CheckpointBarrier) -> Void)
+    /// The watermark delivered to the task's operators so far.
+    var currentWatermark: Timestamp { get }
 }
 
 /// The type-erased face of one source split.
@@ -39,6 +41,8 @@ public protocol SourceDriver: AnyObject {
     var idleTimeoutMilliseconds: Int64? { get }
     /// Records emitted so far (a split that emits is active, whatever its read status).
     var recordsEmitted: Int { get }
+    /// The last watermark the split sent downstream.
+    var lastWatermark: Timestamp { get }
     /// Releases the reader.
     func close()
 }

@@ -114,6 +114,7 @@ public final class ExecutionPlan {
                 switch node.role {
                 case .source:
                     task.source = try node.makeSource!(setup, emitter!)
+                    task.watermarkGauge = metrics.gauge("watermark_ms", operator: node.name, initial: Watermark.initial)
                 case .sideOutput(let parent):
                     node.registerSideOutput!(sideOutputsOf[parent]!, emitters[parent]!, emitter!)
                 case .transform, .sink:
@@ -134,6 +135,8 @@ public final class ExecutionPlan {
                     if !gateChannels.isEmpty {
                         task.input = node.makeGate!(gateChannels, handler)
                         task.maxQueuedGauge = metrics.gauge("max_input_queue_batches", operator: node.name)
+                        task.queuedGauge = metrics.gauge("input_queue_batches", operator: node.name)
+                        task.watermarkGauge = metrics.gauge("watermark_ms", operator: node.name, initial: Watermark.initial)
                     }
                 }
                 // Exchange senders for this node's outgoing exchange edges.

@@ -174,27 +174,34 @@ public final class InputGate<Element> {
 
     private func advanceWatermark() {
         var minimum = Watermark.endOfTime
+        var maximum = Watermark.initial
         var anyActiveOpen = false
         var allEnded = true
         // An input at the end of time (a bounded source sends it before its end) counts as
         // ended: it must not carry the gate to the end of time past an idle input.
         for s in inputs where !s.ended && s.watermark != Watermark.endOfTime {
             allEnded = false
+            if s.watermark > maximum { maximum = s.watermark }
             guard !s.idle else { continue }
             anyActiveOpen = true
             if s.watermark < minimum { minimum = s.watermark }
         }
         let idleNow = !allEnded && !anyActiveOpen
+        // Only open, active inputs move the watermark; ended inputs do not count as the end
+        // of time while an idle one may still send. When the last active input goes idle,
+        // the gate moves on to the largest watermark of its open inputs (as Flink's
+        // watermark valve does): each of them has promised its own watermark, and without
+        // this the inputs that went idle first would hold event time where the slowest of
+        // them left it until one of them sent again. It goes out before the idleness is
+        // announced, because a watermark makes a consumer take its sender as active again.
+        let target = allEnded ? Watermark.endOfTime : (idleNow ? maximum : minimum)
+        if target > emittedWatermark {
+            emittedWatermark = target
+            handler.watermark(target)
+        }
         if idleNow != isIdle {
             isIdle = idleNow
             idleHandler(idleNow)
         }
-        // Only open, active inputs move the watermark; ended inputs do not count as the end
-        // of time while an idle one may still send.
-        guard allEnded || anyActiveOpen else { return }
-        let target = allEnded ? Watermark.endOfTime : minimum
-        guard target > emittedWatermark else { return }
-        emittedWatermark = target
-        handler.watermark(target)
     }
 }

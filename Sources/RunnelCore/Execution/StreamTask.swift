@@ -47,6 +47,11 @@ public final class StreamTask {
     /// The largest number of input batches seen queued at the start of a step (metrics:
     /// proves that backpressure bounds the queues).
     var maxQueuedGauge: Gauge?
+    /// Batches left queued after the last step (metrics: queue depth now).
+    var queuedGauge: Gauge?
+    /// The task's watermark in epoch milliseconds (metrics: watermark lag). Set once per
+    /// step, not per watermark, so the hot path pays one relaxed store per step at most.
+    var watermarkGauge: Gauge?
     /// Whether the task has finished.
     public private(set) var isFinished = false
 
@@ -149,6 +154,9 @@ public final class StreamTask {
                 recordsSeen = emitted
                 markActive()
             }
+            if let watermarkGauge, source.lastWatermark != watermarkGauge.value {
+                watermarkGauge.set(source.lastWatermark)
+            }
             switch status {
             case .more:
                 return .moreWork
@@ -169,6 +177,10 @@ public final class StreamTask {
             if queued > maxQueuedGauge.value { maxQueuedGauge.set(queued) }
         }
         let drained = input.drain(maxBatches: batchesPerStep) { !isBackpressured }
+        queuedGauge?.set(Int64(input.queuedBatches))
+        if let watermarkGauge, input.currentWatermark != watermarkGauge.value {
+            watermarkGauge.set(input.currentWatermark)
+        }
         if let failure { throw failure }
         if input.isFinished {
             isFinished = true

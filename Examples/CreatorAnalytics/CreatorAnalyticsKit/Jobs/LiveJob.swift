@@ -5,20 +5,25 @@ import RunnelOperators
 import RunnelRuntime
 
 /// The live job behind `creator-analytics serve`: the replay job's pipeline (deduplication,
-/// 1-minute post views, 30-minute sessions) on events the HTTP collector accepted,
-/// publishing to the live feed. Post views fire early every `earlyFiring` so dashboards
+/// 1-minute post views, 30-minute sessions) plus platform-wide counts per minute, on events
+/// the HTTP collector accepted, publishing to the live feed. Post views and platform counts fire early every `earlyFiring` so dashboards
 /// see counts move within the minute; final results are marked final.
 ///
 /// ```
 /// collector ─▶ keyBy event_id ─▶ dedup ─┬─▶ keyBy post_id ─▶ post-views (1 min, early firing) ─▶ feed (post_views, creator:<id>)
-///                                       └─▶ keyBy user/session ─▶ sessions (30 min gap) ─▶ feed (sessions)
+///                                       ├─▶ keyBy user/session ─▶ sessions (30 min gap) ─▶ feed (sessions)
+///                                       └─▶ keyBy "platform" ─▶ platform (1 min, early firing) ─▶ feed (platform)
 /// ```
 public enum LiveJob {
     /// Builds the job graph reading `events` and publishing to `hub` on `hubLoop`.
     public static func build(events: EventQueue<CreatorEvent>, hub: FeedHub, hubLoop: EventLoop,
                              outOfOrderness: Duration = .seconds(5), earlyFiring: Duration = .milliseconds(250)) throws -> JobGraph {
         let env = StreamEnvironment(name: "creator-live")
-        let deduplicated = env.source("collector", QueueSource(queue: events), watermarks: .boundedOutOfOrderness(outOfOrderness) { $0.timestamp })
+        // The collector's readers share one queue, so a reader can go without events while
+        // the others take them all (one POST is one batch); without idleness its initial
+        // watermark would hold event time back for the whole job and no window would close.
+        let watermarks = WatermarkStrategy<CreatorEvent>.boundedOutOfOrderness(outOfOrderness) { $0.timestamp }.withIdleness(.seconds(1))
+        let deduplicated = env.source("collector", QueueSource(queue: events), watermarks: watermarks)
             .keyBy { $0.eventKey }
             .process("dedup", Deduplicate<EventIDKey, CreatorEvent>(ttl: StateTTL(.seconds(3600), timeDomain: .eventTime)))
 
@@ -34,6 +39,18 @@ public enum LiveJob {
                 let topics: [FeedTopic] = record.creatorId.isEmpty ? [.postViews] : [.postViews, .creator(record.creatorId)]
                 return FeedUpdate(json: ReplayResult.postViews(record).jsonText, key: "\(record.postId)@\(record.windowStart)",
                                   topics: topics, final: r.firing.isFinal)
+            })
+
+        // One key: the whole platform's minute is counted by one subtask.
+        deduplicated
+            .map("platform-activity") { PlatformActivity($0) }
+            .keyBy { _ in "platform" }
+            .window(TumblingWindows(.seconds(60)))
+            .trigger(EarlyFiringTrigger(every: earlyFiring))
+            .aggregate("platform", PlatformMinuteAggregate())
+            .sink("platform-feed", FeedSink(hub: hub, loop: hubLoop) { r in
+                let record = PlatformMinute(windowStart: r.window.start, windowEnd: r.window.end, counts: r.value)
+                return FeedUpdate(json: record.jsonText, key: "platform@\(record.windowStart)", topics: [.platform], final: r.firing.isFinal)
             })
 
         deduplicated

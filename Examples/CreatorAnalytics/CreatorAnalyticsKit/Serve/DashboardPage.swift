@@ -1,7 +1,8 @@
 /// The live dashboard served at `GET /`: one self-contained page (HTML, CSS and script; no
 /// build step, nothing fetched from elsewhere) that subscribes to the feed and draws:
 /// the top posts by views in the current minute, views per minute (for one creator with
-/// `?creator=<id>`, else all), closed sessions and their length distribution, and counters.
+/// `?creator=<id>`, else all), closed sessions and their length distribution, and the
+/// platform's counters for the current minute (admins).
 ///
 /// It takes its token from `?token=` (kept for the tab in sessionStorage) or asks for one,
 /// reconnects with exponential backoff, and shows the connection's state.
@@ -43,6 +44,9 @@ enum DashboardPage {
   <div class="card"><h2 id="chart-title">Views per minute</h2><canvas id="chart" width="600" height="160"></canvas></div>
   <div class="card"><h2>Sessions closed</h2><div class="big" id="sessions">0</div>
     <table id="session-lengths"><tbody></tbody></table></div>
+  <div class="card" id="platform-card"><h2>Platform this minute</h2><div class="big" id="platform-events">0</div>
+    <div>events · <span id="platform-active-users">0</span> active users</div>
+    <table id="platform-counters"><tbody></tbody></table></div>
 </div>
 <script>
 "use strict";
@@ -52,6 +56,9 @@ const creator = params.get("creator");
 const views = new Map();        // window_start -> Map(post_id -> {views, final})
 const sessionBuckets = [["under 1 min", 60], ["1–5 min", 300], ["5–15 min", 900], ["15–30 min", 1800], ["30 min and more", Infinity]];
 const sessionCounts = sessionBuckets.map(() => 0);
+const platformRows = [["Post views", "post_views"], ["Posts published", "posts_published"], ["Registrations", "users_registered"],
+  ["Logins", "logins"], ["Comments", "comments"], ["Subscriptions", "subscriptions"], ["Payments", "payments"]];
+let platform = null;            // the latest minute's platform_minute record
 let sessions = 0, backoff = 500, socket = null;
 
 function setState(text, cls) { const s = document.getElementById("state"); s.textContent = text; s.className = cls || ""; }
@@ -64,7 +71,7 @@ function connect() {
   socket = new WebSocket(url);
   socket.onopen = () => {
     backoff = 500; setState("live", "live"); notice("");
-    const topics = creator ? ["creator:" + creator] : ["post_views", "sessions"];
+    const topics = creator ? ["creator:" + creator] : ["post_views", "sessions", "platform"];
     socket.send(JSON.stringify({ op: "subscribe", topics }));
   };
   socket.onmessage = (event) => handle(JSON.parse(event.data));
@@ -91,6 +98,8 @@ function record(topic, data) {
     if (!views.has(start)) views.set(start, new Map());
     views.get(start).set(data.post_id, { views: data.views, final: data.final });
     for (const key of [...views.keys()].sort((a, b) => a - b).slice(0, -60)) views.delete(key);
+  } else if (data.type === "platform_minute") {
+    if (!platform || Date.parse(data.window_start) >= Date.parse(platform.window_start)) platform = data;
   } else if (data.type === "session" && data.final !== false) {
     sessions += 1;
     const index = sessionBuckets.findIndex(([, limit]) => data.duration_s < limit);
@@ -115,6 +124,14 @@ function render() {
   document.querySelector("#session-lengths tbody").replaceChildren(...sessionBuckets.map(([label], i) => {
     const row = document.createElement("tr"); row.innerHTML = "<td></td><td class=n></td>";
     row.cells[0].textContent = label; row.cells[1].textContent = sessionCounts[i]; return row;
+  }));
+  document.getElementById("platform-card").style.display = creator ? "none" : "";
+  document.getElementById("platform-events").textContent = platform ? platform.events : 0;
+  document.getElementById("platform-active-users").textContent = platform ? platform.active_users : 0;
+  const revenue = platform ? Object.entries(platform.revenue).map(([c, a]) => a.toFixed(2) + " " + c).join(", ") : "";
+  document.querySelector("#platform-counters tbody").replaceChildren(...platformRows.concat([["Revenue", null]]).map(([label, field]) => {
+    const row = document.createElement("tr"); row.innerHTML = "<td></td><td class=n></td>";
+    row.cells[0].textContent = label; row.cells[1].textContent = field ? (platform ? platform[field] : 0) : (revenue || "0"); return row;
   }));
   document.getElementById("chart-title").textContent = "Views per minute" + (creator ? " · " + creator : "");
   drawChart(starts.slice(-30).map((s) => [...views.get(s).values()].reduce((sum, v) => sum + v.views, 0)));

@@ -5,6 +5,7 @@ import RunnelFeed
 import RunnelHTTP
 import RunnelHTTPServer
 import RunnelOperators
+import RunnelPrometheus
 import RunnelRuntime
 
 /// `creator-analytics serve`: on one port, the event collector (`POST /v1/events`), the
@@ -55,6 +56,9 @@ public final class LiveService: @unchecked Sendable {
     private var hub: FeedHub!
     private var server: HTTPServer?
     private var runner: JobRunner?
+    /// What `/metrics` shows; swift-metrics can be bootstrapped over its registry
+    /// (`PrometheusMetricsFactory(registry: service.prometheus.registry)`).
+    public let prometheus = PrometheusJobMetrics()
 
     /// Starts the HTTP server and the feed (the job starts with ``run()``).
     /// - Throws: when the port cannot be bound.
@@ -95,8 +99,8 @@ public final class LiveService: @unchecked Sendable {
             case ("GET", "/v1/feed"):
                 return FeedEndpoint.reply(to: request, verifier: verifier, now: Int64(Date().timeIntervalSince1970), hub: hub)
             case ("GET", "/metrics"):
-                return .response(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
-                                              body: Array(metricsText().utf8)))
+                return .response(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                                              body: metricsPage()))
             default:
                 return .response(.error(404, "no route for \(request.method) \(request.path)"))
             }
@@ -122,28 +126,25 @@ public final class LiveService: @unchecked Sendable {
         loop.join()
     }
 
-    /// The Prometheus text of `/metrics` (on the loop).
-    private func metricsText() -> String {
-        var lines = [
-            "# TYPE runnel_collector_events_accepted_total counter", "runnel_collector_events_accepted_total \(collector.accepted)",
-            "# TYPE runnel_collector_events_rejected_total counter", "runnel_collector_events_rejected_total \(collector.rejected)",
-            "# TYPE runnel_collector_saturated_total counter", "runnel_collector_saturated_total \(collector.saturated)",
-            "# TYPE runnel_collector_queue_depth gauge", "runnel_collector_queue_depth \(queue.count)",
-            "# TYPE runnel_feed_subscribers gauge", "runnel_feed_subscribers \(hub.subscriberCount)",
-        ]
+    /// The page of `/metrics` (on the loop): the service's counts, then the job's.
+    private func metricsPage() -> [UInt8] {
+        prometheus.setCounter("runnel_collector_events_accepted_total", total: collector.accepted)
+        prometheus.setCounter("runnel_collector_events_rejected_total", total: collector.rejected)
+        prometheus.setCounter("runnel_collector_saturated_total", total: collector.saturated)
+        prometheus.setGauge("runnel_collector_queue_depth", value: Double(queue.count))
+        prometheus.setGauge("runnel_http_connections", value: Double(server?.connectionCount ?? 0))
+        let feed = hub.statistics
+        prometheus.setGauge("runnel_feed_clients", value: Double(hub.subscriberCount))
+        prometheus.setCounter("runnel_feed_connections_total", total: feed.connectionsOpened)
+        prometheus.setCounter("runnel_feed_slow_consumer_disconnects_total", total: feed.slowConsumerDisconnects)
+        prometheus.setCounter("runnel_feed_results_published_total", total: feed.resultsPublished)
+        prometheus.setCounter("runnel_feed_partials_coalesced_total", total: feed.partialsCoalesced)
+        prometheus.setCounter("runnel_feed_deliveries_total", total: feed.deliveries)
+        prometheus.setCounter("runnel_feed_forbidden_subscriptions_total", total: feed.forbiddenSubscriptions)
         if let metrics = runner?.metrics {
-            for (name, value) in metrics.counterTotals().sorted(by: { $0.key < $1.key }) {
-                lines.append("runnel_\(Self.metricName(name.metric))_total{operator=\"\(name.operatorName)\"} \(value)")
-            }
-            for (name, values) in metrics.gaugeValues().sorted(by: { $0.key < $1.key }) {
-                lines.append("runnel_\(Self.metricName(name.metric)){operator=\"\(name.operatorName)\"} \(values.max() ?? 0)")
-            }
+            prometheus.update(from: metrics, now: Int64(Date().timeIntervalSince1970 * 1000))
         }
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    private static func metricName(_ name: String) -> String {
-        String(name.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
+        return prometheus.exposition()
     }
 }
 

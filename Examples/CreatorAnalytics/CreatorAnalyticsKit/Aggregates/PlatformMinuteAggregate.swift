@@ -1,0 +1,60 @@
+import RunnelCore
+import RunnelOperators
+
+/// Platform-wide counts of one window: events per kind, active users, revenue per
+/// currency. Feeds the `platform` topic of the live feed.
+public struct PlatformMinuteAggregate: AggregateFunction, Sendable {
+    /// The running counts of one window.
+    public struct Accumulator: Sendable, Hashable {
+        /// Events per kind, indexed by ``CreatorEventName/rawValue``.
+        public var eventsByKind = [Int](repeating: 0, count: CreatorEventName.allCases.count)
+        /// Distinct users who did anything while logged in.
+        public var activeUsers = DistinctValues<String>()
+        /// Amounts paid, per currency (amounts in different currencies are never added).
+        public var revenue: [String: Double] = [:]
+
+        /// An empty accumulator.
+        public init() {}
+
+        /// Events of one kind.
+        public func events(_ kind: CreatorEventName) -> Int { eventsByKind[Int(kind.rawValue)] }
+        /// All events.
+        public var events: Int { eventsByKind.reduce(0, +) }
+    }
+
+    /// Creates the aggregate.
+    public init() {}
+
+    public func createAccumulator() -> Accumulator { Accumulator() }
+
+    public func add(_ activity: PlatformActivity, to acc: inout Accumulator) {
+        acc.eventsByKind[Int(activity.kind.rawValue)] += 1
+        if let user = activity.userId { acc.activeUsers.insert(user) }
+        if let amount = activity.amount { acc.revenue[activity.currency ?? "", default: 0] += amount }
+    }
+
+    public func merge(_ other: Accumulator, into acc: inout Accumulator) {
+        for i in acc.eventsByKind.indices { acc.eventsByKind[i] += other.eventsByKind[i] }
+        acc.activeUsers.formUnion(other.activeUsers)
+        for (currency, amount) in other.revenue { acc.revenue[currency, default: 0] += amount }
+    }
+
+    public func result(_ acc: Accumulator) -> Accumulator { acc }
+}
+
+extension PlatformMinuteAggregate.Accumulator: StateCodable {
+    public func encode(to writer: inout BinaryWriter) {
+        writer.write(eventsByKind)
+        writer.write(activeUsers)
+        writer.write(revenue)
+    }
+
+    public init(from reader: inout BinaryReader) throws {
+        eventsByKind = try reader.read()
+        guard eventsByKind.count == CreatorEventName.allCases.count else {
+            throw SnapshotDecodingError.malformed("platform counts for \(eventsByKind.count) event kinds", offset: reader.offset)
+        }
+        activeUsers = try reader.read()
+        revenue = try reader.read()
+    }
+}

@@ -1,0 +1,29 @@
+/// What the platform-wide counters need of an event.
+///
+/// Every event feeds the platform counters, so all of them cross one exchange to the
+/// single subtask that owns the platform key; a small value (a kind, an id, an amount)
+/// crosses instead of the event (see ``PostView`` for why a projection is cheaper).
+public struct PlatformActivity: Sendable, Hashable {
+    /// What happened.
+    public var kind: CreatorEventName
+    /// The acting user (logged in), counted among the minute's active users.
+    public var userId: String?
+    /// The amount paid, for payments.
+    public var amount: Double?
+    /// The currency of `amount`.
+    public var currency: String?
+
+    /// Creates an activity record.
+    public init(kind: CreatorEventName, userId: String?, amount: Double?, currency: String?) {
+        self.kind = kind
+        self.userId = userId
+        self.amount = amount
+        self.currency = currency
+    }
+
+    /// The activity of `event`.
+    public init(_ event: CreatorEvent) {
+        self.init(kind: event.name, userId: event.name == .creatorSubscribed ? event.subscriberId ?? event.userId : event.userId,
+                  amount: event.name == .paymentSucceeded ? event.amount : nil, currency: event.currency)
+    }
+}

@@ -1,0 +1,52 @@
+import RunnelCore
+import RunnelJSON
+
+/// Platform-wide activity in one window: the `platform` topic's record.
+public struct PlatformMinute: Sendable, Hashable {
+    /// The window's start (ms).
+    public var windowStart: Timestamp
+    /// The window's end (ms, exclusive).
+    public var windowEnd: Timestamp
+    /// The counts.
+    public var counts: PlatformMinuteAggregate.Accumulator
+
+    /// Creates a record.
+    public init(windowStart: Timestamp, windowEnd: Timestamp, counts: PlatformMinuteAggregate.Accumulator) {
+        self.windowStart = windowStart
+        self.windowEnd = windowEnd
+        self.counts = counts
+    }
+
+    /// Writes `{"type":"platform_minute",…}`; `revenue` maps each currency to the amount
+    /// paid in it (amounts in different currencies are not added up).
+    public func encode(into json: inout JSONWriter) {
+        json.beginObject()
+        json.key("type"); json.string("platform_minute")
+        json.key("window_start"); json.timestamp(millis: windowStart)
+        json.key("window_end"); json.timestamp(millis: windowEnd)
+        json.key("events"); json.int(counts.events)
+        json.key("active_users"); json.int(counts.activeUsers.count)
+        json.key("post_views"); json.int(counts.events(.postViewed))
+        json.key("posts_published"); json.int(counts.events(.postPublished))
+        json.key("users_registered"); json.int(counts.events(.userRegistered))
+        json.key("logins"); json.int(counts.events(.userLoggedIn))
+        json.key("comments"); json.int(counts.events(.commentSubmitted))
+        json.key("subscriptions"); json.int(counts.events(.creatorSubscribed))
+        json.key("payments"); json.int(counts.events(.paymentSucceeded))
+        json.key("revenue")
+        json.beginObject()
+        for (currency, amount) in counts.revenue.sorted(by: { $0.key < $1.key }) {
+            json.key(currency)
+            json.fixed(amount, decimals: 2)
+        }
+        json.endObject()
+        json.endObject()
+    }
+
+    /// The record as one JSON object's text.
+    public var jsonText: String {
+        var json = JSONWriter(capacity: 384)
+        encode(into: &json)
+        return json.withBytes { String(decoding: $0, as: UTF8.self) }
+    }
+}
