@@ -29,8 +29,17 @@ let package = Package(
         .library(name: "RunnelCheckpoint", targets: ["RunnelCheckpoint"]),
         .library(name: "RunnelOperators", targets: ["RunnelOperators"]),
         .library(name: "RunnelTesting", targets: ["RunnelTesting"]),
+        .library(name: "RunnelCrypto", targets: ["RunnelCrypto"]),
+        .library(name: "RunnelHTTP", targets: ["RunnelHTTP"]),
+        .library(name: "RunnelHTTPServer", targets: ["RunnelHTTPServer"]),
+        .library(name: "RunnelWebSocket", targets: ["RunnelWebSocket"]),
+        .library(name: "RunnelWebSocketServer", targets: ["RunnelWebSocketServer"]),
+        .library(name: "RunnelAuth", targets: ["RunnelAuth"]),
+        .library(name: "RunnelFeed", targets: ["RunnelFeed"]),
+        .library(name: "RunnelPrometheus", targets: ["RunnelPrometheus"]),
         .executable(name: "creator-analytics", targets: ["creator-analytics"]),
         .executable(name: "runnel-bench", targets: ["RunnelBench"]),
+        .executable(name: "websocket-echo", targets: ["websocket-echo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
@@ -84,7 +93,7 @@ let package = Package(
 
         // MARK: Swift modules
         .target(name: "RunnelCrypto", dependencies: ["CCrypto"], swiftSettings: strict),
-        .target(name: "RunnelWebSocket", dependencies: ["RunnelCrypto"], swiftSettings: strict),
+        .target(name: "RunnelWebSocket", dependencies: ["RunnelCrypto", "CZlib"], swiftSettings: strict),
         .target(name: "RunnelHTTP", dependencies: ["CHTTPParser", "CZlib"], swiftSettings: strict),
         .target(name: "RunnelAuth", dependencies: ["RunnelCrypto", "RunnelJSON"], swiftSettings: strict),
         .target(name: "RunnelHTTPServer", dependencies: ["RunnelHTTP", "RunnelRuntime"], swiftSettings: strict),
@@ -163,6 +172,12 @@ let package = Package(
         ),
 
         // MARK: Benchmarks
+        .executableTarget(
+            name: "websocket-echo",
+            dependencies: ["RunnelRuntime", "RunnelHTTPServer", "RunnelHTTP", "RunnelWebSocket", "RunnelWebSocketServer"],
+            path: "Examples/WebSocketEcho",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "RunnelBench",
             dependencies: [

@@ -16,6 +16,11 @@ import Glibc
 /// process's resident memory while the idle clients connect and subscribe, over their
 /// number (both ends of each connection are in this process, so it is an upper bound for
 /// the server's share).
+///
+/// Then latency: updates are published at a steady rate (``latencyRate`` deliveries/s in
+/// all, at most 2 000 updates/s) for ``latencySeconds``; each delivery's latency is from
+/// the `publish` call (the window update reaching the hub) to the client's read of the
+/// frame, both on the same monotonic clock.
 struct FanOutBenchmark {
     struct Figures {
         var subscribers: Int
@@ -23,10 +28,78 @@ struct FanOutBenchmark {
         var seconds: Double
         var bytesPerConnection: Int
         var closedSlow: Int
+        /// Deliveries/s offered in the latency phase.
+        var latencyRate: Int
+        /// Delivery latency percentiles in microseconds: p50, p99, max.
+        var latencyMicros: (p50: Int, p99: Int, max: Int)
     }
 
     let subscribers: Int
     let messages: Int
+    var latencyRate = 1_000_000
+    var latencySeconds = 3.0
+
+    /// When each latency-phase update was published (written on the server loop before
+    /// the frame is written to any socket, read on the client loop after the frame was read
+    /// from one: the socket orders the two).
+    final class PublishTimes: @unchecked Sendable {
+        let times: UnsafeMutableBufferPointer<UInt64>
+        init(count: Int) { times = .allocate(capacity: max(count, 1)); times.initialize(repeating: 0) }
+        deinit { times.deallocate() }
+    }
+
+    /// Delivery latencies in microseconds, recorded on the client loop.
+    final class LatencySamples: @unchecked Sendable {
+        private var values: [UInt32]
+        private(set) var count = 0
+        init(capacity: Int) { values = [UInt32](repeating: 0, count: capacity) }
+        func record(_ micros: UInt64) {
+            guard count < values.count else { return }
+            values[count] = UInt32(min(UInt64(UInt32.max), micros))
+            count += 1
+        }
+        func sorted() -> [UInt32] { values[0..<count].sorted() }
+    }
+
+    /// Publishes `count` updates at `perSecond` on the server loop from a 1 ms timer.
+    final class PacedPublisher: @unchecked Sendable {
+        let server: Server
+        let count: Int
+        let perSecond: Double
+        let times: PublishTimes
+        var published = 0
+        var started: UInt64 = 0
+        var timer: LoopTimer?
+
+        init(server: Server, count: Int, perSecond: Double, times: PublishTimes) {
+            self.server = server
+            self.count = count
+            self.perSecond = perSecond
+            self.times = times
+        }
+
+        func start(on loop: EventLoop) {
+            started = MonotonicClock.nowNanoseconds()
+            timer = loop.scheduleTimer(afterMilliseconds: 1, repeatMilliseconds: 1) { [self] in tick() }
+        }
+
+        private func tick() {
+            let elapsed = Double(MonotonicClock.nowNanoseconds() - started) / 1e9
+            let due = min(count, Int(elapsed * perSecond) + 1)
+            while published < due {
+                let post = published % 500
+                times.times[published] = MonotonicClock.nowNanoseconds()
+                server.hub.publish(
+                    #"{"type":"post_views","window_start":"2026-02-23T00:01:00.000Z","window_end":"2026-02-23T00:02:00.000Z","post_id":"p-\#(post)","creator_id":"c-7","views":\#(published),"unique_viewers":10}"#,
+                    key: "p-\(post)", topics: [.postViews], final: true)
+                published += 1
+            }
+            if published == count {
+                timer?.cancel()
+                timer = nil
+            }
+        }
+    }
 
     /// Counts WebSocket frames in a server's byte stream without allocating: skips the
     /// HTTP response, then reads each frame header and skips its payload.
@@ -216,10 +289,44 @@ struct FanOutBenchmark {
         guard done.reached.wait(seconds: 300) else {
             throw BenchmarkFailure("deliveries did not complete")
         }
-        let seconds = Double(start.duration(to: .now).components.attoseconds) / 1e18 + Double(start.duration(to: .now).components.seconds)
+        let elapsed = start.duration(to: .now)
+        let seconds = Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
         let perConnection = max(0, residentSubscribed - residentBefore) / max(subscribers, 1)
+
+        // Latency at a steady rate.
+        let updatesPerSecond = min(2_000, max(1, latencyRate / subscribers))
+        let updates = max(1, Int(Double(updatesPerSecond) * latencySeconds))
+        let times = PublishTimes(count: updates)
+        let latencies = LatencySamples(capacity: updates * subscribers)
+        let recorded = Clients()
+        clientLoop.execute {
+            clients.target = clients.totalFrames + subscribers * updates
+            for (connection, counter) in zip(clients.connections, clients.counters) {
+                let first = counter.frames  // frames before the phase: control frames and the throughput phase
+                connection.onRead = { bytes in
+                    let before = counter.frames
+                    counter.consume(bytes)
+                    guard counter.frames > before else { return }
+                    let now = MonotonicClock.nowNanoseconds()
+                    for frame in before..<counter.frames where frame - first < updates {
+                        latencies.record((now &- times.times[frame - first]) / 1000)
+                    }
+                    clients.totalFrames += counter.frames - before
+                    if clients.totalFrames >= clients.target { recorded.reached.open() }
+                }
+            }
+        }
+        let paced = PacedPublisher(server: server, count: updates, perSecond: Double(updatesPerSecond), times: times)
+        serverLoop.execute { paced.start(on: serverLoop) }
+        guard recorded.reached.wait(seconds: latencySeconds + 120) else {
+            throw BenchmarkFailure("latency phase: deliveries did not complete")
+        }
+        // The clients wrote their last sample before opening the latch.
+        let measured = latencies.sorted()
+        func percentile(_ p: Double) -> Int { measured.isEmpty ? 0 : Int(measured[min(measured.count - 1, Int(Double(measured.count) * p))]) }
         return Figures(subscribers: subscribers, deliveries: subscribers * messages, seconds: seconds,
-                       bytesPerConnection: perConnection, closedSlow: 0)
+                       bytesPerConnection: perConnection, closedSlow: 0, latencyRate: updatesPerSecond * subscribers,
+                       latencyMicros: (percentile(0.5), percentile(0.99), Int(measured.last ?? 0)))
     }
 
     /// The process's resident memory in bytes (from /proc/self/statm).

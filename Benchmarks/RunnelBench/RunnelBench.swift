@@ -151,15 +151,17 @@ struct RunnelBench: ParsableCommand {
         print("")
         print("Live feed fan-out over loopback (server and clients in one process, ~150-byte messages to one topic):")
         print("")
-        print("| subscribers | deliveries | deliveries/s | memory per connection (both ends) |")
-        print("|---:|---:|---:|---:|")
+        print("| subscribers | deliveries | deliveries/s | memory per connection (both ends) | latency at | p50 | p99 | max |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for n in counts {
             let resultFile = "/tmp/runnel-bench-fanout-\(getpid()).txt"
             defer { unlink(resultFile) }
             _ = try spawnChild(mode: "fanout", arguments: ["--subscribers", String(n), "--result-file", resultFile] + (smoke ? ["--smoke"] : []))
             let f = try Self.readFigures(resultFile)
             let deliveries = f["deliveries"] ?? 0, us = max(f["micros"] ?? 1, 1)
-            print("| \(n) | \(deliveries) | \(deliveries * 1_000_000 / us) | \((f["bytes_per_connection"] ?? 0) / 1024) KiB |")
+            print("| \(n) | \(deliveries) | \(deliveries * 1_000_000 / us) | \((f["bytes_per_connection"] ?? 0) / 1024) KiB "
+                + "| \(f["latency_rate"] ?? 0) deliveries/s | \(Self.milliseconds(f["p50_us"] ?? 0)) | \(Self.milliseconds(f["p99_us"] ?? 0)) "
+                + "| \(Self.milliseconds(f["max_us"] ?? 0)) |")
         }
     }
 
@@ -217,10 +219,13 @@ struct RunnelBench: ParsableCommand {
             limit.rlim_cur = limit.rlim_max
             setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
             let messages = smoke ? 20 : min(200_000, max(200, 2_000_000 / n))
-            let f = try FanOutBenchmark(subscribers: n, messages: messages).run()
+            var benchmark = FanOutBenchmark(subscribers: n, messages: messages)
+            if smoke { benchmark.latencySeconds = 0.2 }
+            let f = try benchmark.run()
             let output = try SharedFileOutput(path: resultFile)
             let micros = Int64(f.seconds * 1_000_000)
-            try output.append(Array("deliveries=\(f.deliveries) micros=\(micros) bytes_per_connection=\(f.bytesPerConnection)\n".utf8))
+            try output.append(Array(("deliveries=\(f.deliveries) micros=\(micros) bytes_per_connection=\(f.bytesPerConnection) "
+                + "latency_rate=\(f.latencyRate) p50_us=\(f.latencyMicros.p50) p99_us=\(f.latencyMicros.p99) max_us=\(f.latencyMicros.max)\n").utf8))
             try output.sync()
             return
         }

@@ -157,9 +157,10 @@ public final class FeedHub {
         var text = json.withBytes { String(decoding: $0, as: UTF8.self) }
         text.removeLast()
         text += #","data":"# + value + "}"
-        let frame = OutboundBytes(WebSocketFrameEncoder.text(text))
+        // Encoded once per form (plain, compressed) and shared by every subscriber.
+        let message = WebSocketOutboundMessage(text: text)
         statistics.deliveries += channels.count
-        for channel in channels.values { channel.send(frame: frame) }
+        for channel in channels.values { channel.send(message) }
     }
 
     private func request(_ text: String, from channel: WebSocketChannel) {

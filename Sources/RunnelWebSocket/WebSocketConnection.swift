@@ -23,8 +23,12 @@ public enum WebSocketConnectionOutput: Equatable, Sendable {
 ///
 /// It assembles fragmented messages, checks text for UTF-8, answers pings, runs the
 /// closing handshake in both directions and fails the connection with the right close code
-/// on any violation: 1002 for protocol errors, 1007 for invalid UTF-8, 1009 for messages
-/// over the size limit.
+/// on any violation: 1002 for protocol errors, 1007 for invalid UTF-8 (or compressed data
+/// that does not decompress), 1009 for messages over the size limit (compressed messages
+/// count at their decompressed size).
+///
+/// With permessage-deflate negotiated (``deflate``), messages whose first frame has RSV1
+/// set are decompressed before delivery.
 public struct WebSocketConnection: Sendable {
     /// Where the connection is in its life.
     public enum State: Equatable, Sendable {
@@ -41,14 +45,19 @@ public struct WebSocketConnection: Sendable {
     public private(set) var state = State.open
     /// The largest message accepted (the sum of its fragments).
     public let maxMessageSize: Int
+    /// permessage-deflate, if the handshake negotiated it.
+    public let deflate: PerMessageDeflate?
     private var parser: WebSocketFrameParser
-    /// The opcode and the payload so far of a fragmented message being received.
-    private var partial: (opcode: WebSocketOpcode, payload: [UInt8])?
+    /// The opcode, the payload so far and whether it is compressed, of a fragmented
+    /// message being received.
+    private var partial: (opcode: WebSocketOpcode, payload: [UInt8], compressed: Bool)?
 
     /// Creates the server side of a connection whose handshake is done.
-    public init(maxMessageSize: Int = 1 << 20) {
+    public init(maxMessageSize: Int = 1 << 20, deflate: PerMessageDeflate? = nil) {
         self.maxMessageSize = maxMessageSize
+        self.deflate = deflate
         parser = WebSocketFrameParser(role: .server, maxFramePayload: maxMessageSize)
+        parser.allowsCompressedMessages = deflate != nil
     }
 
     /// Reads bytes from the peer; returns what to do, in order.
@@ -81,13 +90,14 @@ public struct WebSocketConnection: Sendable {
             guard partial == nil else {
                 throw WebSocketProtocolError(.protocolError, "a new message began before the previous one was finished")
             }
+            let compressed = frame.reserved & 0x4 != 0
             if frame.fin {
-                try deliver(frame.opcode, frame.payload, into: &outputs)
+                try deliver(frame.opcode, frame.payload, compressed: compressed, into: &outputs)
             } else {
-                partial = (frame.opcode, frame.payload)
+                partial = (frame.opcode, frame.payload, compressed)
             }
         case .continuation:
-            guard let (opcode, received) = partial else {
+            guard let (opcode, received, compressed) = partial else {
                 throw WebSocketProtocolError(.protocolError, "continuation frame without a message to continue")
             }
             guard received.count + frame.payload.count <= maxMessageSize else {
@@ -97,9 +107,9 @@ public struct WebSocketConnection: Sendable {
             var payload = received
             payload.append(contentsOf: frame.payload)
             if frame.fin {
-                try deliver(opcode, payload, into: &outputs)
+                try deliver(opcode, payload, compressed: compressed, into: &outputs)
             } else {
-                partial = (opcode, payload)
+                partial = (opcode, payload, compressed)
             }
         case .ping:
             if state == .open { outputs.append(.send(WebSocketFrameEncoder.encode(opcode: .pong, payload: frame.payload))) }
@@ -110,9 +120,20 @@ public struct WebSocketConnection: Sendable {
         }
     }
 
-    private func deliver(_ opcode: WebSocketOpcode, _ payload: [UInt8], into outputs: inout [WebSocketConnectionOutput]) throws(WebSocketProtocolError) {
+    private func deliver(_ opcode: WebSocketOpcode, _ received: [UInt8], compressed: Bool,
+                         into outputs: inout [WebSocketConnectionOutput]) throws(WebSocketProtocolError) {
         // After sending a close frame, data from the peer is dropped (RFC 6455 §5.5.1).
         guard state == .open else { return }
+        var payload = received
+        if compressed {
+            do {
+                payload = try MessageDeflate.decompress(received, limit: maxMessageSize)
+            } catch .tooLarge {
+                throw WebSocketProtocolError(.messageTooBig, "message exceeds the limit of \(maxMessageSize) bytes once decompressed")
+            } catch {
+                throw WebSocketProtocolError(.invalidPayload, "compressed message does not decompress")
+            }
+        }
         if opcode == .text {
             guard let text = String(validating: payload, as: UTF8.self) else {
                 throw WebSocketProtocolError(.invalidPayload, "text message is not valid UTF-8")

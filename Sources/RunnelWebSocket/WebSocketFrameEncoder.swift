@@ -2,13 +2,17 @@
 /// message can be written to every subscriber as it is; a client's are masked.
 public enum WebSocketFrameEncoder {
     /// The bytes of one frame.
-    /// - Parameter maskingKey: the client's masking key; nil for a server's frames.
-    public static func encode(opcode: WebSocketOpcode, payload: some Collection<UInt8>, fin: Bool = true,
+    /// - Parameters:
+    ///   - compressed: sets RSV1, which marks the first frame of a message compressed with
+    ///     permessage-deflate (the payload must be compressed already: see
+    ///     ``compressedMessage(opcode:payload:deflate:)``).
+    ///   - maskingKey: the client's masking key; nil for a server's frames.
+    public static func encode(opcode: WebSocketOpcode, payload: some Collection<UInt8>, fin: Bool = true, compressed: Bool = false,
                               maskingKey: (UInt8, UInt8, UInt8, UInt8)? = nil) -> [UInt8] {
         let count = payload.count
         var frame: [UInt8] = []
         frame.reserveCapacity(count + 14)
-        frame.append((fin ? 0x80 : 0) | opcode.rawValue)
+        frame.append((fin ? 0x80 : 0) | (compressed ? 0x40 : 0) | opcode.rawValue)
         let maskBit: UInt8 = maskingKey == nil ? 0 : 0x80
         if count < 126 {
             frame.append(maskBit | UInt8(count))
@@ -29,6 +33,17 @@ public enum WebSocketFrameEncoder {
         WebSocketFrameParser.unmask(&masked, key: key)
         frame.append(contentsOf: masked)
         return frame
+    }
+
+    /// A data message in one frame, compressed with permessage-deflate when `deflate` is
+    /// given and the payload is at least ``PerMessageDeflate/minimumCompressedSize`` bytes.
+    public static func compressedMessage(opcode: WebSocketOpcode, payload: [UInt8], deflate: PerMessageDeflate?,
+                                         maskingKey: (UInt8, UInt8, UInt8, UInt8)? = nil) -> [UInt8] {
+        guard let deflate, payload.count >= PerMessageDeflate.minimumCompressedSize else {
+            return encode(opcode: opcode, payload: payload, maskingKey: maskingKey)
+        }
+        return encode(opcode: opcode, payload: MessageDeflate.compress(payload, windowBits: deflate.serverMaxWindowBits),
+                      compressed: true, maskingKey: maskingKey)
     }
 
     /// A text message in one frame.

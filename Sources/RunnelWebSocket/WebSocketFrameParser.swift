@@ -19,6 +19,9 @@ public struct WebSocketFrameParser: Sendable {
     public let role: Role
     /// The largest payload accepted in one frame; a larger frame fails with 1009.
     public let maxFramePayload: Int
+    /// Whether permessage-deflate was negotiated: RSV1 may then mark the first frame of a
+    /// compressed data message (never a control or continuation frame).
+    public var allowsCompressedMessages = false
     private var buffer: [UInt8] = []
     private var start = 0
 
@@ -48,9 +51,16 @@ public struct WebSocketFrameParser: Sendable {
         guard available >= 2 else { return nil }
         let b0 = buffer[start], b1 = buffer[start + 1]
         let reserved = (b0 >> 4) & 0x7
-        guard reserved == 0 else { throw WebSocketProtocolError(.protocolError, "reserved bits set without an extension") }
         guard let opcode = WebSocketOpcode(rawValue: b0 & 0x0F) else {
             throw WebSocketProtocolError(.protocolError, "reserved opcode \(b0 & 0x0F)")
+        }
+        if reserved != 0 {
+            guard allowsCompressedMessages, reserved == 0x4 else {
+                throw WebSocketProtocolError(.protocolError, "reserved bits set without an extension that defines them")
+            }
+            guard opcode == .text || opcode == .binary else {
+                throw WebSocketProtocolError(.protocolError, "RSV1 (compressed) on a \(opcode.isControl ? "control" : "continuation") frame")
+            }
         }
         let fin = b0 & 0x80 != 0
         let masked = b1 & 0x80 != 0

@@ -55,13 +55,17 @@ public final class WebSocketChannel {
     private var closeReason = ""
     private var closeTimer: LoopTimer?
 
+    /// permessage-deflate, if the handshake negotiated it.
+    public var deflate: PerMessageDeflate? { protocolState.deflate }
+
     /// Takes over `connection` after a completed handshake; `initialBytes` are what the
-    /// client sent after its upgrade request.
-    public init(connection: TCPConnection, initialBytes: [UInt8], limits: Limits = Limits()) {
+    /// client sent after its upgrade request; `deflate` is what the handshake agreed to of
+    /// permessage-deflate.
+    public init(connection: TCPConnection, initialBytes: [UInt8], limits: Limits = Limits(), deflate: PerMessageDeflate? = nil) {
         self.loop = connection.loop
         self.connection = connection
         self.limits = limits
-        protocolState = WebSocketConnection(maxMessageSize: limits.maxMessageSize)
+        protocolState = WebSocketConnection(maxMessageSize: limits.maxMessageSize, deflate: deflate)
         connection.onRead = { [self] bytes in received(bytes) }
         connection.onClose = { [self] _ in transportClosed() }
         // After the caller has installed its callbacks.
@@ -69,12 +73,23 @@ public final class WebSocketChannel {
         connection.startReading()
     }
 
-    /// Queues a text message.
+    /// Queues a text message (compressed if the client negotiated permessage-deflate).
     public func send(text: String) {
-        send(frame: OutboundBytes(WebSocketFrameEncoder.text(text)))
+        send(WebSocketOutboundMessage(text: text))
     }
 
-    /// Queues an encoded frame (shareable between channels).
+    /// Queues a binary message (compressed if the client negotiated permessage-deflate).
+    public func send(binary: [UInt8]) {
+        send(WebSocketOutboundMessage(binary: binary))
+    }
+
+    /// Queues a message in the form this client reads (its encodings are kept in
+    /// `message`, so sending one message to many channels encodes it once per form).
+    public func send(_ message: WebSocketOutboundMessage) {
+        send(frame: message.frame(for: protocolState.deflate))
+    }
+
+    /// Queues an encoded frame as it is (shareable between channels; never compressed).
     public func send(frame: OutboundBytes) {
         guard !isClosed else { return }
         guard connection.queuedWriteBytes + pendingBytes + frame.count <= limits.maxQueuedBytes else {
