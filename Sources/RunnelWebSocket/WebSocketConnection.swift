@@ -48,9 +48,19 @@ public struct WebSocketConnection: Sendable {
     /// permessage-deflate, if the handshake negotiated it.
     public let deflate: PerMessageDeflate?
     private var parser: WebSocketFrameParser
-    /// The opcode, the payload so far and whether it is compressed, of a fragmented
-    /// message being received.
-    private var partial: (opcode: WebSocketOpcode, payload: [UInt8], compressed: Bool)?
+    /// A fragmented message being received.
+    private var partial: PartialMessage?
+    /// The UTF-8 check of the text frame still arriving, and how many of its payload bytes
+    /// it has seen.
+    private var arriving: (validator: UTF8Validator, checked: Int)?
+
+    private struct PartialMessage: Sendable {
+        var opcode: WebSocketOpcode
+        var payload: [UInt8]
+        var compressed: Bool
+        /// The UTF-8 check of an uncompressed text message so far.
+        var utf8: UTF8Validator?
+    }
 
     /// Creates the server side of a connection whose handshake is done.
     public init(maxMessageSize: Int = 1 << 20, deflate: PerMessageDeflate? = nil) {
@@ -67,8 +77,10 @@ public struct WebSocketConnection: Sendable {
         var outputs: [WebSocketConnectionOutput] = []
         do {
             while state != .closed, let frame = try parser.nextFrame() {
+                arriving = nil
                 try handle(frame, into: &outputs)
             }
+            if state == .open { try checkArrivingText() }
         } catch {
             fail(error, into: &outputs)
         }
@@ -81,6 +93,7 @@ public struct WebSocketConnection: Sendable {
         guard state == .open else { return nil }
         state = .closing
         partial = nil
+        arriving = nil
         return WebSocketFrameEncoder.close(code: code, reason: reason)
     }
 
@@ -91,25 +104,33 @@ public struct WebSocketConnection: Sendable {
                 throw WebSocketProtocolError(.protocolError, "a new message began before the previous one was finished")
             }
             let compressed = frame.reserved & 0x4 != 0
+            var utf8: UTF8Validator?
+            if frame.opcode == .text && !compressed {
+                var validator = UTF8Validator()
+                guard validator.feed(frame.payload) else { throw Self.invalidText }
+                utf8 = validator
+            }
             if frame.fin {
-                try deliver(frame.opcode, frame.payload, compressed: compressed, into: &outputs)
+                try deliver(frame.opcode, frame.payload, compressed: compressed, utf8: utf8, into: &outputs)
             } else {
-                partial = (frame.opcode, frame.payload, compressed)
+                partial = PartialMessage(opcode: frame.opcode, payload: frame.payload, compressed: compressed, utf8: utf8)
             }
         case .continuation:
-            guard let (opcode, received, compressed) = partial else {
+            guard var message = partial else {
                 throw WebSocketProtocolError(.protocolError, "continuation frame without a message to continue")
             }
-            guard received.count + frame.payload.count <= maxMessageSize else {
+            guard message.payload.count + frame.payload.count <= maxMessageSize else {
                 throw WebSocketProtocolError(.messageTooBig, "message exceeds the limit of \(maxMessageSize) bytes")
             }
             partial = nil
-            var payload = received
-            payload.append(contentsOf: frame.payload)
+            if message.utf8 != nil {
+                guard message.utf8!.feed(frame.payload) else { throw Self.invalidText }
+            }
+            message.payload.append(contentsOf: frame.payload)
             if frame.fin {
-                try deliver(opcode, payload, compressed: compressed, into: &outputs)
+                try deliver(message.opcode, message.payload, compressed: message.compressed, utf8: message.utf8, into: &outputs)
             } else {
-                partial = (opcode, payload, compressed)
+                partial = message
             }
         case .ping:
             if state == .open { outputs.append(.send(WebSocketFrameEncoder.encode(opcode: .pong, payload: frame.payload))) }
@@ -120,7 +141,27 @@ public struct WebSocketConnection: Sendable {
         }
     }
 
-    private func deliver(_ opcode: WebSocketOpcode, _ received: [UInt8], compressed: Bool,
+    private static let invalidText = WebSocketProtocolError(.invalidPayload, "text message is not valid UTF-8")
+
+    /// Checks the part of an uncompressed text frame that has arrived so far, so that
+    /// invalid UTF-8 fails the connection at once, not when the frame is complete.
+    private mutating func checkArrivingText() throws(WebSocketProtocolError) {
+        guard let (opcode, compressed, bytes) = parser.partialFrame(from: arriving?.checked ?? 0) else { return }
+        var validator: UTF8Validator
+        if let arriving {
+            validator = arriving.validator
+        } else if opcode == .text && !compressed && partial == nil {
+            validator = UTF8Validator()
+        } else if opcode == .continuation, let continued = partial?.utf8 {
+            validator = continued
+        } else {
+            return
+        }
+        guard validator.feed(bytes) else { throw Self.invalidText }
+        arriving = (validator, (arriving?.checked ?? 0) + bytes.count)
+    }
+
+    private func deliver(_ opcode: WebSocketOpcode, _ received: [UInt8], compressed: Bool, utf8: UTF8Validator?,
                          into outputs: inout [WebSocketConnectionOutput]) throws(WebSocketProtocolError) {
         // After sending a close frame, data from the peer is dropped (RFC 6455 §5.5.1).
         guard state == .open else { return }
@@ -135,10 +176,14 @@ public struct WebSocketConnection: Sendable {
             }
         }
         if opcode == .text {
-            guard let text = String(validating: payload, as: UTF8.self) else {
-                throw WebSocketProtocolError(.invalidPayload, "text message is not valid UTF-8")
+            if let utf8 {
+                // Checked as it arrived; it must not end inside a character.
+                guard utf8.isAtCharacterBoundary else { throw Self.invalidText }
+                outputs.append(.message(.text(String(decoding: payload, as: UTF8.self))))
+            } else {
+                guard let text = String(validating: payload, as: UTF8.self) else { throw Self.invalidText }
+                outputs.append(.message(.text(text)))
             }
-            outputs.append(.message(.text(text)))
         } else {
             outputs.append(.message(.binary(payload)))
         }

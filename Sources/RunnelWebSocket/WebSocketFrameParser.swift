@@ -43,10 +43,60 @@ public struct WebSocketFrameParser: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
+    /// A frame's header, with offsets from the frame's first byte.
+    private struct Header {
+        var fin: Bool
+        var reserved: UInt8
+        var opcode: WebSocketOpcode
+        var maskingKeyOffset: Int?
+        var payloadOffset: Int
+        var length: Int
+    }
+
     /// The next complete frame (payload unmasked), or nil when more bytes are needed.
     /// - Throws: ``WebSocketProtocolError`` when the peer broke the protocol; the
     ///   connection must then be failed with its code.
     public mutating func nextFrame() throws(WebSocketProtocolError) -> WebSocketFrame? {
+        guard let header = try header() else { return nil }
+        guard buffer.count - start >= header.payloadOffset + header.length else { return nil }
+        let payloadStart = start + header.payloadOffset
+        var payload = Array(buffer[payloadStart..<(payloadStart + header.length)])
+        if let k = header.maskingKeyOffset.map({ start + $0 }) {
+            Self.unmask(&payload, key: (buffer[k], buffer[k + 1], buffer[k + 2], buffer[k + 3]))
+        }
+        start = payloadStart + header.length
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        } else if start >= 1 << 16 && start * 2 >= buffer.count {
+            // Drop consumed bytes now and then, so the buffer never holds much of them.
+            buffer.removeFirst(start)
+            start = 0
+        }
+        return WebSocketFrame(fin: header.fin, reserved: header.reserved, opcode: header.opcode, payload: payload)
+    }
+
+    /// For a frame whose header is in but not all of its payload (``nextFrame()`` returned
+    /// nil): its opcode, whether RSV1 marks it compressed, and the payload bytes from
+    /// `offset` on that have arrived, unmasked. Lets a text message be checked while it
+    /// arrives. Nil when no such frame is waiting or no bytes past `offset` are in.
+    public func partialFrame(from offset: Int) -> (opcode: WebSocketOpcode, compressed: Bool, bytes: [UInt8])? {
+        guard let header = try? header() else { return nil }
+        let arrived = min(header.length, buffer.count - start - header.payloadOffset)
+        guard arrived > offset, arrived < header.length else { return nil }
+        let from = start + header.payloadOffset + offset
+        var bytes = Array(buffer[from..<(from + arrived - offset)])
+        if let k = header.maskingKeyOffset.map({ start + $0 }) {
+            // The key cycles from the payload's first byte: rotate it to `offset`.
+            let key = [buffer[k], buffer[k + 1], buffer[k + 2], buffer[k + 3]]
+            let r = offset & 3
+            Self.unmask(&bytes, key: (key[r], key[(r + 1) & 3], key[(r + 2) & 3], key[(r + 3) & 3]))
+        }
+        return (header.opcode, header.reserved & 0x4 != 0, bytes)
+    }
+
+    /// The header of the frame at `start`, checked; nil until all its bytes are in.
+    private func header() throws(WebSocketProtocolError) -> Header? {
         let available = buffer.count - start
         guard available >= 2 else { return nil }
         let b0 = buffer[start], b1 = buffer[start + 1]
@@ -89,25 +139,9 @@ public struct WebSocketFrameParser: Sendable {
         guard length <= UInt64(maxFramePayload) else {
             throw WebSocketProtocolError(.messageTooBig, "frame of \(length) bytes exceeds the limit of \(maxFramePayload)")
         }
-        let keyOffset = start + headerLength
-        if masked { headerLength += 4 }
-        let count = Int(length)
-        guard available >= headerLength + count else { return nil }
-        let payloadStart = start + headerLength
-        var payload = Array(buffer[payloadStart..<(payloadStart + count)])
-        if masked {
-            Self.unmask(&payload, key: (buffer[keyOffset], buffer[keyOffset + 1], buffer[keyOffset + 2], buffer[keyOffset + 3]))
-        }
-        start = payloadStart + count
-        if start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            start = 0
-        } else if start >= 1 << 16 && start * 2 >= buffer.count {
-            // Drop consumed bytes now and then, so the buffer never holds much of them.
-            buffer.removeFirst(start)
-            start = 0
-        }
-        return WebSocketFrame(fin: fin, reserved: reserved, opcode: opcode, payload: payload)
+        if masked && available < headerLength + 4 { return nil }
+        return Header(fin: fin, reserved: reserved, opcode: opcode, maskingKeyOffset: masked ? headerLength : nil,
+                      payloadOffset: headerLength + (masked ? 4 : 0), length: Int(length))
     }
 
     /// XORs `payload` with the 4-byte masking key (RFC 6455 §5.3), eight bytes at a time.
