@@ -8,26 +8,30 @@ import RunnelWebSocket
 import Glibc
 #endif
 
-/// Fan-out of the live feed over loopback, in one process: the server (HTTP, WebSocket
-/// channels, the feed hub) on one loop, `subscribers` WebSocket clients on another. The
-/// hub publishes `messages` final `post_views` updates (~150-byte frames) to the topic
-/// every client subscribed to; deliveries/s is subscribers × messages over the time until
-/// every client has read every frame. Memory per connection is the growth of the
-/// process's resident memory while the idle clients connect and subscribe, over their
-/// number (both ends of each connection are in this process, so it is an upper bound for
-/// the server's share).
+/// Fan-out of the live feed over loopback, in two processes: this one runs the server
+/// (HTTP, WebSocket channels, the feed hub) on one loop; a child (`--child fanout-clients`,
+/// ``FanOutClients``) runs the `subscribers` WebSocket clients on another. Two processes,
+/// because each may have 20 000 open files on the development machines and 10 000
+/// subscribers need 10 000 on each side.
 ///
-/// Then latency: updates are published at a steady rate (``latencyRate`` deliveries/s in
-/// all, at most 2 000 updates/s) for ``latencySeconds``; each delivery's latency is from
-/// the `publish` call (the window update reaching the hub) to the client's read of the
-/// frame, both on the same monotonic clock.
+/// - Throughput: the hub publishes `messages` final `post_views` updates (~150-byte frames)
+///   to the topic every client subscribed to, as fast as it can; deliveries/s is
+///   subscribers × messages over the time until every client has read every frame.
+/// - Memory per connection: the growth of each process's resident memory while the idle
+///   clients connect and subscribe, over their number — the server's side and the
+///   clients' side separately.
+/// - Latency: then updates are published at a steady rate (``latencyRate`` deliveries/s in
+///   all, at most 2 000 updates/s) for ``latencySeconds``; a delivery's latency is from the
+///   `publish` call (the window update reaching the hub) to the client's read of the frame.
+///   Both processes read the same monotonic clock; the publish times are shared through a
+///   file mapped by both.
 struct FanOutBenchmark {
     struct Figures {
         var subscribers: Int
         var deliveries: Int
         var seconds: Double
-        var bytesPerConnection: Int
-        var closedSlow: Int
+        var serverBytesPerConnection: Int
+        var clientBytesPerConnection: Int
         /// Deliveries/s offered in the latency phase.
         var latencyRate: Int
         /// Delivery latency percentiles in microseconds: p50, p99, max.
@@ -39,66 +43,32 @@ struct FanOutBenchmark {
     var latencyRate = 1_000_000
     var latencySeconds = 3.0
 
-    /// When each latency-phase update was published (written on the server loop before
-    /// the frame is written to any socket, read on the client loop after the frame was read
-    /// from one: the socket orders the two).
+    /// Updates per second and updates in the latency phase.
+    var latencyUpdates: (perSecond: Int, count: Int) {
+        let perSecond = min(2_000, max(1, latencyRate / subscribers))
+        return (perSecond, max(1, Int(Double(perSecond) * latencySeconds)))
+    }
+
+    /// When each latency-phase update was published, in a file both processes map. The
+    /// server writes an entry before the frame goes to any socket; a client reads it after
+    /// reading the frame from its socket, which orders the two.
     final class PublishTimes: @unchecked Sendable {
         let times: UnsafeMutableBufferPointer<UInt64>
-        init(count: Int) { times = .allocate(capacity: max(count, 1)); times.initialize(repeating: 0) }
-        deinit { times.deallocate() }
-    }
+        private let bytes: Int
 
-    /// Delivery latencies in microseconds, recorded on the client loop.
-    final class LatencySamples: @unchecked Sendable {
-        private var values: [UInt32]
-        private(set) var count = 0
-        init(capacity: Int) { values = [UInt32](repeating: 0, count: capacity) }
-        func record(_ micros: UInt64) {
-            guard count < values.count else { return }
-            values[count] = UInt32(min(UInt64(UInt32.max), micros))
-            count += 1
-        }
-        func sorted() -> [UInt32] { values[0..<count].sorted() }
-    }
-
-    /// Publishes `count` updates at `perSecond` on the server loop from a 1 ms timer.
-    final class PacedPublisher: @unchecked Sendable {
-        let server: Server
-        let count: Int
-        let perSecond: Double
-        let times: PublishTimes
-        var published = 0
-        var started: UInt64 = 0
-        var timer: LoopTimer?
-
-        init(server: Server, count: Int, perSecond: Double, times: PublishTimes) {
-            self.server = server
-            self.count = count
-            self.perSecond = perSecond
-            self.times = times
+        /// Creates (`writable`) or opens the file at `path` for `count` times.
+        init(path: String, count: Int, writable: Bool) throws {
+            bytes = max(count, 1) * 8
+            let fd = writable ? open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600) : open(path, O_RDONLY)
+            guard fd >= 0 else { throw BenchmarkFailure("cannot open \(path)") }
+            defer { close(fd) }
+            if writable { guard ftruncate(fd, off_t(bytes)) == 0 else { throw BenchmarkFailure("cannot size \(path)") } }
+            let address = mmap(nil, bytes, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0)
+            guard let address, address != MAP_FAILED else { throw BenchmarkFailure("cannot map \(path)") }
+            times = UnsafeMutableBufferPointer(start: address.assumingMemoryBound(to: UInt64.self), count: max(count, 1))
         }
 
-        func start(on loop: EventLoop) {
-            started = MonotonicClock.nowNanoseconds()
-            timer = loop.scheduleTimer(afterMilliseconds: 1, repeatMilliseconds: 1) { [self] in tick() }
-        }
-
-        private func tick() {
-            let elapsed = Double(MonotonicClock.nowNanoseconds() - started) / 1e9
-            let due = min(count, Int(elapsed * perSecond) + 1)
-            while published < due {
-                let post = published % 500
-                times.times[published] = MonotonicClock.nowNanoseconds()
-                server.hub.publish(
-                    #"{"type":"post_views","window_start":"2026-02-23T00:01:00.000Z","window_end":"2026-02-23T00:02:00.000Z","post_id":"p-\#(post)","creator_id":"c-7","views":\#(published),"unique_viewers":10}"#,
-                    key: "p-\(post)", topics: [.postViews], final: true)
-                published += 1
-            }
-            if published == count {
-                timer?.cancel()
-                timer = nil
-            }
-        }
+        deinit { munmap(times.baseAddress, bytes) }
     }
 
     /// Counts WebSocket frames in a server's byte stream without allocating: skips the
@@ -139,16 +109,6 @@ struct FanOutBenchmark {
                 header.removeAll(keepingCapacity: true)
             }
         }
-    }
-
-    /// Client state, touched only on the client loop. `@unchecked Sendable` for that reason.
-    final class Clients: @unchecked Sendable {
-        var counters: [FrameCounter] = []
-        var connections: [TCPConnection] = []
-        var totalFrames = 0
-        var target = Int.max
-        var failures = 0
-        let reached = Latch()
     }
 
     /// A one-shot latch for the benchmark's threads.
@@ -207,16 +167,66 @@ struct FanOutBenchmark {
         var port = 0
     }
 
+    /// Delivery latencies in microseconds, recorded on the client loop.
+    final class LatencySamples: @unchecked Sendable {
+        private var values: [UInt32]
+        private(set) var count = 0
+        init(capacity: Int) { values = [UInt32](repeating: 0, count: max(capacity, 1)) }
+        func record(_ micros: UInt64) {
+            guard count < values.count else { return }
+            values[count] = UInt32(min(UInt64(UInt32.max), micros))
+            count += 1
+        }
+        func sorted() -> [UInt32] { values[0..<count].sorted() }
+    }
+
+    /// Publishes `count` updates at `perSecond` on the server loop from a 1 ms timer,
+    /// noting each one's time.
+    final class PacedPublisher: @unchecked Sendable {
+        let server: Server
+        let count: Int
+        let perSecond: Double
+        let times: PublishTimes
+        var published = 0
+        var started: UInt64 = 0
+        var timer: LoopTimer?
+
+        init(server: Server, count: Int, perSecond: Double, times: PublishTimes) {
+            self.server = server
+            self.count = count
+            self.perSecond = perSecond
+            self.times = times
+        }
+
+        func start(on loop: EventLoop) {
+            started = MonotonicClock.nowNanoseconds()
+            timer = loop.scheduleTimer(afterMilliseconds: 1, repeatMilliseconds: 1) { [self] in tick() }
+        }
+
+        private func tick() {
+            let elapsed = Double(MonotonicClock.nowNanoseconds() - started) / 1e9
+            let due = min(count, Int(elapsed * perSecond) + 1)
+            while published < due {
+                let post = published % 500
+                times.times[published] = MonotonicClock.nowNanoseconds()
+                server.hub.publish(
+                    #"{"type":"post_views","window_start":"2026-02-23T00:01:00.000Z","window_end":"2026-02-23T00:02:00.000Z","post_id":"p-\#(post)","creator_id":"c-7","views":\#(published),"unique_viewers":10}"#,
+                    key: "p-\(post)", topics: [.postViews], final: true)
+                published += 1
+            }
+            if published == count {
+                timer?.cancel()
+                timer = nil
+            }
+        }
+    }
+
     func run() throws -> Figures {
         let serverLoop = try EventLoop(name: "fanout-server")
-        let clientLoop = try EventLoop(name: "fanout-clients")
         serverLoop.start()
-        clientLoop.start()
         defer {
             serverLoop.shutdown()
-            clientLoop.shutdown()
             serverLoop.join()
-            clientLoop.join()
         }
         let server = Server()
         let ready = Latch()
@@ -231,102 +241,40 @@ struct FanOutBenchmark {
         _ = ready.wait(seconds: 30)
         guard server.port > 0 else { throw BenchmarkFailure("fan-out server did not start") }
 
+        let (perSecond, updates) = latencyUpdates
+        let timesPath = "/dev/shm/runnel-fanout-\(getpid()).times"
+        let times = try PublishTimes(path: timesPath, count: updates, writable: true)
+        defer { unlink(timesPath) }
         let residentBefore = Self.residentBytes()
-        let clients = Clients()
-        let request = Array(("GET /v1/feed HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
-        let subscribe = WebSocketFrameEncoder.text(#"{"op":"subscribe","topics":["post_views"]}"#, maskingKey: (1, 2, 3, 4))
-        let hello = OutboundBytes(request + subscribe)
-        // Each client gets two control frames (subscribed, snapshot) before the updates.
-        clientLoop.execute {
-            clients.target = 2 * subscribers
-            for _ in 0..<subscribers {
-                TCPConnection.connect(loop: clientLoop, host: "127.0.0.1", port: server.port) { result in
-                    guard case .success(let connection) = result else {
-                        clients.failures += 1
-                        return
-                    }
-                    let counter = FrameCounter()
-                    clients.counters.append(counter)
-                    clients.connections.append(connection)
-                    connection.onRead = { bytes in
-                        let before = counter.frames
-                        counter.consume(bytes)
-                        clients.totalFrames += counter.frames - before
-                        if clients.totalFrames >= clients.target { clients.reached.open() }
-                    }
-                    connection.startReading()
-                    connection.write([hello])
-                }
-            }
-        }
-        guard clients.reached.wait(seconds: 120) else {
-            throw BenchmarkFailure("only \(clients.totalFrames) of \(2 * subscribers) subscription frames arrived")
+        let clients = try ChildProcess(arguments: [
+            "--child", "fanout-clients", "--port", String(server.port), "--subscribers", String(subscribers),
+            "--messages", String(messages), "--updates", String(updates), "--times-file", timesPath,
+        ])
+        // "ready": every client has its subscription's acknowledgement and snapshot.
+        guard let readyLine = clients.readLine(), readyLine.hasPrefix("ready") else {
+            throw BenchmarkFailure("the clients did not subscribe")
         }
         let residentSubscribed = Self.residentBytes()
 
-        // Publish: all updates, a batch per server-loop turn (so writes interleave).
-        let done = Clients()  // reuse the latch type for the end
-        clientLoop.execute {
-            clients.target = clients.totalFrames + subscribers * messages
-            if clients.totalFrames >= clients.target { done.reached.open() }
-        }
         let start = ContinuousClock.now
         let publisher = Publisher(server: server, loop: serverLoop, messages: messages)
         serverLoop.execute { publisher.publishBatch() }
-        // The clients' latch: re-armed for the delivery target.
-        clientLoop.execute {
-            let check = { if clients.totalFrames >= clients.target { done.reached.open() } }
-            check()
-            for connection in clients.connections {
-                let previous = connection.onRead
-                connection.onRead = { bytes in
-                    previous?(bytes)
-                    check()
-                }
-            }
-        }
-        guard done.reached.wait(seconds: 300) else {
-            throw BenchmarkFailure("deliveries did not complete")
-        }
+        guard clients.readLine() == "received" else { throw BenchmarkFailure("deliveries did not complete") }
         let elapsed = start.duration(to: .now)
         let seconds = Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
-        let perConnection = max(0, residentSubscribed - residentBefore) / max(subscribers, 1)
 
-        // Latency at a steady rate.
-        let updatesPerSecond = min(2_000, max(1, latencyRate / subscribers))
-        let updates = max(1, Int(Double(updatesPerSecond) * latencySeconds))
-        let times = PublishTimes(count: updates)
-        let latencies = LatencySamples(capacity: updates * subscribers)
-        let recorded = Clients()
-        clientLoop.execute {
-            clients.target = clients.totalFrames + subscribers * updates
-            for (connection, counter) in zip(clients.connections, clients.counters) {
-                let first = counter.frames  // frames before the phase: control frames and the throughput phase
-                connection.onRead = { bytes in
-                    let before = counter.frames
-                    counter.consume(bytes)
-                    guard counter.frames > before else { return }
-                    let now = MonotonicClock.nowNanoseconds()
-                    for frame in before..<counter.frames where frame - first < updates {
-                        latencies.record((now &- times.times[frame - first]) / 1000)
-                    }
-                    clients.totalFrames += counter.frames - before
-                    if clients.totalFrames >= clients.target { recorded.reached.open() }
-                }
-            }
-        }
-        let paced = PacedPublisher(server: server, count: updates, perSecond: Double(updatesPerSecond), times: times)
+        let paced = PacedPublisher(server: server, count: updates, perSecond: Double(perSecond), times: times)
         serverLoop.execute { paced.start(on: serverLoop) }
-        guard recorded.reached.wait(seconds: latencySeconds + 120) else {
+        // "latency P50 P99 MAX CLIENT_BYTES_PER_CONNECTION"
+        guard let latency = clients.readLine(), latency.hasPrefix("latency ") else {
             throw BenchmarkFailure("latency phase: deliveries did not complete")
         }
-        // The clients wrote their last sample before opening the latch.
-        let measured = latencies.sorted()
-        func percentile(_ p: Double) -> Int { measured.isEmpty ? 0 : Int(measured[min(measured.count - 1, Int(Double(measured.count) * p))]) }
+        let numbers = latency.split(separator: " ").dropFirst().compactMap { Int($0) }
+        guard numbers.count == 4, clients.wait() == 0 else { throw BenchmarkFailure("the clients failed: \(latency)") }
         return Figures(subscribers: subscribers, deliveries: subscribers * messages, seconds: seconds,
-                       bytesPerConnection: perConnection, closedSlow: 0, latencyRate: updatesPerSecond * subscribers,
-                       latencyMicros: (percentile(0.5), percentile(0.99), Int(measured.last ?? 0)))
+                       serverBytesPerConnection: max(0, residentSubscribed - residentBefore) / max(subscribers, 1),
+                       clientBytesPerConnection: numbers[3], latencyRate: perSecond * subscribers,
+                       latencyMicros: (numbers[0], numbers[1], numbers[2]))
     }
 
     /// The process's resident memory in bytes (from /proc/self/statm).

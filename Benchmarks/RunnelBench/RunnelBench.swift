@@ -40,8 +40,8 @@ struct RunnelBench: ParsableCommand {
     @Option(help: "Seconds between checkpoints in the replay-with-checkpoints row.")
     var checkpointInterval = 1.0
 
-    @Option(help: "Subscriber counts (comma-separated) of the feed fan-out table. (Both ends of each connection are in one process: 10 000 needs more than the 20 000 open files allowed on the development machines.)")
-    var subscribers = "1,100,1000,9000"
+    @Option(help: "Subscriber counts (comma-separated) of the feed fan-out table (the server and the clients run in two processes).")
+    var subscribers = "1,100,1000,10000"
 
     @Option(help: "Which tables: all, replay (throughput), state (checkpoint/restore by keys) or fanout (live feed).")
     var tables = "all"
@@ -57,6 +57,18 @@ struct RunnelBench: ParsableCommand {
 
     @Option(help: .hidden)
     var resultFile: String?
+
+    @Option(help: .hidden)
+    var port = 0
+
+    @Option(help: .hidden)
+    var messages = 0
+
+    @Option(help: .hidden)
+    var updates = 0
+
+    @Option(help: .hidden)
+    var timesFile: String?
 
     func run() throws {
         if let child {
@@ -149,20 +161,25 @@ struct RunnelBench: ParsableCommand {
             return n
         }
         print("")
-        print("Live feed fan-out over loopback (server and clients in one process, ~150-byte messages to one topic):")
+        print("Live feed fan-out over loopback (server and clients in two processes, ~150-byte messages to one topic):")
         print("")
-        print("| subscribers | deliveries | deliveries/s | memory per connection (both ends) | latency at | p50 | p99 | max |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| subscribers | deliveries | deliveries/s | memory per connection: server | clients | latency at | p50 | p99 | max |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for n in counts {
             let resultFile = "/tmp/runnel-bench-fanout-\(getpid()).txt"
             defer { unlink(resultFile) }
             _ = try spawnChild(mode: "fanout", arguments: ["--subscribers", String(n), "--result-file", resultFile] + (smoke ? ["--smoke"] : []))
             let f = try Self.readFigures(resultFile)
             let deliveries = f["deliveries"] ?? 0, us = max(f["micros"] ?? 1, 1)
-            print("| \(n) | \(deliveries) | \(deliveries * 1_000_000 / us) | \((f["bytes_per_connection"] ?? 0) / 1024) KiB "
+            print("| \(n) | \(deliveries) | \(deliveries * 1_000_000 / us) | \(Self.kibibytes(f["server_bytes_per_connection"] ?? 0)) "
+                + "| \(Self.kibibytes(f["client_bytes_per_connection"] ?? 0)) "
                 + "| \(f["latency_rate"] ?? 0) deliveries/s | \(Self.milliseconds(f["p50_us"] ?? 0)) | \(Self.milliseconds(f["p99_us"] ?? 0)) "
                 + "| \(Self.milliseconds(f["max_us"] ?? 0)) |")
         }
+    }
+
+    private static func kibibytes(_ bytes: Int64) -> String {
+        "\(Double(bytes * 10 / 1024) / 10) KiB"
     }
 
     private static func milliseconds(_ us: Int64) -> String {
@@ -211,9 +228,14 @@ struct RunnelBench: ParsableCommand {
     }
 
     private func runChild(mode: String) throws {
+        if mode == "fanout-clients" {
+            guard let n = Int(subscribers), let timesFile else { throw ValidationError("--subscribers N and --times-file are required") }
+            try FanOutClients(port: port, subscribers: n, messages: messages, updates: updates, timesPath: timesFile).run()
+            return
+        }
         if mode == "fanout" {
             guard let n = Int(subscribers), let resultFile else { throw ValidationError("--subscribers N and --result-file are required") }
-            // Both ends of every connection are in this process: raise the open-file limit.
+            // One socket per subscriber: raise the open-file limit to what is allowed.
             var limit = rlimit()
             getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
             limit.rlim_cur = limit.rlim_max
@@ -224,7 +246,8 @@ struct RunnelBench: ParsableCommand {
             let f = try benchmark.run()
             let output = try SharedFileOutput(path: resultFile)
             let micros = Int64(f.seconds * 1_000_000)
-            try output.append(Array(("deliveries=\(f.deliveries) micros=\(micros) bytes_per_connection=\(f.bytesPerConnection) "
+            try output.append(Array(("deliveries=\(f.deliveries) micros=\(micros) server_bytes_per_connection=\(f.serverBytesPerConnection) "
+                + "client_bytes_per_connection=\(f.clientBytesPerConnection) "
                 + "latency_rate=\(f.latencyRate) p50_us=\(f.latencyMicros.p50) p99_us=\(f.latencyMicros.p99) max_us=\(f.latencyMicros.max)\n").utf8))
             try output.sync()
             return
