@@ -138,11 +138,12 @@ import Testing
         #expect(feed.next() == #"{"op":"subscribed","topics":["post_views","platform"]}"#)
 
         func view(_ i: Int, _ time: String) -> String {
-            #"{"event_id":"e-\#(i)","event_name":"post_viewed","timestamp":"\#(time)","user_id":"u-\#(i % 7)","post_id":"p-1","creator_id":"c-1"}"#
+            #"{"event_id":"e-\#(i)","event_name":"post_viewed","timestamp":"\#(time)","user_id":"u-\#(i % 7)","post_id":"p-1","creator_id":"c-1","ip_address":"198.51.100.\#(i)"}"#
         }
         // One POST is one batch, taken by one of the two readers; the other has nothing.
         // It must go idle rather than hold the watermark back forever.
         var minute = (0..<30).map { view($0, "2026-03-01T10:00:\(String(format: "%02d", $0))Z") }
+        minute.append(#"{"event_id":"reg-1","event_name":"user_registered","timestamp":"2026-03-01T10:00:41Z","user_id":"u-50","email":"reader@example.com","ip_address":"203.0.113.9"}"#)
         minute.append(#"{"event_id":"pay-1","event_name":"payment_succeeded","timestamp":"2026-03-01T10:00:40Z","user_id":"u-1","creator_id":"c-1","amount":4.5,"currency":"EUR"}"#)
         #expect(try Self.post(server.port, minute.joined(separator: "\n")).status == 202)
         #expect(try Self.post(server.port, view(99, "2026-03-01T10:02:00Z")).status == 202)
@@ -158,13 +159,18 @@ import Testing
         let views = try #require(finalViews, "the 10:00 window of p-1 closed on event time: \(seen)")
         #expect(views.contains(#""views":30,"unique_viewers":7"#), "\(views)")
         let platform = try #require(finalPlatform, "the platform's 10:00 minute closed")
-        #expect(platform.contains(#""events":31,"active_users":7,"post_views":30,"#), "\(platform)")
+        #expect(platform.contains(#""events":32,"active_users":8,"post_views":30,"#), "\(platform)")
+        #expect(platform.contains(#""users_registered":1,"#), "\(platform)")
+        for message in seen {
+            #expect(!message.contains("@example.com") && !message.contains("198.51.100.") && !message.contains("203.0.113."),
+                    "no email or IP address on the feed: \(message)")
+        }
         #expect(platform.contains(#""payments":1,"revenue":{"EUR":4.50}"#), "\(platform)")
 
         let client = try BlockingSocketClient(port: server.port)
         client.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         let page = client.receiveHTTPResponse().body
-        for expected in [#"runnel_records_in_total{operator="dedup"} 32"#, "runnel_collector_events_accepted_total 32",
+        for expected in [#"runnel_records_in_total{operator="dedup"} 33"#, "runnel_collector_events_accepted_total 33",
                          #"runnel_windows_fired_total{operator="platform"}"#, #"runnel_watermark_lag_seconds{operator="post-views"}"#,
                          "runnel_feed_clients 1.0", "runnel_feed_deliveries_total", "runnel_allocator_resident_bytes",
                          "# TYPE runnel_late_records_total counter"] {
