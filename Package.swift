@@ -226,7 +226,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RunnelHTTPTests",
-            dependencies: ["RunnelHTTP"],
+            dependencies: ["RunnelHTTP", "RunnelTesting"],
             swiftSettings: strict
         ),
         .testTarget(

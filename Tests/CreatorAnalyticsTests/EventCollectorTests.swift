@@ -2,6 +2,7 @@ import CreatorAnalyticsKit
 import Foundation
 import RunnelHTTP
 import RunnelOperators
+import RunnelTesting
 import Testing
 
 /// The collector's answers, without a server: counts, per-event errors, backpressure.
@@ -46,17 +47,7 @@ import Testing
     @Test("a gzip-compressed NDJSON body is accepted like a plain one")
     func gzipBody() throws {
         let collector = EventCollector(queue: EventQueue(capacity: 100))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        process.arguments = ["-c"]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(Self.lines.prefix(5).joined(separator: "\n").utf8))
-        try input.fileHandleForWriting.close()
-        let compressed = Array(output.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
+        let compressed = try SystemGzip.compress(Array(Self.lines.prefix(5).joined(separator: "\n").utf8))
         var request = HTTPRequest(method: "POST", target: "/v1/events",
                                   headers: [("Content-Type", "application/x-ndjson"), ("Content-Encoding", "gzip")], body: compressed)
         let response = collector.handle(request)

@@ -1,28 +1,12 @@
 import Foundation
 import RunnelHTTP
+import RunnelTesting
 import Testing
 
 /// gzip request bodies: round trips through the system's gzip, the size limit against
 /// bodies that expand hugely, and corrupt input.
 @Suite struct GzipDecoderTests {
-    /// `bytes` compressed by /bin/gzip.
-    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        process.arguments = ["-c"]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        let writer = Thread {
-            input.fileHandleForWriting.write(Data(bytes))
-            try? input.fileHandleForWriting.close()
-        }
-        writer.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Array(data)
-    }
+    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] { try SystemGzip.compress(bytes) }
 
     @Test("what gzip compressed comes back", arguments: [0, 1, 100, 200_000])
     func roundTrip(count: Int) throws {
