@@ -159,6 +159,54 @@ import Testing
         #expect(Self.readFrame(good, &goodParser)?.payload == Array("echo:still here".utf8))
     }
 
+    @Test("over the wire: each malformed frame fails its connection with the right code, an abrupt disconnect is 1006, and another client goes on throughout")
+    func violationsOverTheWire() throws {
+        let fixture = try Fixture(limits: .init(maxMessageSize: 1_000))
+        defer { fixture.stop() }
+        let good = try Self.handshake(port: fixture.port)
+        var goodParser = WebSocketFrameParser(role: .client, maxFramePayload: 1 << 20)
+        func masked(_ firstByte: UInt8, _ payload: [UInt8]) -> [UInt8] {
+            var frame = WebSocketFrameEncoder.encode(opcode: .binary, payload: payload, maskingKey: Self.key)
+            frame[0] = firstByte
+            return frame
+        }
+        let cases: [(String, [UInt8], UInt16)] = [
+            ("reserved opcode 3", masked(0x83, [1]), 1002),
+            ("RSV2 without an extension", masked(0xA2, [1]), 1002),
+            ("RSV1 without permessage-deflate", masked(0xC2, [1]), 1002),
+            ("a fragmented ping", masked(0x09, []), 1002),
+            ("a ping of 126 bytes", masked(0x89, [UInt8](repeating: 0, count: 126)), 1002),
+            ("continuation without a message", masked(0x80, [1]), 1002),
+            ("a close frame with a 1-byte payload", masked(0x88, [3]), 1002),
+            ("close code 1005 on the wire", masked(0x88, [0x03, 0xED]), 1002),
+            ("invalid UTF-8 in a text message", masked(0x81, [0x61, 0xC0, 0x80]), 1007),
+            ("invalid UTF-8 in a close reason", masked(0x88, [0x03, 0xE8, 0xFF]), 1007),
+            ("a message of 1 001 bytes", masked(0x82, [UInt8](repeating: 7, count: 1_001)), 1009),
+            ("fragments over the limit together", masked(0x02, [UInt8](repeating: 7, count: 600)) + masked(0x80, [UInt8](repeating: 7, count: 600)), 1009),
+        ]
+        for (index, (what, bytes, code)) in cases.enumerated() {
+            let client = try Self.handshake(port: fixture.port)
+            client.send(bytes)
+            var parser = WebSocketFrameParser(role: .client, maxFramePayload: 1 << 20)
+            let close = Self.readFrame(client, &parser)
+            #expect(close?.opcode == .close, "\(what)")
+            #expect(close.map { UInt16($0.payload[0]) << 8 | UInt16($0.payload[1]) } == code, "\(what)")
+            #expect(client.peerClosed(), "\(what): the server closes the socket")
+            good.send(WebSocketFrameEncoder.text("ping \(index)", maskingKey: Self.key))
+            #expect(Self.readFrame(good, &goodParser)?.payload == Array("echo:ping \(index)".utf8), "after \(what)")
+        }
+        // A client that vanishes in the middle of a frame: its channel closes with 1006.
+        let before = fixture.waitForCloses(cases.count).count
+        do {
+            let vanishing = try Self.handshake(port: fixture.port)
+            vanishing.send(Array(masked(0x81, Array("half a frame".utf8)).prefix(8)))
+        }
+        let closes = fixture.waitForCloses(before + 1)
+        #expect(closes.last == 1006, "\(closes)")
+        good.send(WebSocketFrameEncoder.text("still here", maskingKey: Self.key))
+        #expect(Self.readFrame(good, &goodParser)?.payload == Array("echo:still here".utf8))
+    }
+
     @Test("a handshake with another version is refused with 426 and the version the server speaks")
     func wrongVersion() throws {
         let fixture = try Fixture()
