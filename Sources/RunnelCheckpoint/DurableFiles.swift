@@ -14,7 +14,14 @@ enum DurableFiles {
     }
 
     /// Creates the file at `path` holding the concatenation of `pieces` and flushes it.
+    ///
+    /// Files of ``directWriteThreshold`` bytes or more are written with `O_DIRECT` where the
+    /// file system allows it (``DirectFileWriter``), so that a checkpoint's state goes from
+    /// the writer's buffers to the disk without being copied into the page cache first;
+    /// otherwise, and for small files, with plain writes.
     static func writeNew(_ path: String, pieces: [[UInt8]]) throws(CheckpointIOError) {
+        let total = pieces.reduce(0) { $0 + $1.count }
+        if total >= directWriteThreshold, try DirectFileWriter.writeNew(path, pieces: pieces, total: total) { return }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CheckpointIOError(operation: "create", path: path, code: errno) }
         do throws(CheckpointIOError) {
@@ -27,6 +34,9 @@ enum DurableFiles {
         }
         guard close(fd) == 0 else { throw CheckpointIOError(operation: "close", path: path, code: errno) }
     }
+
+    /// Files at least this large are written with `O_DIRECT` when possible.
+    static let directWriteThreshold = 1 << 20
 
     /// Replaces the file at `path` atomically: a temporary file is written and flushed, then
     /// renamed over `path`, and the directory is flushed.

@@ -12,6 +12,17 @@ struct BinaryCodecTests {
         return back
     }
 
+    @Test("a recycled buffer is written in place: its storage is reused, not reallocated")
+    func recycledBufferKeepsItsStorage() {
+        var buffer = [UInt8](repeating: 7, count: 1 << 20)
+        let address = buffer.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        buffer.removeAll(keepingCapacity: true)
+        var writer = BinaryWriter(reusing: consume buffer)
+        writer.writeVarUInt(300)
+        #expect(writer.count == 2)
+        #expect(writer.bytes.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } == address)
+    }
+
     @Test("scalars, strings and collections round-trip")
     func roundTrips() throws {
         for v in [0, 1, -1, 63, -64, 64, Int.max, Int.min, 1 << 40] { #expect(try roundTrip(v) == v) }

@@ -18,8 +18,12 @@ public struct BinaryWriter: Sendable {
 
     /// A writer that appends to `buffer`'s storage, emptied (a recycled buffer: see
     /// ``SnapshotBuffers``).
-    public init(reusing buffer: [UInt8]) {
-        bytes = buffer
+    ///
+    /// `buffer` is consumed: were the caller's reference still alive, the storage would not
+    /// be uniquely referenced, and emptying it would allocate a fresh buffer of the same
+    /// capacity — every page faulted in again, which is what recycling is for avoiding.
+    public init(reusing buffer: consuming [UInt8]) {
+        bytes = consume buffer
         bytes.removeAll(keepingCapacity: true)
     }
 

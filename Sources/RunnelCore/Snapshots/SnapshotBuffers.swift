@@ -14,8 +14,9 @@ public enum SnapshotBuffers {
 
     /// A writer appending to a recycled buffer (or a new one).
     public static func writer() -> BinaryWriter {
-        let buffer = pool.withLock { $0.popLast() }
-        return buffer.map { BinaryWriter(reusing: $0) } ?? BinaryWriter(capacity: 64 * 1024)
+        guard let buffer = pool.withLock({ $0.popLast() }) else { return BinaryWriter(capacity: 64 * 1024) }
+        // Handed over, not copied: the writer must hold the only reference to reuse it.
+        return BinaryWriter(reusing: consume buffer)
     }
 
     /// Gives a buffer back for later snapshots; small ones are not worth keeping.

@@ -34,6 +34,10 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
     /// Groups handed to a snapshot being written (``freeze()``): copied before their next write.
     private var frozen: [Bool]
     private var frozenCount = 0
+    /// Per group, the map frozen for the previous checkpoint and replaced by a copy: kept so
+    /// that the next copy of the group can reuse its storage once the snapshot has let go
+    /// of it (see ``KeyGroupMap/copy(reusing:)``).
+    private var retired: [KeyGroupMap<Key, Entry>?]
     /// The first key group owned by the subtask.
     public let firstKeyGroup: Int
 
@@ -42,6 +46,7 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
         self.firstKeyGroup = keyGroups.lowerBound
         self.groups = keyGroups.map { _ in KeyGroupMap() }
         self.frozen = Array(repeating: false, count: keyGroups.count)
+        self.retired = Array(repeating: nil, count: keyGroups.count)
     }
 
     /// The map of local group `g`, to be changed: if a snapshot still reads it, it is
@@ -53,7 +58,13 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
     }
 
     private func thaw(_ g: Int) {
-        groups[g] = groups[g].copy()
+        let frozenMap = groups[g]
+        var spare = retired[g]
+        retired[g] = nil
+        // Reused only when nothing else holds it: the snapshot that read it is written.
+        let reusable = spare != nil && isKnownUniquelyReferenced(&spare)
+        groups[g] = frozenMap.copy(reusing: reusable ? spare : nil)
+        retired[g] = frozenMap
         frozen[g] = false
         frozenCount -= 1
     }
