@@ -35,6 +35,17 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
         var triggeredAtMillis: Int64
     }
 
+    /// Hands a checkpoint to the writer thread. `@unchecked Sendable`: set before the thread
+    /// starts, taken once by it.
+    private final class FlightBox: @unchecked Sendable {
+        private var flight: InFlight?
+        init(_ flight: InFlight) { self.flight = flight }
+        func take() -> InFlight {
+            defer { flight = nil }
+            return flight!
+        }
+    }
+
     private struct State {
         var inFlight: InFlight?
         var nextID: Int64
@@ -148,14 +159,17 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
         }
         let latch = OneShotLatch()
         writerIdle.withLock { $0 = latch }
+        // The writer takes the checkpoint out of the box, so that nothing else holds its parts
+        // (and the state frozen for them) while it writes.
+        let box = FlightBox(ready)
         NativeThread.spawnDetached(name: "runnel-checkpoint") { [self] in
             if writerNiceness != 0 { NativeThread.lowerCurrentPriority(by: writerNiceness) }
             do {
-                try write(ready)
-                onComplete(ready.barrier.id)
+                try write(box.take())
+                onComplete(checkpointID)
             } catch {
                 failed.increment()
-                printToStandardError("runnel: checkpoint \(ready.barrier.id) failed and was discarded: \(error)")
+                printToStandardError("runnel: checkpoint \(checkpointID) failed and was discarded: \(error)")
             }
             state.withLock { $0.writing = false }
             latch.open()
@@ -163,24 +177,36 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
     }
 
     /// Writes and commits a checkpoint whose parts are all in; a failed one is removed.
-    private func write(_ flight: InFlight) throws {
+    ///
+    /// Each part is dropped as soon as it is on disk, which releases the state frozen for it
+    /// (until then the tasks copy what they write of it), and parts with fewer state
+    /// entries go first: they tend to be window contents, which change all the time, while
+    /// the large ones (deduplication keys) are mostly added to.
+    private func write(_ flight: consuming InFlight) throws {
         let id = flight.barrier.id
         let pending = try store.begin(id: id)
         do {
-            var files: [CheckpointManifest.File] = []
-            var entries: [CheckpointManifest.StateEntry] = []
+            var files: [(order: Int, file: CheckpointManifest.File, entry: CheckpointManifest.StateEntry)] = []
+            // File names in (step, subtask) order, whatever order the parts are written in.
             var used = Set<String>()
-            for part in flight.parts.sorted(by: { ($0.step, $0.subtask) < ($1.step, $1.subtask) }) {
-                let name = Self.fileName(step: part.step, subtask: part.subtask, taken: &used)
-                let payload = try part.encoded()
-                files.append(try pending.write(name: name, payload: payload))
-                SnapshotBuffers.recycle(payload)
-                entries.append(.init(step: part.step, subtask: part.subtask, file: name, keyGroups: part.keyGroups,
-                                     summary: part.summary))
+            var parts = flight.parts.sorted(by: { ($0.step, $0.subtask) < ($1.step, $1.subtask) }).enumerated().map { index, part in
+                (order: index, name: Self.fileName(step: part.step, subtask: part.subtask, taken: &used), part: part)
             }
+            flight.parts = []
+            // Popped from the end: the most entries first in the array, the fewest last.
+            parts.sort { ($0.part.stateEntries, $0.order) > ($1.part.stateEntries, $1.order) }
+            while let (order, name, part) = parts.popLast() {
+                let payload = try part.encoded()
+                let file = try pending.write(name: name, payload: payload)
+                SnapshotBuffers.recycle(payload)
+                files.append((order, file, .init(step: part.step, subtask: part.subtask, file: name, keyGroups: part.keyGroups,
+                                                 summary: part.summary)))
+            }
+            files.sort { $0.order < $1.order }
             let manifest = CheckpointManifest(
                 id: id, kind: flight.barrier.isSavepoint ? .savepoint : .checkpoint, createdAtMillis: flight.triggeredAtMillis,
-                jobName: jobName, parallelism: parallelism, maxParallelism: maxParallelism, files: files, states: entries)
+                jobName: jobName, parallelism: parallelism, maxParallelism: maxParallelism, files: files.map(\.file),
+                states: files.map(\.entry))
             try pending.commit(manifest)
             completed.increment()
             let duration = Int64((MonotonicClock.nowNanoseconds() - flight.startedNanos) / 1_000_000)

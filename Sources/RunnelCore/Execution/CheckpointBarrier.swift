@@ -32,6 +32,10 @@ public struct CheckpointPart: Sendable {
     public var deferred: (@Sendable () throws -> [UInt8])?
     /// A human-readable summary (e.g. a source position), for operators of the system.
     public var summary: String
+    /// The number of state entries the part holds, when known: the writer encodes parts
+    /// with fewer entries first, which lets go of their frozen state sooner (state written
+    /// meanwhile — window contents, say — is copied on write while a snapshot holds it).
+    public var stateEntries = 0
 
     /// Creates a part.
     public init(checkpointID: Int64, step: String, subtask: Int, keyGroups: Range<Int> = 0..<0, payload: [UInt8] = [],

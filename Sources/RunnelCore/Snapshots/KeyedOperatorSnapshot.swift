@@ -14,13 +14,16 @@ enum KeyedOperatorSnapshot {
             // checkpoint writer's thread.
             let state = try backend.snapshotLater()
             let timerState = try timers.snapshotLater(keyGroups: keyGroups, assignment: assignment)
-            return CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, keyGroups: keyGroups,
-                                  summary: "\(backend.entryCount) state entries") {
+            let entries = backend.entryCount
+            var part = CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, keyGroups: keyGroups,
+                                      summary: "\(entries) state entries") {
                 var writer = SnapshotBuffers.writer()
                 try state.writeLengthPrefixed(to: &writer)
                 try timerState.writeLengthPrefixed(to: &writer)
                 return writer.bytes
             }
+            part.stateEntries = entries
+            return part
         }
     }
 
