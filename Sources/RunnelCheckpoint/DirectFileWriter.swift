@@ -57,7 +57,7 @@ enum DirectFileWriter {
         }
         let buffer = pool.withLock { $0.popLast() } ?? Buffer()
         defer { pool.withLock { if $0.count < 2 { $0.append(buffer) } } }
-        do throws(CheckpointIOError) {
+        try DurableFiles.complete(fd, path: path) { () throws(CheckpointIOError) in
             var filled = 0
             func flush(_ length: Int) throws(CheckpointIOError) {
                 var done = 0
@@ -90,13 +90,7 @@ enum DirectFileWriter {
                 try flush(padded)
                 guard ftruncate(fd, off_t(total)) == 0 else { throw CheckpointIOError(operation: "ftruncate", path: path, code: errno) }
             }
-            guard fsync(fd) == 0 else { throw CheckpointIOError(operation: "fsync", path: path, code: errno) }
-        } catch {
-            close(fd)
-            unlink(path)
-            throw error
         }
-        guard close(fd) == 0 else { throw CheckpointIOError(operation: "close", path: path, code: errno) }
         return true
     }
 }

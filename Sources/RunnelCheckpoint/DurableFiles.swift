@@ -24,8 +24,16 @@ enum DurableFiles {
         if total >= directWriteThreshold, try DirectFileWriter.writeNew(path, pieces: pieces, total: total) { return }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CheckpointIOError(operation: "create", path: path, code: errno) }
-        do throws(CheckpointIOError) {
+        try complete(fd, path: path) { () throws(CheckpointIOError) in
             for piece in pieces { try writeAll(fd, piece, path: path) }
+        }
+    }
+
+    /// Fills the new file `fd` (at `path`) with `write`, flushes it to stable storage and
+    /// closes it; on any failure the file is closed and removed.
+    static func complete(_ fd: Int32, path: String, _ write: () throws(CheckpointIOError) -> Void) throws(CheckpointIOError) {
+        do throws(CheckpointIOError) {
+            try write()
             guard fsync(fd) == 0 else { throw CheckpointIOError(operation: "fsync", path: path, code: errno) }
         } catch {
             close(fd)
