@@ -106,20 +106,29 @@ struct RunnelBench: ParsableCommand {
             ("decode + validate (1 thread)", "decode", 1), ("replay p=1", "replay", 1), ("replay p=2", "replay", 2),
             ("replay p=2, checkpoint every \(checkpointInterval) s", "replay-checkpoints", 2),
         ]
-        for (label, mode, p) in configurations {
-            var rates: [Double] = []
-            var peak: Int = 0
-            for _ in 0..<runs {
+        // Rounds of every configuration in turn, rather than all runs of one and then the
+        // next: the VM's speed drifts by ±15 % over minutes, and interleaving puts each
+        // configuration in the same conditions as its neighbours (the checkpoint overhead
+        // is taken per round, against the p=2 run just before).
+        var rates = Array(repeating: [Double](), count: configurations.count)
+        var peaks = Array(repeating: 0, count: configurations.count)
+        for _ in 0..<runs {
+            for (index, (_, mode, p)) in configurations.enumerated() {
                 let (seconds, rssKiB) = try spawnChild(mode: mode, arguments: [
                     "--input", path, "--parallelism", String(p), "--checkpoint-interval", String(checkpointInterval),
                 ])
-                rates.append(Double(lines) / seconds)
-                peak = max(peak, rssKiB)
+                rates[index].append(Double(lines) / seconds)
+                peaks[index] = max(peaks[index], rssKiB)
             }
-            rates.sort()
-            let median = rates[rates.count / 2]
-            print("| \(label) | \(Int(median)) | \(Int(rates.first!)) – \(Int(rates.last!)) | \(peak / 1024) MiB |")
         }
+        for (index, (label, _, _)) in configurations.enumerated() {
+            let sorted = rates[index].sorted()
+            print("| \(label) | \(Int(sorted[sorted.count / 2])) | \(Int(sorted.first!)) – \(Int(sorted.last!)) | \(peaks[index] / 1024) MiB |")
+        }
+        let losses = zip(rates[3], rates[2]).map { 100 * (1 - $0 / $1) }.sorted()
+        print("")
+        print("Checkpoint overhead per round (p=2 with checkpoints against p=2 without, the run just before): "
+            + "median \(String(format: "%.1f", losses[losses.count / 2])) % (\(losses.map { String(format: "%.1f", $0) }.joined(separator: ", ")))")
     }
 
     /// Checkpoint and restore of keyed state by number of keys (median of the runs).
