@@ -83,6 +83,54 @@ import Testing
         }
     }
 
+    @Test("raw encodings are the writer's bytes exactly, and refuse what does not fit")
+    func rawEncodingsMatchTheWriter() {
+        func check<T: RawStateEncodable>(_ value: T) {
+            var writer = BinaryWriter()
+            writer.write(value)
+            let expected = writer.bytes
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: expected.count + 16, alignment: 1)
+            defer { buffer.deallocate() }
+            let written = value.encodeRaw(to: buffer, capacity: expected.count + 16)
+            #expect(written == expected.count, "\(value)")
+            #expect(Array(UnsafeRawBufferPointer(start: buffer, count: written ?? 0)) == expected, "\(value)")
+            #expect(value.encodeRaw(to: buffer, capacity: expected.count - 1) == nil, "\(value) with a byte too few")
+        }
+        for v in [true, false] { check(v) }
+        for v in [0, 1, -1, 63, -64, 64, Int.max, Int.min] { check(v) }
+        for v: Int64 in [0, -5, .max, .min] { check(v) }
+        for v: UInt64 in [0, 127, 128, .max] { check(v) }
+        for v in [0.0, -0.5, .infinity, 1e300] { check(v) }
+        for v in ["", "p-375", "héllo 世界 🎉", String(repeating: "x", count: 1000), "a" + String(repeating: "é", count: 70)] { check(v) }
+    }
+
+    @Test("a table larger than the encoding buffer, with entries larger than it, round-trips")
+    func largeEntriesRoundTrip() throws {
+        let assignment = KeyGroupAssignment(parallelism: 1)
+        func backend() -> (KeyedStateBackend<String>, ValueState<String>) {
+            let b = KeyedStateBackend<String>(assignment: assignment, keyGroups: assignment.keyGroups(ofSubtask: 0))
+            return (b, b.valueState(ValueStateDescriptor<String>("text")))
+        }
+        let (before, text) = backend()
+        // 3 000 entries of ~100 bytes (several flushes of the 64 KiB buffer), one key and one
+        // value each bigger than the buffer (written through the writer instead).
+        var expected: [String: String] = [:]
+        for i in 0..<3_000 { expected["key-\(i)"] = "value \(i) " + String(repeating: "v", count: 80) }
+        expected[String(repeating: "k", count: 70_000)] = "short"
+        expected["short"] = String(repeating: "w", count: 100_000)
+        for (key, value) in expected {
+            before.setCurrentKey(key)
+            text.value = value
+        }
+        let (after, restoredText) = backend()
+        try after.restore(from: [try before.snapshot()])
+        try after.finishRestore()
+        for (key, value) in expected {
+            after.setCurrentKey(key)
+            #expect(restoredText.value == value, "key of \(key.utf8.count) bytes")
+        }
+    }
+
     @Test("restore before the states are declared fills them on declaration")
     func restoreBeforeDeclaring() throws {
         let source = States(subtask: 0, parallelism: 1)

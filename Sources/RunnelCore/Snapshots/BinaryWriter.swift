@@ -84,6 +84,12 @@ public struct BinaryWriter: Sendable {
         writeFixed(value.bitPattern)
     }
 
+    /// Appends bytes already in the snapshot encoding (no length prefix): what
+    /// ``RawStateEncodable`` values wrote into a scratch buffer.
+    public mutating func appendEncoded(_ raw: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: raw)
+    }
+
     /// Appends a length-prefixed run of bytes.
     public mutating func writeBytes(_ raw: UnsafeRawBufferPointer) {
         writeVarUInt(UInt64(raw.count))

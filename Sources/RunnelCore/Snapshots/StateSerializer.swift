@@ -14,6 +14,10 @@ public struct StateSerializer<Value>: Sendable {
     public let encodeInPlace: @Sendable (UnsafePointer<Value>, inout BinaryWriter) -> Void
     /// Reads a value.
     public let decode: @Sendable (inout BinaryReader) throws -> Value
+    /// Writes the value stored at an address straight into memory, when the type is
+    /// ``RawStateEncodable``: the target and its free capacity in, the length written out
+    /// (nil when it does not fit).
+    public let encodeRawInPlace: (@Sendable (UnsafePointer<Value>, UnsafeMutableRawPointer, Int) -> Int?)?
 
     /// A serializer from two functions.
     public init(encode: @escaping @Sendable (Value, inout BinaryWriter) -> Void,
@@ -21,14 +25,17 @@ public struct StateSerializer<Value>: Sendable {
         self.encode = encode
         self.encodeInPlace = { pointer, writer in encode(pointer.pointee, &writer) }
         self.decode = decode
+        self.encodeRawInPlace = nil
     }
 
     private init(encode: @escaping @Sendable (Value, inout BinaryWriter) -> Void,
                  encodeInPlace: @escaping @Sendable (UnsafePointer<Value>, inout BinaryWriter) -> Void,
-                 decode: @escaping @Sendable (inout BinaryReader) throws -> Value) {
+                 decode: @escaping @Sendable (inout BinaryReader) throws -> Value,
+                 encodeRawInPlace: (@Sendable (UnsafePointer<Value>, UnsafeMutableRawPointer, Int) -> Int?)? = nil) {
         self.encode = encode
         self.encodeInPlace = encodeInPlace
         self.decode = decode
+        self.encodeRawInPlace = encodeRawInPlace
     }
 
     /// The serializer of `Value` if it conforms to ``StateCodable``, else nil.
@@ -54,7 +61,16 @@ public struct StateSerializer<Value>: Sendable {
             encodeInPlace: { pointer, writer in
                 UnsafeRawPointer(pointer).assumingMemoryBound(to: C.self).pointee.encode(to: &writer)
             },
-            decode: { reader in unsafeBitCast(try C(from: &reader), to: Value.self) })
+            decode: { reader in unsafeBitCast(try C(from: &reader), to: Value.self) },
+            encodeRawInPlace: (C.self as? any RawStateEncodable.Type).map { rawEncoder(through: $0) })
+    }
+
+    /// Writes values of `Value`, which is `R`, straight into memory.
+    private static func rawEncoder<R: RawStateEncodable>(through type: R.Type)
+        -> @Sendable (UnsafePointer<Value>, UnsafeMutableRawPointer, Int) -> Int? {
+        { pointer, target, capacity in
+            UnsafeRawPointer(pointer).assumingMemoryBound(to: R.self).pointee.encodeRaw(to: target, capacity: capacity)
+        }
     }
 }
 

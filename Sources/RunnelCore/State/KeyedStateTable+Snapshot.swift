@@ -14,15 +14,33 @@ extension KeyedStateTable {
         let maps = freeze()
         let first = firstKeyGroup
         let valueOffset = MemoryLayout<Entry>.offset(of: \Entry.value)!
+        let raw = keys.encodeRawInPlace.flatMap { rawKey in values.encodeRawInPlace.map { (rawKey, $0) } }
+        let scratch = raw == nil ? nil : EncodingScratch()
         return { group, writer in
             let map = maps[group - first]
             writer.writeVarUInt(UInt64(map.count))
-            map.forEachInPlace { key, entry in
+            func slowly(_ key: UnsafePointer<Key>, _ entry: UnsafePointer<Entry>) {
                 keys.encodeInPlace(key, &writer)
                 writer.writeVarInt(entry.pointee.refreshedAt)
                 values.encodeInPlace(UnsafeRawPointer(entry).advanced(by: valueOffset).assumingMemoryBound(to: Value.self),
                                      &writer)
             }
+            guard let (rawKey, rawValue) = raw, let scratch else {
+                map.forEachInPlace(slowly)
+                return
+            }
+            // Entries are written into the scratch buffer and appended to the writer in large
+            // pieces; an entry that does not fit in what is left is retried after a flush, and
+            // one larger than the whole buffer goes through the writer.
+            map.forEachInPlace { key, entry in
+                let value = UnsafeRawPointer(entry).advanced(by: valueOffset).assumingMemoryBound(to: Value.self)
+                for attempt in 0..<2 {
+                    if scratch.write(key: key, stamp: entry.pointee.refreshedAt, value: value, rawKey, rawValue) { return }
+                    scratch.flush(into: &writer)
+                    if attempt == 1 { slowly(key, entry) }
+                }
+            }
+            scratch.flush(into: &writer)
         }
     }
 
@@ -46,5 +64,38 @@ extension KeyedStateTable {
             let value = try values.decode(&reader)
             map.updateValue(Entry(value: value, refreshedAt: stamp), forKey: key)
         }
+    }
+}
+
+/// The buffer a table's entries are encoded into before being appended to the snapshot's
+/// writer in large pieces (see ``RawStateEncodable``). Used by one snapshot writer at a time.
+final class EncodingScratch {
+    static let capacity = 64 * 1024
+    private let base = UnsafeMutableRawPointer.allocate(byteCount: EncodingScratch.capacity, alignment: 16)
+    private var used = 0
+
+    deinit { base.deallocate() }
+
+    /// Writes one entry (key, TTL stamp, value) if it fits; false, having written nothing,
+    /// if it does not.
+    @inline(__always)
+    func write<Key, Value>(key: UnsafePointer<Key>, stamp: Int64, value: UnsafePointer<Value>,
+                           _ rawKey: (UnsafePointer<Key>, UnsafeMutableRawPointer, Int) -> Int?,
+                           _ rawValue: (UnsafePointer<Value>, UnsafeMutableRawPointer, Int) -> Int?) -> Bool {
+        var at = used
+        guard let k = rawKey(key, base + at, Self.capacity - at) else { return false }
+        at += k
+        guard Self.capacity - at >= RawEncoding.maxVarIntLength else { return false }
+        at += RawEncoding.varInt(stamp, to: base + at)
+        guard let v = rawValue(value, base + at, Self.capacity - at) else { return false }
+        used = at + v
+        return true
+    }
+
+    /// Appends what was written to `writer` and empties the buffer.
+    func flush(into writer: inout BinaryWriter) {
+        guard used > 0 else { return }
+        writer.appendEncoded(UnsafeRawBufferPointer(start: base, count: used))
+        used = 0
     }
 }

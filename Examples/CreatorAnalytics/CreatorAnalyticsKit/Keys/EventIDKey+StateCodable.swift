@@ -23,3 +23,22 @@ extension EventIDKey: StateCodable {
         }
     }
 }
+
+/// Deduplication state holds millions of event ids: the checkpoint writer encodes them
+/// straight into memory (the same bytes as `encode(to:)`).
+extension EventIDKey: RawStateEncodable {
+    public func encodeRaw(to target: UnsafeMutableRawPointer, capacity: Int) -> Int? {
+        switch self {
+        case .uuid(let hi, let lo):
+            guard capacity >= 17 else { return nil }
+            target.storeBytes(of: 0, as: UInt8.self)
+            _ = RawEncoding.fixed(hi, to: target + 1)
+            _ = RawEncoding.fixed(lo, to: target + 9)
+            return 17
+        case .text(let text):
+            guard capacity >= 1, let written = text.encodeRaw(to: target + 1, capacity: capacity - 1) else { return nil }
+            target.storeBytes(of: 1, as: UInt8.self)
+            return 1 + written
+        }
+    }
+}
