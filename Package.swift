@@ -146,7 +146,7 @@ let package = Package(
         ),
         .target(
             name: "RunnelTesting",
-            dependencies: ["RunnelCore"],
+            dependencies: ["RunnelCore", "RunnelRuntime", "RunnelWebSocket"],
             swiftSettings: strict
         ),
 

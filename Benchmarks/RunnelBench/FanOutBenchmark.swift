@@ -150,10 +150,7 @@ struct FanOutBenchmark {
         func publishBatch() {
             let end = min(messages, published + 50)
             while published < end {
-                let post = published % 500
-                server.hub.publish(
-                    #"{"type":"post_views","window_start":"2026-02-23T00:01:00.000Z","window_end":"2026-02-23T00:02:00.000Z","post_id":"p-\#(post)","creator_id":"c-7","views":\#(published),"unique_viewers":10}"#,
-                    key: "p-\(post)", topics: [.postViews], final: true)
+                server.publishUpdate(published)
                 published += 1
             }
             if published < messages { loop.executeSoon { self.publishBatch() } }
@@ -165,6 +162,15 @@ struct FanOutBenchmark {
         var hub: FeedHub!
         var server: HTTPServer?
         var port = 0
+
+        /// Publishes the `index`-th update: a final `post_views` record (~150 bytes once
+        /// framed) of one of 500 posts.
+        func publishUpdate(_ index: Int) {
+            let post = index % 500
+            hub.publish(
+                #"{"type":"post_views","window_start":"2026-02-23T00:01:00.000Z","window_end":"2026-02-23T00:02:00.000Z","post_id":"p-\#(post)","creator_id":"c-7","views":\#(index),"unique_viewers":10}"#,
+                key: "p-\(post)", topics: [.postViews], final: true)
+        }
     }
 
     /// Delivery latencies in microseconds, recorded on the client loop.
@@ -207,11 +213,8 @@ struct FanOutBenchmark {
             let elapsed = Double(MonotonicClock.nowNanoseconds() - started) / 1e9
             let due = min(count, Int(elapsed * perSecond) + 1)
             while published < due {
-                let post = published % 500
                 times.times[published] = MonotonicClock.nowNanoseconds()
-                server.hub.publish(
-                    #"{"type":"post_views","window_start":"2026-02-23T00:01:00.000Z","window_end":"2026-02-23T00:02:00.000Z","post_id":"p-\#(post)","creator_id":"c-7","views":\#(published),"unique_viewers":10}"#,
-                    key: "p-\(post)", topics: [.postViews], final: true)
+                server.publishUpdate(published)
                 published += 1
             }
             if published == count {

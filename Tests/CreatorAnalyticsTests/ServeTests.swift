@@ -50,50 +50,6 @@ import Testing
         return (response.status, response.body)
     }
 
-    /// A raw WebSocket client of the feed.
-    final class FeedClient {
-        let socket: BlockingSocketClient
-        var parser = WebSocketFrameParser(role: .client, maxFramePayload: 1 << 20)
-        let status: String
-
-        init(port: Int, token: String?) throws {
-            socket = try BlockingSocketClient(port: port, timeoutSeconds: 10)
-            socket.send("GET /v1/feed\(token.map { "?token=" + $0 } ?? "") HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-            status = String(socket.receive(until: "\r\n\r\n").prefix { $0 != "\r\n" })
-        }
-
-        func send(_ text: String) { socket.send(WebSocketFrameEncoder.text(text, maskingKey: (5, 6, 7, 8))) }
-
-        func next() -> String? {
-            while true {
-                if let frame = try? parser.nextFrame() { return frame.opcode == .text ? String(decoding: frame.payload, as: UTF8.self) : nil }
-                let bytes = socket.receive(1)
-                if bytes.isEmpty { return nil }
-                parser.append(bytes)
-            }
-        }
-
-        /// The code of the server's close frame (skipping messages), or nil if none came.
-        func closeCode() -> UInt16? {
-            while true {
-                if let frame = try? parser.nextFrame() {
-                    if frame.opcode == .close, frame.payload.count >= 2 { return UInt16(frame.payload[0]) << 8 | UInt16(frame.payload[1]) }
-                    continue
-                }
-                let bytes = socket.receive(1)
-                if bytes.isEmpty { return nil }
-                parser.append(bytes)
-            }
-        }
-
-        /// Messages until one contains `text` (nil if the feed ends or times out first).
-        func next(containing text: String) -> String? {
-            while let message = next() { if message.contains(text) { return message } }
-            return nil
-        }
-    }
-
     static let events = ReplayE2E.generate(seed: 77, count: 400)
 
     @Test("events posted to the collector come out on the feed as live post_views counts; bad events are reported per index")
@@ -106,8 +62,8 @@ import Testing
         health.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(health.receiveHTTPResponse().body == #"{"status":"ok"}"#)
 
-        let feed = try FeedClient(port: server.port, token: nil)
-        #expect(feed.status == "HTTP/1.1 101 Switching Protocols")
+        let feed = try BlockingWebSocketClient(port: server.port, token: nil)
+        #expect(feed.handshakeStatus() == "HTTP/1.1 101 Switching Protocols")
         feed.send(#"{"op":"subscribe","topics":["post_views"]}"#)
         #expect(feed.next() == #"{"op":"subscribed","topics":["post_views"]}"#)
         #expect(feed.next()?.hasPrefix(#"{"op":"snapshot","topic":"post_views""#) == true)
@@ -133,7 +89,7 @@ import Testing
         let server = try Server(["--insecure-no-auth"])
         defer { server.stop() }
         try #require(server.port > 0, "serve printed its port: \(server.stderr)")
-        let feed = try FeedClient(port: server.port, token: nil)
+        let feed = try BlockingWebSocketClient(port: server.port, token: nil)
         feed.send(#"{"op":"subscribe","topics":["post_views","platform"]}"#)
         #expect(feed.next() == #"{"op":"subscribed","topics":["post_views","platform"]}"#)
 
@@ -184,11 +140,11 @@ import Testing
         let server = try Server([], environment: ["RUNNEL_AUTH_SECRET": secret])
         defer { server.stop() }
         try #require(server.port > 0, "serve printed its port: \(server.stderr)")
-        #expect(try FeedClient(port: server.port, token: nil).status == "HTTP/1.1 401 Unauthorized")
+        #expect(try BlockingWebSocketClient(port: server.port, token: nil).handshakeStatus() == "HTTP/1.1 401 Unauthorized")
         let token = HS256TokenVerifier(secret: Array(secret.utf8))
             .sign(AccessToken(subject: "c-1", role: .creator, expiresAt: Int64(Date().timeIntervalSince1970) + 600))
-        let creator = try FeedClient(port: server.port, token: token)
-        #expect(creator.status == "HTTP/1.1 101 Switching Protocols")
+        let creator = try BlockingWebSocketClient(port: server.port, token: token)
+        #expect(creator.handshakeStatus() == "HTTP/1.1 101 Switching Protocols")
         creator.send(#"{"op":"subscribe","topics":["sessions","creator:c-1"]}"#)
         #expect(creator.next() == #"{"op":"error","error":"forbidden","topic":"sessions"}"#)
         #expect(creator.next() == #"{"op":"subscribed","topics":["creator:c-1"]}"#)
@@ -210,7 +166,7 @@ import Testing
         let lines = String(decoding: Self.events, as: UTF8.self).split(separator: "\n").prefix(300)
         #expect(try Self.post(server.port, lines.joined(separator: "\n")).status == 202)
         // Wait until the job has published post views (early firing every 250 ms).
-        let feed = try FeedClient(port: server.port, token: nil)
+        let feed = try BlockingWebSocketClient(port: server.port, token: nil)
         feed.send(#"{"op":"subscribe","topics":["post_views"]}"#)
         _ = feed.next(containing: #""topic":"post_views""#)
 

@@ -4,14 +4,13 @@ import RunnelFeed
 import RunnelHTTPServer
 import RunnelTesting
 import RunnelWebSocket
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-@testable import RunnelRuntime
+import RunnelRuntime
 
 /// Topics, access rules and the message formats.
 @Suite struct FeedTopicTests {
@@ -52,82 +51,32 @@ import Glibc
 
     /// `@unchecked Sendable`: `hub` is touched only on the loop's thread.
     final class Fixture: @unchecked Sendable {
-        let loop: EventLoop
+        let events: TestEventLoop
         private(set) var port = 0
         var hub: FeedHub!
 
         init(coalesceMilliseconds: UInt64) throws {
-            loop = try EventLoop(name: "feed-test")
-            loop.start()
-            let ready = OneShotLatch()
-            loop.execute { [self] in
-                hub = FeedHub(loop: loop, coalesceMilliseconds: coalesceMilliseconds)
+            events = try TestEventLoop(name: "feed-test")
+            port = events.run { [self] in
+                hub = FeedHub(loop: events.loop, coalesceMilliseconds: coalesceMilliseconds)
                 let verifier = HS256TokenVerifier(secret: FeedHubTests.secret)
-                let server = try? HTTPServer(loop: loop) { [self] request in
+                let server = try? HTTPServer(loop: events.loop) { [self] request in
                     request.path == "/v1/feed"
                         ? FeedEndpoint.reply(to: request, verifier: verifier, now: Int64(Date().timeIntervalSince1970), hub: hub)
                         : .response(.error(404, "not found"))
                 }
-                port = server?.port ?? -1
-                ready.open()
-            }
-            _ = ready.wait(timeoutNanoseconds: 10_000_000_000)
+                return server?.port ?? -1
+            } ?? -1
         }
 
-        func onLoop(_ body: @escaping () -> Void) {
-            let done = OneShotLatch()
-            nonisolated(unsafe) let body = body
-            loop.execute {
-                body()
-                done.open()
-            }
-            _ = done.wait(timeoutNanoseconds: 10_000_000_000)
-        }
+        func onLoop(_ body: @escaping () -> Void) { _ = events.run(body) }
 
-        func stop() {
-            loop.shutdown()
-            _ = loop.join(timeoutMilliseconds: 10_000)
-        }
+        func stop() { events.stop() }
     }
 
-    /// A raw WebSocket client: sends masked text, reads text frames.
-    final class Client {
-        let socket: BlockingSocketClient
-        var parser = WebSocketFrameParser(role: .client, maxFramePayload: 1 << 20)
-
-        init(port: Int, token: String?, extensions: String? = nil) throws {
-            socket = try BlockingSocketClient(port: port, timeoutSeconds: 5)
-            socket.send("GET /v1/feed\(token.map { "?token=" + $0 } ?? "") HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                + (extensions.map { "Sec-WebSocket-Extensions: \($0)\r\n" } ?? "") + "\r\n")
-            parser.allowsCompressedMessages = extensions != nil
-        }
-
-        /// The next text message and whether it came compressed, or nil on close or timeout.
-        func nextFrame() -> (text: String, compressed: Bool)? {
-            while true {
-                if let frame = try? parser.nextFrame() {
-                    guard frame.opcode == .text else { return nil }
-                    let compressed = frame.reserved & 0x4 != 0
-                    let payload = compressed ? (try? MessageDeflate.decompress(frame.payload, limit: 1 << 20)) ?? [] : frame.payload
-                    return (String(decoding: payload, as: UTF8.self), compressed)
-                }
-                let bytes = socket.receive(1)
-                if bytes.isEmpty { return nil }
-                parser.append(bytes)
-            }
-        }
-
-        /// The status line of the handshake's response.
-        func handshakeStatus() -> String {
-            // ("\r\n" is one Character in Swift.)
-            String(socket.receive(until: "\r\n\r\n").prefix { $0 != "\r\n" })
-        }
-
-        func send(_ text: String) { socket.send(WebSocketFrameEncoder.text(text, maskingKey: FeedHubTests.key)) }
-
-        /// The next text message, or nil on close or timeout.
-        func next() -> String? { nextFrame()?.text }
+    /// A raw WebSocket client of the feed.
+    static func client(port: Int, token: String?, extensions: String? = nil) throws -> BlockingWebSocketClient {
+        try BlockingWebSocketClient(port: port, token: token, extensions: extensions, maskingKey: key, timeoutSeconds: 5)
     }
 
     static func token(_ subject: String, _ role: AccessToken.Role, expiresIn seconds: Int64 = 600) -> String {
@@ -140,7 +89,7 @@ import Glibc
         defer { fixture.stop() }
         for token in [nil, "not.a.token", HS256TokenVerifier(secret: Array("other".utf8)).sign(AccessToken(subject: "c", role: .admin, expiresAt: .max)),
                       Self.token("c", .admin, expiresIn: -1)] {
-            #expect(try Client(port: fixture.port, token: token).handshakeStatus() == "HTTP/1.1 401 Unauthorized")
+            #expect(try Self.client(port: fixture.port, token: token).handshakeStatus() == "HTTP/1.1 401 Unauthorized")
         }
     }
 
@@ -151,7 +100,7 @@ import Glibc
         fixture.onLoop {
             fixture.hub.publish(#"{"post_id":"p-1","views":3}"#, key: "p-1", topics: [.postViews, .creator("c-1")], final: true)
         }
-        let client = try Client(port: fixture.port, token: Self.token("c-1", .creator))
+        let client = try Self.client(port: fixture.port, token: Self.token("c-1", .creator))
         #expect(client.handshakeStatus() == "HTTP/1.1 101 Switching Protocols")
         client.send(#"{"op":"subscribe","topics":["creator:c-2","post_views","creator:c-1","nonsense"]}"#)
         #expect(client.next() == #"{"op":"error","error":"forbidden","topic":"creator:c-2"}"#)
@@ -173,7 +122,7 @@ import Glibc
     func coalescing() throws {
         let fixture = try Fixture(coalesceMilliseconds: 300)
         defer { fixture.stop() }
-        let admin = try Client(port: fixture.port, token: Self.token("ops", .admin))
+        let admin = try Self.client(port: fixture.port, token: Self.token("ops", .admin))
         #expect(admin.handshakeStatus() == "HTTP/1.1 101 Switching Protocols")
         admin.send(#"{"op":"subscribe","topics":["post_views"]}"#)
         #expect(admin.next() == #"{"op":"subscribed","topics":["post_views"]}"#)
@@ -207,11 +156,11 @@ import Glibc
     func slowConsumerIsCounted() throws {
         let fixture = try Fixture(coalesceMilliseconds: 50)
         defer { fixture.stop() }
-        let slow = try Client(port: fixture.port, token: Self.token("ops", .admin))
+        let slow = try Self.client(port: fixture.port, token: Self.token("ops", .admin))
         #expect(slow.handshakeStatus() == "HTTP/1.1 101 Switching Protocols")
         slow.send(#"{"op":"subscribe","topics":["post_views","creator:c-9"]}"#)
         #expect(slow.next() == #"{"op":"subscribed","topics":["post_views","creator:c-9"]}"#)
-        let creator = try Client(port: fixture.port, token: Self.token("c-1", .creator))
+        let creator = try Self.client(port: fixture.port, token: Self.token("c-1", .creator))
         #expect(creator.handshakeStatus() == "HTTP/1.1 101 Switching Protocols")
         creator.send(#"{"op":"subscribe","topics":["sessions"]}"#)
         #expect(creator.next() == #"{"op":"error","error":"forbidden","topic":"sessions"}"#)
@@ -246,10 +195,10 @@ import Glibc
     func compressedFeed() throws {
         let fixture = try Fixture(coalesceMilliseconds: 50)
         defer { fixture.stop() }
-        let compressing = try Client(port: fixture.port, token: Self.token("ops", .admin), extensions: "permessage-deflate; client_max_window_bits")
-        let status = compressing.socket.receive(until: "\r\n\r\n")
+        let compressing = try Self.client(port: fixture.port, token: Self.token("ops", .admin), extensions: "permessage-deflate; client_max_window_bits")
+        let status = compressing.handshakeResponse()
         #expect(status.contains("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover"), "\(status)")
-        let plain = try Client(port: fixture.port, token: Self.token("ops", .admin))
+        let plain = try Self.client(port: fixture.port, token: Self.token("ops", .admin))
         #expect(plain.handshakeStatus() == "HTTP/1.1 101 Switching Protocols")
         for client in [compressing, plain] {
             client.send(#"{"op":"subscribe","topics":["post_views"]}"#)
@@ -259,10 +208,10 @@ import Glibc
         let record = #"{"type":"post_views","window_start":"2026-02-23T00:01:00.000Z","post_id":"p-1","creator_id":"c-7","views":12,"unique_viewers":10}"#
         fixture.onLoop { fixture.hub.publish(record, key: "p-1", topics: [.postViews], final: true) }
         let expected = #"{"topic":"post_views","data":"# + String(record.dropLast()) + #","final":true}}"#
-        let received = compressing.nextFrame()
+        let received = compressing.nextText()
         #expect(received?.text == expected)
         #expect(received?.compressed == true)
-        let receivedPlain = plain.nextFrame()
+        let receivedPlain = plain.nextText()
         #expect(receivedPlain?.text == expected)
         #expect(receivedPlain?.compressed == false)
     }

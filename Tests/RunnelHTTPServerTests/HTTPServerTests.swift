@@ -1,8 +1,7 @@
 import RunnelHTTP
 import RunnelHTTPServer
-@testable import RunnelRuntime
+import RunnelRuntime
 import RunnelTesting
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -14,16 +13,14 @@ import Glibc
     /// A started loop with a server whose handler answers `GET /healthz`, echoes POST
     /// bodies and upgrades `/upgrade` to an echo of raw bytes.
     final class Fixture: Sendable {
-        let loop: EventLoop
+        let events: TestEventLoop
         let port: Int
 
         init(_ configuration: HTTPServer.Configuration = .init()) throws {
-            loop = try EventLoop(name: "http-test")
-            loop.start()
-            let port = Mutex(0)
-            let ready = OneShotLatch()
-            loop.execute { [loop] in
-                let server = try? HTTPServer(loop: loop, configuration: configuration) { request in
+            let events = try TestEventLoop(name: "http-test")
+            self.events = events
+            port = events.run {
+                let server = try? HTTPServer(loop: events.loop, configuration: configuration) { request in
                     switch (request.method, request.path) {
                     case ("GET", "/healthz"): return .response(.text(200, "ok"))
                     case ("POST", "/echo"): return .response(HTTPResponse(status: 200, body: request.body))
@@ -36,17 +33,11 @@ import Glibc
                     default: return .response(.error(404, "no route for \(request.path)"))
                     }
                 }
-                port.withLock { $0 = server?.port ?? -1 }
-                ready.open()
-            }
-            _ = ready.wait(timeoutNanoseconds: 10_000_000_000)
-            self.port = port.withLock { $0 }
+                return server?.port ?? -1
+            } ?? -1
         }
 
-        func stop() {
-            loop.shutdown()
-            _ = loop.join(timeoutMilliseconds: 10_000)
-        }
+        func stop() { events.stop() }
     }
 
     @Test("keep-alive and pipelined requests on one connection; 404 as JSON; Connection: close is honoured")

@@ -7,7 +7,7 @@ import RunnelWebSocketServer
 import Synchronization
 import Testing
 
-@testable import RunnelRuntime
+import RunnelRuntime
 
 /// WebSocket channels behind the HTTP server, tested against an independent client
 /// (Python's `websockets` library) and raw sockets for what a library client never sends.
@@ -16,17 +16,15 @@ import Testing
     /// messages (`echo:` before text). `@unchecked Sendable`: `channels` and the server
     /// are touched only on the loop's thread.
     final class Fixture: @unchecked Sendable {
-        let loop: EventLoop
+        let events: TestEventLoop
         private(set) var port = 0
         var channels: [WebSocketChannel] = []
         let closes = Mutex<[UInt16]>([])
 
         init(limits: WebSocketChannel.Limits = .init()) throws {
-            loop = try EventLoop(name: "ws-test")
-            loop.start()
-            let ready = OneShotLatch()
-            loop.execute { [self] in
-                let server = try? HTTPServer(loop: loop) { [self] request in
+            events = try TestEventLoop(name: "ws-test")
+            port = events.run { [self] in
+                let server = try? HTTPServer(loop: events.loop) { [self] request in
                     guard request.path == "/v1/feed" else { return .response(.error(404, "not found")) }
                     return WebSocketUpgrade.reply(to: request, limits: limits) { [self] channel in
                         channels.append(channel)
@@ -39,53 +37,28 @@ import Testing
                         channel.onClose = { [self] code, _ in closes.withLock { $0.append(code.rawValue) } }
                     }
                 }
-                port = server?.port ?? -1
-                ready.open()
-            }
-            _ = ready.wait(timeoutNanoseconds: 10_000_000_000)
+                return server?.port ?? -1
+            } ?? -1
         }
 
         /// Runs `body` on the loop and waits for it.
-        func onLoop(_ body: @escaping () -> Void) {
-            let done = OneShotLatch()
-            nonisolated(unsafe) let body = body
-            loop.execute {
-                body()
-                done.open()
-            }
-            _ = done.wait(timeoutNanoseconds: 10_000_000_000)
-        }
+        func onLoop(_ body: @escaping () -> Void) { _ = events.run(body) }
 
         func waitForCloses(_ count: Int) -> [UInt16] {
             for _ in 0..<1_000 where closes.withLock({ $0.count }) < count { usleep(10_000) }
             return closes.withLock { $0 }
         }
 
-        func stop() {
-            loop.shutdown()
-            _ = loop.join(timeoutMilliseconds: 10_000)
-        }
+        func stop() { events.stop() }
     }
 
-    /// Opens a WebSocket with a raw socket; returns the client after the 101 response.
-    static func handshake(port: Int) throws -> BlockingSocketClient {
-        let client = try BlockingSocketClient(port: port)
-        client.send("GET /v1/feed HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        let head = client.receive(until: "\r\n\r\n")
+    /// Opens a WebSocket; returns the client after checking the 101 response.
+    static func handshake(port: Int) throws -> BlockingWebSocketClient {
+        let client = try BlockingWebSocketClient(port: port, maskingKey: key)
+        let head = client.handshakeResponse()
         #expect(head.hasPrefix("HTTP/1.1 101 "), "\(head)")
         #expect(head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="))
         return client
-    }
-
-    /// Reads frames with a client-side parser until one is complete.
-    static func readFrame(_ client: BlockingSocketClient, _ parser: inout WebSocketFrameParser) -> WebSocketFrame? {
-        while true {
-            if let frame = try? parser.nextFrame() { return frame }
-            let bytes = client.receive(1)
-            if bytes.isEmpty { return nil }
-            parser.append(bytes)
-        }
     }
 
     static let key: (UInt8, UInt8, UInt8, UInt8) = (1, 2, 3, 4)
@@ -148,15 +121,13 @@ import Testing
         defer { fixture.stop() }
         let bad = try Self.handshake(port: fixture.port)
         let good = try Self.handshake(port: fixture.port)
-        bad.send(WebSocketFrameEncoder.text("not masked"))
-        var parser = WebSocketFrameParser(role: .client, maxFramePayload: 1 << 20)
-        let close = Self.readFrame(bad, &parser)
+        bad.socket.send(WebSocketFrameEncoder.text("not masked"))
+        let close = bad.nextFrame()
         #expect(close?.opcode == .close)
         #expect(close.map { UInt16($0.payload[0]) << 8 | UInt16($0.payload[1]) } == 1002)
-        #expect(bad.peerClosed())
-        good.send(WebSocketFrameEncoder.text("still here", maskingKey: Self.key))
-        var goodParser = WebSocketFrameParser(role: .client, maxFramePayload: 1 << 20)
-        #expect(Self.readFrame(good, &goodParser)?.payload == Array("echo:still here".utf8))
+        #expect(bad.socket.peerClosed())
+        good.send("still here")
+        #expect(good.nextFrame()?.payload == Array("echo:still here".utf8))
     }
 
     @Test("over the wire: each malformed frame fails its connection with the right code, an abrupt disconnect is 1006, and another client goes on throughout")
@@ -164,7 +135,6 @@ import Testing
         let fixture = try Fixture(limits: .init(maxMessageSize: 1_000))
         defer { fixture.stop() }
         let good = try Self.handshake(port: fixture.port)
-        var goodParser = WebSocketFrameParser(role: .client, maxFramePayload: 1 << 20)
         func masked(_ firstByte: UInt8, _ payload: [UInt8]) -> [UInt8] {
             var frame = WebSocketFrameEncoder.encode(opcode: .binary, payload: payload, maskingKey: Self.key)
             frame[0] = firstByte
@@ -186,25 +156,24 @@ import Testing
         ]
         for (index, (what, bytes, code)) in cases.enumerated() {
             let client = try Self.handshake(port: fixture.port)
-            client.send(bytes)
-            var parser = WebSocketFrameParser(role: .client, maxFramePayload: 1 << 20)
-            let close = Self.readFrame(client, &parser)
+            client.socket.send(bytes)
+            let close = client.nextFrame()
             #expect(close?.opcode == .close, "\(what)")
             #expect(close.map { UInt16($0.payload[0]) << 8 | UInt16($0.payload[1]) } == code, "\(what)")
-            #expect(client.peerClosed(), "\(what): the server closes the socket")
-            good.send(WebSocketFrameEncoder.text("ping \(index)", maskingKey: Self.key))
-            #expect(Self.readFrame(good, &goodParser)?.payload == Array("echo:ping \(index)".utf8), "after \(what)")
+            #expect(client.socket.peerClosed(), "\(what): the server closes the socket")
+            good.send("ping \(index)")
+            #expect(good.nextFrame()?.payload == Array("echo:ping \(index)".utf8), "after \(what)")
         }
         // A client that vanishes in the middle of a frame: its channel closes with 1006.
         let before = fixture.waitForCloses(cases.count).count
         do {
             let vanishing = try Self.handshake(port: fixture.port)
-            vanishing.send(Array(masked(0x81, Array("half a frame".utf8)).prefix(8)))
+            vanishing.socket.send(Array(masked(0x81, Array("half a frame".utf8)).prefix(8)))
         }
         let closes = fixture.waitForCloses(before + 1)
         #expect(closes.last == 1006, "\(closes)")
-        good.send(WebSocketFrameEncoder.text("still here", maskingKey: Self.key))
-        #expect(Self.readFrame(good, &goodParser)?.payload == Array("echo:still here".utf8))
+        good.send("still here")
+        #expect(good.nextFrame()?.payload == Array("echo:still here".utf8))
     }
 
     @Test("a handshake with another version is refused with 426 and the version the server speaks")
@@ -235,7 +204,7 @@ import Testing
                 for channel in fixture.channels { channel.send(frame: frame) }
             }
             // Readers drain as they go.
-            for reader in readers { _ = reader.receive(frame(payloadCount: payload.count + 1)) }
+            for reader in readers { _ = reader.socket.receive(frame(payloadCount: payload.count + 1)) }
         }
         #expect(fixture.waitForCloses(1) == [1008])
         fixture.onLoop {
