@@ -146,7 +146,7 @@ public struct WebSocketConnection: Sendable {
     /// Checks the part of an uncompressed text frame that has arrived so far, so that
     /// invalid UTF-8 fails the connection at once, not when the frame is complete.
     private mutating func checkArrivingText() throws(WebSocketProtocolError) {
-        guard let (opcode, compressed, bytes) = parser.partialFrame(from: arriving?.checked ?? 0) else { return }
+        guard let (opcode, compressed) = parser.partialFrameHeader() else { return }
         var validator: UTF8Validator
         if let arriving {
             validator = arriving.validator
@@ -155,8 +155,11 @@ public struct WebSocketConnection: Sendable {
         } else if opcode == .continuation, let continued = partial?.utf8 {
             validator = continued
         } else {
+            // Binary, compressed or not part of a text message: nothing to check (and nothing
+            // copied — a large binary frame arriving in many reads must not be re-read each time).
             return
         }
+        let bytes = parser.partialFramePayload(from: arriving?.checked ?? 0)
         guard validator.feed(bytes) else { throw Self.invalidText }
         arriving = (validator, (arriving?.checked ?? 0) + bytes.count)
     }

@@ -77,13 +77,19 @@ public struct WebSocketFrameParser: Sendable {
     }
 
     /// For a frame whose header is in but not all of its payload (``nextFrame()`` returned
-    /// nil): its opcode, whether RSV1 marks it compressed, and the payload bytes from
-    /// `offset` on that have arrived, unmasked. Lets a text message be checked while it
-    /// arrives. Nil when no such frame is waiting or no bytes past `offset` are in.
-    public func partialFrame(from offset: Int) -> (opcode: WebSocketOpcode, compressed: Bool, bytes: [UInt8])? {
-        guard let header = try? header() else { return nil }
+    /// nil): its opcode and whether RSV1 marks it compressed. Nil when no such frame waits.
+    /// Lets a text message be checked while it arrives (``partialFramePayload(from:)``).
+    public func partialFrameHeader() -> (opcode: WebSocketOpcode, compressed: Bool)? {
+        guard let header = try? header(), buffer.count - start - header.payloadOffset < header.length else { return nil }
+        return (header.opcode, header.reserved & 0x4 != 0)
+    }
+
+    /// The payload bytes from `offset` on that have arrived of the frame
+    /// ``partialFrameHeader()`` describes, unmasked (empty when there are none).
+    public func partialFramePayload(from offset: Int) -> [UInt8] {
+        guard let header = try? header() else { return [] }
         let arrived = min(header.length, buffer.count - start - header.payloadOffset)
-        guard arrived > offset, arrived < header.length else { return nil }
+        guard arrived > offset else { return [] }
         let from = start + header.payloadOffset + offset
         var bytes = Array(buffer[from..<(from + arrived - offset)])
         if let k = header.maskingKeyOffset.map({ start + $0 }) {
@@ -92,7 +98,7 @@ public struct WebSocketFrameParser: Sendable {
             let r = offset & 3
             Self.unmask(&bytes, key: (key[r], key[(r + 1) & 3], key[(r + 2) & 3], key[(r + 3) & 3]))
         }
-        return (header.opcode, header.reserved & 0x4 != 0, bytes)
+        return bytes
     }
 
     /// The header of the frame at `start`, checked; nil until all its bytes are in.
