@@ -37,6 +37,13 @@ import Testing
         return names.flatMap { ReplayE2E.readLines(directory + "/" + $0) }
     }
 
+    /// The sorted result lines of an uninterrupted run over `input` at parallelism 2: what
+    /// every interrupted run must end up with.
+    static func uninterruptedResults(_ input: String, in dir: E2ETempDir) throws -> [String] {
+        _ = try CreatorAnalyticsCLI.run(["replay", "--input", input, "--output", dir.path("plain.ndjson"), "--parallelism", "2"])
+        return ReplayE2E.readLines(dir.path("plain.ndjson")).sorted()
+    }
+
     @Test("killed with SIGKILL several times and restored, at alternating parallelism: committed output equals an uninterrupted run",
           arguments: [(UInt64(1), 1), (UInt64(2), 2)])
     func killAndRestore(seed: UInt64, parallelism: Int) throws {
@@ -87,8 +94,7 @@ import Testing
         let dir = try E2ETempDir("replay-savepoint")
         let input = dir.path("events.ndjson")
         try ReplayE2E.generate(seed: 9, count: 20_000).write(to: URL(fileURLWithPath: input))
-        _ = try CreatorAnalyticsCLI.run(["replay", "--input", input, "--output", dir.path("plain.ndjson"), "--parallelism", "2"])
-        let expected = ReplayE2E.readLines(dir.path("plain.ndjson")).sorted()
+        let expected = try Self.uninterruptedResults(input, in: dir)
         let arguments = ["replay", "--input", input, "--output", dir.path("out"), "--checkpoint-dir", dir.path("checkpoints"),
                          "--checkpoint-interval", "60", "--parallelism", "2", "--rate", "10000", "--restore", "latest"]
 
@@ -120,8 +126,7 @@ import Testing
         let dir = try E2ETempDir("replay-corrupt")
         let input = dir.path("events.ndjson")
         try ReplayE2E.generate(seed: 21, count: 30_000).write(to: URL(fileURLWithPath: input))
-        _ = try CreatorAnalyticsCLI.run(["replay", "--input", input, "--output", dir.path("plain.ndjson"), "--parallelism", "2"])
-        let expected = ReplayE2E.readLines(dir.path("plain.ndjson")).sorted()
+        let expected = try Self.uninterruptedResults(input, in: dir)
         let arguments = ["replay", "--input", input, "--output", dir.path("out"), "--checkpoint-dir", dir.path("checkpoints"),
                          "--checkpoint-interval", "0.05", "--parallelism", "2", "--rate", "20000", "--restore", "latest"]
         // Killed once two checkpoints are complete (however busy the machine is), at the latest after 1.2 s.
@@ -152,8 +157,7 @@ import Testing
         let dir = try E2ETempDir("replay-write-failure")
         let input = dir.path("events.ndjson")
         try ReplayE2E.generate(seed: 23, count: 30_000).write(to: URL(fileURLWithPath: input))
-        _ = try CreatorAnalyticsCLI.run(["replay", "--input", input, "--output", dir.path("plain.ndjson"), "--parallelism", "2"])
-        let expected = ReplayE2E.readLines(dir.path("plain.ndjson")).sorted()
+        let expected = try Self.uninterruptedResults(input, in: dir)
         let checkpoints = dir.path("checkpoints")
         let process = Process()
         process.executableURL = try CreatorAnalyticsCLI.location.get()
@@ -205,8 +209,7 @@ import Testing
                 + #""user_id":"u-1","post_id":"p-1","creator_id":"c-1"}"# + "\n"
         }
         try lines.write(toFile: input, atomically: true, encoding: .utf8)
-        _ = try CreatorAnalyticsCLI.run(["replay", "--input", input, "--output", dir.path("plain.ndjson"), "--parallelism", "2"])
-        let expected = ReplayE2E.readLines(dir.path("plain.ndjson")).sorted()
+        let expected = try Self.uninterruptedResults(input, in: dir)
         let checkpoints = dir.path("checkpoints")
         // No tmpfs or loop device can be mounted here, so the disk "fills" through the
         // file-size limit (RLIMIT_FSIZE, `ulimit -f`): a write past 256 blocks fails with
