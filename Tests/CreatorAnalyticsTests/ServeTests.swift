@@ -86,7 +86,7 @@ import Testing
 
     @Test("with two collector readers, event time advances and windows close: final post_views and platform counts; /metrics shows the job")
     func eventTimeAndMetrics() throws {
-        let server = try Server(["--insecure-no-auth"])
+        let server = try Server(["--insecure-no-auth", "--coalesce-ms", "100"])
         defer { server.stop() }
         try #require(server.port > 0, "serve printed its port: \(server.stderr)")
         let feed = try BlockingWebSocketClient(port: server.port, token: nil)
@@ -154,6 +154,12 @@ import Testing
         let rest = String(decoding: refused.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(refused.process.terminationStatus != 0)
         #expect((refused.stderr + rest).contains("RUNNEL_AUTH_SECRET"), "\(refused.stderr + rest)")
+
+        let badInterval = try Server(["--insecure-no-auth", "--coalesce-ms", "5"])
+        badInterval.process.waitUntilExit()
+        let message = badInterval.stderr + String(decoding: badInterval.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(badInterval.process.terminationStatus != 0)
+        #expect(message.contains("--coalesce-ms must be at least 10"), "\(message)")
     }
 
     @Test("the dashboard page, opened in headless Chromium, connects and shows live numbers; a screenshot is saved")

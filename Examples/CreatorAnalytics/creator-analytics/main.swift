@@ -150,6 +150,14 @@ struct Serve: ParsableCommand {
     @Option(help: "Subtasks per step of the live job.")
     var parallelism: Int = EventLoopGroup.defaultLoopCount
 
+    @Option(name: .customLong("coalesce-ms"),
+            help: "Milliseconds between live (partial) window results: how often the job fires early and how long the feed coalesces a key's partial updates (10 or more).")
+    var coalesceMilliseconds: Int = 250
+
+    func validate() throws {
+        guard coalesceMilliseconds >= 10 else { throw ValidationError("--coalesce-ms must be at least 10 (got \(coalesceMilliseconds))") }
+    }
+
     func run() throws {
         var secret: [UInt8]?
         if let authSecretFile {
@@ -165,7 +173,8 @@ struct Serve: ParsableCommand {
             secret = nil
             printToStandardError("creator-analytics: WARNING: --insecure-no-auth: the feed is open to anyone who can connect, with every topic")
         }
-        let service = try LiveService(configuration: .init(host: host, port: port, parallelism: parallelism, authSecret: secret))
+        let service = try LiveService(configuration: .init(host: host, port: port, parallelism: parallelism, authSecret: secret,
+                                                           coalesceInterval: .milliseconds(coalesceMilliseconds)))
         printToStandardError("creator-analytics: serving on http://\(host):\(service.port) (POST /v1/events, GET /v1/feed, /healthz, /metrics)")
         do {
             try service.run(handleSignals: true)

@@ -32,16 +32,20 @@ public final class LiveService: @unchecked Sendable {
         public var queueCapacity: Int
         /// Bound on event-time disorder.
         public var outOfOrderness: Duration
+        /// How often the live windows fire early, and for how long the feed coalesces a key's
+        /// partial results.
+        public var coalesceInterval: Duration
 
         /// Creates a configuration.
         public init(host: String = "127.0.0.1", port: Int = 8080, parallelism: Int = 2, authSecret: [UInt8]?,
-                    queueCapacity: Int = 100_000, outOfOrderness: Duration = .seconds(5)) {
+                    queueCapacity: Int = 100_000, outOfOrderness: Duration = .seconds(5), coalesceInterval: Duration = .milliseconds(250)) {
             self.host = host
             self.port = port
             self.parallelism = parallelism
             self.authSecret = authSecret
             self.queueCapacity = queueCapacity
             self.outOfOrderness = outOfOrderness
+            self.coalesceInterval = coalesceInterval
         }
     }
 
@@ -85,7 +89,7 @@ public final class LiveService: @unchecked Sendable {
 
     private func start() throws {
         collector = EventCollector(queue: queue)
-        hub = FeedHub(loop: loop)
+        hub = FeedHub(loop: loop, coalesceMilliseconds: UInt64(max(1, configuration.coalesceInterval.milliseconds)))
         let verifier = configuration.authSecret.map { HS256TokenVerifier(secret: $0) }
         let server = try HTTPServer(loop: loop, configuration: .init(host: configuration.host, port: configuration.port)) { [self] request in
             switch (request.method, request.path) {
@@ -111,7 +115,8 @@ public final class LiveService: @unchecked Sendable {
 
     /// Runs the live job until it is cancelled (SIGINT/SIGTERM when `handleSignals`).
     public func run(handleSignals: Bool) throws {
-        let graph = try LiveJob.build(events: queue, hub: hub, hubLoop: loop, outOfOrderness: configuration.outOfOrderness)
+        let graph = try LiveJob.build(events: queue, hub: hub, hubLoop: loop, outOfOrderness: configuration.outOfOrderness,
+                                      earlyFiring: configuration.coalesceInterval)
         let runner = JobRunner(graph: graph, options: JobRunner.Options(parallelism: configuration.parallelism, handleSignals: handleSignals))
         loop.execute { [self] in self.runner = runner }
         defer { stop() }
