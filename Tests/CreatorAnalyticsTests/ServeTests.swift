@@ -115,7 +115,7 @@ import Testing
         let views = try #require(finalViews, "the 10:00 window of p-1 closed on event time: \(seen)")
         #expect(views.contains(#""views":30,"unique_viewers":7"#), "\(views)")
         let platform = try #require(finalPlatform, "the platform's 10:00 minute closed")
-        #expect(platform.contains(#""events":32,"active_users":8,"post_views":30,"#), "\(platform)")
+        #expect(platform.contains(#""events":32,"active_users":8,"active_sessions":8,"post_views":30,"#), "\(platform)")
         #expect(platform.contains(#""users_registered":1,"#), "\(platform)")
         for message in seen {
             #expect(!message.contains("@example.com") && !message.contains("198.51.100.") && !message.contains("203.0.113."),
@@ -203,6 +203,8 @@ import Testing
         #expect(!total.isEmpty && !total.contains(">0<"), "views are counted: \(total)")
         let platform = dom.range(of: #"id="platform-events">(\d+)<"#, options: .regularExpression).map { String(dom[$0]) } ?? ""
         #expect(!platform.isEmpty && !platform.contains(">0<"), "platform counters are shown: \(platform)")
+        let active = dom.range(of: #"id="active-sessions">(\d+)<"#, options: .regularExpression).map { String(dom[$0]) } ?? ""
+        #expect(!active.isEmpty && !active.contains(">0<"), "active sessions are shown: \(active)")
 
         let artifacts = FileManager.default.currentDirectoryPath + "/.build/test-artifacts"
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)

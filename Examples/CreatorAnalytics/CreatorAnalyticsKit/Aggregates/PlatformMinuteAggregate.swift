@@ -10,6 +10,8 @@ public struct PlatformMinuteAggregate: AggregateFunction, Sendable {
         public var eventsByKind = [Int](repeating: 0, count: CreatorEventName.allCases.count)
         /// Distinct users who did anything while logged in.
         public var activeUsers = DistinctValues<String>()
+        /// Distinct sessions with any event (keyed as the session windows key them).
+        public var activeSessions = DistinctValues<String>()
         /// Amounts paid, per currency (amounts in different currencies are never added).
         public var revenue: [String: Double] = [:]
 
@@ -30,12 +32,14 @@ public struct PlatformMinuteAggregate: AggregateFunction, Sendable {
     public func add(_ activity: PlatformActivity, to acc: inout Accumulator) {
         acc.eventsByKind[Int(activity.kind.rawValue)] += 1
         if let user = activity.userId { acc.activeUsers.insert(user) }
+        if let session = activity.sessionKey { acc.activeSessions.insert(session) }
         if let amount = activity.amount { acc.revenue[activity.currency ?? "", default: 0] += amount }
     }
 
     public func merge(_ other: Accumulator, into acc: inout Accumulator) {
         for i in acc.eventsByKind.indices { acc.eventsByKind[i] += other.eventsByKind[i] }
         acc.activeUsers.formUnion(other.activeUsers)
+        acc.activeSessions.formUnion(other.activeSessions)
         for (currency, amount) in other.revenue { acc.revenue[currency, default: 0] += amount }
     }
 
@@ -46,6 +50,7 @@ extension PlatformMinuteAggregate.Accumulator: StateCodable {
     public func encode(to writer: inout BinaryWriter) {
         writer.write(eventsByKind)
         writer.write(activeUsers)
+        writer.write(activeSessions)
         writer.write(revenue)
     }
 
@@ -55,6 +60,7 @@ extension PlatformMinuteAggregate.Accumulator: StateCodable {
             throw SnapshotDecodingError.malformed("platform counts for \(eventsByKind.count) event kinds", offset: reader.offset)
         }
         activeUsers = try reader.read()
+        activeSessions = try reader.read()
         revenue = try reader.read()
     }
 }

@@ -8,15 +8,19 @@ public struct PlatformActivity: Sendable, Hashable {
     public var kind: CreatorEventName
     /// The acting user (logged in), counted among the minute's active users.
     public var userId: String?
+    /// The visitor's session key — the user, or else the session (as the session windows
+    /// key them) — counted among the minute's active sessions.
+    public var sessionKey: String?
     /// The amount paid, for payments.
     public var amount: Double?
     /// The currency of `amount`.
     public var currency: String?
 
     /// Creates an activity record.
-    public init(kind: CreatorEventName, userId: String?, amount: Double?, currency: String?) {
+    public init(kind: CreatorEventName, userId: String?, sessionKey: String?, amount: Double?, currency: String?) {
         self.kind = kind
         self.userId = userId
+        self.sessionKey = sessionKey
         self.amount = amount
         self.currency = currency
     }
@@ -24,6 +28,7 @@ public struct PlatformActivity: Sendable, Hashable {
     /// The activity of `event`.
     public init(_ event: CreatorEvent) {
         self.init(kind: event.name, userId: event.name == .creatorSubscribed ? event.subscriberId ?? event.userId : event.userId,
+                  sessionKey: event.userId ?? event.sessionId,
                   amount: event.name == .paymentSucceeded ? event.amount : nil, currency: event.currency)
     }
 }

@@ -26,6 +26,7 @@ public struct PlatformMinute: Sendable, Hashable {
         json.key("window_end"); json.timestamp(millis: windowEnd)
         json.key("events"); json.int(counts.events)
         json.key("active_users"); json.int(counts.activeUsers.count)
+        json.key("active_sessions"); json.int(counts.activeSessions.count)
         json.key("post_views"); json.int(counts.events(.postViewed))
         json.key("posts_published"); json.int(counts.events(.postPublished))
         json.key("users_registered"); json.int(counts.events(.userRegistered))

@@ -1,7 +1,7 @@
 /// The live dashboard served at `GET /`: one self-contained page (HTML, CSS and script; no
 /// build step, nothing fetched from elsewhere) that subscribes to the feed and draws:
 /// the top posts by views in the current minute, views per minute (for one creator with
-/// `?creator=<id>`, else all), closed sessions and their length distribution, and the
+/// `?creator=<id>`, else all), sessions active this minute, closed sessions and their length distribution, and the
 /// platform's counters for the current minute (admins).
 ///
 /// It takes its token from `?token=` (kept for the tab in sessionStorage) or asks for one,
@@ -42,7 +42,8 @@ enum DashboardPage {
     <div><span id="active-posts">0</span> posts viewed · <span id="final-windows">0</span> minutes closed</div></div>
   <div class="card"><h2>Top posts this minute</h2><table id="top-posts"><tbody></tbody></table></div>
   <div class="card"><h2 id="chart-title">Views per minute</h2><canvas id="chart" width="600" height="160"></canvas></div>
-  <div class="card"><h2>Sessions closed</h2><div class="big" id="sessions">0</div>
+  <div class="card"><h2>Sessions</h2><div class="big"><span id="active-sessions">0</span> active</div>
+    <div><span id="sessions">0</span> closed · length of closed sessions:</div>
     <table id="session-lengths"><tbody></tbody></table></div>
   <div class="card" id="platform-card"><h2>Platform this minute</h2><div class="big" id="platform-events">0</div>
     <div>events · <span id="platform-active-users">0</span> active users</div>
@@ -127,6 +128,7 @@ function render() {
   }));
   document.getElementById("platform-card").style.display = creator ? "none" : "";
   document.getElementById("platform-events").textContent = platform ? platform.events : 0;
+  document.getElementById("active-sessions").textContent = platform ? platform.active_sessions : 0;
   document.getElementById("platform-active-users").textContent = platform ? platform.active_users : 0;
   const revenue = platform ? Object.entries(platform.revenue).map(([c, a]) => a.toFixed(2) + " " + c).join(", ") : "";
   document.querySelector("#platform-counters tbody").replaceChildren(...platformRows.concat([["Revenue", null]]).map(([label, field]) => {
