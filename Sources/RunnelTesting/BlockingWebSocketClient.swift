@@ -14,15 +14,19 @@ public final class BlockingWebSocketClient {
     private var response: String?
 
     /// Connects to `127.0.0.1:port` and sends the upgrade request for `path` (with
-    /// `?token=` when given, and `extensions` as `Sec-WebSocket-Extensions`).
+    /// `?token=` when given, `extensions` as `Sec-WebSocket-Extensions`, and any other
+    /// `headers`).
     public init(port: Int, path: String = "/v1/feed", token: String? = nil, extensions: String? = nil,
+                headers: [(name: String, value: String)] = [],
                 maskingKey: (UInt8, UInt8, UInt8, UInt8) = (9, 8, 7, 6), timeoutSeconds: Int = 10) throws {
         socket = try BlockingSocketClient(port: port, timeoutSeconds: timeoutSeconds)
         self.maskingKey = maskingKey
         parser.allowsCompressedMessages = extensions != nil
-        socket.send("GET \(path)\(token.map { "?token=" + $0 } ?? "") HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-            + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-            + (extensions.map { "Sec-WebSocket-Extensions: \($0)\r\n" } ?? "") + "\r\n")
+        var request = "GET \(path)\(token.map { "?token=" + $0 } ?? "") HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        request += "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        if let extensions { request += "Sec-WebSocket-Extensions: \(extensions)\r\n" }
+        for (name, value) in headers { request += "\(name): \(value)\r\n" }
+        socket.send(request + "\r\n")
     }
 
     /// The head of the server's response to the upgrade request (read once, on first use).

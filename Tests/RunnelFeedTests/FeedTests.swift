@@ -93,6 +93,23 @@ import RunnelRuntime
         }
     }
 
+    @Test("a token in an Authorization: Bearer header is checked like one in ?token=")
+    func bearerHeader() throws {
+        let fixture = try Fixture(coalesceMilliseconds: 50)
+        defer { fixture.stop() }
+        let accepted = try BlockingWebSocketClient(port: fixture.port, headers: [("Authorization", "Bearer " + Self.token("ops", .admin))],
+                                                   timeoutSeconds: 5)
+        #expect(accepted.handshakeStatus() == "HTTP/1.1 101 Switching Protocols")
+        accepted.send(#"{"op":"subscribe","topics":["sessions"]}"#)
+        #expect(accepted.next() == #"{"op":"subscribed","topics":["sessions"]}"#, "an admin token: platform-wide topics allowed")
+        let expired = try BlockingWebSocketClient(port: fixture.port, headers: [("Authorization", "Bearer " + Self.token("ops", .admin, expiresIn: -1))],
+                                                  timeoutSeconds: 5)
+        #expect(expired.handshakeStatus() == "HTTP/1.1 401 Unauthorized")
+        let otherScheme = try BlockingWebSocketClient(port: fixture.port, headers: [("Authorization", "Basic " + Self.token("ops", .admin))],
+                                                      timeoutSeconds: 5)
+        #expect(otherScheme.handshakeStatus() == "HTTP/1.1 401 Unauthorized")
+    }
+
     @Test("a creator gets their own topic and a snapshot; other topics are refused and the connection stays open")
     func creatorAccess() throws {
         let fixture = try Fixture(coalesceMilliseconds: 50)
