@@ -2,8 +2,8 @@ import RunnelJSON
 
 /// What `checkpoints list` and `checkpoints describe` print, for operators of a job.
 public enum CheckpointCatalog {
-    /// One line per complete checkpoint in `store` (oldest first): id, kind, time, size and
-    /// whether it passes its checks.
+    /// One line per complete checkpoint in `store` (oldest first): id, kind, time, size, the
+    /// checkpoints it builds on (incremental), and whether it passes its checks.
     public static func list(_ store: CheckpointStore) throws(CheckpointIOError) -> [String] {
         var lines: [String] = []
         for id in try store.completedIDs() {
@@ -11,9 +11,10 @@ public enum CheckpointCatalog {
             do {
                 let checkpoint = try store.load(path)
                 let m = checkpoint.manifest
+                let builds = m.dependsOn.isEmpty ? "" : "  incremental on chk-\(m.dependsOn.map(String.init).joined(separator: ",chk-"))"
                 lines.append("\(path)  id \(m.id)  \(m.kind == .savepoint ? "savepoint" : "checkpoint")  "
                              + "\(ISO8601Timestamp.string(millis: m.createdAtMillis))  \(m.totalSize) bytes  "
-                             + "p=\(m.parallelism)  ok")
+                             + "p=\(m.parallelism)\(builds)  ok")
             } catch {
                 lines.append("\(path)  id \(id)  CORRUPT: \(error)")
             }
@@ -21,8 +22,8 @@ public enum CheckpointCatalog {
         return lines
     }
 
-    /// A JSON description of a checkpoint: id, kind, time, size, parallelism, files, and
-    /// each state entry (step, subtask, key groups, file, summary such as a source offset).
+    /// A JSON description of a checkpoint: id, kind, time, size, the checkpoints it builds on
+    /// and what a restore reads, parallelism, files, and each state entry (step, subtask, key groups, file, summary such as a source offset).
     public static func describe(_ checkpoint: RestoredCheckpoint) -> String {
         let m = checkpoint.manifest
         var json = JSONWriter()
@@ -35,6 +36,12 @@ public enum CheckpointCatalog {
         json.key("parallelism"); json.int(m.parallelism)
         json.key("max_parallelism"); json.int(m.maxParallelism)
         json.key("size_bytes"); json.int(m.totalSize)
+        // Incremental: the earlier checkpoints whose files a restore also reads.
+        json.key("depends_on")
+        json.beginArray()
+        for id in m.dependsOn { json.int(id) }
+        json.endArray()
+        json.key("restore_size_bytes"); json.int(checkpoint.restoreSize)
         json.key("files")
         json.beginArray()
         for file in m.files {

@@ -6,7 +6,7 @@ import RunnelCore
 /// ```
 /// offset  size  field
 ///      0     8  magic "RUNNELCK"
-///      8     4  format version (little-endian; this code writes and reads 1)
+///      8     4  format version (little-endian; this code writes and reads 2)
 ///     12     4  kind (1 state, 2 manifest)
 ///     16     8  payload length n (little-endian)
 ///     24     n  payload (BinaryWriter encoding)
@@ -19,7 +19,9 @@ public enum CheckpointFile {
     /// The first eight bytes of every checkpoint file.
     public static let magic: [UInt8] = Array("RUNNELCK".utf8)
     /// The format version written.
-    public static let version: UInt32 = 1
+    /// Version 2 added incremental keyed state (a kind byte on each key-group block,
+    /// delta blocks) and the manifest's `dependsOn`; version 1 files are refused.
+    public static let version: UInt32 = 2
     /// Bytes before the payload.
     public static let headerSize = 24
     /// Bytes after the payload.

@@ -68,10 +68,15 @@ public struct CheckpointManifest: Sendable, Equatable {
     public var files: [File]
     /// Which file holds what.
     public var states: [StateEntry]
+    /// Earlier checkpoints whose files this one needs (keyed state written as changes since
+    /// them: incremental checkpoints), oldest first; empty for a self-contained checkpoint.
+    /// They are kept as long as this one is, and checked and read with it on restore.
+    public var dependsOn: [Int64]
 
     /// Creates a manifest.
     public init(id: Int64, kind: Kind = .checkpoint, createdAtMillis: Int64, jobName: String, parallelism: Int,
-                maxParallelism: Int, files: [File] = [], states: [StateEntry] = []) {
+                maxParallelism: Int, files: [File] = [], states: [StateEntry] = [], dependsOn: [Int64] = []) {
+        self.dependsOn = dependsOn
         self.id = id
         self.kind = kind
         self.createdAtMillis = createdAtMillis
@@ -109,6 +114,8 @@ extension CheckpointManifest: StateCodable {
             writer.write(state.keyGroups.upperBound)
             writer.writeString(state.summary)
         }
+        writer.writeVarUInt(UInt64(dependsOn.count))
+        for id in dependsOn { writer.writeVarInt(id) }
     }
 
     public init(from reader: inout BinaryReader) throws {
@@ -134,6 +141,14 @@ extension CheckpointManifest: StateCodable {
             let upper: Int = try reader.read()
             guard lower <= upper else { throw SnapshotDecodingError.malformed("key group range \(lower)..<\(upper)", offset: reader.offset) }
             states.append(StateEntry(step: step, subtask: subtask, file: file, keyGroups: lower..<upper, summary: try reader.readString()))
+        }
+        dependsOn = []
+        for _ in 0..<(try reader.readCount()) {
+            let earlier = try reader.readVarInt()
+            guard earlier < self.id, earlier > (dependsOn.last ?? 0) else {
+                throw SnapshotDecodingError.malformed("checkpoint \(self.id) depends on checkpoint \(earlier)", offset: reader.offset)
+            }
+            dependsOn.append(earlier)
         }
     }
 }

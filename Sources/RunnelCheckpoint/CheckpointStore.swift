@@ -81,21 +81,32 @@ public final class CheckpointStore: Sendable {
         try Self.load(path)
     }
 
-    /// Reads and checks the checkpoint at `path` (a `chk-<id>` directory).
+    /// Reads and checks the checkpoint at `path` (a `chk-<id>` directory) and the earlier
+    /// checkpoints it depends on (incremental keyed state; siblings in the same directory).
+    /// A missing or corrupt dependency makes the checkpoint unrestorable, and says which.
     public static func load(_ path: String) throws(CheckpointLoadError) -> RestoredCheckpoint {
-        let manifestBytes: [UInt8]
-        do {
-            manifestBytes = try DurableFiles.read(path + "/" + manifestName)
-        } catch {
-            throw .unreadable(path: path, reason: error.description)
+        var checkpoint = try loadOne(path)
+        guard !checkpoint.manifest.dependsOn.isEmpty else { return checkpoint }
+        let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        for id in checkpoint.manifest.dependsOn {
+            let dependencyPath = (parent.isEmpty ? "." : parent) + "/" + prefix + String(id)
+            let dependency: RestoredCheckpoint
+            do {
+                dependency = try loadOne(dependencyPath)
+            } catch {
+                throw .dependency(path: path, id: id, reason: error.description)
+            }
+            guard dependency.manifest.id == id else {
+                throw .dependency(path: path, id: id, reason: "\(dependencyPath) holds checkpoint \(dependency.manifest.id)")
+            }
+            checkpoint.dependencies.append(dependency)
         }
-        let manifest: CheckpointManifest
-        do {
-            var reader = BinaryReader(try CheckpointFile.decode(manifestBytes, expecting: .manifest))
-            manifest = try CheckpointManifest(from: &reader)
-        } catch {
-            throw .corrupt(path: path, file: manifestName, reason: "\(error)")
-        }
+        return checkpoint
+    }
+
+    /// Reads and checks one checkpoint directory's manifest and files.
+    private static func loadOne(_ path: String) throws(CheckpointLoadError) -> RestoredCheckpoint {
+        let manifest = try manifest(at: path)
         var payloads: [String: [UInt8]] = [:]
         for file in manifest.files {
             let bytes: [UInt8]
@@ -119,6 +130,22 @@ public final class CheckpointStore: Sendable {
         return RestoredCheckpoint(path: path, manifest: manifest, payloads: payloads)
     }
 
+    /// The manifest of the checkpoint at `path`, checked (its files are not read).
+    public static func manifest(at path: String) throws(CheckpointLoadError) -> CheckpointManifest {
+        let manifestBytes: [UInt8]
+        do {
+            manifestBytes = try DurableFiles.read(path + "/" + manifestName)
+        } catch {
+            throw .unreadable(path: path, reason: error.description)
+        }
+        do {
+            var reader = BinaryReader(try CheckpointFile.decode(manifestBytes, expecting: .manifest))
+            return try CheckpointManifest(from: &reader)
+        } catch {
+            throw .corrupt(path: path, file: manifestName, reason: "\(error)")
+        }
+    }
+
     /// The newest complete checkpoint that passes its checks, or nil when there is none.
     /// Each newer one that fails is reported through `report` (and skipped, not deleted).
     public func latestValid(report: (String) -> Void = { _ in }) throws(CheckpointIOError) -> RestoredCheckpoint? {
@@ -133,11 +160,16 @@ public final class CheckpointStore: Sendable {
     }
 
     /// Records `id` as the latest checkpoint and deletes complete checkpoints beyond the
-    /// newest ``retained`` and any in-progress directories older than `id`.
+    /// newest ``retained`` — except those a retained one depends on — and any in-progress
+    /// directories older than `id`.
     func didComplete(_ id: Int64) throws(CheckpointIOError) {
         try DurableFiles.replace(directory + "/" + Self.latestName, Array("\(Self.prefix)\(id)\n".utf8))
         let complete = try completedIDs()
-        for old in complete.dropLast(retained) where old < id { try DurableFiles.removeTree(path(of: old)) }
+        let kept = complete.suffix(retained)
+        // Dependencies come from the kept manifests; one that cannot be read keeps only itself
+        // (it cannot be restored anyway).
+        let needed = Set(kept.flatMap { keptID in (try? Self.manifest(at: path(of: keptID)))?.dependsOn ?? [] })
+        for old in complete.dropLast(retained) where old < id && !needed.contains(old) { try DurableFiles.removeTree(path(of: old)) }
         for name in try DurableFiles.list(directory) where name.hasPrefix(Self.inProgressPrefix) {
             if let staleID = Int64(name.dropFirst(Self.inProgressPrefix.count)), staleID < id {
                 try DurableFiles.removeTree(directory + "/" + name)
@@ -202,12 +234,18 @@ public struct RestoredCheckpoint: Sendable {
     /// Its manifest.
     public let manifest: CheckpointManifest
     private let payloads: [String: [UInt8]]
+    /// The earlier checkpoints it depends on (``CheckpointManifest/dependsOn``), read and
+    /// checked with it, oldest first.
+    public internal(set) var dependencies: [RestoredCheckpoint] = []
 
     init(path: String, manifest: CheckpointManifest, payloads: [String: [UInt8]]) {
         self.path = path
         self.manifest = manifest
         self.payloads = payloads
     }
+
+    /// Bytes of its files and of the files of the checkpoints it depends on: what a restore reads.
+    public var restoreSize: Int { manifest.totalSize + dependencies.reduce(0) { $0 + $1.manifest.totalSize } }
 
     /// The payload of a file listed in the manifest.
     public func payload(of file: String) -> [UInt8]? { payloads[file] }
@@ -219,11 +257,15 @@ public enum CheckpointLoadError: Error, Equatable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     /// A file is missing, truncated or fails its checksum.
     case corrupt(path: String, file: String, reason: String)
+    /// An earlier checkpoint it depends on (incremental state) is missing or fails its checks.
+    case dependency(path: String, id: Int64, reason: String)
 
     public var description: String {
         switch self {
         case .unreadable(let path, let reason): return "\(path) is unreadable: \(reason)"
         case .corrupt(let path, let file, let reason): return "\(path)/\(file) is corrupt: \(reason)"
+        case .dependency(let path, let id, let reason):
+            return "\(path) builds on checkpoint \(id), which cannot be read: \(reason)"
         }
     }
 }

@@ -50,6 +50,8 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
         var inFlight: InFlight?
         var nextID: Int64
         var writing = false
+        /// The last checkpoint of this run that completed (incremental keyed state builds on it).
+        var lastCompleted: Int64?
         /// Finished tasks with their final parts (sources: their final positions).
         var finished: [TaskID: [CheckpointPart]] = [:]
     }
@@ -69,6 +71,7 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
     private let lastSize: Gauge
     private let longestPause: Gauge
     private let writerNiceness: Int32
+    private let incremental: Bool
     private let largestSize: Gauge
     private let longestDuration: Gauge
 
@@ -77,6 +80,7 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
         self.onComplete = onComplete
         store = try CheckpointStore(directory: settings.directory, retained: settings.retained)
         writerNiceness = settings.writerNiceness
+        incremental = settings.incremental
         self.jobName = jobName
         self.parallelism = parallelism
         self.maxParallelism = maxParallelism
@@ -96,7 +100,8 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
     func trigger(savepoint: Bool = false) -> CheckpointBarrier? {
         state.withLock { s -> CheckpointBarrier? in
             guard s.finished.count < taskCount, s.inFlight == nil, !s.writing else { return nil }
-            let barrier = CheckpointBarrier(id: s.nextID, isSavepoint: savepoint)
+            let barrier = CheckpointBarrier(id: s.nextID, isSavepoint: savepoint, previousCompletedID: s.lastCompleted,
+                                            incremental: incremental)
             s.nextID += 1
             s.inFlight = InFlight(barrier: barrier, startedNanos: MonotonicClock.nowNanoseconds(),
                                   triggeredAtMillis: WallClock.nowMilliseconds())
@@ -164,14 +169,19 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
         let box = FlightBox(ready)
         NativeThread.spawnDetached(name: "runnel-checkpoint") { [self] in
             if writerNiceness != 0 { NativeThread.lowerCurrentPriority(by: writerNiceness) }
+            var completed = false
             do {
                 try write(box.take())
+                completed = true
                 onComplete(checkpointID)
             } catch {
                 failed.increment()
                 printToStandardError("runnel: checkpoint \(checkpointID) failed and was discarded: \(error)")
             }
-            state.withLock { $0.writing = false }
+            state.withLock { s in
+                if completed { s.lastCompleted = checkpointID }
+                s.writing = false
+            }
             latch.open()
         }
     }
@@ -187,6 +197,7 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
         let pending = try store.begin(id: id)
         do {
             var files: [(order: Int, file: CheckpointManifest.File, entry: CheckpointManifest.StateEntry)] = []
+            let dependsOn = Set(flight.parts.flatMap(\.dependsOn)).sorted()
             // File names in (step, subtask) order, whatever order the parts are written in.
             var used = Set<String>()
             var parts = flight.parts.sorted(by: { ($0.step, $0.subtask) < ($1.step, $1.subtask) }).enumerated().map { index, part in
@@ -206,7 +217,7 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
             let manifest = CheckpointManifest(
                 id: id, kind: flight.barrier.isSavepoint ? .savepoint : .checkpoint, createdAtMillis: flight.triggeredAtMillis,
                 jobName: jobName, parallelism: parallelism, maxParallelism: maxParallelism, files: files.map(\.file),
-                states: files.map(\.entry))
+                states: files.map(\.entry), dependsOn: dependsOn)
             try pending.commit(manifest)
             completed.increment()
             let duration = Int64((MonotonicClock.nowNanoseconds() - flight.startedNanos) / 1_000_000)

@@ -13,12 +13,18 @@ public struct CheckpointSettings: Sendable {
     /// 10 M events at p = 2: at nice 10, 13–17 % less throughput with a checkpoint every
     /// 2–3 s; at 0, about 25 % with one every second; docs/CHECKPOINTS.md).
     public var writerNiceness: Int32
+    /// Whether keyed state with small entries may be written as the changes since the
+    /// previous checkpoint (incremental checkpoints; see `StateChangelog` in RunnelCore)
+    /// rather than in full every time. On by default; savepoints are always full.
+    public var incremental: Bool
 
-    /// Creates settings (default: every 10 s, keeping 3, writer at normal priority).
-    public init(directory: String, interval: Duration = .seconds(10), retained: Int = 3, writerNiceness: Int32 = 0) {
+    /// Creates settings (default: every 10 s, keeping 3, writer at normal priority, incremental).
+    public init(directory: String, interval: Duration = .seconds(10), retained: Int = 3, writerNiceness: Int32 = 0,
+                incremental: Bool = true) {
         self.directory = directory
         self.interval = interval
         self.retained = retained
         self.writerNiceness = writerNiceness
+        self.incremental = incremental
     }
 }

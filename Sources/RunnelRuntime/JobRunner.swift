@@ -312,14 +312,20 @@ public final class JobRunner: Sendable {
 
     /// The parts of a checkpoint by step, for the operators to restore from.
     static func restoredState(_ checkpoint: RestoredCheckpoint) -> RestoredState {
-        let m = checkpoint.manifest
-        var parts: [String: [CheckpointPart]] = [:]
-        for entry in m.states {
-            parts[entry.step, default: []].append(CheckpointPart(
-                checkpointID: m.id, step: entry.step, subtask: entry.subtask, keyGroups: entry.keyGroups,
-                payload: checkpoint.payload(of: entry.file) ?? [], summary: entry.summary))
+        func partsByStep(_ checkpoint: RestoredCheckpoint) -> [String: [CheckpointPart]] {
+            let m = checkpoint.manifest
+            var parts: [String: [CheckpointPart]] = [:]
+            for entry in m.states {
+                parts[entry.step, default: []].append(CheckpointPart(
+                    checkpointID: m.id, step: entry.step, subtask: entry.subtask, keyGroups: entry.keyGroups,
+                    payload: checkpoint.payload(of: entry.file) ?? [], summary: entry.summary))
+            }
+            return parts
         }
-        return RestoredState(checkpointID: m.id, parallelism: m.parallelism, parts: parts)
+        var earlier: [Int64: [String: [CheckpointPart]]] = [:]
+        for dependency in checkpoint.dependencies { earlier[dependency.manifest.id] = partsByStep(dependency) }
+        return RestoredState(checkpointID: checkpoint.manifest.id, parallelism: checkpoint.manifest.parallelism,
+                             parts: partsByStep(checkpoint), earlierParts: earlier)
     }
 
     private func taskFinished() {

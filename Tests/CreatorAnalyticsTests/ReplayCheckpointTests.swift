@@ -65,15 +65,23 @@ import Testing
         let assignment = KeyGroupAssignment(parallelism: 1)
         let backend = KeyedStateBackend<EventIDKey>(assignment: assignment, keyGroups: 0..<128)
         let seen = backend.valueState(ValueStateDescriptor<Bool>("seen", ttl: StateTTL(.seconds(3600), timeDomain: .eventTime)))
-        var snapshots: [[UInt8]] = []
-        for part in manifest.states where part.step == ReplayJob.Step.dedup {
-            var reader = BinaryReader(try #require(latest.payload(of: part.file)))
-            snapshots.append(try reader.readBytes())
+        func dedupSnapshots(_ checkpoint: RestoredCheckpoint) throws -> [[UInt8]] {
+            try checkpoint.manifest.states.filter { $0.step == ReplayJob.Step.dedup }.map { part in
+                var reader = BinaryReader(try #require(checkpoint.payload(of: part.file)))
+                return try reader.readBytes()
+            }
         }
-        try backend.restore(from: snapshots)
+        // Incremental: key groups written as deltas are rebuilt from the checkpoints before.
+        var earlier: [Int64: [[UInt8]]] = [:]
+        for dependency in latest.dependencies { earlier[dependency.manifest.id] = try dedupSnapshots(dependency) }
+        #expect(latest.dependencies.map(\.manifest.id) == manifest.dependsOn)
+        try backend.restore(from: try dedupSnapshots(latest), earlier: earlier)
         try backend.finishRestore()
-        #expect(backend.entryCount > 0)
+        #expect(backend.entryCount == dedupEntries(manifest))
         _ = seen
+        // The deduplication state grows by a fraction each interval: later checkpoints build
+        // on earlier ones (incremental) rather than writing it all again.
+        #expect(try ids.contains { !(try store.load(store.path(of: $0)).manifest.dependsOn.isEmpty) })
     }
 }
 
@@ -104,7 +112,11 @@ import Testing
         let store = try CheckpointStore(directory: dir.path("checkpoints"), create: false)
         let ids = try store.completedIDs()
         try #require(ids.count >= 3, "the run was long enough for several checkpoints")
-        for id in [ids[0], ids[ids.count / 2], ids[ids.count - 1]] {
+        // Restored below: the first (self-contained), the middle, the last, and the newest
+        // incremental one (built on earlier checkpoints).
+        let incremental = try ids.last { !(try store.load(store.path(of: $0)).manifest.dependsOn.isEmpty) }
+        #expect(incremental != nil, "some checkpoint is incremental")
+        for id in Set([ids[0], ids[ids.count / 2], ids[ids.count - 1]] + (incremental.map { [$0] } ?? [])).sorted() {
             let covered = try #require(full.resultsBefore(checkpoint: id), "checkpoint \(id) reached the sink")
             let rest = CollectSink<ReplayResult>()
             var restoreOptions = JobRunner.Options(parallelism: parallelism)

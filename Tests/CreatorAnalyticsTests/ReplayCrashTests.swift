@@ -162,7 +162,9 @@ import Testing
         let process = Process()
         process.executableURL = try CreatorAnalyticsCLI.location.get()
         process.arguments = ["replay", "--input", input, "--output", dir.path("out"), "--checkpoint-dir", checkpoints,
-                             "--checkpoint-interval", "0.05", "--parallelism", "2", "--rate", "20000"]
+                             "--checkpoint-interval", "0.05", "--parallelism", "2", "--rate", "20000",
+                             // Full: incremental checkpoints would write only each interval's new ids.
+                             "--full-checkpoints"]
         let errors = Pipe()
         process.standardError = errors
         try process.run()
@@ -221,7 +223,9 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "trap '' XFSZ; ulimit -f 256; exec \"$0\" \"$@\"", try CreatorAnalyticsCLI.location.get().path,
                              "replay", "--input", input, "--output", dir.path("out"), "--checkpoint-dir", checkpoints,
-                             "--checkpoint-interval", "0.05", "--parallelism", "2", "--rate", "20000"]
+                             "--checkpoint-interval", "0.05", "--parallelism", "2", "--rate", "20000",
+                             // Full: incremental checkpoints would write only each interval's new ids.
+                             "--full-checkpoints"]
         let errors = Pipe()
         process.standardError = errors
         try process.run()

@@ -17,7 +17,8 @@ final class TemporaryDirectory {
 struct CheckpointStoreTests {
     /// Writes checkpoint `id` with two state files whose payloads mention the id.
     @discardableResult
-    func writeCheckpoint(_ store: CheckpointStore, id: Int64, kind: CheckpointManifest.Kind = .checkpoint) throws -> String {
+    func writeCheckpoint(_ store: CheckpointStore, id: Int64, kind: CheckpointManifest.Kind = .checkpoint,
+                         dependsOn: [Int64] = []) throws -> String {
         let pending = try store.begin(id: id)
         var files: [CheckpointManifest.File] = []
         var states: [CheckpointManifest.StateEntry] = []
@@ -30,8 +31,56 @@ struct CheckpointStoreTests {
             states.append(.init(step: "dedup", subtask: subtask, file: name, keyGroups: (subtask * 64)..<((subtask + 1) * 64)))
         }
         let manifest = CheckpointManifest(id: id, kind: kind, createdAtMillis: 1_700_000_000_000 + id, jobName: "test",
-                                          parallelism: 2, maxParallelism: 128, files: files, states: states)
+                                          parallelism: 2, maxParallelism: 128, files: files, states: states, dependsOn: dependsOn)
         return try pending.commit(manifest)
+    }
+
+    @Test("checkpoints that incremental ones build on are kept as long as those are, then deleted")
+    func retentionKeepsDependencies() throws {
+        let dir = TemporaryDirectory()
+        let store = try CheckpointStore(directory: dir.path, retained: 2)
+        try writeCheckpoint(store, id: 1)
+        try writeCheckpoint(store, id: 2)
+        try writeCheckpoint(store, id: 3, dependsOn: [2])
+        try writeCheckpoint(store, id: 4, dependsOn: [2, 3])
+        // Newest two: 3 and 4; 2 stays because both build on it; 1 goes.
+        #expect(try store.completedIDs() == [2, 3, 4])
+        let restored = try #require(try store.latestValid())
+        #expect(restored.manifest.dependsOn == [2, 3])
+        #expect(restored.dependencies.map(\.manifest.id) == [2, 3])
+        #expect(try stateText(restored.dependencies[0], subtask: 1) == "state of 2/1")
+        #expect(restored.restoreSize == restored.manifest.totalSize + restored.dependencies.reduce(0) { $0 + $1.manifest.totalSize })
+        // A self-contained checkpoint ends the chain: once it and its successor are the
+        // newest two, the chain's checkpoints are deleted.
+        try writeCheckpoint(store, id: 5)
+        try writeCheckpoint(store, id: 6, dependsOn: [5])
+        #expect(try store.completedIDs() == [5, 6])
+        #expect(try CheckpointCatalog.list(store).last?.contains("incremental on chk-5") == true)
+    }
+
+    @Test("a checkpoint whose earlier checkpoint is missing or damaged is skipped for one that can be restored",
+          arguments: ["missing", "damaged"])
+    func brokenDependencyFallsBack(how: String) throws {
+        let dir = TemporaryDirectory()
+        let store = try CheckpointStore(directory: dir.path, retained: 5)
+        try writeCheckpoint(store, id: 1)
+        try writeCheckpoint(store, id: 2)
+        try writeCheckpoint(store, id: 3, dependsOn: [2])
+        if how == "missing" {
+            try FileManager.default.removeItem(atPath: store.path(of: 2))
+        } else {
+            let file = store.path(of: 2) + "/dedup-0.state"
+            var data = try Data(contentsOf: URL(fileURLWithPath: file))
+            data[data.count / 2] ^= 0x40
+            try data.write(to: URL(fileURLWithPath: file))
+        }
+        var reports: [String] = []
+        let restored = try #require(try store.latestValid { reports.append($0) })
+        // 3 needs 2, which cannot be read; 2 itself is gone or corrupt: back to 1.
+        #expect(restored.manifest.id == 1)
+        #expect(reports.first?.contains("checkpoint 3 cannot be restored") == true)
+        #expect(reports.first?.contains("builds on checkpoint 2") == true)
+        #expect(throws: CheckpointLoadError.self) { try store.load(store.path(of: 3)) }
     }
 
     func stateText(_ checkpoint: RestoredCheckpoint, subtask: Int) throws -> String {

@@ -48,6 +48,10 @@ struct Replay: ParsableCommand {
     @Option(help: "Restore from 'latest' (the newest valid checkpoint in --checkpoint-dir) or a checkpoint's path.")
     var restore: String?
 
+    @Flag(name: .customLong("full-checkpoints"),
+          help: "Write all keyed state in full at every checkpoint (by default, large states with small entries are written as changes since the previous checkpoint).")
+    var fullCheckpoints = false
+
     @Option(help: "Read at most this many events per second (for demos and tests).")
     var rate: Double?
 
@@ -65,7 +69,8 @@ struct Replay: ParsableCommand {
             outOfOrderness: .milliseconds(Int64((outOfOrderness * 1000).rounded())))
         if let checkpointDir {
             config.checkpoints = CheckpointSettings(directory: checkpointDir,
-                                                    interval: .milliseconds(max(1, Int64((checkpointInterval * 1000).rounded()))))
+                                                    interval: .milliseconds(max(1, Int64((checkpointInterval * 1000).rounded()))),
+                                                    incremental: !fullCheckpoints)
         }
         config.restore = restore
         config.linesPerSecond = rate

@@ -7,11 +7,20 @@ public struct CheckpointBarrier: Sendable, Hashable {
     public var id: Int64
     /// Whether it is a savepoint (taken to stop the job cleanly) rather than a periodic checkpoint.
     public var isSavepoint: Bool
+    /// The job's last completed checkpoint when this one was triggered (one checkpoint is in
+    /// flight at a time, so the outcome of every earlier one is known): keyed state may
+    /// write key groups as changes since that checkpoint, and only since that one.
+    public var previousCompletedID: Int64?
+    /// Whether keyed state may be written incrementally (see `StateChangelog`); savepoints
+    /// are always written in full.
+    public var incremental: Bool
 
     /// Creates a barrier.
-    public init(id: Int64, isSavepoint: Bool = false) {
+    public init(id: Int64, isSavepoint: Bool = false, previousCompletedID: Int64? = nil, incremental: Bool = false) {
         self.id = id
         self.isSavepoint = isSavepoint
+        self.previousCompletedID = previousCompletedID
+        self.incremental = incremental
     }
 }
 
@@ -36,6 +45,9 @@ public struct CheckpointPart: Sendable {
     /// with fewer entries first, which lets go of their frozen state sooner (state written
     /// meanwhile — window contents, say — is copied on write while a snapshot holds it).
     public var stateEntries = 0
+    /// Earlier checkpoints whose parts this one builds on (keyed state written as changes
+    /// since them): they must be kept, and restored with it.
+    public var dependsOn: [Int64] = []
 
     /// Creates a part.
     public init(checkpointID: Int64, step: String, subtask: Int, keyGroups: Range<Int> = 0..<0, payload: [UInt8] = [],

@@ -108,7 +108,8 @@ public final class ExecutionPlan {
                     onFinishedCheckpoint: { [weak task] action in task?.finishedSnapshotActions.append(action) },
                     onCheckpointComplete: { [weak task] action in task?.completionActions.append(action) },
                     restored: options.restored.map { RestoredStepState(checkpointID: $0.checkpointID, parallelism: $0.parallelism,
-                                                                         parts: $0.parts[node.name] ?? []) })
+                                                                         parts: $0.parts[node.name] ?? [],
+                                                                         earlierParts: $0.earlierParts.compactMapValues { $0[node.name] }) })
                 let emitter = node.makeEmitter?(metrics.counter("records_out", operator: node.name))
                 if let emitter { emitters[node.id] = emitter }
                 switch node.role {

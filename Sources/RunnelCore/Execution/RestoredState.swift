@@ -9,12 +9,17 @@ public struct RestoredState: Sendable {
     public var parallelism: Int
     /// Parts by step name.
     public var parts: [String: [CheckpointPart]]
+    /// Parts of the earlier checkpoints this one builds on (incremental keyed state), by
+    /// checkpoint id, then by step name.
+    public var earlierParts: [Int64: [String: [CheckpointPart]]]
 
     /// Creates restored state.
-    public init(checkpointID: Int64, parallelism: Int, parts: [String: [CheckpointPart]]) {
+    public init(checkpointID: Int64, parallelism: Int, parts: [String: [CheckpointPart]],
+                earlierParts: [Int64: [String: [CheckpointPart]]] = [:]) {
         self.checkpointID = checkpointID
         self.parallelism = parallelism
         self.parts = parts
+        self.earlierParts = earlierParts
     }
 }
 
@@ -26,4 +31,6 @@ public struct RestoredStepState: Sendable {
     public var parallelism: Int
     /// The step's parts, from every subtask of that run.
     public var parts: [CheckpointPart]
+    /// The step's parts of the earlier checkpoints this one builds on, by checkpoint id.
+    public var earlierParts: [Int64: [CheckpointPart]] = [:]
 }

@@ -12,7 +12,7 @@ enum KeyedOperatorSnapshot {
         setup.onCheckpoint { barrier in
             // The keyed state is frozen and the timers copied here; both are encoded on the
             // checkpoint writer's thread.
-            let state = try backend.snapshotLater()
+            let state = try backend.snapshotLater(SnapshotRequest(barrier))
             let timerState = try timers.snapshotLater(keyGroups: keyGroups, assignment: assignment)
             let entries = backend.entryCount
             var part = CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, keyGroups: keyGroups,
@@ -23,6 +23,7 @@ enum KeyedOperatorSnapshot {
                 return writer.bytes
             }
             part.stateEntries = entries
+            part.dependsOn = state.dependsOn
             return part
         }
     }
@@ -40,7 +41,16 @@ enum KeyedOperatorSnapshot {
             states.append(try reader.readBytes())
             timerSnapshots.append(try reader.readBytes())
         }
-        try backend.restore(from: states)
+        // Keyed state written as deltas builds on the same step's parts of earlier
+        // checkpoints (timers are always written in full).
+        var earlier: [Int64: [[UInt8]]] = [:]
+        for (id, parts) in restored.earlierParts {
+            for part in parts where part.keyGroups.overlaps(setup.keyGroups) {
+                var reader = BinaryReader(part.payload)
+                earlier[id, default: []].append(try reader.readBytes())
+            }
+        }
+        try backend.restore(from: states, earlier: earlier)
         try backend.finishRestore()
         if let watermark = try timers.restore(from: timerSnapshots, keyGroups: setup.keyGroups, assignment: setup.assignment) {
             timers.restoreWatermark(watermark)

@@ -12,22 +12,35 @@ extension KeyedStateBackend {
         codecs.values.reduce(0) { $0 + $1.entryCount() }
     }
 
-    /// The keyed state of every declared state for the key groups this subtask owns.
+    /// The keyed state of every declared state for the key groups this subtask owns, in
+    /// full (self-contained).
     public func snapshot() throws -> [UInt8] {
         try snapshotLater().serialize()
     }
 
-    /// Freezes the state (O(states × key groups)) and returns what encodes it, which may
-    /// run on another thread while the task goes on: the task's later writes go to copies
-    /// of the key groups they touch (copy-on-write), so the encoding shows the state as it
-    /// was at this call. Throws at once if a state or the key type has no encoding.
+    /// Freezes the state (O(states × key groups)) and returns what encodes it in full,
+    /// which may run on another thread while the task goes on (see
+    /// ``snapshotLater(_:)``).
     public func snapshotLater() throws -> DeferredSnapshot {
+        try snapshotLater(.full)
+    }
+
+    /// Decides per state and key group what checkpoint `request` writes — the group in
+    /// full, or the changes since the previous checkpoint (see `StateChangelog`) — freezes
+    /// what is written in full, and returns what encodes the snapshot, which may run on
+    /// another thread while the task goes on: the task's later writes go to copies of the
+    /// frozen key groups they touch (copy-on-write), so the encoding shows the state as it
+    /// was at this call. Throws at once if a state or the key type has no encoding.
+    public func snapshotLater(_ request: SnapshotRequest) throws -> DeferredSnapshot {
         let range = keyGroups
         var writers: [(name: String, write: (Int, inout BinaryWriter) -> Void)] = []
+        var dependsOn = Set<Int64>()
         for name in stateNames {
-            writers.append((name, try codecs[name]!.frozenWriter()))
+            let (write, needs) = try codecs[name]!.snapshotWriter(request)
+            writers.append((name, write))
+            dependsOn.formUnion(needs)
         }
-        return DeferredSnapshot { writer in
+        return DeferredSnapshot(dependsOn: dependsOn.sorted()) { writer in
             writer.write(range.lowerBound)
             writer.write(range.upperBound)
             writer.writeVarUInt(UInt64(writers.count))
@@ -44,9 +57,44 @@ extension KeyedStateBackend {
     }
 
     /// Takes the key groups this subtask owns from `snapshots` (of any subtasks, at any
-    /// parallelism). States already declared are filled now; others when they are declared.
-    /// Call ``finishRestore()`` once the operator has declared its states.
-    public func restore(from snapshots: [[UInt8]]) throws {
+    /// parallelism). Key groups written as deltas are rebuilt from their chain: the blocks
+    /// of the same state and group in `earlier` (snapshots of the checkpoints they build
+    /// on, by checkpoint id), back to the one that holds the group in full. States already
+    /// declared are filled now; others when they are declared. Call ``finishRestore()``
+    /// once the operator has declared its states.
+    public func restore(from snapshots: [[UInt8]], earlier: [Int64: [[UInt8]]] = [:]) throws {
+        let latest = try ownedBlocks(of: snapshots)
+        var earlierBlocks: [Int64: [String: [Int: [UInt8]]]] = [:]
+        func blocks(of id: Int64) throws -> [String: [Int: [UInt8]]] {
+            if let known = earlierBlocks[id] { return known }
+            let decoded = try ownedBlocks(of: earlier[id] ?? [])
+            earlierBlocks[id] = decoded
+            return decoded
+        }
+        for (name, groups) in latest {
+            var chains: [Int: [[UInt8]]] = [:]
+            for (group, block) in groups {
+                var chain = [block]
+                while let previous = try Self.previousCheckpoint(ofBlock: chain.last!) {
+                    guard let older = try blocks(of: previous)[name]?[group] else {
+                        throw KeyedStateRestoreError(reason: "key group \(group) of state '\(name)' builds on checkpoint \(previous), "
+                                                     + "whose state is not available")
+                    }
+                    chain.append(older)
+                }
+                chains[group] = chain.reversed()
+            }
+            if let codec = codecs[name] {
+                restore(codec, chains)
+            } else {
+                pendingRestore[name, default: [:]].merge(chains) { _, new in new }
+            }
+        }
+    }
+
+    /// The blocks of the key groups this subtask owns in `snapshots`, by state and group.
+    private func ownedBlocks(of snapshots: [[UInt8]]) throws -> [String: [Int: [UInt8]]] {
+        var result: [String: [Int: [UInt8]]] = [:]
         for bytes in snapshots {
             var reader = BinaryReader(bytes)
             let lower: Int = try reader.read()
@@ -55,24 +103,25 @@ extension KeyedStateBackend {
             let stateCount = try reader.readCount()
             for _ in 0..<stateCount {
                 let name = try reader.readString()
-                var blocks: [Int: [UInt8]] = [:]
                 for _ in lower..<upper {
                     let group: Int = try reader.read()
                     let block = try reader.readBytes()
                     guard (lower..<upper).contains(group) else {
                         throw SnapshotDecodingError.malformed("key group \(group) outside \(lower)..<\(upper)", offset: reader.offset)
                     }
-                    if keyGroups.contains(group) { blocks[group] = block }
-                }
-                guard !blocks.isEmpty else { continue }
-                if let codec = codecs[name] {
-                    restore(codec, blocks)
-                } else {
-                    pendingRestore[name, default: [:]].merge(blocks) { _, new in new }
+                    if keyGroups.contains(group) { result[name, default: [:]][group] = block }
                 }
             }
             guard reader.isAtEnd else { throw SnapshotDecodingError.malformed("bytes after the last state", offset: reader.offset) }
         }
+        return result
+    }
+
+    /// The checkpoint a delta block follows; nil for a full block.
+    static func previousCheckpoint(ofBlock block: [UInt8]) throws -> Int64? {
+        var reader = BinaryReader(block)
+        guard try reader.readByte() == KeyedStateTable<Key, Never>.BlockKind.delta.rawValue else { return nil }
+        return try reader.readVarInt()
     }
 
     /// Throws if restored state could not be decoded into the declared states, or if a
@@ -84,20 +133,22 @@ extension KeyedStateBackend {
         }
     }
 
-    func restore(_ codec: TableCodec<Key>, _ blocks: [Int: [UInt8]]) {
+    /// Applies each group's chain of blocks (full first, then deltas, oldest first).
+    func restore(_ codec: TableCodec<Key>, _ chains: [Int: [[UInt8]]]) {
         do {
-            for (group, block) in blocks.sorted(by: { $0.key < $1.key }) {
-                var reader = BinaryReader(block)
-                try codec.restore(group, &reader, assignment)
-                guard reader.isAtEnd else {
-                    throw SnapshotDecodingError.malformed("bytes after the entries of key group \(group)", offset: reader.offset)
+            for (group, chain) in chains.sorted(by: { $0.key < $1.key }) {
+                for block in chain {
+                    var reader = BinaryReader(block)
+                    try codec.restore(group, &reader, assignment)
+                    guard reader.isAtEnd else {
+                        throw SnapshotDecodingError.malformed("bytes after the entries of key group \(group)", offset: reader.offset)
+                    }
                 }
             }
         } catch {
             restoreFailures.append("state '\(codec.stateName)': \(error)")
         }
     }
-
 }
 
 /// Encodes a snapshot taken earlier; safe to call on another thread (it reads only state
@@ -105,9 +156,12 @@ extension KeyedStateBackend {
 public struct DeferredSnapshot: @unchecked Sendable {
     /// Appends the snapshot's encoding to a writer.
     public let write: (inout BinaryWriter) throws -> Void
+    /// Earlier checkpoints the snapshot builds on (key groups written as deltas).
+    public let dependsOn: [Int64]
 
     /// Creates a snapshot encoded by `write`.
-    public init(_ write: @escaping (inout BinaryWriter) throws -> Void) {
+    public init(dependsOn: [Int64] = [], _ write: @escaping (inout BinaryWriter) throws -> Void) {
+        self.dependsOn = dependsOn
         self.write = write
     }
 
@@ -147,20 +201,21 @@ struct TableCodec<Key: StreamKey> {
     let stateName: String
     /// The number of entries.
     let entryCount: () -> Int
-    /// Freezes the table and returns what writes one key group of it (see
-    /// `KeyedStateTable.frozenWriter(keys:)`).
-    let frozenWriter: () throws -> (Int, inout BinaryWriter) -> Void
+    /// Plans the table's part of a checkpoint, freezes what it writes in full, and returns
+    /// what writes one key group's block, with the checkpoints its deltas build on (see
+    /// `KeyedStateTable.snapshotWriter(keys:request:)`).
+    let snapshotWriter: (SnapshotRequest) throws -> (write: (Int, inout BinaryWriter) -> Void, dependsOn: [Int64])
     /// Adds the entries of one key group's block.
     let restore: (Int, inout BinaryReader, KeyGroupAssignment) throws -> Void
 
     init<Value>(_ table: KeyedStateTable<Key, Value>) {
         stateName = table.name
         entryCount = { [unowned table] in table.count }
-        frozenWriter = { [unowned table] in
+        snapshotWriter = { [unowned table] request in
             guard let keys = StateSerializer<Key>.ofCodable else {
                 throw StateNotSerializable(what: "keyed state keys", type: String(reflecting: Key.self))
             }
-            return try table.frozenWriter(keys: keys)
+            return try table.snapshotWriter(keys: keys, request: request)
         }
         restore = { [unowned table] group, reader, assignment in
             guard let keys = StateSerializer<Key>.ofCodable else {

@@ -36,8 +36,9 @@ public final class KeyedStateBackend<Key: StreamKey> {
     private var registered: [String: AnyObject] = [:]
     /// How each declared state is snapshotted and restored, by name.
     private(set) var codecs: [String: TableCodec<Key>] = [:]
-    /// Restored key-group blocks of states not declared yet, by state name and key group.
-    var pendingRestore: [String: [Int: [UInt8]]] = [:]
+    /// Restored key-group blocks of states not declared yet, by state name and key group
+    /// (each group's chain: its full block, then its deltas, oldest first).
+    var pendingRestore: [String: [Int: [[UInt8]]]] = [:]
     /// Problems met while restoring declared states (reported by ``finishRestore()``).
     var restoreFailures: [String] = []
 
@@ -167,11 +168,15 @@ extension KeyedStateTable {
         guard let ttl else { return entry.value }
         if let limit = expiryLimit(backend, ttl: ttl), entry.refreshedAt <= limit {
             mutableGroup(g).removeValue(forKey: key)
+            logRemove(g, key)
             return nil
         }
         if ttl.updateType == .onReadAndWrite {
             let stamp = backend.stamp(ttl)
-            mutableGroup(g).withValue(forKey: key, default: { entry }) { $0.refreshedAt = max($0.refreshedAt, stamp) }
+            mutableGroup(g).withValue(forKey: key, default: { entry }) {
+                $0.refreshedAt = max($0.refreshedAt, stamp)
+                logPut(g, key, $0)
+            }
         }
         return entry.value
     }
@@ -183,9 +188,12 @@ extension KeyedStateTable {
     func write(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, _ value: Value) {
         let stamp = ttl.map { backend.stamp($0) } ?? 0
         let limit = expiryLimit(backend, ttl: ttl)
-        mutableGroup(backend.currentLocalGroup).withValue(forKey: backend.currentHashedKey, default: { Entry(value: value, refreshedAt: stamp) }) {
+        let g = backend.currentLocalGroup
+        let key = backend.currentHashedKey!
+        mutableGroup(g).withValue(forKey: key, default: { Entry(value: value, refreshedAt: stamp) }) {
             $0.value = value
             $0.refreshedAt = Self.restamp($0.refreshedAt, stamp, limit)
+            logPut(g, key, $0)
         }
     }
 
@@ -200,8 +208,12 @@ extension KeyedStateTable {
     func modify<R>(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, initial: () -> Value, _ body: (inout Value) -> R) -> R {
         let stamp = ttl.map { backend.stamp($0) } ?? 0
         let limit = expiryLimit(backend, ttl: ttl)
-        return mutableGroup(backend.currentLocalGroup).withValue(forKey: backend.currentHashedKey, default: { Entry(value: initial(), refreshedAt: stamp) }) {
-            $0.update(stamp: stamp, expiredBefore: limit, initial: initial, body)
+        let g = backend.currentLocalGroup
+        let key = backend.currentHashedKey!
+        return mutableGroup(g).withValue(forKey: key, default: { Entry(value: initial(), refreshedAt: stamp) }) {
+            let result = $0.update(stamp: stamp, expiredBefore: limit, initial: initial, body)
+            logPut(g, key, $0)
+            return result
         }
     }
 
@@ -211,11 +223,15 @@ extension KeyedStateTable {
         let limit = expiryLimit(backend, ttl: ttl)
         var previous: Value?
         var created = false
-        mutableGroup(backend.currentLocalGroup).withValue(forKey: backend.currentHashedKey, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
-            guard !created else { return }
-            if limit == nil || $0.refreshedAt > limit! { previous = $0.value }
-            $0.value = value
-            $0.refreshedAt = Self.restamp($0.refreshedAt, stamp, limit)
+        let g = backend.currentLocalGroup
+        let key = backend.currentHashedKey!
+        mutableGroup(g).withValue(forKey: key, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
+            if !created {
+                if limit == nil || $0.refreshedAt > limit! { previous = $0.value }
+                $0.value = value
+                $0.refreshedAt = Self.restamp($0.refreshedAt, stamp, limit)
+            }
+            logPut(g, key, $0)
         }
         return previous
     }
@@ -227,19 +243,25 @@ extension KeyedStateTable {
         let limit = expiryLimit(backend, ttl: ttl)
         var existing: Value?
         var created = false
-        mutableGroup(backend.currentLocalGroup).withValue(forKey: backend.currentHashedKey, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
-            guard !created else { return }
-            if let limit, $0.refreshedAt <= limit {
+        let g = backend.currentLocalGroup
+        let key = backend.currentHashedKey!
+        mutableGroup(g).withValue(forKey: key, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
+            if !created {
+                guard let limit, $0.refreshedAt <= limit else {
+                    existing = $0.value
+                    return
+                }
                 $0 = Entry(value: value, refreshedAt: stamp)
-            } else {
-                existing = $0.value
             }
+            logPut(g, key, $0)
         }
         return existing
     }
 
     /// Removes the current key's entry.
     func remove(_ backend: KeyedStateBackend<Key>) {
-        mutableGroup(backend.currentLocalGroup).removeValue(forKey: backend.currentHashedKey)
+        let g = backend.currentLocalGroup
+        let key = backend.currentHashedKey!
+        if mutableGroup(g).removeValue(forKey: key) != nil { logRemove(g, key) }
     }
 }

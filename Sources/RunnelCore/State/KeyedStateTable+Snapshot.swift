@@ -1,17 +1,47 @@
 /// Writing the key groups of a state table to a checkpoint and reading them back.
 ///
-/// Layout of a key group's block: the entry count, then per entry the key, the TTL stamp
-/// (`refreshedAt`, zigzag varint) and the value, each in its type's ``StateCodable``
-/// encoding.
+/// Layout of a key group's block: a kind byte, then
+/// - `0` (full): the entry count, then per entry the key, the TTL stamp (`refreshedAt`,
+///   zigzag varint) and the value, each in its type's ``StateCodable`` encoding;
+/// - `1` (delta): the id of the checkpoint it follows (zigzag varint), then the change
+///   records made since that checkpoint (see ``StateChangelog``), to the end of the block.
 extension KeyedStateTable {
-    /// Freezes the table for a snapshot (see ``freeze()``) and returns what writes the
-    /// entries of one key group of it, which may run on another thread while the task goes
-    /// on: writes after the freeze go to copies of the groups.
-    func frozenWriter(keys: StateSerializer<Key>) throws -> (Int, inout BinaryWriter) -> Void {
+    /// The kinds of key-group blocks.
+    enum BlockKind: UInt8 {
+        case full = 0
+        case delta = 1
+    }
+
+    /// Decides which key groups checkpoint `request` writes in full and which as deltas
+    /// (see ``StateChangelog``), freezes the full ones, and returns what writes one key
+    /// group's block — which may run on another thread while the task goes on — with the
+    /// earlier checkpoints the deltas build on.
+    func snapshotWriter(keys: StateSerializer<Key>, request: SnapshotRequest) throws
+        -> (write: (Int, inout BinaryWriter) -> Void, dependsOn: [Int64]) {
         guard let values = StateSerializer<Value>.ofCodable else {
             throw StateNotSerializable(what: "state '\(name)'", type: String(reflecting: Value.self))
         }
-        let maps = freeze()
+        let plan = changelog?.plan(checkpoint: request.checkpointID, previousCompleted: request.previousCompletedID,
+                                   incremental: request.incremental) { [groups] g in groups[g].count }
+        let deltas = plan?.deltas
+        let full = fullGroupWriter(keys: keys, values: values, maps: freeze { g in deltas?[g] == nil })
+        let first = firstKeyGroup
+        let write: (Int, inout BinaryWriter) -> Void = { group, writer in
+            if let delta = deltas?[group - first] {
+                writer.writeByte(BlockKind.delta.rawValue)
+                writer.writeVarInt(delta.previous)
+                delta.log.withUnsafeBytes { writer.appendEncoded($0) }
+            } else {
+                writer.writeByte(BlockKind.full.rawValue)
+                full(group, &writer)
+            }
+        }
+        return (write, plan?.dependsOn ?? [])
+    }
+
+    /// What writes the entries of one key group of `maps`, frozen for it.
+    private func fullGroupWriter(keys: StateSerializer<Key>, values: StateSerializer<Value>,
+                                 maps: [KeyGroupMap<Key, Entry>]) -> (Int, inout BinaryWriter) -> Void {
         let first = firstKeyGroup
         let valueOffset = MemoryLayout<Entry>.offset(of: \Entry.value)!
         let raw = keys.encodeRawInPlace.flatMap { rawKey in values.encodeRawInPlace.map { (rawKey, $0) } }
@@ -44,25 +74,86 @@ extension KeyedStateTable {
         }
     }
 
-    /// Adds the entries of a block written by `snapshot(keyGroup:keys:to:)` to key group
-    /// `group`; every key must belong to that group.
+    /// Applies a key group's block written by ``snapshotWriter(keys:request:)`` to key group
+    /// `group`: a full block adds its entries, a delta block replays its changes (restore
+    /// applies a group's full block first, then the deltas after it, oldest first). Every
+    /// key must belong to that group.
     func restore(keyGroup group: Int, from reader: inout BinaryReader, keys: StateSerializer<Key>,
                  assignment: KeyGroupAssignment) throws {
         guard let values = StateSerializer<Value>.ofCodable else {
             throw StateNotSerializable(what: "state '\(name)'", type: String(reflecting: Value.self))
         }
-        let map = mutableGroup(group - firstKeyGroup)
-        let count = try reader.readCount()
-        map.reserveCapacity(map.count + count)
-        for _ in 0..<count {
+        // Restored state starts a new chain: the next checkpoint writes it in full.
+        changelog?.reset()
+        let local = group - firstKeyGroup
+        let map = mutableGroup(local)
+        func readKey() throws -> HashedKey<Key> {
             let key = HashedKey(try keys.decode(&reader))
             guard assignment.keyGroup(forHash: key.hash) == group else {
                 throw SnapshotDecodingError.malformed("a key of state '\(name)' does not belong to key group \(group)",
                                                       offset: reader.offset)
             }
-            let stamp = try reader.readVarInt()
-            let value = try values.decode(&reader)
-            map.updateValue(Entry(value: value, refreshedAt: stamp), forKey: key)
+            return key
         }
+        switch BlockKind(rawValue: try reader.readByte()) {
+        case .full:
+            let count = try reader.readCount()
+            map.reserveCapacity(map.count + count)
+            for _ in 0..<count {
+                let key = try readKey()
+                let stamp = try reader.readVarInt()
+                let value = try values.decode(&reader)
+                map.updateValue(Entry(value: value, refreshedAt: stamp), forKey: key)
+            }
+        case .delta:
+            _ = try reader.readVarInt()
+            while !reader.isAtEnd {
+                let tagOffset = reader.offset
+                switch StateChangelog<Key, Value>.Record(rawValue: try reader.readByte()) {
+                case .put:
+                    let key = try readKey()
+                    let stamp = try reader.readVarInt()
+                    let value = try values.decode(&reader)
+                    map.updateValue(Entry(value: value, refreshedAt: stamp), forKey: key)
+                case .remove:
+                    map.removeValue(forKey: try readKey())
+                case .expire:
+                    let limit = try reader.readVarInt()
+                    map.removeAll { $1.refreshedAt <= limit }
+                case nil:
+                    throw SnapshotDecodingError.malformed("unknown change record in state '\(name)'", offset: tagOffset)
+                }
+            }
+        case nil:
+            throw SnapshotDecodingError.malformed("unknown block kind in state '\(name)'", offset: reader.offset - 1)
+        }
+    }
+}
+
+/// What a checkpoint asks of keyed state: its id, the last checkpoint of the job that
+/// completed (deltas may only follow that one), and whether deltas are allowed at all.
+public struct SnapshotRequest: Sendable {
+    /// The checkpoint being taken.
+    public var checkpointID: Int64
+    /// The job's last completed checkpoint when this one was triggered.
+    public var previousCompletedID: Int64?
+    /// Whether key groups may be written as deltas (false for savepoints, which must be
+    /// self-contained, and when incremental checkpoints are off).
+    public var incremental: Bool
+
+    /// Creates a request.
+    public init(checkpointID: Int64, previousCompletedID: Int64?, incremental: Bool) {
+        self.checkpointID = checkpointID
+        self.previousCompletedID = previousCompletedID
+        self.incremental = incremental
+    }
+
+    /// A self-contained snapshot of everything (outside checkpoints: tests, inspection).
+    public static let full = SnapshotRequest(checkpointID: 0, previousCompletedID: nil, incremental: false)
+
+    /// The request a checkpoint barrier makes.
+    public init(_ barrier: CheckpointBarrier) {
+        self.init(checkpointID: barrier.id, previousCompletedID: barrier.previousCompletedID,
+                  incremental: barrier.incremental && !barrier.isSavepoint)
     }
 }

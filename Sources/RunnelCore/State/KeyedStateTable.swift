@@ -40,6 +40,9 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
     private var retired: [KeyGroupMap<Key, Entry>?]
     /// The first key group owned by the subtask.
     public let firstKeyGroup: Int
+    /// The changes since the last checkpoint, for incremental checkpoints; nil when the key
+    /// or value type has no raw encoding (see ``StateChangelog``).
+    let changelog: StateChangelog<Key, Value>?
 
     init(name: String, keyGroups: Range<Int>) {
         self.name = name
@@ -47,6 +50,7 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
         self.groups = keyGroups.map { _ in KeyGroupMap() }
         self.frozen = Array(repeating: false, count: keyGroups.count)
         self.retired = Array(repeating: nil, count: keyGroups.count)
+        self.changelog = StateChangelog(groups: keyGroups.count)
     }
 
     /// The map of local group `g`, to be changed: if a snapshot still reads it, it is
@@ -72,9 +76,29 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
     /// Hands the current maps to a snapshot: they are not changed from now on (the next
     /// write to each copies it), so a background thread may read them. O(key groups).
     func freeze() -> [KeyGroupMap<Key, Entry>] {
-        for g in frozen.indices where !frozen[g] { frozen[g] = true }
-        frozenCount = frozen.count
+        freeze(where: { _ in true })
+    }
+
+    /// Hands the maps of the local groups `include` selects to a snapshot (see ``freeze()``);
+    /// the result holds every group's map, of which the snapshot reads only those.
+    func freeze(where include: (Int) -> Bool) -> [KeyGroupMap<Key, Entry>] {
+        for g in frozen.indices where !frozen[g] && include(g) {
+            frozen[g] = true
+            frozenCount += 1
+        }
         return groups
+    }
+
+    /// Records a put of `entry` for `key` in local group `g` when changes are being logged.
+    @inline(__always)
+    func logPut(_ g: Int, _ key: HashedKey<Key>, _ entry: Entry) {
+        if let changelog, changelog.isRecording { changelog.put(g, key.key, stamp: entry.refreshedAt, entry.value) }
+    }
+
+    /// Records a removal of `key` from local group `g` when changes are being logged.
+    @inline(__always)
+    func logRemove(_ g: Int, _ key: HashedKey<Key>) {
+        if let changelog, changelog.isRecording { changelog.remove(g, key.key) }
     }
 
     /// The number of entries over all key groups.
@@ -93,5 +117,6 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
     func sweep(localGroup: Int, expiredAtOrBefore limit: Timestamp) {
         guard groups[localGroup].contains(where: { $1.refreshedAt <= limit }) else { return }
         mutableGroup(localGroup).removeAll { $1.refreshedAt <= limit }
+        if let changelog, changelog.isRecording { changelog.expire(localGroup, atOrBefore: limit) }
     }
 }

@@ -213,8 +213,10 @@ public enum ReplayJob {
         func restoring(_ checkpoint: RestoredCheckpoint) -> String {
             let seconds = Double(started.duration(to: .now).components.attoseconds / 1_000_000_000_000) / 1e6
                 + Double(started.duration(to: .now).components.seconds)
-            return "restoring from \(checkpoint.path) (checkpoint \(checkpoint.manifest.id), "
-                + "\(checkpoint.manifest.totalSize / 1024) KiB read and verified in \((seconds * 1000).rounded() / 1000) s)"
+            let earlier = checkpoint.dependencies.isEmpty ? ""
+                : ", with the \(checkpoint.dependencies.count) earlier checkpoint(s) it builds on"
+            return "restoring from \(checkpoint.path) (checkpoint \(checkpoint.manifest.id)\(earlier), "
+                + "\(checkpoint.restoreSize / 1024) KiB read and verified in \((seconds * 1000).rounded() / 1000) s)"
         }
         guard restore == "latest" else {
             let checkpoint = try CheckpointStore.load(restore)
