@@ -114,7 +114,10 @@ public struct DistinctValues<Value: StreamKey>: Sendable, Hashable {
 extension DistinctValues: StateCodable where Value: StateCodable {
     public func encode(to writer: inout BinaryWriter) {
         writer.writeVarUInt(UInt64(count))
-        for member in members { member.value.encode(to: &writer) }
+        // In place: copying each member out would retain and release its value.
+        members.withUnsafeBufferPointer { members in
+            for i in members.indices { members[i].value.encode(to: &writer) }
+        }
     }
 
     /// Reads the values back; their stable hashes are recomputed (they are deterministic).

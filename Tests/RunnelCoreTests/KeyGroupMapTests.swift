@@ -50,6 +50,54 @@ private struct CollidingKey: StreamKey {
             #expect(map[HashedKey("key-\(i)")] == (i % 3 == 0 ? nil : [i]))
         }
     }
+
+    /// A frozen view keeps showing the entries as they were while the copy made with
+    /// ``KeyGroupMap/sharingCopy(reusing:)`` is written in every way: overwrites, in-place
+    /// changes of values with their own storage, removals (with back-shifting), growth,
+    /// and the end of sharing, with the view still read (it adopts what it reads) or not.
+    @Test(arguments: [1, 2, 3])
+    func sharingCopyKeepsTheViewIntact(seed: UInt64) {
+        var rng = SeededRNG(seed)
+        var live = KeyGroupMap<CollidingKey, [String]>()
+        var reference: [Int: [String]] = [:]
+        var spare: KeyGroupMap<CollidingKey, [String]>?
+        for round in 0..<6 {
+            // Frozen now; the snapshot reads `view` from here on.
+            let view = live
+            let frozen = reference
+            live = view.sharingCopy(reusing: spare)
+            for step in 0..<3_000 {
+                let id = Int(rng.next() % (200 + UInt64(round) * 150))  // the key space grows: the copy grows too
+                let key = HashedKey(CollidingKey(id: id))
+                switch rng.next() % 4 {
+                case 0:
+                    let value = ["r\(round)", "s\(step)-" + String(repeating: "x", count: 20)]
+                    live.updateValue(value, forKey: key)
+                    reference[id] = value
+                case 1:
+                    live.withValue(forKey: key, default: { [] }) { $0.append("a\(step)-" + String(repeating: "y", count: 20)) }
+                    reference[id, default: []].append("a\(step)-" + String(repeating: "y", count: 20))
+                case 2:
+                    live.removeValue(forKey: key)
+                    reference[id] = nil
+                default:
+                    #expect(live[key] == reference[id])
+                }
+                if step == 1_500 && round % 2 == 1 {
+                    // The snapshot still reads the view: it takes over what it reads.
+                    live.endSharing(view: view)
+                }
+            }
+            var seen: [Int: [String]] = [:]
+            view.forEach { key, value in seen[key.id] = value }
+            #expect(seen == frozen, "round \(round): the view changed")
+            #expect(live.count == reference.count)
+            // The snapshot lets go of the view; its storage is reused by the next copy.
+            live.endSharing(view: nil)
+            spare = view
+        }
+    }
+
 }
 
 private struct SeededRNG {

@@ -86,7 +86,13 @@ extension Optional: StateCodable where Wrapped: StateCodable {
 extension Array: StateCodable where Element: StateCodable {
     public func encode(to writer: inout BinaryWriter) {
         writer.writeVarUInt(UInt64(count))
-        for element in self { element.encode(to: &writer) }
+        // Elements are encoded where they lie: `for element in self` copies each one out,
+        // retaining (and then releasing) everything it holds — for window state, every
+        // session's accumulator and set, once per checkpoint, and on objects the tasks are
+        // touching at the same time.
+        withUnsafeBufferPointer { elements in
+            for i in elements.indices { elements[i].encode(to: &writer) }
+        }
     }
 
     public init(from reader: inout BinaryReader) throws {
@@ -98,7 +104,12 @@ extension Array: StateCodable where Element: StateCodable {
 }
 
 extension ContiguousArray: StateCodable where Element: StateCodable {
-    public func encode(to writer: inout BinaryWriter) { Array(self).encode(to: &writer) }
+    public func encode(to writer: inout BinaryWriter) {
+        writer.writeVarUInt(UInt64(count))
+        withUnsafeBufferPointer { elements in
+            for i in elements.indices { elements[i].encode(to: &writer) }
+        }
+    }
     public init(from reader: inout BinaryReader) throws { self = ContiguousArray(try [Element](from: &reader)) }
 }
 

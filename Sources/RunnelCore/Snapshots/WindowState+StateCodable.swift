@@ -4,9 +4,12 @@
 extension WindowMap: StateCodable where Value: StateCodable {
     public func encode(to writer: inout BinaryWriter) {
         writer.writeVarUInt(UInt64(count))
-        for window in keys {
-            window.encode(to: &writer)
-            self[window]!.encode(to: &writer)
+        // In place, without copying values out (see `Array.encode(to:)`).
+        withEntries { windows, values in
+            for i in windows.indices {
+                windows[i].encode(to: &writer)
+                values[i].encode(to: &writer)
+            }
         }
     }
 

@@ -30,6 +30,22 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     /// The number of entries.
     public private(set) var count = 0
 
+    // Sharing with a frozen view (see ``sharingCopy(reusing:)``).
+
+    /// One bit per slot while a frozen view holds a bitwise copy of this map's slots: set for
+    /// a slot whose key and value the view still reads through this map's references. Nil
+    /// when nothing is shared.
+    private var shared: UnsafeMutablePointer<UInt64>?
+    /// The entries this map overwrote or removed while they were shared, kept alive for the
+    /// view.
+    private var graveyard: [Slot] = []
+    /// False for a frozen view whose entries belong to the map it was copied into (its
+    /// slots are not destroyed with it).
+    private var ownsEntries = true
+    /// Entries a view holds references to after the map it shared them with stopped
+    /// protecting them (see ``endSharing(view:)``).
+    private var adopted: [Slot] = []
+
     /// Creates an empty map.
     public init() {
         assert(MemoryLayout<Slot>.offset(of: \Slot.hash) == 0)
@@ -39,8 +55,9 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     }
 
     deinit {
-        destroyEntries(slots, capacity)
+        if ownsEntries { destroyEntries(slots, capacity) }
         slots.deallocate()
+        shared?.deallocate()
     }
 
     private static func destroyEntries(_ slots: UnsafeMutablePointer<Slot>, _ capacity: Int) {
@@ -74,32 +91,91 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         return other
     }
 
-    /// A copy of the map written into `spare`'s storage when `spare` has the same capacity
-    /// (its own entries are destroyed first), else into new storage.
-    ///
-    /// Copy-on-write after a checkpoint copies every key group the task writes; into new
-    /// storage that means page faults on every page of a state that may be hundreds of
-    /// megabytes, every checkpoint. The map frozen for the previous checkpoint, once its
-    /// snapshot is written, has the right size and pages already mapped.
-    /// - Precondition: Nothing else reads or writes `spare`.
-    public func copy(reusing spare: KeyGroupMap?) -> KeyGroupMap {
-        guard let spare, spare !== self, spare.capacity == capacity else { return copy() }
-        spare.destroyEntries(spare.slots, capacity)
-        for i in 0..<capacity {
-            if hash(at: i) != 0 {
-                (spare.slots + i).initialize(to: slots[i])
-            } else {
-                spare.markEmpty(i)
-            }
-        }
-        spare.count = count
-        return spare
-    }
-
     private init(capacity: Int) {
         self.capacity = capacity
         slots = Self.allocateEmpty(capacity)
         destroyEntries = Self.destroyEntries
+    }
+
+    /// A copy of this frozen map for writing, made without copying any entry: the slots are
+    /// copied bit for bit into `spare`'s storage (same capacity) or new storage, the copy
+    /// takes over the references they hold, and this map becomes a view that reads through
+    /// them (per-entry copy-on-write, after Flink's copy-on-write state map).
+    ///
+    /// A copy that retains every key and value touched each heap object of the group —
+    /// session keys, window contents — once when copied and once when the frozen map was
+    /// released: with state of hundreds of thousands of objects that was most of what a
+    /// checkpoint cost the tasks. Now the copy retains only the entries it writes while the
+    /// view is read: before an entry the view still reads is overwritten, removed or changed
+    /// in place, its old version is kept (retained) for the view, so a value mutated in
+    /// place is copied first (copy-on-write of its own storage), like any shared value.
+    /// ``endSharing(view:)`` ends this once the view is no longer read.
+    /// - Precondition: This map is frozen (not written again) and shares nothing itself;
+    ///   nothing else reads or writes `spare`.
+    public func sharingCopy(reusing spare: KeyGroupMap?) -> KeyGroupMap {
+        precondition(!isSharing, "a map that shares its entries cannot be copied this way")
+        let copy: KeyGroupMap
+        if let spare, spare !== self, spare.capacity == capacity {
+            if spare.ownsEntries { spare.destroyEntries(spare.slots, capacity) }
+            spare.adopted = []
+            spare.graveyard = []
+            spare.shared?.deallocate()
+            spare.shared = nil
+            spare.ownsEntries = true
+            copy = spare
+        } else {
+            copy = KeyGroupMap(capacity: capacity)
+        }
+        UnsafeMutableRawPointer(copy.slots).copyMemory(from: slots, byteCount: capacity * MemoryLayout<Slot>.stride)
+        copy.count = count
+        // Plain data needs no protection: the bits are the copy.
+        guard !_isPOD(Slot.self) else { return copy }
+        ownsEntries = false
+        let words = (capacity + 63) / 64
+        let bits = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
+        bits.initialize(repeating: ~0, count: words)
+        copy.shared = bits
+        return copy
+    }
+
+    /// Whether this map keeps entries alive for a view (``sharingCopy(reusing:)``).
+    public var isSharing: Bool { shared != nil || !graveyard.isEmpty }
+
+    /// Stops protecting the entries a view reads. Pass nil once nothing reads the view; pass
+    /// the view while something may still read it (a snapshot still being written when the
+    /// map is frozen again or dropped): it then adopts references to everything it reads.
+    public func endSharing(view: KeyGroupMap?) {
+        guard isSharing else { return }
+        if let view {
+            var keep = graveyard
+            if let bits = shared {
+                for i in 0..<capacity where bits[i >> 6] & (1 << UInt64(i & 63)) != 0 && hash(at: i) != 0 {
+                    keep.append(slots[i])
+                }
+            }
+            view.adopted += keep
+        }
+        graveyard = []
+        shared?.deallocate()
+        shared = nil
+    }
+
+    /// Before the entry in slot `i` is changed, removed or moved out of place: if a view
+    /// still reads it, keeps a reference to it for the view.
+    @inline(__always)
+    private func willWrite(_ i: Int) {
+        guard let bits = shared else { return }
+        let mask: UInt64 = 1 << UInt64(i & 63)
+        guard bits[i >> 6] & mask != 0 else { return }
+        bits[i >> 6] &= ~mask
+        graveyard.append(slots[i])
+    }
+
+    /// A slot that just received a new entry: not shared.
+    @inline(__always)
+    private func didInsert(_ i: Int) {
+        guard let bits = shared else { return }
+        bits[i >> 6] &= ~(1 << UInt64(i & 63))
     }
 
     /// Whether the map is empty.
@@ -141,6 +217,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     public func updateValue(_ value: Value, forKey key: HashedKey<Key>) -> Value? {
         var (i, found) = probe(key)
         if found {
+            willWrite(i)
             let old = slots[i].value
             slots[i].value = value
             return old
@@ -150,6 +227,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
             i = probe(key).index
         }
         (slots + i).initialize(to: Slot(hash: Self.stored(key.hash), key: key.key, value: value))
+        didInsert(i)
         count += 1
         return nil
     }
@@ -163,7 +241,10 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
                 i = probe(key).index
             }
             (slots + i).initialize(to: Slot(hash: Self.stored(key.hash), key: key.key, value: initial()))
+            didInsert(i)
             count += 1
+        } else {
+            willWrite(i)
         }
         return body(&slots[i].value)
     }
@@ -173,6 +254,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     public func removeValue(forKey key: HashedKey<Key>) -> Value? {
         let (i, found) = probe(key)
         guard found else { return nil }
+        willWrite(i)
         let old = (slots + i).move().value
         markEmpty(i)
         count -= 1
@@ -234,6 +316,12 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
             if distanceToHole < distanceToI {
                 (slots + hole).moveInitialize(from: slots + i, count: 1)
                 markEmpty(i)
+                if let bits = shared {
+                    // The entry's shared bit moves with it.
+                    let from: UInt64 = 1 << UInt64(i & 63), to: UInt64 = 1 << UInt64(hole & 63)
+                    if bits[i >> 6] & from != 0 { bits[hole >> 6] |= to } else { bits[hole >> 6] &= ~to }
+                    bits[i >> 6] &= ~from
+                }
                 hole = i
             }
             i = (i + 1) & mask
@@ -251,6 +339,14 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     private func grow() { grow(to: capacity * 2) }
 
     private func grow(to newCapacity: Int) {
+        // Entries move to new slots: keep what a view still reads, and stop tracking slots.
+        if let bits = shared {
+            for i in 0..<capacity where bits[i >> 6] & (1 << UInt64(i & 63)) != 0 && hash(at: i) != 0 {
+                graveyard.append(slots[i])
+            }
+            bits.deallocate()
+            shared = nil
+        }
         let oldCapacity = capacity, oldSlots = slots
         capacity = newCapacity
         slots = Self.allocateEmpty(capacity)

@@ -34,10 +34,13 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
     /// Groups handed to a snapshot being written (``freeze()``): copied before their next write.
     private var frozen: [Bool]
     private var frozenCount = 0
-    /// Per group, the map frozen for the previous checkpoint and replaced by a copy: kept so
-    /// that the next copy of the group can reuse its storage once the snapshot has let go
-    /// of it (see ``KeyGroupMap/copy(reusing:)``).
+    /// Per group, the map frozen for the last snapshot and replaced by a copy for writing:
+    /// the live copy shares its entries with it until the snapshot lets go of it, and the
+    /// next copy of the group reuses its storage (see ``KeyGroupMap/sharingCopy(reusing:)``).
     private var retired: [KeyGroupMap<Key, Entry>?]
+    /// Groups whose live map shares entries with the retired map, and how many.
+    private var sharing: [Bool]
+    private var sharingCount = 0
     /// The first key group owned by the subtask.
     public let firstKeyGroup: Int
     /// The changes since the last checkpoint, for incremental checkpoints; nil when the key
@@ -50,14 +53,25 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
         self.groups = keyGroups.map { _ in KeyGroupMap() }
         self.frozen = Array(repeating: false, count: keyGroups.count)
         self.retired = Array(repeating: nil, count: keyGroups.count)
+        self.sharing = Array(repeating: false, count: keyGroups.count)
         self.changelog = StateChangelog(groups: keyGroups.count)
+    }
+
+    deinit {
+        // A snapshot may still be reading a retired map: it keeps what it reads.
+        for g in sharing.indices where sharing[g] { endSharing(g) }
     }
 
     /// The map of local group `g`, to be changed: if a snapshot still reads it, it is
     /// copied first (copy-on-write by key group), so the snapshot sees the state as it was.
     @inline(__always)
     func mutableGroup(_ g: Int) -> KeyGroupMap<Key, Entry> {
-        if frozenCount > 0 && frozen[g] { thaw(g) }
+        if frozenCount > 0 && frozen[g] {
+            thaw(g)
+        } else if sharingCount > 0 && sharing[g] && isKnownUniquelyReferenced(&retired[g]) {
+            // The snapshot has let go of the retired map: nothing to protect any more.
+            endSharing(g)
+        }
         return groups[g]
     }
 
@@ -67,10 +81,23 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
         retired[g] = nil
         // Reused only when nothing else holds it: the snapshot that read it is written.
         let reusable = spare != nil && isKnownUniquelyReferenced(&spare)
-        groups[g] = frozenMap.copy(reusing: reusable ? spare : nil)
+        groups[g] = frozenMap.sharingCopy(reusing: reusable ? spare : nil)
         retired[g] = frozenMap
         frozen[g] = false
         frozenCount -= 1
+        if groups[g].isSharing {
+            sharing[g] = true
+            sharingCount += 1
+        }
+    }
+
+    /// Ends the sharing of group `g`'s live map with the retired map; if a snapshot still
+    /// reads the retired map, that map keeps references to what it reads.
+    private func endSharing(_ g: Int) {
+        let view = isKnownUniquelyReferenced(&retired[g]) ? nil : retired[g]
+        groups[g].endSharing(view: view)
+        sharing[g] = false
+        sharingCount -= 1
     }
 
     /// Hands the current maps to a snapshot: they are not changed from now on (the next
@@ -83,6 +110,8 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
     /// the result holds every group's map, of which the snapshot reads only those.
     func freeze(where include: (Int) -> Bool) -> [KeyGroupMap<Key, Entry>] {
         for g in frozen.indices where !frozen[g] && include(g) {
+            // A frozen map must not depend on another view (its copy will share with it).
+            if sharing[g] { endSharing(g) }
             frozen[g] = true
             frozenCount += 1
         }

@@ -17,6 +17,12 @@ public struct WindowMap<Value> {
     /// The windows, in insertion order.
     public var keys: [TimeWindow] { windows }
 
+    /// Calls `body` with the windows and their values where they are stored (the value of
+    /// `windows[i]` is `values[i]`), for encoding without copying values out.
+    func withEntries<R>(_ body: (UnsafeBufferPointer<TimeWindow>, UnsafeBufferPointer<Value>) throws -> R) rethrows -> R {
+        try windows.withUnsafeBufferPointer { w in try values.withUnsafeBufferPointer { v in try body(w, v) } }
+    }
+
     private func index(of window: TimeWindow) -> Int? {
         for i in windows.indices where windows[i] == window { return i }
         return nil
