@@ -164,7 +164,7 @@ extension KeyedStateTable {
     func read(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?) -> Value? {
         let g = backend.currentLocalGroup
         let key = backend.currentHashedKey!
-        guard let entry = groups[g][key] else { return nil }
+        guard let entry = group(g)[key] else { return nil }
         guard let ttl else { return entry.value }
         if let limit = expiryLimit(backend, ttl: ttl), entry.refreshedAt <= limit {
             mutableGroup(g).removeValue(forKey: key)

@@ -22,7 +22,7 @@ extension KeyedStateTable {
             throw StateNotSerializable(what: "state '\(name)'", type: String(reflecting: Value.self))
         }
         let plan = changelog?.plan(checkpoint: request.checkpointID, previousCompleted: request.previousCompletedID,
-                                   incremental: request.incremental) { [groups] g in groups[g].count }
+                                   incremental: request.incremental) { g in self.group(g).count }
         let deltas = plan?.deltas
         let full = fullGroupWriter(keys: keys, values: values, maps: freeze { g in deltas?[g] == nil })
         let first = firstKeyGroup

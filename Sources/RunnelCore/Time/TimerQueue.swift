@@ -69,31 +69,25 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     /// timer on insert and removal showed in profiles; partitioned so that a snapshot
     /// freezes them copy-on-write, one partition at a time, instead of copying every timer
     /// while the task waits (that copy was most of the checkpoint pause).
-    private var live: [KeyGroupMap<Timer, Void>]
-    /// Partitions handed to a snapshot: copied before their next change.
-    private var frozen: [Bool]
-    private var frozenCount = 0
+    private let live: CopyOnWriteMaps<Timer, Void>
     /// Registered timers.
     private(set) var count = 0
 
     private static var partitionBits: UInt64 { 6 }
 
     init() {
-        live = (0..<(1 << Self.partitionBits)).map { _ in KeyGroupMap() }
-        frozen = Array(repeating: false, count: 1 << Self.partitionBits)
+        live = CopyOnWriteMaps(count: 1 << Self.partitionBits)
     }
 
     /// Whether no timer is registered.
     var isEmpty: Bool { count == 0 }
     /// The registered timers, as a set (for inspection; not on the hot path).
-    var timers: Set<Timer> { Set(live.flatMap(\.allKeys)) }
+    var timers: Set<Timer> { Set(live.maps.flatMap(\.allKeys)) }
 
     /// The registered timers, frozen: later changes to the queue copy the partition they
     /// touch first, so a snapshot may read these on another thread. O(partitions).
     func frozenTimers() -> [KeyGroupMap<Timer, Void>] {
-        for p in frozen.indices { frozen[p] = true }
-        frozenCount = frozen.count
-        return live
+        live.freeze()
     }
 
     @inline(__always)
@@ -106,13 +100,9 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     @inline(__always)
     private func mutablePartition(_ key: HashedKey<Timer>, inserting: Bool) -> KeyGroupMap<Timer, Void>? {
         let p = partition(key)
-        if frozenCount > 0 && frozen[p] {
-            guard (live[p][key] == nil) == inserting else { return nil }
-            live[p] = live[p].copy()
-            frozen[p] = false
-            frozenCount -= 1
-        }
-        return live[p]
+        // A change that would do nothing does not copy a frozen partition.
+        if live.isFrozen(p) && (live.map(p)[key] == nil) != inserting { return nil }
+        return live.mutable(p)
     }
 
     /// Registers `timer`; returns false if it was already registered.
@@ -159,7 +149,7 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
         while true {
             while drainingIndex < draining.count {
                 let key = HashedKey(draining[drainingIndex])
-                if live[partition(key)][key] != nil { return drainingTime }
+                if live.map(partition(key))[key] != nil { return drainingTime }
                 drainingIndex += 1
             }
             guard let next = times.min else { return nil }
