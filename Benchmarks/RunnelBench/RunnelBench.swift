@@ -147,8 +147,9 @@ struct RunnelBench: ParsableCommand {
         print("")
         print("Keyed state checkpoint and restore (one subtask, 128 key groups, value state with TTL, 24-byte keys; median of \(runs)):")
         print("")
-        print("| keys | checkpoint size | pause at barrier | encode | write + fsync + commit | first writes after | restore: read + verify | restore: decode | peak RSS |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| keys | checkpoint size | pause at barrier | encode | write + fsync + commit | first writes after | restore: read + verify | restore: decode "
+            + "| delta (10 % changed): size | pause | encode | restore: decode full + 5 deltas | peak RSS |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for keys in counts {
             var samples: [[String: Int64]] = []
             var peak = 0
@@ -165,7 +166,9 @@ struct RunnelBench: ParsableCommand {
             }
             func ms(_ name: String) -> String { Self.milliseconds(median(name)) }
             print("| \(keys) | \(Double(median("bytes") * 10 / 1_048_576) / 10) MiB | \(ms("pause_us")) | \(ms("encode_us")) | \(ms("write_us")) "
-                + "| \(ms("cow_us")) | \(ms("read_us")) | \(ms("decode_us")) | \(peak / 1024) MiB |")
+                + "| \(ms("cow_us")) | \(ms("read_us")) | \(ms("decode_us")) "
+                + "| \(Double(median("delta_bytes") * 10 / 1_048_576) / 10) MiB | \(ms("delta_pause_us")) | \(ms("delta_encode_us")) "
+                + "| \(ms("chain_decode_us")) | \(peak / 1024) MiB |")
         }
     }
 

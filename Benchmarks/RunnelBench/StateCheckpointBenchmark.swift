@@ -18,7 +18,10 @@ import Glibc
 ///   checkpoint (manifest, directory renames);
 /// - first writes after: one write to every key group after the checkpoint, which copies
 ///   each group once (copy-on-write);
-/// - restore: reading and verifying the checkpoint, then decoding it into a new backend.
+/// - restore: reading and verifying the checkpoint, then decoding it into a new backend;
+/// - incremental: after the full checkpoint, five more each with 10 % of the keys changed
+///   since the one before — the pause and encoding of such a delta, its size, and decoding
+///   the state from the full checkpoint and the five deltas.
 struct StateCheckpointBenchmark {
     /// The measured figures of one run.
     struct Figures {
@@ -30,7 +33,16 @@ struct StateCheckpointBenchmark {
         var firstWritesAfter: Duration
         var restoreRead: Duration
         var restoreDecode: Duration
+        var deltaBytes: Int
+        var deltaPause: Duration
+        var deltaEncode: Duration
+        var chainDecode: Duration
     }
+
+    /// Changed keys per delta: one in `deltaStride`.
+    static let deltaStride = 10
+    /// Deltas taken after the full checkpoint.
+    static let deltas = 5
 
     static let ttl = StateTTL(.seconds(3600), timeDomain: .eventTime)
 
@@ -55,7 +67,8 @@ struct StateCheckpointBenchmark {
         }
 
         let start = clock.now
-        let frozen = try backend.snapshotLater()
+        // Incremental allowed: the first checkpoint is full, and from it on changes are logged.
+        let frozen = try backend.snapshotLater(SnapshotRequest(checkpointID: 1, previousCompletedID: nil, incremental: true))
         let pause = start.duration(to: clock.now)
 
         let encodeStart = clock.now
@@ -108,8 +121,48 @@ struct StateCheckpointBenchmark {
         target.currentTimestamp = Timestamp(probe)
         guard restoredState.value == Int64(probe) else { throw BenchmarkFailure("restored value of key \(probe) differs") }
 
+        // Deltas: 10 % of the keys changed before each.
+        var chain: [Int64: [[UInt8]]] = [1: [payload]]
+        var deltaBytes = 0
+        var deltaPause = Duration.zero
+        var deltaEncode = Duration.zero
+        var last: [UInt8] = []
+        for id in Int64(2)...Int64(1 + Self.deltas) {
+            for i in stride(from: Int(id) % Self.deltaStride, to: keys, by: Self.deltaStride) {
+                backend.setCurrentKey(Self.key(i))
+                backend.currentTimestamp = Timestamp(i)
+                state.value = Int64(i) * id
+            }
+            let pauseStart = clock.now
+            let delta = try backend.snapshotLater(SnapshotRequest(checkpointID: id, previousCompletedID: id - 1, incremental: true))
+            let thisPause = pauseStart.duration(to: clock.now)
+            let encodeStart = clock.now
+            last = try delta.serialize()
+            let thisEncode = encodeStart.duration(to: clock.now)
+            guard delta.dependsOn == Array(1..<id) else { throw BenchmarkFailure("delta \(id) depends on \(delta.dependsOn)") }
+            if id == 2 { (deltaBytes, deltaPause, deltaEncode) = (last.count, thisPause, thisEncode) }
+            chain[id] = [last]
+        }
+        let chainStart = clock.now
+        let rebuilt = KeyedStateBackend<String>(assignment: assignment, keyGroups: assignment.keyGroups(ofSubtask: 0))
+        chain[Int64(1 + Self.deltas)] = nil
+        try rebuilt.restore(from: [last], earlier: chain)
+        let rebuiltState = rebuilt.valueState(ValueStateDescriptor<Int64>("seen", ttl: Self.ttl))
+        try rebuilt.finishRestore()
+        let chainDecode = chainStart.duration(to: clock.now)
+        guard rebuilt.entryCount == keys else { throw BenchmarkFailure("rebuilt \(rebuilt.entryCount) entries, expected \(keys)") }
+        // A key the last delta changed.
+        let lastID = 1 + Self.deltas
+        let probeKey = Self.deltaStride + lastID % Self.deltaStride
+        rebuilt.setCurrentKey(Self.key(probeKey))
+        rebuilt.currentTimestamp = Timestamp(probeKey)
+        guard rebuiltState.value == Int64(probeKey * lastID) else {
+            throw BenchmarkFailure("rebuilt value of key \(probeKey) is \(String(describing: rebuiltState.value)), expected \(probeKey * lastID)")
+        }
+
         return Figures(keys: keys, bytes: file.size, pause: pause, encode: encode, write: write,
-                       firstWritesAfter: firstWritesAfter, restoreRead: restoreRead, restoreDecode: restoreDecode)
+                       firstWritesAfter: firstWritesAfter, restoreRead: restoreRead, restoreDecode: restoreDecode,
+                       deltaBytes: deltaBytes, deltaPause: deltaPause, deltaEncode: deltaEncode, chainDecode: chainDecode)
     }
 }
 
@@ -118,7 +171,9 @@ extension StateCheckpointBenchmark.Figures {
     var line: String {
         [("keys", Int64(keys)), ("bytes", Int64(bytes)), ("pause_us", pause.microseconds), ("encode_us", encode.microseconds),
          ("write_us", write.microseconds), ("cow_us", firstWritesAfter.microseconds),
-         ("read_us", restoreRead.microseconds), ("decode_us", restoreDecode.microseconds)]
+         ("read_us", restoreRead.microseconds), ("decode_us", restoreDecode.microseconds),
+         ("delta_bytes", Int64(deltaBytes)), ("delta_pause_us", deltaPause.microseconds),
+         ("delta_encode_us", deltaEncode.microseconds), ("chain_decode_us", chainDecode.microseconds)]
             .map { "\($0.0)=\($0.1)" }.joined(separator: " ")
     }
 }

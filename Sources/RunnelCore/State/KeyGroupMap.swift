@@ -97,6 +97,13 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         destroyEntries = Self.destroyEntries
     }
 
+    /// A map whose slots the caller fills completely before any use.
+    private init(uninitializedCapacity capacity: Int) {
+        self.capacity = capacity
+        slots = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
+        destroyEntries = Self.destroyEntries
+    }
+
     /// A copy of this frozen map for writing, made without copying any entry: the slots are
     /// copied bit for bit into `spare`'s storage (same capacity) or new storage, the copy
     /// takes over the references they hold, and this map becomes a view that reads through
@@ -124,7 +131,8 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
             spare.ownsEntries = true
             copy = spare
         } else {
-            copy = KeyGroupMap(capacity: capacity)
+            // Every byte is copied over below: no need to mark the slots empty first.
+            copy = KeyGroupMap(uninitializedCapacity: capacity)
         }
         UnsafeMutableRawPointer(copy.slots).copyMemory(from: slots, byteCount: capacity * MemoryLayout<Slot>.stride)
         copy.count = count

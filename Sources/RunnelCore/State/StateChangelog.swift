@@ -39,7 +39,7 @@ final class StateChangelog<Key: StreamKey, Value> {
 
     /// A group is materialized once the records written since its base exceed this many
     /// times the entries it had then (so a restore replays at most about twice the state).
-    static var materializationRatio: Int { 2 }
+    static var materializationRatio: Int { 4 }
     /// Groups with fewer entries at their base count as this many, so that a small group
     /// with steady changes is not rewritten at every checkpoint.
     static var minimumBaseEntries: Int { 256 }
