@@ -36,6 +36,14 @@ import Testing
 
         func owns(_ key: String) -> Bool { backend.keyGroups.contains(backend.assignment.keyGroup(of: key)) }
 
+        /// Sets the counter of `user-0` … `user-(n-1)` to its number.
+        func fillCounters(_ n: Int) {
+            for i in 0..<n {
+                backend.setCurrentKey("user-\(i)")
+                counter.value = i
+            }
+        }
+
         /// Every entry of every state with its TTL stamp, bypassing TTL (what a checkpoint holds).
         func dump() -> Set<String> {
             var lines = Set<String>()
@@ -54,19 +62,6 @@ import Testing
 
     final class WatermarkBox: @unchecked Sendable {
         var value: Timestamp = Watermark.initial
-    }
-
-    /// A deterministic generator (SplitMix64), so that a failure reproduces.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     }
 
     /// A checkpoint as the coordinator would keep it: the snapshot bytes and what it builds on.
@@ -90,7 +85,7 @@ import Testing
     @Test("random changes, sweeps and aborted checkpoints: every checkpoint restores to its state, at any parallelism",
           arguments: [UInt64(1), 2, 3])
     func randomizedChains(seed: UInt64) throws {
-        var random = Random(state: seed)
+        var random = SeededRNG(seed)
         let source = States(subtask: 0, parallelism: 1)
         var taken: [Int64: Taken] = [:]
         var lastCompleted: Int64?
@@ -138,10 +133,7 @@ import Testing
     @Test("a delta holds only the changes: much smaller than the state, and it needs the checkpoint before")
     func deltaIsSmall() throws {
         let source = States(subtask: 0, parallelism: 1)
-        for i in 0..<20_000 {
-            source.backend.setCurrentKey("user-\(i)")
-            source.counter.value = i
-        }
+        source.fillCounters(20_000)
         let first = try source.backend.snapshotLater(SnapshotRequest(checkpointID: 1, previousCompletedID: nil, incremental: true))
         let full = try first.serialize()
         #expect(first.dependsOn.isEmpty)
@@ -212,10 +204,7 @@ import Testing
     @Test("chains stay short: a state that barely changes, or not at all, does not pin old checkpoints")
     func chainsAreBounded() throws {
         let source = States(subtask: 0, parallelism: 1)
-        for i in 0..<5_000 {
-            source.backend.setCurrentKey("user-\(i)")
-            source.counter.value = i
-        }
+        source.fillCounters(5_000)
         var taken: [Int64: Taken] = [:]
         var longest = 0
         for id in Int64(1)...60 {

@@ -100,9 +100,12 @@ private struct CollidingKey: StreamKey {
 
 }
 
-private struct SeededRNG {
+/// A deterministic generator (SplitMix64), so that a failing seed reproduces.
+struct SeededRNG {
     var state: UInt64
     init(_ seed: UInt64) { state = seed }
+    /// A number in `0..<n`.
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
