@@ -87,21 +87,32 @@ public final class CheckpointStore: Sendable {
     public static func load(_ path: String) throws(CheckpointLoadError) -> RestoredCheckpoint {
         var checkpoint = try loadOne(path)
         guard !checkpoint.manifest.dependsOn.isEmpty else { return checkpoint }
-        let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         for id in checkpoint.manifest.dependsOn {
-            let dependencyPath = (parent.isEmpty ? "." : parent) + "/" + prefix + String(id)
+            let dependencyPath = sibling(of: path, named: prefix + String(id))
             let dependency: RestoredCheckpoint
             do {
                 dependency = try loadOne(dependencyPath)
             } catch {
                 throw .dependency(path: path, id: id, reason: error.description)
             }
-            guard dependency.manifest.id == id else {
-                throw .dependency(path: path, id: id, reason: "\(dependencyPath) holds checkpoint \(dependency.manifest.id)")
+            let (m, d) = (checkpoint.manifest, dependency.manifest)
+            guard d.id == id, d.jobName == m.jobName, d.maxParallelism == m.maxParallelism else {
+                throw .dependency(path: path, id: id, reason: "\(dependencyPath) holds checkpoint \(d.id) of job '\(d.jobName)' "
+                                  + "with \(d.maxParallelism) key groups")
             }
             checkpoint.dependencies.append(dependency)
         }
         return checkpoint
+    }
+
+    /// The path of `name` in the directory that holds the checkpoint at `path` (which may
+    /// end with slashes, as shells complete directories).
+    public static func sibling(of path: String, named name: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return name }
+        let parent = trimmed[..<slash]
+        return (parent.isEmpty ? "" : String(parent)) + "/" + name
     }
 
     /// Reads and checks one checkpoint directory's manifest and files.
@@ -165,10 +176,17 @@ public final class CheckpointStore: Sendable {
     func didComplete(_ id: Int64) throws(CheckpointIOError) {
         try DurableFiles.replace(directory + "/" + Self.latestName, Array("\(Self.prefix)\(id)\n".utf8))
         let complete = try completedIDs()
-        let kept = complete.suffix(retained)
-        // Dependencies come from the kept manifests; one that cannot be read keeps only itself
-        // (it cannot be restored anyway).
-        let needed = Set(kept.flatMap { keptID in (try? Self.manifest(at: path(of: keptID)))?.dependsOn ?? [] })
+        // The kept checkpoints and, transitively, those they build on (a manifest lists the
+        // checkpoints a restore of it reads, but a checkpoint kept as a dependency may list
+        // older ones, and `checkpoints list` checks every checkpoint on disk). A manifest that
+        // cannot be read keeps only itself: it cannot be restored anyway.
+        var needed = Set<Int64>()
+        var pending = Array(complete.suffix(retained))
+        while let next = pending.popLast() {
+            for earlier in (try? Self.manifest(at: path(of: next)))?.dependsOn ?? [] where needed.insert(earlier).inserted {
+                pending.append(earlier)
+            }
+        }
         for old in complete.dropLast(retained) where old < id && !needed.contains(old) { try DurableFiles.removeTree(path(of: old)) }
         for name in try DurableFiles.list(directory) where name.hasPrefix(Self.inProgressPrefix) {
             if let staleID = Int64(name.dropFirst(Self.inProgressPrefix.count)), staleID < id {

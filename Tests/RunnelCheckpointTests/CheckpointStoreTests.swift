@@ -58,6 +58,31 @@ struct CheckpointStoreTests {
         #expect(try CheckpointCatalog.list(store).last?.contains("incremental on chk-5") == true)
     }
 
+    @Test("a checkpoint kept only because another builds on it keeps what it builds on too")
+    func retentionIsTransitive() throws {
+        let dir = TemporaryDirectory()
+        let store = try CheckpointStore(directory: dir.path, retained: 1)
+        try writeCheckpoint(store, id: 1)
+        try writeCheckpoint(store, id: 2, dependsOn: [1])
+        try writeCheckpoint(store, id: 3, dependsOn: [1, 2])
+        try writeCheckpoint(store, id: 4, dependsOn: [2, 3])
+        // 4 needs 2 and 3; 3 (kept for 4) needs 1: nothing may go, and every one still checks.
+        #expect(try store.completedIDs() == [1, 2, 3, 4])
+        #expect(try CheckpointCatalog.list(store).allSatisfy { $0.hasSuffix("ok") })
+    }
+
+    @Test("an incremental checkpoint loads from a path with a trailing slash, and finds its siblings")
+    func trailingSlash() throws {
+        let dir = TemporaryDirectory()
+        let store = try CheckpointStore(directory: dir.path)
+        try writeCheckpoint(store, id: 1)
+        try writeCheckpoint(store, id: 2, dependsOn: [1])
+        #expect(try store.load(store.path(of: 2) + "/").dependencies.map(\.manifest.id) == [1])
+        #expect(CheckpointStore.sibling(of: "/a/chk-3//", named: "chk-2") == "/a/chk-2")
+        #expect(CheckpointStore.sibling(of: "/chk-3", named: "chk-2") == "/chk-2")
+        #expect(CheckpointStore.sibling(of: "chk-3", named: "chk-2") == "chk-2")
+    }
+
     @Test("a checkpoint whose earlier checkpoint is missing or damaged is skipped for one that can be restored",
           arguments: ["missing", "damaged"])
     func brokenDependencyFallsBack(how: String) throws {

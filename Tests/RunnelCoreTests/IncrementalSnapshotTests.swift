@@ -153,6 +153,9 @@ import Testing
         // Without the checkpoint it builds on, the delta cannot be restored, and says why.
         let orphan = States(subtask: 0, parallelism: 1)
         #expect(throws: KeyedStateRestoreError.self) { try orphan.backend.restore(from: [delta]) }
+        // A damaged chain that points back at the same checkpoint is refused, not followed forever.
+        let looping = States(subtask: 0, parallelism: 1)
+        #expect(throws: KeyedStateRestoreError.self) { try looping.backend.restore(from: [delta], earlier: [1: [delta]]) }
     }
 
     @Test("after a checkpoint that did not complete, and for savepoints, everything is written in full")

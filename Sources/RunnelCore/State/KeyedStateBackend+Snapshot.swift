@@ -20,7 +20,8 @@ extension KeyedStateBackend {
 
     /// Freezes the state (O(states × key groups)) and returns what encodes it in full,
     /// which may run on another thread while the task goes on (see
-    /// ``snapshotLater(_:)``).
+    /// ``snapshotLater(_:)``). Incremental logging restarts from it: the next checkpoint
+    /// writes the state in full.
     public func snapshotLater() throws -> DeferredSnapshot {
         try snapshotLater(.full)
     }
@@ -75,7 +76,14 @@ extension KeyedStateBackend {
             var chains: [Int: [[UInt8]]] = [:]
             for (group, block) in groups {
                 var chain = [block]
+                var newer = Int64.max
                 while let previous = try Self.previousCheckpoint(ofBlock: chain.last!) {
+                    // Each step goes to an earlier checkpoint: a damaged chain cannot loop.
+                    guard previous < newer else {
+                        throw KeyedStateRestoreError(reason: "key group \(group) of state '\(name)' has a delta chain that "
+                                                     + "does not go back in time (checkpoint \(previous) after \(newer))")
+                    }
+                    newer = previous
                     guard let older = try blocks(of: previous)[name]?[group] else {
                         throw KeyedStateRestoreError(reason: "key group \(group) of state '\(name)' builds on checkpoint \(previous), "
                                                      + "whose state is not available")
