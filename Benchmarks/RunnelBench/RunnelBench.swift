@@ -107,8 +107,8 @@ struct RunnelBench: ParsableCommand {
         let configurations = [
             ("decode + validate (1 thread)", "decode", 1), ("replay p=1", "replay", 1), ("replay p=2", "replay", 2),
             ("replay p=2, output to a file", "replay-file", 2),
-            ("replay p=2, output to files, checkpoint every \(checkpointInterval) s (incremental)", "replay-checkpoints", 2),
-            ("replay p=2, output to files, checkpoint every \(checkpointInterval) s (--full-checkpoints)", "replay-checkpoints-full", 2),
+            ("replay p=2, output to files, checkpoint every \(checkpointInterval) s (--incremental-checkpoints)", "replay-checkpoints", 2),
+            ("replay p=2, output to files, checkpoint every \(checkpointInterval) s (full, the default)", "replay-checkpoints-full", 2),
         ]
         // Rounds of every configuration in turn, rather than all runs of one and then the
         // next: the VM's speed drifts by ±15 % over minutes, and interleaving puts each

@@ -15,12 +15,16 @@ public struct CheckpointSettings: Sendable {
     public var writerNiceness: Int32
     /// Whether keyed state with small entries may be written as the changes since the
     /// previous checkpoint (incremental checkpoints; see `StateChangelog` in RunnelCore)
-    /// rather than in full every time. On by default; savepoints are always full.
+    /// rather than in full every time; savepoints are always full. Off by default:
+    /// incremental checkpoints are smaller (a third, on the replay job), but logging every
+    /// change costs the tasks more than the full snapshot costs the writer when the state
+    /// turns over within seconds, as the replay job's deduplication ids do (measured:
+    /// docs/CHECKPOINTS.md). They pay off for large state that changes slowly.
     public var incremental: Bool
 
-    /// Creates settings (default: every 10 s, keeping 3, writer at normal priority, incremental).
+    /// Creates settings (default: every 10 s, keeping 3, writer at normal priority, full).
     public init(directory: String, interval: Duration = .seconds(10), retained: Int = 3, writerNiceness: Int32 = 0,
-                incremental: Bool = true) {
+                incremental: Bool = false) {
         self.directory = directory
         self.interval = interval
         self.retained = retained

@@ -21,7 +21,8 @@ import Testing
         _ = try ReplayJob.run(plain)
 
         var checkpointed = ReplayConfiguration(inputPath: input, outputPath: dir.path("chk-out"), parallelism: parallelism)
-        checkpointed.checkpoints = CheckpointSettings(directory: dir.path("checkpoints"), interval: .milliseconds(5), retained: 1000)
+        checkpointed.checkpoints = CheckpointSettings(directory: dir.path("checkpoints"), interval: .milliseconds(5), retained: 1000,
+                                                          incremental: true)
         checkpointed.linesPerSecond = 50_000
         let summary = try ReplayJob.run(checkpointed)
 
@@ -100,7 +101,8 @@ import Testing
 
         let full = CollectSink<ReplayResult>()
         var options = JobRunner.Options(parallelism: parallelism)
-        options.checkpoints = CheckpointSettings(directory: dir.path("checkpoints"), interval: .milliseconds(5), retained: 1000)
+        options.checkpoints = CheckpointSettings(directory: dir.path("checkpoints"), interval: .milliseconds(5), retained: 1000,
+                                                          incremental: true)
         // Throttled so that the run lasts long enough for several checkpoints however busy
         // the machine is (the checkpoint writer runs at a lower priority than the tasks).
         var throttled = config

@@ -44,9 +44,9 @@ import Testing
         return ReplayE2E.readLines(dir.path("plain.ndjson")).sorted()
     }
 
-    @Test("killed with SIGKILL several times and restored, at alternating parallelism: committed output equals an uninterrupted run",
-          arguments: [(UInt64(1), 1), (UInt64(2), 2)])
-    func killAndRestore(seed: UInt64, parallelism: Int) throws {
+    @Test("killed with SIGKILL several times and restored, at alternating parallelism, from full or incremental checkpoints: committed output equals an uninterrupted run",
+          arguments: [(UInt64(1), 1, false), (UInt64(2), 2, true)])
+    func killAndRestore(seed: UInt64, parallelism: Int, incremental: Bool) throws {
         let dir = try E2ETempDir("replay-crash")
         let input = dir.path("events.ndjson")
         try ReplayE2E.generate(seed: seed, count: 30_000).write(to: URL(fileURLWithPath: input))
@@ -66,6 +66,8 @@ import Testing
             let arguments = ["replay", "--input", input, "--output", dir.path("out"), "--dead-letter", dir.path("dead"),
                              "--checkpoint-dir", dir.path("checkpoints"), "--checkpoint-interval", "0.05",
                              "--parallelism", "\(p)", "--rate", "20000", "--restore", "latest"]
+                // The second case restores from incremental checkpoints (chains of deltas).
+                + (incremental ? ["--incremental-checkpoints"] : [])
             // Early attempts are killed at random moments; later ones may run to the end. At
             // 20 k events/s the input takes 1.5 s, so the first two attempts (killed within
             // 0.6 s each) cannot finish it: at least two kills whatever the machine's speed.
@@ -162,9 +164,7 @@ import Testing
         let process = Process()
         process.executableURL = try CreatorAnalyticsCLI.location.get()
         process.arguments = ["replay", "--input", input, "--output", dir.path("out"), "--checkpoint-dir", checkpoints,
-                             "--checkpoint-interval", "0.05", "--parallelism", "2", "--rate", "20000",
-                             // Full: incremental checkpoints would write only each interval's new ids.
-                             "--full-checkpoints"]
+                             "--checkpoint-interval", "0.05", "--parallelism", "2", "--rate", "20000"]
         let errors = Pipe()
         process.standardError = errors
         try process.run()
@@ -223,9 +223,7 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "trap '' XFSZ; ulimit -f 256; exec \"$0\" \"$@\"", try CreatorAnalyticsCLI.location.get().path,
                              "replay", "--input", input, "--output", dir.path("out"), "--checkpoint-dir", checkpoints,
-                             "--checkpoint-interval", "0.05", "--parallelism", "2", "--rate", "20000",
-                             // Full: incremental checkpoints would write only each interval's new ids.
-                             "--full-checkpoints"]
+                             "--checkpoint-interval", "0.05", "--parallelism", "2", "--rate", "20000"]
         let errors = Pipe()
         process.standardError = errors
         try process.run()

@@ -48,9 +48,9 @@ struct Replay: ParsableCommand {
     @Option(help: "Restore from 'latest' (the newest valid checkpoint in --checkpoint-dir) or a checkpoint's path.")
     var restore: String?
 
-    @Flag(name: .customLong("full-checkpoints"),
-          help: "Write all keyed state in full at every checkpoint (by default, large states with small entries are written as changes since the previous checkpoint).")
-    var fullCheckpoints = false
+    @Flag(name: .customLong("incremental-checkpoints"),
+          help: "Write keyed state with small entries as its changes since the previous checkpoint (by default every checkpoint holds all state in full).")
+    var incrementalCheckpoints = false
 
     @Option(help: "Read at most this many events per second (for demos and tests).")
     var rate: Double?
@@ -70,7 +70,7 @@ struct Replay: ParsableCommand {
         if let checkpointDir {
             config.checkpoints = CheckpointSettings(directory: checkpointDir,
                                                     interval: .milliseconds(max(1, Int64((checkpointInterval * 1000).rounded()))),
-                                                    incremental: !fullCheckpoints)
+                                                    incremental: incrementalCheckpoints)
         }
         config.restore = restore
         config.linesPerSecond = rate
