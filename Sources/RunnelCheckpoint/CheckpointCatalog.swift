@@ -6,10 +6,12 @@ public enum CheckpointCatalog {
     /// checkpoints it builds on (incremental), and whether it passes its checks.
     public static func list(_ store: CheckpointStore) throws(CheckpointIOError) -> [String] {
         var lines: [String] = []
+        var loaded: [String: Result<RestoredCheckpoint, CheckpointLoadError>] = [:]
         for id in try store.completedIDs() {
             let path = store.path(of: id)
             do {
-                let checkpoint = try store.load(path)
+                // Checked, not kept: a listing holds manifests only.
+                let checkpoint = try CheckpointStore.load(path, keepPayloads: false, loaded: &loaded)
                 let m = checkpoint.manifest
                 let builds = m.dependsOn.isEmpty ? "" : "  incremental on chk-\(m.dependsOn.map(String.init).joined(separator: ",chk-"))"
                 lines.append("\(path)  id \(m.id)  \(m.kind == .savepoint ? "savepoint" : "checkpoint")  "
@@ -23,7 +25,8 @@ public enum CheckpointCatalog {
     }
 
     /// A JSON description of a checkpoint: id, kind, time, size, the checkpoints it builds on
-    /// and what a restore reads, parallelism, files, and each state entry (step, subtask, key groups, file, summary such as a source offset).
+    /// and what a restore reads, parallelism, files, and each state entry (step, subtask,
+    /// key groups, file, summary such as a source offset).
     public static func describe(_ checkpoint: RestoredCheckpoint) -> String {
         let m = checkpoint.manifest
         var json = JSONWriter()

@@ -85,13 +85,37 @@ public final class CheckpointStore: Sendable {
     /// checkpoints it depends on (incremental keyed state; siblings in the same directory).
     /// A missing or corrupt dependency makes the checkpoint unrestorable, and says which.
     public static func load(_ path: String) throws(CheckpointLoadError) -> RestoredCheckpoint {
-        var checkpoint = try loadOne(path)
-        guard !checkpoint.manifest.dependsOn.isEmpty else { return checkpoint }
+        var loaded: [String: Result<RestoredCheckpoint, CheckpointLoadError>] = [:]
+        return try load(path, loaded: &loaded)
+    }
+
+    /// ``load(_:)``, reading each checkpoint directory at most once across calls that share
+    /// `loaded` (checking every checkpoint of a directory reads a chain's earlier
+    /// checkpoints once, not once per checkpoint that builds on them). Without
+    /// `keepPayloads` the files are checked but not kept (the result has no payloads), so
+    /// that `loaded` holds manifests only.
+    static func load(_ path: String, keepPayloads: Bool = true,
+                     loaded: inout [String: Result<RestoredCheckpoint, CheckpointLoadError>]) throws(CheckpointLoadError) -> RestoredCheckpoint {
+        func one(_ path: String) throws(CheckpointLoadError) -> RestoredCheckpoint {
+            let result: Result<RestoredCheckpoint, CheckpointLoadError>
+            if let known = loaded[path] {
+                result = known
+            } else {
+                do throws(CheckpointLoadError) {
+                    result = .success(try loadOne(path, keepPayloads: keepPayloads))
+                } catch {
+                    result = .failure(error)
+                }
+                loaded[path] = result
+            }
+            return try result.get()
+        }
+        var checkpoint = try one(path)
         for id in checkpoint.manifest.dependsOn {
             let dependencyPath = sibling(of: path, named: prefix + String(id))
             let dependency: RestoredCheckpoint
             do {
-                dependency = try loadOne(dependencyPath)
+                dependency = try one(dependencyPath)
             } catch {
                 throw .dependency(path: path, id: id, reason: error.description)
             }
@@ -116,7 +140,7 @@ public final class CheckpointStore: Sendable {
     }
 
     /// Reads and checks one checkpoint directory's manifest and files.
-    private static func loadOne(_ path: String) throws(CheckpointLoadError) -> RestoredCheckpoint {
+    private static func loadOne(_ path: String, keepPayloads: Bool = true) throws(CheckpointLoadError) -> RestoredCheckpoint {
         let manifest = try manifest(at: path)
         var payloads: [String: [UInt8]] = [:]
         for file in manifest.files {
@@ -133,7 +157,8 @@ public final class CheckpointStore: Sendable {
                 throw .corrupt(path: path, file: file.name, reason: "checksum does not match the manifest")
             }
             do {
-                payloads[file.name] = try CheckpointFile.decode(bytes, expecting: .state)
+                let payload = try CheckpointFile.decode(bytes, expecting: .state)
+                if keepPayloads { payloads[file.name] = payload }
             } catch {
                 throw .corrupt(path: path, file: file.name, reason: error.description)
             }

@@ -13,13 +13,9 @@ final class EncodingScratch {
     func write<Key, Value>(key: UnsafePointer<Key>, stamp: Int64, value: UnsafePointer<Value>,
                            _ rawKey: (UnsafePointer<Key>, UnsafeMutableRawPointer, Int) -> Int?,
                            _ rawValue: (UnsafePointer<Value>, UnsafeMutableRawPointer, Int) -> Int?) -> Bool {
-        var at = used
-        guard let k = rawKey(key, base + at, Self.capacity - at) else { return false }
-        at += k
-        guard Self.capacity - at >= RawEncoding.maxVarIntLength else { return false }
-        at += RawEncoding.varInt(stamp, to: base + at)
-        guard let v = rawValue(value, base + at, Self.capacity - at) else { return false }
-        used = at + v
+        guard let n = RawEncoding.entry(key: key, stamp: stamp, value: value, rawKey, rawValue,
+                                        to: base + used, capacity: Self.capacity - used) else { return false }
+        used += n
         return true
     }
 

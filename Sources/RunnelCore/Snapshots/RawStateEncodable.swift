@@ -45,6 +45,22 @@ public enum RawEncoding {
         return 8
     }
 
+    /// Writes a keyed-state entry as a full snapshot block holds it — the key, the TTL stamp
+    /// (zigzag varint), the value — if it fits in `capacity`; returns its length, nil when it
+    /// does not fit.
+    @inline(__always)
+    public static func entry<Key, Value>(key: UnsafePointer<Key>, stamp: Int64, value: UnsafePointer<Value>,
+                                         _ rawKey: (UnsafePointer<Key>, UnsafeMutableRawPointer, Int) -> Int?,
+                                         _ rawValue: (UnsafePointer<Value>, UnsafeMutableRawPointer, Int) -> Int?,
+                                         to target: UnsafeMutableRawPointer, capacity: Int) -> Int? {
+        guard let k = rawKey(key, target, capacity) else { return nil }
+        var at = k
+        guard capacity - at >= maxVarIntLength else { return nil }
+        at += varInt(stamp, to: target + at)
+        guard let v = rawValue(value, target + at, capacity - at) else { return nil }
+        return at + v
+    }
+
     /// Writes a length-prefixed run of bytes (as ``BinaryWriter/writeBytes(_:)-(UnsafeRawBufferPointer)``)
     /// if it fits in `capacity`.
     @inline(__always)

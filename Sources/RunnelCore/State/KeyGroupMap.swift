@@ -156,16 +156,20 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         guard isSharing else { return }
         if let view {
             var keep = graveyard
-            if let bits = shared {
-                for i in 0..<capacity where bits[i >> 6] & (1 << UInt64(i & 63)) != 0 && hash(at: i) != 0 {
-                    keep.append(slots[i])
-                }
-            }
+            appendSharedEntries(to: &keep)
             view.adopted += keep
         }
         graveyard = []
         shared?.deallocate()
         shared = nil
+    }
+
+    /// Appends (retains) the entries a view still reads through this map's slots.
+    private func appendSharedEntries(to kept: inout [Slot]) {
+        guard let bits = shared else { return }
+        for i in 0..<capacity where bits[i >> 6] & (1 << UInt64(i & 63)) != 0 && hash(at: i) != 0 {
+            kept.append(slots[i])
+        }
     }
 
     /// Before the entry in slot `i` is changed, removed or moved out of place: if a view
@@ -349,9 +353,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     private func grow(to newCapacity: Int) {
         // Entries move to new slots: keep what a view still reads, and stop tracking slots.
         if let bits = shared {
-            for i in 0..<capacity where bits[i >> 6] & (1 << UInt64(i & 63)) != 0 && hash(at: i) != 0 {
-                graveyard.append(slots[i])
-            }
+            appendSharedEntries(to: &graveyard)
             bits.deallocate()
             shared = nil
         }

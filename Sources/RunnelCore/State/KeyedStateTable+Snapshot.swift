@@ -95,26 +95,25 @@ extension KeyedStateTable {
             }
             return key
         }
+        // An entry as a full block and a put record hold it: key, TTL stamp, value.
+        func readEntry() throws {
+            let key = try readKey()
+            let stamp = try reader.readVarInt()
+            let value = try values.decode(&reader)
+            map.updateValue(Entry(value: value, refreshedAt: stamp), forKey: key)
+        }
         switch BlockKind(rawValue: try reader.readByte()) {
         case .full:
             let count = try reader.readCount()
             map.reserveCapacity(map.count + count)
-            for _ in 0..<count {
-                let key = try readKey()
-                let stamp = try reader.readVarInt()
-                let value = try values.decode(&reader)
-                map.updateValue(Entry(value: value, refreshedAt: stamp), forKey: key)
-            }
+            for _ in 0..<count { try readEntry() }
         case .delta:
             _ = try reader.readVarInt()
             while !reader.isAtEnd {
                 let tagOffset = reader.offset
                 switch StateChangelog<Key, Value>.Record(rawValue: try reader.readByte()) {
                 case .put:
-                    let key = try readKey()
-                    let stamp = try reader.readVarInt()
-                    let value = try values.decode(&reader)
-                    map.updateValue(Entry(value: value, refreshedAt: stamp), forKey: key)
+                    try readEntry()
                 case .remove:
                     map.removeValue(forKey: try readKey())
                 case .expire:

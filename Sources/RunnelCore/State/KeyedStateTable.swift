@@ -57,14 +57,9 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
         storage.mutable(g)
     }
 
-    /// Hands the current maps to a snapshot: they are not changed from now on (the next
-    /// write to each copies it), so a background thread may read them. O(key groups).
-    func freeze() -> [KeyGroupMap<Key, Entry>] {
-        freeze(where: { _ in true })
-    }
-
-    /// Hands the maps of the local groups `include` selects to a snapshot (see ``freeze()``);
-    /// the result holds every group's map, of which the snapshot reads only those.
+    /// Hands the maps of the local groups `include` selects to a snapshot: they are not
+    /// changed from now on (the next write to each copies it), so a background thread may
+    /// read them. Returns every group's map, of which the snapshot reads only those.
     func freeze(where include: (Int) -> Bool) -> [KeyGroupMap<Key, Entry>] {
         storage.freeze(where: include)
     }

@@ -103,13 +103,8 @@ final class StateChangelog<Key: StreamKey, Value> {
             withUnsafePointer(to: value) { v in
                 append(group) { target, capacity in
                     target.storeBytes(of: Record.put.rawValue, as: UInt8.self)
-                    var at = 1
-                    guard let kn = rawKey(k, target + at, capacity - at) else { return nil }
-                    at += kn
-                    guard capacity - at >= RawEncoding.maxVarIntLength else { return nil }
-                    at += RawEncoding.varInt(stamp, to: target + at)
-                    guard let vn = rawValue(v, target + at, capacity - at) else { return nil }
-                    return at + vn
+                    return RawEncoding.entry(key: k, stamp: stamp, value: v, rawKey, rawValue,
+                                             to: target + 1, capacity: capacity - 1).map { $0 + 1 }
                 } slowly: { writer in
                     writer.writeByte(Record.put.rawValue)
                     keys.encodeInPlace(k, &writer)
