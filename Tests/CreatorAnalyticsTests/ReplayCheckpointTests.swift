@@ -4,6 +4,7 @@ import RunnelCheckpoint
 import RunnelCore
 import RunnelOperators
 import RunnelRuntime
+import RunnelTesting
 import Testing
 
 /// Checkpoints taken while the replay job runs: barriers flow through every exchange, each
@@ -61,6 +62,22 @@ import Testing
             #expect(parts.count == parallelism, "\(step)")
             #expect(parts.map(\.keyGroups.lowerBound) == parts.indices.map { KeyGroupAssignment(parallelism: parallelism).keyGroups(ofSubtask: $0).lowerBound })
             #expect(parts.last?.keyGroups.upperBound == 128)
+        }
+        // The window operators (tumbling views, event-time sessions, no allowed lateness)
+        // write their watermark but no timers: restore rebuilds those from the windows.
+        for step in [ReplayJob.Step.postViews, ReplayJob.Step.sessions] {
+            var windows = 0
+            for part in manifest.states where part.step == step {
+                windows += Int(part.summary.prefix { $0.isNumber }) ?? 0
+                var reader = BinaryReader(try #require(latest.payload(of: part.file)))
+                _ = try reader.readBytes()
+                let timers = InternalTimerService<String, TimeWindow>(processingTimeService: ManualClock(start: 0))
+                let watermark = try timers.restore(from: [try reader.readBytes()], keyGroups: part.keyGroups,
+                                                   assignment: KeyGroupAssignment(parallelism: parallelism))
+                #expect(watermark != nil && watermark! > Watermark.initial, "\(step): the watermark is kept")
+                #expect(timers.timerCounts == (0, 0), "\(step): no timers written")
+            }
+            #expect(windows > 0, "\(step) held windows at the checkpoint")
         }
         // The dedup state decodes into a backend declaring the same state.
         let assignment = KeyGroupAssignment(parallelism: 1)

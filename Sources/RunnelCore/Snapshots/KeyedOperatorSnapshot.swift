@@ -6,14 +6,18 @@
 /// length-prefixed byte string.
 enum KeyedOperatorSnapshot {
     /// Registers the snapshot of `backend` and `timers` as the operator's checkpoint action.
+    /// With `timersFromState`, the operator rebuilds its timers from its keyed state on
+    /// restore (see ``restore(setup:backend:timers:rebuildTimers:)``): only the watermark
+    /// of the timer service is written.
     static func register<Key, Namespace>(setup: OperatorSetup, backend: KeyedStateBackend<Key>,
-                                         timers: InternalTimerService<Key, Namespace>) {
+                                         timers: InternalTimerService<Key, Namespace>, timersFromState: Bool = false) {
         let (step, subtask, keyGroups, assignment) = (setup.name, setup.subtask, setup.keyGroups, setup.assignment)
         setup.onCheckpoint { barrier in
             // The keyed state is frozen and the timers copied here; both are encoded on the
             // checkpoint writer's thread.
             let state = try backend.snapshotLater(SnapshotRequest(barrier))
-            let timerState = try timers.snapshotLater(keyGroups: keyGroups, assignment: assignment)
+            let timerState = try timers.snapshotLater(keyGroups: keyGroups, assignment: assignment,
+                                                      includeTimers: !timersFromState)
             let entries = backend.entryCount
             var part = CheckpointPart(checkpointID: barrier.id, step: step, subtask: subtask, keyGroups: keyGroups,
                                       summary: "\(entries) state entries") {
@@ -30,9 +34,12 @@ enum KeyedOperatorSnapshot {
 
     /// Restores `backend` and `timers` from the step's parts of a restored checkpoint: the
     /// key groups this subtask owns, from whichever earlier subtasks held them, and the
-    /// lowest watermark among those subtasks.
+    /// lowest watermark among those subtasks. `rebuildTimers`, if given, is called once the
+    /// state is in, to register the timers the state implies (timers found in the
+    /// checkpoint, if any, are registered too: registering one twice keeps one).
     static func restore<Key, Namespace>(setup: OperatorSetup, backend: KeyedStateBackend<Key>,
-                                        timers: InternalTimerService<Key, Namespace>) throws {
+                                        timers: InternalTimerService<Key, Namespace>,
+                                        rebuildTimers: (() -> Void)? = nil) throws {
         guard let restored = setup.restored else { return }
         var states: [[UInt8]] = []
         var timerSnapshots: [[UInt8]] = []
@@ -55,5 +62,6 @@ enum KeyedOperatorSnapshot {
         if let watermark = try timers.restore(from: timerSnapshots, keyGroups: setup.keyGroups, assignment: setup.assignment) {
             timers.restoreWatermark(watermark)
         }
+        rebuildTimers?()
     }
 }

@@ -13,10 +13,15 @@ extension InternalTimerService {
 
     /// Freezes the timers (copy-on-write by partition, O(partitions)) and returns what
     /// encodes them, which may run on another thread while the task goes on.
-    public func snapshotLater(keyGroups: Range<Int>, assignment: KeyGroupAssignment) throws -> DeferredSnapshot {
+    ///
+    /// With `includeTimers` false only the watermark is kept and every key group is written
+    /// without timers (same layout): for an operator that rebuilds its timers from its own
+    /// state on restore, which then pays neither the freeze nor the encoding.
+    public func snapshotLater(keyGroups: Range<Int>, assignment: KeyGroupAssignment,
+                              includeTimers: Bool = true) throws -> DeferredSnapshot {
         let (keys, namespaces) = try serializers()
         let watermark = currentWatermark
-        let frozen = frozenTimers()
+        let frozen = includeTimers ? frozenTimers() : (eventTime: [], processingTime: [])
         return DeferredSnapshot { writer in
             writer.writeVarInt(watermark)
             writer.write(keyGroups.lowerBound)

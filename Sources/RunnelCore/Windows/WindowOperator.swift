@@ -33,6 +33,9 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     /// `WindowOperator+EventTimeSessions.swift`) that keeps each session in one slot.
     let usesSessionFastPath: Bool
     let sessionSlots: KeyedStateTable<Key, [SessionSlot<Agg.Accumulator>]>
+    /// Whether every timer the operator holds follows from its window state, so that
+    /// checkpoints leave timers out and restore rebuilds them (see `rebuildTimersFromState()`).
+    let timersFromState: Bool
     private var context: TriggerContext!
     private var currentWindow = TimeWindow(start: 0, end: 0)
 
@@ -71,6 +74,8 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         self.usesSessionFastPath = assigner.isMerging && assigner.isEventTime && Trig.self == EventTimeTrigger.self
             && allowedLateness == 0
         self.sessionSlots = backend.table(named: "window-session-slots", ttl: nil, of: [SessionSlot<Agg.Accumulator>].self)
+        self.timersFromState = usesSessionFastPath
+            || (!assigner.isMerging && assigner.isEventTime && Trig.self == EventTimeTrigger.self && allowedLateness == 0)
         self.recordsIn = setup.counter("records_in")
         self.lateRecords = setup.counter("late_records")
         self.windowsFired = setup.counter("windows_fired")
@@ -85,8 +90,47 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
             processingTime: { clock.currentTime })
         timers.onEventTime = { [unowned self] t in self.onTimer(t, domain: .eventTime) }
         timers.onProcessingTime = { [unowned self] t in self.onTimer(t, domain: .processingTime) }
-        try KeyedOperatorSnapshot.restore(setup: setup, backend: backend, timers: timers)
-        KeyedOperatorSnapshot.register(setup: setup, backend: backend, timers: timers)
+        try KeyedOperatorSnapshot.restore(setup: setup, backend: backend, timers: timers,
+                                          rebuildTimers: timersFromState ? { [unowned self] in self.rebuildTimersFromState() } : nil)
+        KeyedOperatorSnapshot.register(setup: setup, backend: backend, timers: timers, timersFromState: timersFromState)
+    }
+
+    /// Registers the timers the restored window state implies, for the configurations
+    /// whose timers are not checkpointed (`timersFromState`).
+    ///
+    /// - Non-merging event-time windows with the default trigger and no allowed lateness:
+    ///   a window exists in state from its first element until its one timer, at its end
+    ///   (firing and cleanup at once), fires; so every window in state has that timer.
+    /// - The event-time session fast path: each session slot's live timer is `timerAt`
+    ///   (timers it left behind on merges are ignored when they fire). Its namespace was
+    ///   the session's window when registered, which the slot's window now covers, as
+    ///   `onSessionTimer` requires.
+    ///
+    /// Every one of those timers is after the watermark of the subtask that held the state
+    /// (a timer at or before it has fired and cleared or re-armed its window), so none fires
+    /// twice. Timers make up a large part of what a checkpoint of such an operator would
+    /// otherwise encode, and freezing them costs the task a copy of each timer partition it
+    /// touches after a checkpoint.
+    private func rebuildTimersFromState() {
+        if usesSessionFastPath {
+            for group in sessionSlots.groups {
+                group.forEach { key, entry in
+                    let hashed = HashedKey(key)
+                    for slot in entry.value {
+                        timers.registerEventTimeTimer(slot.timerAt, key: hashed, namespace: slot.window)
+                    }
+                }
+            }
+        } else {
+            for group in contents.groups {
+                group.forEach { key, entry in
+                    let hashed = HashedKey(key)
+                    for window in entry.value.keys {
+                        timers.registerEventTimeTimer(window.maxTimestamp, key: hashed, namespace: window)
+                    }
+                }
+            }
+        }
     }
 
     /// The operator's input entry points; they keep the operator alive (nothing else holds it).
