@@ -89,6 +89,14 @@ public struct BinaryReader {
         return Array(bytes[offset..<(offset + count)])
     }
 
+    /// Reads a length-prefixed byte string and hands it to `body` in place, without copying.
+    public mutating func withByteString<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let count = try readCount()
+        try need(count, "byte string")
+        defer { offset += count }
+        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count)])) }
+    }
+
     /// Reads length-prefixed UTF-8 (invalid UTF-8 is an error, not repaired).
     public mutating func readString() throws -> String {
         let count = try readCount()

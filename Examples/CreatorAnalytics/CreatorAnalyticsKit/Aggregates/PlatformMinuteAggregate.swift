@@ -9,9 +9,9 @@ public struct PlatformMinuteAggregate: AggregateFunction, Sendable {
         /// Events per kind, indexed by ``CreatorEventName/rawValue``.
         public var eventsByKind = [Int](repeating: 0, count: CreatorEventName.allCases.count)
         /// Distinct users who did anything while logged in.
-        public var activeUsers = DistinctValues<String>()
+        public var activeUsers = DistinctStrings()
         /// Distinct sessions with any event (keyed as the session windows key them).
-        public var activeSessions = DistinctValues<String>()
+        public var activeSessions = DistinctStrings()
         /// Amounts paid, per currency (amounts in different currencies are never added).
         public var revenue: [String: Double] = [:]
 

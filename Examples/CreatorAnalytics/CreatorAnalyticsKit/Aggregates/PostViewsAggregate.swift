@@ -12,7 +12,7 @@ public struct PostViewsAggregate: AggregateFunction, Sendable {
         /// Views counted.
         public var views = 0
         /// Distinct viewer ids.
-        public var viewers = DistinctValues<String>()
+        public var viewers = DistinctStrings()
         /// The post's creator.
         public var creatorId: String?
 

@@ -15,7 +15,7 @@ public struct SessionAggregate: AggregateFunction, Sendable {
         /// `post_viewed` events in the session.
         public var postViews = 0
         /// Distinct posts viewed.
-        public var posts = DistinctValues<String>()
+        public var posts = DistinctStrings()
 
         /// An empty accumulator.
         public init() {}

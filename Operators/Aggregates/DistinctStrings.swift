@@ -1,0 +1,196 @@
+import RunnelCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A set of distinct strings held as their UTF-8 bytes in one buffer: for distinct-count
+/// accumulators over ids (viewers of a post, posts of a session, active users).
+///
+/// ``DistinctValues`` of `String` keeps one `String` per member, each usually a heap
+/// object of its own: a checkpoint that encodes the set visits (and retains) every one of
+/// them, and a window accumulator copied for a checkpoint (copy-on-write) retains them all
+/// again. Here the members are bytes in one array, laid out exactly as their checkpoint
+/// encoding (a varint length, then the UTF-8 bytes), so encoding the set is one copy of
+/// that array and copying it retains three buffers whatever the size of the set. The
+/// encoding is the same as that of `DistinctValues<String>`, so either type restores the
+/// other's checkpoints.
+///
+/// Small sets are searched linearly (hashes first); from ``inlineLimit`` members on, an
+/// open-addressing index of member numbers is kept as well.
+///
+/// Written here rather than taken from a library: neither the standard library nor
+/// swift-collections has a string set stored in one buffer.
+public struct DistinctStrings: Sendable, Hashable {
+    /// A member: its stable hash (`String.stableHash`), and where its UTF-8 bytes are in
+    /// ``arena``.
+    private struct Member: Sendable, Hashable {
+        var hash: UInt64
+        var offset: UInt32
+        var length: UInt32
+    }
+
+    /// The members' encodings, one after another: varint length, UTF-8 bytes.
+    private var arena: [UInt8] = []
+    /// The members, in insertion order.
+    private var members: [Member] = []
+    /// Open addressing over `members` (entry = member number + 1, 0 = empty); empty
+    /// until the set outgrows ``inlineLimit``.
+    private var index: [Int32] = []
+
+    /// Sets up to this size are searched linearly.
+    public static var inlineLimit: Int { 16 }
+
+    /// An empty set.
+    public init() {}
+
+    /// The number of distinct strings.
+    public var count: Int { members.count }
+
+    /// Whether the set is empty.
+    public var isEmpty: Bool { members.isEmpty }
+
+    /// The members, in insertion order (allocates a `String` each; not for hot paths).
+    public var values: [String] {
+        arena.withUnsafeBytes { bytes in
+            members.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[Int($0.offset)..<Int($0.offset + $0.length)]), as: UTF8.self) }
+        }
+    }
+
+    /// Adds `value` unless present.
+    public mutating func insert(_ value: String) {
+        Self.withUTF8(value) { insert(utf8: $0, hash: StableHash.hash(bytes: $0)) }
+    }
+
+    /// Whether `value` is a member.
+    public func contains(_ value: String) -> Bool {
+        Self.withUTF8(value) { position(of: $0, hash: StableHash.hash(bytes: $0)).found }
+    }
+
+    /// Adds every member of `other`.
+    public mutating func formUnion(_ other: DistinctStrings) {
+        if members.isEmpty {
+            self = other
+            return
+        }
+        other.arena.withUnsafeBytes { bytes in
+            for member in other.members {
+                insert(utf8: UnsafeRawBufferPointer(rebasing: bytes[Int(member.offset)..<Int(member.offset + member.length)]),
+                       hash: member.hash)
+            }
+        }
+    }
+
+    /// Adds the string whose UTF-8 bytes are `utf8` and whose stable hash is `hash`.
+    private mutating func insert(utf8: UnsafeRawBufferPointer, hash: UInt64) {
+        let (slot, found) = position(of: utf8, hash: hash)
+        if found { return }
+        // The member's encoding: varint length, then the bytes.
+        var length = UInt64(utf8.count)
+        while length >= 0x80 {
+            arena.append(UInt8(truncatingIfNeeded: length) | 0x80)
+            length >>= 7
+        }
+        arena.append(UInt8(length))
+        precondition(arena.count + utf8.count <= Int(UInt32.max), "a DistinctStrings set is limited to 4 GiB")
+        let offset = UInt32(arena.count)
+        arena.append(contentsOf: utf8)
+        members.append(Member(hash: hash, offset: offset, length: UInt32(utf8.count)))
+        if index.isEmpty {
+            if members.count > Self.inlineLimit { rebuildIndex() }
+        } else if members.count * 2 > index.count {
+            rebuildIndex()
+        } else {
+            index[slot] = Int32(members.count)
+        }
+    }
+
+    /// Where `utf8` is (found) or would go in the index (not found; 0 while there is none).
+    @inline(__always)
+    private func position(of utf8: UnsafeRawBufferPointer, hash: UInt64) -> (slot: Int, found: Bool) {
+        arena.withUnsafeBytes { bytes in
+            func equal(_ m: Member) -> Bool {
+                guard m.hash == hash, Int(m.length) == utf8.count else { return false }
+                return utf8.count == 0 || memcmp(bytes.baseAddress! + Int(m.offset), utf8.baseAddress!, utf8.count) == 0
+            }
+            if index.isEmpty {
+                for m in members where equal(m) { return (0, true) }
+                return (0, false)
+            }
+            let mask = index.count - 1
+            var slot = Self.home(hash, mask: mask)
+            while true {
+                let entry = Int(index[slot])
+                if entry == 0 { return (slot, false) }
+                if equal(members[entry - 1]) { return (slot, true) }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func home(_ hash: UInt64, mask: Int) -> Int {
+        Int(truncatingIfNeeded: hash >> 7) & mask
+    }
+
+    private mutating func rebuildIndex() {
+        var capacity = 64
+        while capacity < members.count * 4 { capacity *= 2 }
+        var table = [Int32](repeating: 0, count: capacity)
+        let mask = capacity - 1
+        for i in members.indices {
+            var slot = Self.home(members[i].hash, mask: mask)
+            while table[slot] != 0 { slot = (slot + 1) & mask }
+            table[slot] = Int32(i + 1)
+        }
+        index = table
+    }
+
+    /// Calls `body` with the UTF-8 bytes of `value`, in place when the string has them
+    /// contiguously (native and small strings do).
+    @inline(__always)
+    private static func withUTF8<R>(_ value: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if let result = value.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
+            return result
+        }
+        var copy = value
+        return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Same members, whatever the order they were added in.
+    public static func == (a: DistinctStrings, b: DistinctStrings) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.arena.withUnsafeBytes { bytes in
+            a.members.allSatisfy { m in
+                b.position(of: UnsafeRawBufferPointer(rebasing: bytes[Int(m.offset)..<Int(m.offset + m.length)]), hash: m.hash).found
+            }
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        // Order-independent: the sum of the members' stable hashes.
+        hasher.combine(count)
+        hasher.combine(members.reduce(0) { $0 &+ $1.hash })
+    }
+}
+
+extension DistinctStrings: StateCodable {
+    /// The member count, then each member as a length-prefixed string: the buffer as it is.
+    public func encode(to writer: inout BinaryWriter) {
+        writer.writeVarUInt(UInt64(count))
+        arena.withUnsafeBytes { writer.appendEncoded($0) }
+    }
+
+    public init(from reader: inout BinaryReader) throws {
+        self.init()
+        for _ in 0..<(try reader.readCount()) {
+            let start = reader.offset
+            try reader.withByteString { bytes in
+                // As `String` decoding does: invalid UTF-8 is an error, not repaired.
+                guard String(validating: bytes, as: UTF8.self) != nil else {
+                    throw SnapshotDecodingError.malformed("invalid UTF-8 in a string", offset: start)
+                }
+                insert(utf8: bytes, hash: StableHash.hash(bytes: bytes))
+            }
+        }
+    }
+}
