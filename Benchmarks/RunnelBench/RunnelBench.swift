@@ -43,7 +43,7 @@ struct RunnelBench: ParsableCommand {
     @Option(help: "Subscriber counts (comma-separated) of the feed fan-out table (the server and the clients run in two processes).")
     var subscribers = "1,100,1000,10000"
 
-    @Option(help: "Which tables: all, replay (throughput), state (checkpoint/restore by keys) or fanout (live feed).")
+    @Option(help: "Which tables: all, replay (throughput), overhead (checkpoints against none, rounds in alternating order), state (checkpoint/restore by keys) or fanout (live feed).")
     var tables = "all"
 
     @Flag(help: "A tiny run of every configuration, for CI: checks the benchmark still works.")
@@ -75,10 +75,11 @@ struct RunnelBench: ParsableCommand {
             try runChild(mode: child)
             return
         }
-        guard ["all", "replay", "state", "fanout"].contains(tables) else {
-            throw ValidationError("--tables must be all, replay, state or fanout")
+        guard ["all", "replay", "overhead", "state", "fanout"].contains(tables) else {
+            throw ValidationError("--tables must be all, replay, overhead, state or fanout")
         }
         if tables == "all" || tables == "replay" { try replayTable() }
+        if tables == "overhead" || (tables == "all" && smoke) { try overheadTable() }
         if tables == "all" || tables == "state" { try stateTable() }
         if tables == "all" || tables == "fanout" { try fanOutTable() }
     }
@@ -118,11 +119,11 @@ struct RunnelBench: ParsableCommand {
         var peaks = Array(repeating: 0, count: configurations.count)
         for _ in 0..<runs {
             for (index, (_, mode, p)) in configurations.enumerated() {
-                let (seconds, rssKiB) = try spawnChild(mode: mode, arguments: [
+                let run = try spawnChild(mode: mode, arguments: [
                     "--input", path, "--parallelism", String(p), "--checkpoint-interval", String(checkpointInterval),
                 ])
-                rates[index].append(Double(lines) / seconds)
-                peaks[index] = max(peaks[index], rssKiB)
+                rates[index].append(Double(lines) / run.seconds)
+                peaks[index] = max(peaks[index], run.peakKiB)
             }
         }
         for (index, (label, _, _)) in configurations.enumerated() {
@@ -134,6 +135,63 @@ struct RunnelBench: ParsableCommand {
             let losses = zip(rates[index], rates[3]).map { 100 * (1 - $0 / $1) }.sorted()
             print("Checkpoint overhead per round, \(kind) (against p=2 with output to a file in the same round): "
                 + "median \(String(format: "%.1f", losses[losses.count / 2])) % (\(losses.map { String(format: "%.1f", $0) }.joined(separator: ", ")))")
+        }
+    }
+
+    /// The checkpoint overhead alone: rounds of the replay job at p=2 writing its output to
+    /// a file, the same with full checkpoints (the default) and with incremental ones, in
+    /// alternating order (base, full, incremental; then incremental, full, base; …) so that
+    /// a drift of the VM's speed within a round does not favour one configuration. Reports,
+    /// per round and over all rounds, the loss of events/s and the extra CPU time (user +
+    /// system) against the base run of the same round.
+    private func overheadTable() throws {
+        let count = smoke ? 2_000 : events
+        let rounds = smoke ? 1 : runs
+        let path: String
+        if let input {
+            path = input
+        } else {
+            path = "/tmp/runnel-bench-\(getpid())-\(count).ndjson"
+            try generate(count: count, to: path)
+        }
+        defer { if input == nil { unlink(path) } }
+        let lines = Double(try countLines(path))
+        let modes = ["replay-file", "replay-checkpoints-full", "replay-checkpoints"]
+        print("Checkpoint overhead, p=2, checkpoint every \(checkpointInterval) s, \(Int(lines)) events, \(rounds) rounds "
+            + "(base: output to a file; full: the default; incremental: --incremental-checkpoints)")
+        print("")
+        print("| round | base events/s | full | loss | incremental | loss | base CPU s | full CPU s | extra | incremental CPU s | extra |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        var times = Array(repeating: [Double](), count: modes.count)
+        var cpus = Array(repeating: [Double](), count: modes.count)
+        for round in 0..<rounds {
+            let order = round % 2 == 0 ? Array(modes.indices) : Array(modes.indices.reversed())
+            for index in order {
+                let run = try spawnChild(mode: modes[index], arguments: [
+                    "--input", path, "--parallelism", "2", "--checkpoint-interval", String(checkpointInterval),
+                ])
+                times[index].append(run.seconds)
+                cpus[index].append(run.cpuSeconds)
+            }
+            func pct(_ x: Double) -> String { String(format: "%.1f %%", 100 * x) }
+            let (t, c) = (times.map { $0[round] }, cpus.map { $0[round] })
+            print("| \(round + 1) | \(Int(lines / t[0])) | \(Int(lines / t[1])) | \(pct(1 - t[0] / t[1])) | \(Int(lines / t[2])) | \(pct(1 - t[0] / t[2])) "
+                + "| \(String(format: "%.1f", c[0])) | \(String(format: "%.1f", c[1])) | \(pct(c[1] / c[0] - 1)) "
+                + "| \(String(format: "%.1f", c[2])) | \(pct(c[2] / c[0] - 1)) |")
+        }
+        print("")
+        func median(_ xs: [Double]) -> Double {
+            let s = xs.sorted()
+            return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        }
+        for (index, kind) in [(1, "full"), (2, "incremental")] {
+            let losses = zip(times[0], times[index]).map { 1 - $0 / $1 }
+            let extra = zip(cpus[0], cpus[index]).map { $1 / $0 - 1 }
+            // Pooled: all rounds' events over all rounds' time, for each configuration.
+            let pooled = 1 - times[0].reduce(0, +) / times[index].reduce(0, +)
+            let pooledCPU = cpus[index].reduce(0, +) / cpus[0].reduce(0, +) - 1
+            print("\(kind): throughput loss median \(String(format: "%.1f", 100 * median(losses))) %, pooled \(String(format: "%.1f", 100 * pooled)) %; "
+                + "extra CPU median \(String(format: "%.1f", 100 * median(extra))) %, pooled \(String(format: "%.1f", 100 * pooledCPU)) %")
         }
     }
 
@@ -156,7 +214,7 @@ struct RunnelBench: ParsableCommand {
             for _ in 0..<runs {
                 let resultFile = "/tmp/runnel-bench-state-\(getpid()).txt"
                 defer { unlink(resultFile) }
-                let (_, rssKiB) = try spawnChild(mode: "state", arguments: ["--state-keys", String(keys), "--result-file", resultFile])
+                let rssKiB = try spawnChild(mode: "state", arguments: ["--state-keys", String(keys), "--result-file", resultFile]).peakKiB
                 peak = max(peak, rssKiB)
                 samples.append(try Self.readFigures(resultFile))
             }
@@ -227,8 +285,9 @@ struct RunnelBench: ParsableCommand {
         return n
     }
 
-    /// Runs one configuration in a child process; returns its wall time and peak RSS (KiB).
-    private func spawnChild(mode: String, arguments: [String]) throws -> (Double, Int) {
+    /// Runs one configuration in a child process; returns its wall time, CPU time (user +
+    /// system) and peak RSS (KiB).
+    private func spawnChild(mode: String, arguments: [String]) throws -> (seconds: Double, cpuSeconds: Double, peakKiB: Int) {
         let exe = "/proc/self/exe"
         let args = [CommandLine.arguments[0], "--child", mode] + arguments
         var cargs = args.map { strdup($0) } + [nil]
@@ -242,7 +301,8 @@ struct RunnelBench: ParsableCommand {
         _ = wait4(pid, &status, 0, &usage)
         let seconds = Double(MonotonicClock.nowNanoseconds() - start) / 1e9
         guard status == 0 else { throw ValidationError("\(mode) child failed with status \(status)") }
-        return (seconds, usage.ru_maxrss)
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        return (seconds, cpu, usage.ru_maxrss)
     }
 
     private func runChild(mode: String) throws {
