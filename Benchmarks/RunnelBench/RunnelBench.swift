@@ -86,15 +86,8 @@ struct RunnelBench: ParsableCommand {
 
     /// Throughput of decoding and of the replay job.
     private func replayTable() throws {
-        let count = smoke ? 2_000 : events
         let runs = smoke ? 1 : self.runs
-        let path: String
-        if let input {
-            path = input
-        } else {
-            path = "/tmp/runnel-bench-\(getpid())-\(count).ndjson"
-            try generate(count: count, to: path)
-        }
+        let path = try inputPath()
         defer { if input == nil { unlink(path) } }
         let lines = try countLines(path)
         var size = stat()
@@ -145,15 +138,8 @@ struct RunnelBench: ParsableCommand {
     /// per round and over all rounds, the loss of events/s and the extra CPU time (user +
     /// system) against the base run of the same round.
     private func overheadTable() throws {
-        let count = smoke ? 2_000 : events
         let rounds = smoke ? 1 : runs
-        let path: String
-        if let input {
-            path = input
-        } else {
-            path = "/tmp/runnel-bench-\(getpid())-\(count).ndjson"
-            try generate(count: count, to: path)
-        }
+        let path = try inputPath()
         defer { if input == nil { unlink(path) } }
         let lines = Double(try countLines(path))
         let modes = ["replay-file", "replay-checkpoints-full", "replay-checkpoints"]
@@ -272,6 +258,15 @@ struct RunnelBench: ParsableCommand {
         }
         guard !figures.isEmpty else { throw ValidationError("benchmark child wrote no figures") }
         return figures
+    }
+
+    /// The events file: `--input`, or one generated now (the caller removes it).
+    private func inputPath() throws -> String {
+        if let input { return input }
+        let count = smoke ? 2_000 : events
+        let path = "/tmp/runnel-bench-\(getpid())-\(count).ndjson"
+        try generate(count: count, to: path)
+        return path
     }
 
     private func generate(count: Int, to path: String) throws {

@@ -15,8 +15,7 @@ import Glibc
 /// encoding is the same as that of `DistinctValues<String>`, so either type restores the
 /// other's checkpoints.
 ///
-/// Small sets are searched linearly (hashes first); from ``inlineLimit`` members on, an
-/// open-addressing index of member numbers is kept as well.
+/// Members are found through a ``DistinctIndex``, as in ``DistinctValues``.
 ///
 /// Written here rather than taken from a library: neither the standard library nor
 /// swift-collections has a string set stored in one buffer.
@@ -33,12 +32,11 @@ public struct DistinctStrings: Sendable, Hashable {
     private var arena: [UInt8] = []
     /// The members, in insertion order.
     private var members: [Member] = []
-    /// Open addressing over `members` (entry = member number + 1, 0 = empty); empty
-    /// until the set outgrows ``inlineLimit``.
-    private var index: [Int32] = []
+    /// Finds members by hash (see ``DistinctIndex``).
+    private var index = DistinctIndex()
 
     /// Sets up to this size are searched linearly.
-    public static var inlineLimit: Int { 16 }
+    public static var inlineLimit: Int { DistinctIndex.inlineLimit }
 
     /// An empty set.
     public init() {}
@@ -95,12 +93,9 @@ public struct DistinctStrings: Sendable, Hashable {
         let offset = UInt32(arena.count)
         arena.append(contentsOf: utf8)
         members.append(Member(hash: hash, offset: offset, length: UInt32(utf8.count)))
-        if index.isEmpty {
-            if members.count > Self.inlineLimit { rebuildIndex() }
-        } else if members.count * 2 > index.count {
-            rebuildIndex()
-        } else {
-            index[slot] = Int32(members.count)
+        if !index.record(count: members.count, slot: slot) {
+            let members = self.members
+            index.rebuild(count: members.count) { members[$0].hash }
         }
     }
 
@@ -108,41 +103,12 @@ public struct DistinctStrings: Sendable, Hashable {
     @inline(__always)
     private func position(of utf8: UnsafeRawBufferPointer, hash: UInt64) -> (slot: Int, found: Bool) {
         arena.withUnsafeBytes { bytes in
-            func equal(_ m: Member) -> Bool {
-                guard m.hash == hash, Int(m.length) == utf8.count else { return false }
+            index.position(hash: hash, count: members.count, hashOf: { members[$0].hash }, matches: { i in
+                let m = members[i]
+                guard Int(m.length) == utf8.count else { return false }
                 return utf8.count == 0 || memcmp(bytes.baseAddress! + Int(m.offset), utf8.baseAddress!, utf8.count) == 0
-            }
-            if index.isEmpty {
-                for m in members where equal(m) { return (0, true) }
-                return (0, false)
-            }
-            let mask = index.count - 1
-            var slot = Self.home(hash, mask: mask)
-            while true {
-                let entry = Int(index[slot])
-                if entry == 0 { return (slot, false) }
-                if equal(members[entry - 1]) { return (slot, true) }
-                slot = (slot + 1) & mask
-            }
+            })
         }
-    }
-
-    @inline(__always)
-    private static func home(_ hash: UInt64, mask: Int) -> Int {
-        Int(truncatingIfNeeded: hash >> 7) & mask
-    }
-
-    private mutating func rebuildIndex() {
-        var capacity = 64
-        while capacity < members.count * 4 { capacity *= 2 }
-        var table = [Int32](repeating: 0, count: capacity)
-        let mask = capacity - 1
-        for i in members.indices {
-            var slot = Self.home(members[i].hash, mask: mask)
-            while table[slot] != 0 { slot = (slot + 1) & mask }
-            table[slot] = Int32(i + 1)
-        }
-        index = table
     }
 
     /// Calls `body` with the UTF-8 bytes of `value`, in place when the string has them

@@ -16,12 +16,11 @@ public struct DistinctValues<Value: StreamKey>: Sendable, Hashable {
     /// The members with their stable hashes, in insertion order (one array, so a small set
     /// costs one allocation).
     private var members: [(hash: UInt64, value: Value)] = []
-    /// Open-addressing index into `values` (slot holds index + 1; 0 is empty); empty while
-    /// the set is small. Its capacity is a power of two, kept at most half full.
-    private var index: [Int32] = []
+    /// Finds members by hash (see ``DistinctIndex``).
+    private var index = DistinctIndex()
 
     /// Values found by a linear scan before an index is built.
-    public static var inlineLimit: Int { 16 }
+    public static var inlineLimit: Int { DistinctIndex.inlineLimit }
 
     /// An empty set.
     public init() {}
@@ -56,48 +55,16 @@ public struct DistinctValues<Value: StreamKey>: Sendable, Hashable {
         if found { return }
         if members.isEmpty { members.reserveCapacity(4) }
         members.append((hash, value))
-        if index.isEmpty {
-            if members.count > Self.inlineLimit { rebuildIndex() }
-        } else if members.count * 2 > index.count {
-            rebuildIndex()
-        } else {
-            index[slot] = Int32(members.count)
+        if !index.record(count: members.count, slot: slot) {
+            let members = self.members
+            index.rebuild(count: members.count) { members[$0].hash }
         }
     }
 
     /// Where `value` is: found, or (with an index) the empty slot where it would go.
     @inline(__always)
     private func position(of value: Value, hash: UInt64) -> (slot: Int, found: Bool) {
-        if index.isEmpty {
-            for i in members.indices where members[i].hash == hash && members[i].value == value { return (i, true) }
-            return (0, false)
-        }
-        let mask = index.count - 1
-        var slot = Self.home(hash, mask: mask)
-        while true {
-            let entry = Int(index[slot])
-            if entry == 0 { return (slot, false) }
-            if members[entry - 1].hash == hash && members[entry - 1].value == value { return (slot, true) }
-            slot = (slot + 1) & mask
-        }
-    }
-
-    @inline(__always)
-    private static func home(_ hash: UInt64, mask: Int) -> Int {
-        Int(truncatingIfNeeded: hash >> 7) & mask
-    }
-
-    private mutating func rebuildIndex() {
-        var capacity = 64
-        while capacity < members.count * 4 { capacity *= 2 }
-        var table = [Int32](repeating: 0, count: capacity)
-        let mask = capacity - 1
-        for i in members.indices {
-            var slot = Self.home(members[i].hash, mask: mask)
-            while table[slot] != 0 { slot = (slot + 1) & mask }
-            table[slot] = Int32(i + 1)
-        }
-        index = table
+        index.position(hash: hash, count: members.count, hashOf: { members[$0].hash }, matches: { members[$0].value == value })
     }
 
     public static func == (a: DistinctValues, b: DistinctValues) -> Bool {

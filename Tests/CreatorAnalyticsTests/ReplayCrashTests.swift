@@ -172,7 +172,7 @@ import Testing
         // failed), then comes back.
         usleep(300_000)
         try FileManager.default.moveItem(atPath: checkpoints, toPath: checkpoints + ".away")
-        FileManager.default.createFile(atPath: checkpoints, contents: Data("not a directory".utf8))
+        _ = FileManager.default.createFile(atPath: checkpoints, contents: Data("not a directory".utf8))
         usleep(300_000)
         try FileManager.default.removeItem(atPath: checkpoints)
         // The job may create the directory again in between (it makes the checkpoint
