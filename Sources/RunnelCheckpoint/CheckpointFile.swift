@@ -6,7 +6,7 @@ import RunnelCore
 /// ```
 /// offset  size  field
 ///      0     8  magic "RUNNELCK"
-///      8     4  format version (little-endian; this code writes and reads 2)
+///      8     4  format version (little-endian; this code writes 3 and reads 2 and 3)
 ///     12     4  kind (1 state, 2 manifest)
 ///     16     8  payload length n (little-endian)
 ///     24     n  payload (BinaryWriter encoding)
@@ -21,7 +21,13 @@ public enum CheckpointFile {
     /// The format version written.
     /// Version 2 added incremental keyed state (a kind byte on each key-group block,
     /// delta blocks) and the manifest's `dependsOn`; version 1 files are refused.
-    public static let version: UInt32 = 2
+    /// Version 3 added a flags byte after a keyed operator's timers, which says when the
+    /// timers were left out because the operator rebuilds them from its state; a build
+    /// that reads only version 2 must refuse such a checkpoint rather than restore it
+    /// without timers. Version 2 files are still read (their timers are always there).
+    public static let version: UInt32 = 3
+    /// The oldest format version read.
+    public static let oldestReadableVersion: UInt32 = 2
     /// Bytes before the payload.
     public static let headerSize = 24
     /// Bytes after the payload.
@@ -66,7 +72,7 @@ public enum CheckpointFile {
         let version = (try? reader.readFixed32()) ?? 0
         let rawKind = (try? reader.readFixed32()) ?? 0
         let length = (try? reader.readFixed64()) ?? 0
-        guard version == Self.version else { throw .unsupportedVersion(version) }
+        guard (Self.oldestReadableVersion...Self.version).contains(version) else { throw .unsupportedVersion(version) }
         guard UInt64(bytes.count - headerSize - trailerSize) == length else {
             throw length > UInt64(bytes.count) ? .truncated(size: bytes.count) : .lengthMismatch(expected: length, actual: bytes.count)
         }
@@ -99,7 +105,7 @@ public enum CheckpointFileError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .truncated(let size): return "truncated (\(size) bytes)"
         case .notACheckpointFile: return "not a checkpoint file (bad magic)"
-        case .unsupportedVersion(let v): return "format version \(v) is not supported (this build reads \(CheckpointFile.version))"
+        case .unsupportedVersion(let v): return "format version \(v) is not supported (this build reads \(CheckpointFile.oldestReadableVersion) to \(CheckpointFile.version))"
         case .lengthMismatch(let expected, let actual): return "length mismatch (header says \(expected) payload bytes, file has \(actual) bytes)"
         case .checksumMismatch: return "checksum mismatch (the file is corrupt)"
         case .wrongKind(let kind): return "unexpected file kind \(kind)"

@@ -148,6 +148,33 @@ import Testing
         }
     }
 
+    @Test("a checkpoint whose windows left their timers out restores into views with allowed lateness: every window still fires")
+    func restoreWithAllowedLateness() throws {
+        let dir = try E2ETempDir("replay-lateness")
+        let input = dir.path("events.ndjson")
+        try ReplayE2E.generate(seed: 23, count: 40_000).write(to: URL(fileURLWithPath: input))
+        let full = CollectSink<ReplayResult>()
+        var options = JobRunner.Options(parallelism: 2)
+        options.checkpoints = CheckpointSettings(directory: dir.path("checkpoints"), interval: .milliseconds(5), retained: 1000)
+        var throttled = ReplayConfiguration(inputPath: input, outputPath: "", parallelism: 2)
+        throttled.linesPerSecond = 50_000
+        try JobRunner(graph: try ReplayJob.build(throttled, results: full), options: options).run()
+        let expected = full.results.map { "\($0)" }.sorted()
+        let store = try CheckpointStore(directory: dir.path("checkpoints"), create: false)
+        let ids = try store.completedIDs()
+        try #require(ids.count >= 3)
+        let id = ids[ids.count / 2]
+        let covered = try #require(full.resultsBefore(checkpoint: id))
+        let rest = CollectSink<ReplayResult>()
+        var restoreOptions = JobRunner.Options(parallelism: 2)
+        restoreOptions.restore = try store.load(store.path(of: id))
+        var config = ReplayConfiguration(inputPath: input, outputPath: "", parallelism: 2)
+        config.viewLateness = .milliseconds(1)
+        try JobRunner(graph: try ReplayJob.build(config, results: rest), options: restoreOptions).run()
+        let (missing, _) = Self.difference(expected, (covered + rest.results).map { "\($0)" }.sorted())
+        #expect(missing.isEmpty, "checkpoint \(id): \(missing.count) results missing (e.g. \(missing.prefix(2)))")
+    }
+
     /// Multiset difference of two sorted lists: what `actual` lacks and what it has too much.
     static func difference(_ expected: [String], _ actual: [String]) -> (missing: [String], extra: [String]) {
         var counts: [String: Int] = [:]

@@ -3,12 +3,16 @@
 ///
 /// Payload: the keyed-state snapshot (``KeyedStateBackend/snapshot()``) and the timer
 /// snapshot (``InternalTimerService/snapshot(keyGroups:assignment:)``), each as a
-/// length-prefixed byte string.
+/// length-prefixed byte string, then a flags byte (checkpoint format 3; absent in format 2,
+/// meaning 0): bit 0 set when the timers were left out, to be rebuilt from the state.
 enum KeyedOperatorSnapshot {
+    /// Flags byte: the timer snapshot holds the watermark but no timers.
+    static let timersLeftOut: UInt8 = 1
+
     /// Registers the snapshot of `backend` and `timers` as the operator's checkpoint action.
-    /// With `timersFromState`, the operator rebuilds its timers from its keyed state on
-    /// restore (see ``restore(setup:backend:timers:rebuildTimers:)``): only the watermark
-    /// of the timer service is written.
+    /// With `timersFromState`, only the watermark of the timer service is written, and the
+    /// part says so: a restore must rebuild the timers from the keyed state (see
+    /// ``restore(setup:backend:timers:rebuildTimers:)``).
     static func register<Key, Namespace>(setup: OperatorSetup, backend: KeyedStateBackend<Key>,
                                          timers: InternalTimerService<Key, Namespace>, timersFromState: Bool = false) {
         let (step, subtask, keyGroups, assignment) = (setup.name, setup.subtask, setup.keyGroups, setup.assignment)
@@ -24,6 +28,7 @@ enum KeyedOperatorSnapshot {
                 var writer = SnapshotBuffers.writer()
                 try state.writeLengthPrefixed(to: &writer)
                 try timerState.writeLengthPrefixed(to: &writer)
+                writer.writeByte(timersFromState ? Self.timersLeftOut : 0)
                 return writer.bytes
             }
             part.stateEntries = entries
@@ -34,19 +39,33 @@ enum KeyedOperatorSnapshot {
 
     /// Restores `backend` and `timers` from the step's parts of a restored checkpoint: the
     /// key groups this subtask owns, from whichever earlier subtasks held them, and the
-    /// lowest watermark among those subtasks. `rebuildTimers`, if given, is called once the
-    /// state is in, to register the timers the state implies (timers found in the
-    /// checkpoint, if any, are registered too: registering one twice keeps one).
+    /// lowest watermark among those subtasks.
+    ///
+    /// When a part says its timers were left out, `rebuildTimers` registers the timers the
+    /// restored state implies; an operator that cannot (nil: configured otherwise than the
+    /// one that wrote the checkpoint, say with a custom trigger) refuses the restore rather
+    /// than run with windows that would never fire.
     static func restore<Key, Namespace>(setup: OperatorSetup, backend: KeyedStateBackend<Key>,
                                         timers: InternalTimerService<Key, Namespace>,
                                         rebuildTimers: (() -> Void)? = nil) throws {
         guard let restored = setup.restored else { return }
         var states: [[UInt8]] = []
         var timerSnapshots: [[UInt8]] = []
+        var timersLeftOut = false
         for part in restored.parts where part.keyGroups.overlaps(setup.keyGroups) {
             var reader = BinaryReader(part.payload)
             states.append(try reader.readBytes())
             timerSnapshots.append(try reader.readBytes())
+            // Format 2 parts end here (their timers are always written).
+            let flags = reader.isAtEnd ? 0 : try reader.readByte()
+            guard reader.isAtEnd, flags & ~Self.timersLeftOut == 0 else {
+                throw SnapshotDecodingError.malformed("unexpected bytes after the timers of step '\(setup.name)'",
+                                                      offset: reader.offset)
+            }
+            if flags & Self.timersLeftOut != 0 { timersLeftOut = true }
+        }
+        if timersLeftOut && rebuildTimers == nil {
+            throw TimersNotRebuildable(step: setup.name)
         }
         // Keyed state written as deltas builds on the same step's parts of earlier
         // checkpoints (timers are always written in full).
@@ -62,6 +81,20 @@ enum KeyedOperatorSnapshot {
         if let watermark = try timers.restore(from: timerSnapshots, keyGroups: setup.keyGroups, assignment: setup.assignment) {
             timers.restoreWatermark(watermark)
         }
-        rebuildTimers?()
+        if timersLeftOut { rebuildTimers?() }
+    }
+}
+
+/// A checkpoint whose window operator left its timers out (they follow from its windows
+/// under the configuration that wrote it) is restored into an operator configured so
+/// that it cannot rebuild them.
+public struct TimersNotRebuildable: Error, CustomStringConvertible {
+    /// The operator's step name.
+    public var step: String
+
+    public var description: String {
+        "step '\(step)': the checkpoint holds its windows but not their timers, which are rebuilt from the windows only "
+            + "for event-time windows with the default trigger (and event-time session windows without allowed lateness); "
+            + "restore with the window configuration the checkpoint was written with"
     }
 }

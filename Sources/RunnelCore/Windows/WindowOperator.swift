@@ -36,6 +36,9 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     /// Whether every timer the operator holds follows from its window state, so that
     /// checkpoints leave timers out and restore rebuilds them (see `rebuildTimersFromState()`).
     let timersFromState: Bool
+    /// Whether the operator can rebuild, from restored windows, the timers of a checkpoint
+    /// that left them out: also with allowed lateness, which only adds cleanup timers.
+    let canRebuildTimers: Bool
     private var context: TriggerContext!
     private var currentWindow = TimeWindow(start: 0, end: 0)
 
@@ -74,8 +77,9 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         self.usesSessionFastPath = assigner.isMerging && assigner.isEventTime && Trig.self == EventTimeTrigger.self
             && allowedLateness == 0
         self.sessionSlots = backend.table(named: "window-session-slots", ttl: nil, of: [SessionSlot<Agg.Accumulator>].self)
-        self.timersFromState = usesSessionFastPath
-            || (!assigner.isMerging && assigner.isEventTime && Trig.self == EventTimeTrigger.self && allowedLateness == 0)
+        let eventTimeDefault = !assigner.isMerging && assigner.isEventTime && Trig.self == EventTimeTrigger.self
+        self.timersFromState = usesSessionFastPath || (eventTimeDefault && allowedLateness == 0)
+        self.canRebuildTimers = usesSessionFastPath || eventTimeDefault
         self.recordsIn = setup.counter("records_in")
         self.lateRecords = setup.counter("late_records")
         self.windowsFired = setup.counter("windows_fired")
@@ -91,16 +95,17 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         timers.onEventTime = { [unowned self] t in self.onTimer(t, domain: .eventTime) }
         timers.onProcessingTime = { [unowned self] t in self.onTimer(t, domain: .processingTime) }
         try KeyedOperatorSnapshot.restore(setup: setup, backend: backend, timers: timers,
-                                          rebuildTimers: timersFromState ? { [unowned self] in self.rebuildTimersFromState() } : nil)
+                                          rebuildTimers: canRebuildTimers ? { [unowned self] in self.rebuildTimersFromState() } : nil)
         KeyedOperatorSnapshot.register(setup: setup, backend: backend, timers: timers, timersFromState: timersFromState)
     }
 
-    /// Registers the timers the restored window state implies, for the configurations
-    /// whose timers are not checkpointed (`timersFromState`).
+    /// Registers the timers the restored window state implies, when the checkpoint left
+    /// them out (written under `timersFromState`).
     ///
-    /// - Non-merging event-time windows with the default trigger and no allowed lateness:
-    ///   a window exists in state from its first element until its one timer, at its end
-    ///   (firing and cleanup at once), fires; so every window in state has that timer.
+    /// - Non-merging event-time windows with the default trigger: written without allowed
+    ///   lateness, a window exists in state from its first element until its one timer, at
+    ///   its end (firing and cleanup at once), fires; so every window in state had that
+    ///   timer. Restored with allowed lateness, its cleanup timer comes after it.
     /// - The event-time session fast path: each session slot's live timer is `timerAt`
     ///   (timers it left behind on merges are ignored when they fire). Its namespace was
     ///   the session's window when registered, which the slot's window now covers, as
@@ -127,6 +132,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
                     let hashed = HashedKey(key)
                     for window in entry.value.keys {
                         timers.registerEventTimeTimer(window.maxTimestamp, key: hashed, namespace: window)
+                        timers.registerEventTimeTimer(cleanupTime(window), key: hashed, namespace: window)
                     }
                 }
             }

@@ -18,6 +18,8 @@ public struct ReplayConfiguration: Sendable {
     public var outOfOrderness: Duration
     /// Length of the post-view windows.
     public var viewWindow: Duration = .seconds(60)
+    /// Allowed lateness of the post-view windows (none by default: the replay contract).
+    public var viewLateness: Duration = .zero
     /// Inactivity gap that closes a session.
     public var sessionGap: Duration = .seconds(30 * 60)
     /// How long an event id is remembered for deduplication (event time).
@@ -166,6 +168,7 @@ public enum ReplayJob {
             .flatMap("post-view") { event, out in if let view = PostView(event) { out(view) } }
             .keyBy { $0.postId }
             .window(TumblingWindows(config.viewWindow))
+            .allowedLateness(config.viewLateness)
             .aggregate(Step.postViews, PostViewsAggregate())
             .map("post-views-record") { r in
                 ReplayResult.postViews(PostViews(
