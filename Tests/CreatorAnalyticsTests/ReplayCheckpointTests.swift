@@ -151,18 +151,7 @@ import Testing
     @Test("a checkpoint whose windows left their timers out restores into views with allowed lateness: every window still fires")
     func restoreWithAllowedLateness() throws {
         let dir = try E2ETempDir("replay-lateness")
-        let input = dir.path("events.ndjson")
-        try ReplayE2E.generate(seed: 23, count: 40_000).write(to: URL(fileURLWithPath: input))
-        let full = CollectSink<ReplayResult>()
-        var options = JobRunner.Options(parallelism: 2)
-        options.checkpoints = CheckpointSettings(directory: dir.path("checkpoints"), interval: .milliseconds(5), retained: 1000)
-        var throttled = ReplayConfiguration(inputPath: input, outputPath: "", parallelism: 2)
-        throttled.linesPerSecond = 50_000
-        try JobRunner(graph: try ReplayJob.build(throttled, results: full), options: options).run()
-        let expected = full.results.map { "\($0)" }.sorted()
-        let store = try CheckpointStore(directory: dir.path("checkpoints"), create: false)
-        let ids = try store.completedIDs()
-        try #require(ids.count >= 3)
+        let (input, full, expected, store, ids) = try Self.checkpointedRun(in: dir, seed: 23, parallelism: 2)
         let id = ids[ids.count / 2]
         let covered = try #require(full.resultsBefore(checkpoint: id))
         let rest = CollectSink<ReplayResult>()
@@ -173,6 +162,25 @@ import Testing
         try JobRunner(graph: try ReplayJob.build(config, results: rest), options: restoreOptions).run()
         let (missing, _) = Self.difference(expected, (covered + rest.results).map { "\($0)" }.sorted())
         #expect(missing.isEmpty, "checkpoint \(id): \(missing.count) results missing (e.g. \(missing.prefix(2)))")
+    }
+
+    /// A throttled run on generated events with checkpoints every 5 ms, kept: its input,
+    /// its sink (which knows what each checkpoint covered), its sorted output, the store and
+    /// the completed checkpoints (at least three).
+    static func checkpointedRun(in dir: E2ETempDir, seed: UInt64, parallelism: Int) throws
+        -> (input: String, full: CollectSink<ReplayResult>, expected: [String], store: CheckpointStore, ids: [Int64]) {
+        let input = dir.path("events.ndjson")
+        try ReplayE2E.generate(seed: seed, count: 40_000).write(to: URL(fileURLWithPath: input))
+        let full = CollectSink<ReplayResult>()
+        var options = JobRunner.Options(parallelism: parallelism)
+        options.checkpoints = CheckpointSettings(directory: dir.path("checkpoints"), interval: .milliseconds(5), retained: 1000)
+        var throttled = ReplayConfiguration(inputPath: input, outputPath: "", parallelism: parallelism)
+        throttled.linesPerSecond = 50_000
+        try JobRunner(graph: try ReplayJob.build(throttled, results: full), options: options).run()
+        let store = try CheckpointStore(directory: dir.path("checkpoints"), create: false)
+        let ids = try store.completedIDs()
+        try #require(ids.count >= 3)
+        return (input, full, full.results.map { "\($0)" }.sorted(), store, ids)
     }
 
     /// Multiset difference of two sorted lists: what `actual` lacks and what it has too much.
@@ -189,18 +197,7 @@ import Testing
           arguments: [(2, 1), (2, 3), (1, 2)])
     func restoreAtAnotherParallelism(from: Int, to: Int) throws {
         let dir = try E2ETempDir("replay-rescale")
-        let input = dir.path("events.ndjson")
-        try ReplayE2E.generate(seed: 31, count: 40_000).write(to: URL(fileURLWithPath: input))
-        let full = CollectSink<ReplayResult>()
-        var options = JobRunner.Options(parallelism: from)
-        options.checkpoints = CheckpointSettings(directory: dir.path("checkpoints"), interval: .milliseconds(5), retained: 1000)
-        var throttled = ReplayConfiguration(inputPath: input, outputPath: "", parallelism: from)
-        throttled.linesPerSecond = 50_000
-        try JobRunner(graph: try ReplayJob.build(throttled, results: full), options: options).run()
-        let expected = full.results.map { "\($0)" }.sorted()
-        let store = try CheckpointStore(directory: dir.path("checkpoints"), create: false)
-        let ids = try store.completedIDs()
-        try #require(ids.count >= 3)
+        let (input, full, expected, store, ids) = try Self.checkpointedRun(in: dir, seed: 31, parallelism: from)
         for id in [ids[ids.count / 3], ids[ids.count * 2 / 3]] {
             let covered = try #require(full.resultsBefore(checkpoint: id))
             let rest = CollectSink<ReplayResult>()
