@@ -28,8 +28,9 @@ public struct DistinctStrings: Sendable, Hashable {
         var length: UInt32
     }
 
-    /// The members' encodings, one after another: varint length, UTF-8 bytes.
-    private var arena: [UInt8] = []
+    /// The members' encodings, one after another, as `BinaryWriter.writeBytes` writes them:
+    /// varint length, UTF-8 bytes.
+    private var arena = BinaryWriter(capacity: 0)
     /// The members, in insertion order.
     private var members: [Member] = []
     /// Finds members by hash (see ``DistinctIndex``).
@@ -49,19 +50,19 @@ public struct DistinctStrings: Sendable, Hashable {
 
     /// The members, in insertion order (allocates a `String` each; not for hot paths).
     public var values: [String] {
-        arena.withUnsafeBytes { bytes in
+        arena.bytes.withUnsafeBytes { bytes in
             members.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[Int($0.offset)..<Int($0.offset + $0.length)]), as: UTF8.self) }
         }
     }
 
     /// Adds `value` unless present.
     public mutating func insert(_ value: String) {
-        Self.withUTF8(value) { insert(utf8: $0, hash: StableHash.hash(bytes: $0)) }
+        value.withUTF8Bytes { insert(utf8: $0, hash: StableHash.hash(bytes: $0)) }
     }
 
     /// Whether `value` is a member.
     public func contains(_ value: String) -> Bool {
-        Self.withUTF8(value) { position(of: $0, hash: StableHash.hash(bytes: $0)).found }
+        value.withUTF8Bytes { position(of: $0, hash: StableHash.hash(bytes: $0)).found }
     }
 
     /// Adds every member of `other`.
@@ -70,7 +71,7 @@ public struct DistinctStrings: Sendable, Hashable {
             self = other
             return
         }
-        other.arena.withUnsafeBytes { bytes in
+        other.arena.bytes.withUnsafeBytes { bytes in
             for member in other.members {
                 insert(utf8: UnsafeRawBufferPointer(rebasing: bytes[Int(member.offset)..<Int(member.offset + member.length)]),
                        hash: member.hash)
@@ -82,17 +83,9 @@ public struct DistinctStrings: Sendable, Hashable {
     private mutating func insert(utf8: UnsafeRawBufferPointer, hash: UInt64) {
         let (slot, found) = position(of: utf8, hash: hash)
         if found { return }
-        // The member's encoding: varint length, then the bytes.
-        var length = UInt64(utf8.count)
-        while length >= 0x80 {
-            arena.append(UInt8(truncatingIfNeeded: length) | 0x80)
-            length >>= 7
-        }
-        arena.append(UInt8(length))
-        precondition(arena.count + utf8.count <= Int(UInt32.max), "a DistinctStrings set is limited to 4 GiB")
-        let offset = UInt32(arena.count)
-        arena.append(contentsOf: utf8)
-        members.append(Member(hash: hash, offset: offset, length: UInt32(utf8.count)))
+        arena.writeBytes(utf8)
+        precondition(arena.count <= Int(UInt32.max), "a DistinctStrings set is limited to 4 GiB")
+        members.append(Member(hash: hash, offset: UInt32(arena.count - utf8.count), length: UInt32(utf8.count)))
         if !index.record(count: members.count, slot: slot) {
             let members = self.members
             index.rebuild(count: members.count) { members[$0].hash }
@@ -102,7 +95,7 @@ public struct DistinctStrings: Sendable, Hashable {
     /// Where `utf8` is (found) or would go in the index (not found; 0 while there is none).
     @inline(__always)
     private func position(of utf8: UnsafeRawBufferPointer, hash: UInt64) -> (slot: Int, found: Bool) {
-        arena.withUnsafeBytes { bytes in
+        arena.bytes.withUnsafeBytes { bytes in
             index.position(hash: hash, count: members.count, hashOf: { members[$0].hash }, matches: { i in
                 let m = members[i]
                 guard Int(m.length) == utf8.count else { return false }
@@ -111,21 +104,10 @@ public struct DistinctStrings: Sendable, Hashable {
         }
     }
 
-    /// Calls `body` with the UTF-8 bytes of `value`, in place when the string has them
-    /// contiguously (native and small strings do).
-    @inline(__always)
-    private static func withUTF8<R>(_ value: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        if let result = value.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
-            return result
-        }
-        var copy = value
-        return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
-    }
-
     /// Same members, whatever the order they were added in.
     public static func == (a: DistinctStrings, b: DistinctStrings) -> Bool {
         guard a.count == b.count else { return false }
-        return a.arena.withUnsafeBytes { bytes in
+        return a.arena.bytes.withUnsafeBytes { bytes in
             a.members.allSatisfy { m in
                 b.position(of: UnsafeRawBufferPointer(rebasing: bytes[Int(m.offset)..<Int(m.offset + m.length)]), hash: m.hash).found
             }
@@ -143,7 +125,7 @@ extension DistinctStrings: StateCodable {
     /// The member count, then each member as a length-prefixed string: the buffer as it is.
     public func encode(to writer: inout BinaryWriter) {
         writer.writeVarUInt(UInt64(count))
-        arena.withUnsafeBytes { writer.appendEncoded($0) }
+        arena.bytes.withUnsafeBytes { writer.appendEncoded($0) }
     }
 
     public init(from reader: inout BinaryReader) throws {

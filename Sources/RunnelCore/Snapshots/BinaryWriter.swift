@@ -104,11 +104,7 @@ public struct BinaryWriter: Sendable {
     /// Appends a string as length-prefixed UTF-8.
     public mutating func writeString(_ value: String) {
         // Borrowed, not copied (a copy would retain the string's storage).
-        let done: Void? = value.utf8.withContiguousStorageIfAvailable { writeBytes(UnsafeRawBufferPointer($0)) }
-        if done == nil {
-            var copy = value
-            copy.withUTF8 { writeBytes(UnsafeRawBufferPointer($0)) }
-        }
+        value.withUTF8Bytes { writeBytes($0) }
     }
 
     /// Appends a value that knows its own encoding.

@@ -107,10 +107,6 @@ extension Double: RawStateEncodable {
 extension String: RawStateEncodable {
     public func encodeRaw(to target: UnsafeMutableRawPointer, capacity: Int) -> Int? {
         // Borrowed where the string is contiguous UTF-8 (native strings are).
-        if let written = utf8.withContiguousStorageIfAvailable({ RawEncoding.bytes(UnsafeRawBufferPointer($0), to: target, capacity: capacity) }) {
-            return written
-        }
-        var copy = self
-        return copy.withUTF8 { RawEncoding.bytes(UnsafeRawBufferPointer($0), to: target, capacity: capacity) }
+        withUTF8Bytes { RawEncoding.bytes($0, to: target, capacity: capacity) }
     }
 }

@@ -44,12 +44,21 @@ public enum StableHash {
 
 extension String: StreamKey {
     public var stableHash: UInt64 {
-        // Native and small strings expose their UTF-8 in place; only others are copied.
-        if let hash = utf8.withContiguousStorageIfAvailable({ StableHash.hash(bytes: UnsafeRawBufferPointer($0)) }) {
-            return hash
+        withUTF8Bytes { StableHash.hash(bytes: $0) }
+    }
+}
+
+extension String {
+    /// Calls `body` with the string's UTF-8 bytes: in place where the string holds them
+    /// contiguously (native and small strings do), else from a copy. Unlike `withUTF8`, it
+    /// needs no mutable string: copying a string to call that retains its storage.
+    @inlinable
+    public func withUTF8Bytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if let result = try utf8.withContiguousStorageIfAvailable({ try body(UnsafeRawBufferPointer($0)) }) {
+            return result
         }
         var copy = self
-        return copy.withUTF8 { StableHash.hash(bytes: UnsafeRawBufferPointer($0)) }
+        return try copy.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
     }
 }
 
