@@ -152,7 +152,7 @@ struct CheckpointStoreTests {
                                                   maxParallelism: 3, files: files, states: states))
         let restored = try #require(try store.latestValid())
         for (i, payload) in payloads.enumerated() {
-            #expect(try restored.payload(of: "big-\(i).state") == payload, "payload \(i) of \(payload.count) bytes")
+            #expect(restored.payload(of: "big-\(i).state") == payload, "payload \(i) of \(payload.count) bytes")
         }
     }
 
