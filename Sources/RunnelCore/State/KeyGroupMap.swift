@@ -1,113 +1,134 @@
-/// An open-addressing hash map from hashed keys to values: the storage of one key group of
-/// one keyed state.
+/// A hash map from hashed keys to values: the storage of one key group of one keyed state.
 ///
 /// Written here rather than using `Dictionary` because keys arrive with their 64-bit stable
 /// hash already computed (``HashedKey``): `Dictionary` would hash that hash again with
-/// SipHash on every access, which was a measurable share of the per-element cost. Linear
-/// probing over a power-of-two table at most 3/4 full; deletion shifts entries back so no
-/// tombstones accumulate. Each slot holds the stored hash, the key and the value side by
-/// side, so a lookup in a large map (deduplication state of a million ids) costs one cache
-/// miss rather than one for a hash array and another for the entry.
+/// SipHash on every access, which was a measurable share of the per-element cost.
+///
+/// Layout (a compact hash table, as in CPython's dict): the entries — stored hash, key,
+/// value — lie densely in insertion order, and a separate open-addressing index (linear
+/// probing over a power-of-two table at most 3/4 full) maps hashes to entry positions.
+/// Each index slot is 8 bytes: 32 bits of the hash, from which the slot's home is derived,
+/// and the entry's position. So:
+/// - a lookup of an absent key (every insert into deduplication state) reads only the index,
+///   and one of a present key reads one entry;
+/// - removal moves the last entry into the hole and back-shifts the index, so there are no
+///   tombstones, and growth rebuilds the index from the index alone;
+/// - a checkpoint reads and copies `count` entries rather than a table of which more than
+///   half is empty: on the replay job's million deduplication keys per subtask the old
+///   layout (entries in the probe table, 41 % full on average) copied and scanned 117 bytes
+///   per entry, this one about 64.
 ///
 /// Thread safety: owned by one subtask.
 public final class KeyGroupMap<Key: StreamKey, Value> {
-    /// One slot. `hash` comes first (offset 0, as Swift lays out stored properties in
-    /// declaration order): 0 marks an empty slot whose key and value are uninitialized,
-    /// so it is read and written through raw memory. A real hash of 0 is stored as 1.
-    private struct Slot {
+    /// One entry.
+    private struct Item {
         var hash: UInt64
         var key: Key
         var value: Value
     }
 
-    private var slots: UnsafeMutablePointer<Slot>
+    /// The index: `capacity` slots, 0 for an empty one, else `fingerprint << 32 | (position + 1)`.
+    private var index: UnsafeMutablePointer<UInt64>
+    /// The number of index slots (a power of two).
     private var capacity: Int
-    /// Destroys the entries of a slot table. Set by the initializers, which callers
-    /// specialize for the map's types; `deinit` of a generic class is not specialized, and
-    /// destroying a million entries through value witnesses showed in checkpoint profiles
-    /// (frozen maps are released after each checkpoint).
-    private let destroyEntries: (UnsafeMutablePointer<Slot>, Int) -> Void
+    /// The entries, `count` of them initialized, room for `capacity * 3 / 4`.
+    private var entries: UnsafeMutablePointer<Item>
+    /// Destroys entries. Set by the initializers, which callers specialize for the map's
+    /// types; `deinit` of a generic class is not specialized, and destroying a million
+    /// entries through value witnesses showed in checkpoint profiles (frozen maps are
+    /// released after each checkpoint).
+    private let destroyItems: (UnsafeMutablePointer<Item>, Int) -> Void
     /// The number of entries.
     public private(set) var count = 0
 
     // Sharing with a frozen view (see ``sharingCopy(reusing:)``).
 
-    /// One bit per slot while a frozen view holds a bitwise copy of this map's slots: set for
-    /// a slot whose key and value the view still reads through this map's references. Nil
-    /// when nothing is shared.
+    /// One bit per entry position below `sharedLimit` while a frozen view holds a bitwise
+    /// copy of this map's entries: set for a position whose key and value the view still
+    /// reads through this map's references. Nil when nothing is shared.
     private var shared: UnsafeMutablePointer<UInt64>?
+    /// The number of positions `shared` covers (the entry count when the view was made;
+    /// positions from there on hold entries added since, which the view never read).
+    private var sharedLimit = 0
     /// The entries this map overwrote or removed while they were shared, kept alive for the
     /// view.
-    private var graveyard: [Slot] = []
-    /// False for a frozen view whose entries belong to the map it was copied into (its
-    /// slots are not destroyed with it).
+    private var graveyard: [Item] = []
+    /// False for a frozen view whose entries belong to the map it was copied into (they are
+    /// not destroyed with it).
     private var ownsEntries = true
     /// Entries a view holds references to after the map it shared them with stopped
     /// protecting them (see ``endSharing(view:)``).
-    private var adopted: [Slot] = []
+    private var adopted: [Item] = []
 
     /// Creates an empty map.
     public init() {
-        assert(MemoryLayout<Slot>.offset(of: \Slot.hash) == 0)
         capacity = 8
-        slots = Self.allocateEmpty(capacity)
-        destroyEntries = Self.destroyEntries
+        index = Self.allocateIndex(capacity)
+        entries = .allocate(capacity: Self.entryCapacity(capacity))
+        destroyItems = Self.destroyItems
+    }
+
+    /// A map with an index of `capacity` slots; `emptyIndex` false when the caller fills the
+    /// index completely before any use.
+    private init(capacity: Int, emptyIndex: Bool) {
+        self.capacity = capacity
+        index = emptyIndex ? Self.allocateIndex(capacity) : .allocate(capacity: capacity)
+        entries = .allocate(capacity: Self.entryCapacity(capacity))
+        destroyItems = Self.destroyItems
     }
 
     deinit {
-        if ownsEntries { destroyEntries(slots, capacity) }
-        slots.deallocate()
+        if ownsEntries { destroyItems(entries, count) }
+        entries.deallocate()
+        index.deallocate()
         shared?.deallocate()
     }
 
-    private static func destroyEntries(_ slots: UnsafeMutablePointer<Slot>, _ capacity: Int) {
-        guard !_isPOD(Slot.self) else { return }
-        for i in 0..<capacity where UnsafeRawPointer(slots + i).load(as: UInt64.self) != 0 {
-            (slots + i).deinitialize(count: 1)
-        }
+    private static func destroyItems(_ items: UnsafeMutablePointer<Item>, _ count: Int) {
+        items.deinitialize(count: count)
     }
 
-    private static func allocateEmpty(_ capacity: Int) -> UnsafeMutablePointer<Slot> {
-        let slots = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
-        for i in 0..<capacity { UnsafeMutableRawPointer(slots + i).storeBytes(of: 0, as: UInt64.self) }
-        return slots
+    private static func allocateIndex(_ capacity: Int) -> UnsafeMutablePointer<UInt64> {
+        let index = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+        index.initialize(repeating: 0, count: capacity)
+        return index
+    }
+
+    /// The most entries an index of `capacity` slots takes.
+    @inline(__always)
+    private static func entryCapacity(_ capacity: Int) -> Int { capacity / 4 * 3 }
+
+    /// The 32 bits of a hash kept in the index: the high half of a multiplicative hash of
+    /// all 64 bits, so that every bit counts (every key of one key group has the same
+    /// `hash % maxParallelism`, so the low bits alone would crowd them together).
+    @inline(__always)
+    private static func fingerprint(_ hash: UInt64) -> UInt64 {
+        (hash &* 0x9E37_79B9_7F4A_7C15) >> 32
+    }
+
+    /// The home slot of a fingerprint: its top bits.
+    @inline(__always)
+    private func home(_ fingerprint: UInt64) -> Int {
+        Int(truncatingIfNeeded: fingerprint >> UInt64(32 - capacity.trailingZeroBitCount))
     }
 
     @inline(__always)
-    private func hash(at i: Int) -> UInt64 {
-        UnsafeRawPointer(slots + i).load(as: UInt64.self)
-    }
-
-    @inline(__always)
-    private func markEmpty(_ i: Int) {
-        UnsafeMutableRawPointer(slots + i).storeBytes(of: 0, as: UInt64.self)
-    }
+    private static func position(_ slot: UInt64) -> Int { Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1 }
 
     /// A copy of the map (the entries copied, not shared).
     public func copy() -> KeyGroupMap {
-        let other = KeyGroupMap(capacity: capacity)
-        for i in 0..<capacity where hash(at: i) != 0 { (other.slots + i).initialize(to: slots[i]) }
+        let other = KeyGroupMap(capacity: capacity, emptyIndex: false)
+        other.index.initialize(from: index, count: capacity)
+        other.entries.initialize(from: entries, count: count)
         other.count = count
         return other
     }
 
-    private init(capacity: Int) {
-        self.capacity = capacity
-        slots = Self.allocateEmpty(capacity)
-        destroyEntries = Self.destroyEntries
-    }
-
-    /// A map whose slots the caller fills completely before any use.
-    private init(uninitializedCapacity capacity: Int) {
-        self.capacity = capacity
-        slots = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
-        destroyEntries = Self.destroyEntries
-    }
-
-    /// A copy of this frozen map for writing, made without copying any entry: the slots are
-    /// copied bit for bit into `spare`'s storage (same capacity) or new storage, the copy
-    /// takes over the references they hold, and this map becomes a view that reads through
-    /// them (per-entry copy-on-write, after Flink's copy-on-write state map).
+    /// A copy of this frozen map for writing, made without copying any entry: the index and
+    /// the entries are copied bit for bit into `spare`'s storage (same capacity) or new
+    /// storage, the copy takes over the references they hold, and this map becomes a view
+    /// that reads through them (per-entry copy-on-write, after Flink's copy-on-write state
+    /// map).
     ///
     /// A copy that retains every key and value touched each heap object of the group —
     /// session keys, window contents — once when copied and once when the frozen map was
@@ -123,26 +144,29 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         precondition(!isSharing, "a map that shares its entries cannot be copied this way")
         let copy: KeyGroupMap
         if let spare, spare !== self, spare.capacity == capacity {
-            if spare.ownsEntries { spare.destroyEntries(spare.slots, capacity) }
+            if spare.ownsEntries { spare.destroyItems(spare.entries, spare.count) }
             spare.adopted = []
             spare.graveyard = []
             spare.shared?.deallocate()
             spare.shared = nil
+            spare.sharedLimit = 0
             spare.ownsEntries = true
             copy = spare
         } else {
-            // Every byte is copied over below: no need to mark the slots empty first.
-            copy = KeyGroupMap(uninitializedCapacity: capacity)
+            // Every index slot is copied over below: no need to clear them first.
+            copy = KeyGroupMap(capacity: capacity, emptyIndex: false)
         }
-        UnsafeMutableRawPointer(copy.slots).copyMemory(from: slots, byteCount: capacity * MemoryLayout<Slot>.stride)
+        UnsafeMutableRawPointer(copy.index).copyMemory(from: index, byteCount: capacity * MemoryLayout<UInt64>.stride)
+        UnsafeMutableRawPointer(copy.entries).copyMemory(from: entries, byteCount: count * MemoryLayout<Item>.stride)
         copy.count = count
         // Plain data needs no protection: the bits are the copy.
-        guard !_isPOD(Slot.self) else { return copy }
+        guard !_isPOD(Item.self), count > 0 else { return copy }
         ownsEntries = false
-        let words = (capacity + 63) / 64
+        let words = (count + 63) / 64
         let bits = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
         bits.initialize(repeating: ~0, count: words)
         copy.shared = bits
+        copy.sharedLimit = count
         return copy
     }
 
@@ -156,154 +180,170 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         guard isSharing else { return }
         if let view {
             var keep = graveyard
-            appendSharedEntries(to: &keep)
+            if let bits = shared {
+                for p in 0..<min(sharedLimit, count) where bits[p >> 6] & (1 << UInt64(p & 63)) != 0 {
+                    keep.append(entries[p])
+                }
+            }
             view.adopted += keep
         }
         graveyard = []
         shared?.deallocate()
         shared = nil
+        sharedLimit = 0
     }
 
-    /// Appends (retains) the entries a view still reads through this map's slots.
-    private func appendSharedEntries(to kept: inout [Slot]) {
-        guard let bits = shared else { return }
-        for i in 0..<capacity where bits[i >> 6] & (1 << UInt64(i & 63)) != 0 && hash(at: i) != 0 {
-            kept.append(slots[i])
-        }
-    }
-
-    /// Before the entry in slot `i` is changed, removed or moved out of place: if a view
-    /// still reads it, keeps a reference to it for the view.
+    /// Before the entry at position `p` is changed, removed or moved: if a view still reads
+    /// it, keeps a reference to it for the view.
     @inline(__always)
-    private func willWrite(_ i: Int) {
-        guard let bits = shared else { return }
-        let mask: UInt64 = 1 << UInt64(i & 63)
-        guard bits[i >> 6] & mask != 0 else { return }
-        bits[i >> 6] &= ~mask
-        graveyard.append(slots[i])
-    }
-
-    /// A slot that just received a new entry: not shared.
-    @inline(__always)
-    private func didInsert(_ i: Int) {
-        guard let bits = shared else { return }
-        bits[i >> 6] &= ~(1 << UInt64(i & 63))
+    private func willWrite(_ p: Int) {
+        guard let bits = shared, p < sharedLimit else { return }
+        let mask: UInt64 = 1 << UInt64(p & 63)
+        guard bits[p >> 6] & mask != 0 else { return }
+        bits[p >> 6] &= ~mask
+        graveyard.append(entries[p])
     }
 
     /// Whether the map is empty.
     public var isEmpty: Bool { count == 0 }
 
+    /// The index slot of `key` and its entry's position (-1 when absent: the slot is the
+    /// empty one where it would go).
     @inline(__always)
-    private static func stored(_ hash: UInt64) -> UInt64 { hash == 0 ? 1 : hash }
-
-    /// The home slot of a stored hash. Taken from the high bits: every key of one key group
-    /// has the same `hash % maxParallelism`, so the low bits would send them all to the
-    /// same few slots.
-    @inline(__always)
-    private func home(_ stored: UInt64) -> Int {
-        Int(truncatingIfNeeded: (stored &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - capacity.trailingZeroBitCount))
-    }
-
-    /// The slot holding `key`, or the empty slot where it would go.
-    @inline(__always)
-    private func probe(_ key: HashedKey<Key>) -> (index: Int, found: Bool) {
-        let h = Self.stored(key.hash)
+    private func probe(_ key: HashedKey<Key>) -> (slot: Int, position: Int) {
+        let f = Self.fingerprint(key.hash)
         let mask = capacity - 1
-        var i = home(h)
+        var i = home(f)
         while true {
-            let s = hash(at: i)
-            if s == 0 { return (i, false) }
-            if s == h && slots[i].key == key.key { return (i, true) }
+            let s = index[i]
+            if s == 0 { return (i, -1) }
+            if s >> 32 == f {
+                let p = Self.position(s)
+                if entries[p].hash == key.hash && entries[p].key == key.key { return (i, p) }
+            }
             i = (i + 1) & mask
         }
     }
 
+    /// The index slot that holds position `p`.
+    private func slot(ofPosition p: Int) -> Int {
+        let mask = capacity - 1
+        var i = home(Self.fingerprint(entries[p].hash))
+        while Self.position(index[i]) != p { i = (i + 1) & mask }
+        return i
+    }
+
+    /// Adds a new entry for `key` at empty index slot `i` (from ``probe(_:)``); returns its position.
+    @inline(__always)
+    private func insert(_ key: HashedKey<Key>, _ value: Value, at i: Int) -> Int {
+        var i = i
+        if count == Self.entryCapacity(capacity) {
+            grow(to: capacity * 2)
+            i = probe(key).slot
+        }
+        let p = count
+        (entries + p).initialize(to: Item(hash: key.hash, key: key.key, value: value))
+        index[i] = Self.fingerprint(key.hash) << 32 | UInt64(p + 1)
+        count += 1
+        return p
+    }
+
     /// The value stored for `key`.
     public subscript(key: HashedKey<Key>) -> Value? {
-        let (i, found) = probe(key)
-        return found ? slots[i].value : nil
+        let p = probe(key).position
+        return p >= 0 ? entries[p].value : nil
     }
 
     /// Stores `value` for `key`; returns the previous value.
     @discardableResult
     public func updateValue(_ value: Value, forKey key: HashedKey<Key>) -> Value? {
-        var (i, found) = probe(key)
-        if found {
-            willWrite(i)
-            let old = slots[i].value
-            slots[i].value = value
+        let (i, p) = probe(key)
+        if p >= 0 {
+            willWrite(p)
+            let old = entries[p].value
+            entries[p].value = value
             return old
         }
-        if (count + 1) * 4 > capacity * 3 {
-            grow()
-            i = probe(key).index
-        }
-        (slots + i).initialize(to: Slot(hash: Self.stored(key.hash), key: key.key, value: value))
-        didInsert(i)
-        count += 1
+        _ = insert(key, value, at: i)
         return nil
     }
 
     /// Updates the value for `key` in place, inserting `initial()` first when absent.
     public func withValue<R>(forKey key: HashedKey<Key>, default initial: () -> Value, _ body: (inout Value) -> R) -> R {
-        var (i, found) = probe(key)
-        if !found {
-            if (count + 1) * 4 > capacity * 3 {
-                grow()
-                i = probe(key).index
-            }
-            (slots + i).initialize(to: Slot(hash: Self.stored(key.hash), key: key.key, value: initial()))
-            didInsert(i)
-            count += 1
+        var (i, p) = probe(key)
+        if p < 0 {
+            p = insert(key, initial(), at: i)
         } else {
-            willWrite(i)
+            willWrite(p)
         }
-        return body(&slots[i].value)
+        return body(&entries[p].value)
     }
 
     /// Removes `key`; returns its value.
     @discardableResult
     public func removeValue(forKey key: HashedKey<Key>) -> Value? {
-        let (i, found) = probe(key)
-        guard found else { return nil }
-        willWrite(i)
-        let old = (slots + i).move().value
-        markEmpty(i)
-        count -= 1
+        let (i, p) = probe(key)
+        guard p >= 0 else { return nil }
+        return remove(slot: i, position: p)
+    }
+
+    /// Removes the entry at position `p`, whose index slot is `i`: the last entry moves into
+    /// its place.
+    private func remove(slot i: Int, position p: Int) -> Value {
+        willWrite(p)
+        let old = (entries + p).move().value
         backShift(from: i)
+        let last = count - 1
+        if p != last {
+            // The moved entry's shared bit moves with it (its references are the same).
+            if let bits = shared, p < sharedLimit {
+                let to: UInt64 = 1 << UInt64(p & 63)
+                if last < sharedLimit && bits[last >> 6] & (1 << UInt64(last & 63)) != 0 {
+                    bits[p >> 6] |= to
+                    bits[last >> 6] &= ~(1 << UInt64(last & 63))
+                } else {
+                    bits[p >> 6] &= ~to
+                }
+            }
+            let s = slot(ofPosition: last)
+            (entries + p).moveInitialize(from: entries + last, count: 1)
+            index[s] = index[s] & ~0xFFFF_FFFF | UInt64(p + 1)
+        } else if let bits = shared, p < sharedLimit {
+            bits[p >> 6] &= ~(1 << UInt64(p & 63))
+        }
+        count = last
         return old
     }
 
     /// Removes every entry for which `shouldRemove` is true.
     public func removeAll(where shouldRemove: (Key, Value) -> Bool) {
-        // Collect first (removal moves entries), keeping each key's stored hash so that no
-        // key is hashed again; a stored hash probes exactly like the hash it came from.
-        var doomed: [HashedKey<Key>] = []
-        for i in 0..<capacity where hash(at: i) != 0 && shouldRemove(slots[i].key, slots[i].value) {
-            doomed.append(HashedKey(slots[i].key, hash: hash(at: i)))
+        // From the end: a removal moves the last entry into the hole, one already looked at.
+        var p = count - 1
+        while p >= 0 {
+            if shouldRemove(entries[p].key, entries[p].value) { _ = remove(slot: slot(ofPosition: p), position: p) }
+            p -= 1
         }
-        for key in doomed { removeValue(forKey: key) }
     }
 
     /// Calls `body` with each entry where it is stored, without copying it out (snapshots
     /// encode frozen maps in place, and keep pointers to timers to group them by key group).
     public func forEachInPlace(_ body: (UnsafePointer<Key>, UnsafePointer<Value>) -> Void) {
-        let keyOffset = MemoryLayout<Slot>.offset(of: \Slot.key)!
-        let valueOffset = MemoryLayout<Slot>.offset(of: \Slot.value)!
-        for i in 0..<capacity where hash(at: i) != 0 {
-            let slot = UnsafeRawPointer(slots + i)
-            body((slot + keyOffset).assumingMemoryBound(to: Key.self), (slot + valueOffset).assumingMemoryBound(to: Value.self))
+        let keyOffset = MemoryLayout<Item>.offset(of: \Item.key)!
+        let valueOffset = MemoryLayout<Item>.offset(of: \Item.value)!
+        for p in 0..<count {
+            let item = UnsafeRawPointer(entries + p)
+            body((item + keyOffset).assumingMemoryBound(to: Key.self), (item + valueOffset).assumingMemoryBound(to: Value.self))
         }
     }
 
     /// Calls `body` for every entry, in no particular order.
     public func forEach(_ body: (Key, Value) -> Void) {
-        for i in 0..<capacity where hash(at: i) != 0 { body(slots[i].key, slots[i].value) }
+        for p in 0..<count { body(entries[p].key, entries[p].value) }
     }
 
     /// Whether any entry satisfies `predicate`.
     public func contains(where predicate: (Key, Value) -> Bool) -> Bool {
-        for i in 0..<capacity where hash(at: i) != 0 && predicate(slots[i].key, slots[i].value) { return true }
+        for p in 0..<count where predicate(entries[p].key, entries[p].value) { return true }
         return false
     }
 
@@ -315,25 +355,19 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         return result
     }
 
-    /// Closes the gap at `hole` left by a deletion, so that probes never stop early.
+    /// Closes the gap in the index at `hole` left by a deletion, so that probes never stop
+    /// early. Homes come from the slots' fingerprints: no entry is read.
     private func backShift(from hole: Int) {
         let mask = capacity - 1
         var hole = hole
+        index[hole] = 0
         var i = (hole + 1) & mask
-        while hash(at: i) != 0 {
-            let homeSlot = home(hash(at: i))
-            // Move entry i into the hole if its home slot is not in (hole, i] cyclically.
-            let distanceToI = (i - homeSlot) & mask
-            let distanceToHole = (hole - homeSlot) & mask
-            if distanceToHole < distanceToI {
-                (slots + hole).moveInitialize(from: slots + i, count: 1)
-                markEmpty(i)
-                if let bits = shared {
-                    // The entry's shared bit moves with it.
-                    let from: UInt64 = 1 << UInt64(i & 63), to: UInt64 = 1 << UInt64(hole & 63)
-                    if bits[i >> 6] & from != 0 { bits[hole >> 6] |= to } else { bits[hole >> 6] &= ~to }
-                    bits[i >> 6] &= ~from
-                }
+        while index[i] != 0 {
+            let homeSlot = home(index[i] >> 32)
+            // Move slot i into the hole if its home is not in (hole, i] cyclically.
+            if (hole - homeSlot) & mask < (i - homeSlot) & mask {
+                index[hole] = index[i]
+                index[i] = 0
                 hole = i
             }
             i = (i + 1) & mask
@@ -344,30 +378,27 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     /// (restoring a key group whose size is known).
     public func reserveCapacity(_ total: Int) {
         var target = capacity
-        while total * 4 > target * 3 { target *= 2 }
+        while Self.entryCapacity(target) < total { target *= 2 }
         if target > capacity { grow(to: target) }
     }
 
-    private func grow() { grow(to: capacity * 2) }
-
+    /// Doubles the index (rebuilt from the old one) and moves the entries to room for more;
+    /// positions stay, so shared bits stay valid.
     private func grow(to newCapacity: Int) {
-        // Entries move to new slots: keep what a view still reads, and stop tracking slots.
-        if let bits = shared {
-            appendSharedEntries(to: &graveyard)
-            bits.deallocate()
-            shared = nil
-        }
-        let oldCapacity = capacity, oldSlots = slots
+        precondition(newCapacity <= 1 << 32, "key group too large")
+        let oldCapacity = capacity, oldIndex = index
         capacity = newCapacity
-        slots = Self.allocateEmpty(capacity)
+        index = Self.allocateIndex(capacity)
         let mask = capacity - 1
-        for j in 0..<oldCapacity {
-            let h = UnsafeRawPointer(oldSlots + j).load(as: UInt64.self)
-            guard h != 0 else { continue }
-            var i = home(h)
-            while hash(at: i) != 0 { i = (i + 1) & mask }
-            (slots + i).moveInitialize(from: oldSlots + j, count: 1)
+        for j in 0..<oldCapacity where oldIndex[j] != 0 {
+            var i = home(oldIndex[j] >> 32)
+            while index[i] != 0 { i = (i + 1) & mask }
+            index[i] = oldIndex[j]
         }
-        oldSlots.deallocate()
+        oldIndex.deallocate()
+        let moved = UnsafeMutablePointer<Item>.allocate(capacity: Self.entryCapacity(capacity))
+        moved.moveInitialize(from: entries, count: count)
+        entries.deallocate()
+        entries = moved
     }
 }
