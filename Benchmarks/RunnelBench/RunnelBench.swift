@@ -146,24 +146,32 @@ struct RunnelBench: ParsableCommand {
         print("Checkpoint overhead, p=2, checkpoint every \(checkpointInterval) s, \(Int(lines)) events, \(rounds) rounds "
             + "(base: output to a file; full: the default; incremental: --incremental-checkpoints)")
         print("")
-        print("| round | base events/s | full | loss | incremental | loss | base CPU s | full CPU s | extra | incremental CPU s | extra |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| round | base events/s | full | loss | incremental | loss | base CPU s | full CPU s | extra | writer | incremental CPU s | extra | writer |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         var times = Array(repeating: [Double](), count: modes.count)
         var cpus = Array(repeating: [Double](), count: modes.count)
+        // The checkpoint writer thread's share of the run's CPU time: measured within one
+        // run, so free of the VM's drift between runs that the loss suffers from.
+        var writerShares = Array(repeating: [Double](), count: modes.count)
         for round in 0..<rounds {
             let order = round % 2 == 0 ? Array(modes.indices) : Array(modes.indices.reversed())
             for index in order {
+                let resultFile = "/tmp/runnel-bench-overhead-\(getpid()).txt"
+                defer { unlink(resultFile) }
+                let checkpointed = index > 0
                 let run = try spawnChild(mode: modes[index], arguments: [
                     "--input", path, "--parallelism", "2", "--checkpoint-interval", String(checkpointInterval),
-                ])
+                ] + (checkpointed ? ["--result-file", resultFile] : []))
                 times[index].append(run.seconds)
                 cpus[index].append(run.cpuSeconds)
+                let writerSeconds = checkpointed ? Double(try Self.readFigures(resultFile)["writer_cpu_us"] ?? 0) / 1e6 : 0
+                writerShares[index].append(writerSeconds / run.cpuSeconds)
             }
             func pct(_ x: Double) -> String { String(format: "%.1f %%", 100 * x) }
-            let (t, c) = (times.map { $0[round] }, cpus.map { $0[round] })
+            let (t, c, w) = (times.map { $0[round] }, cpus.map { $0[round] }, writerShares.map { $0[round] })
             print("| \(round + 1) | \(Int(lines / t[0])) | \(Int(lines / t[1])) | \(pct(1 - t[0] / t[1])) | \(Int(lines / t[2])) | \(pct(1 - t[0] / t[2])) "
-                + "| \(String(format: "%.1f", c[0])) | \(String(format: "%.1f", c[1])) | \(pct(c[1] / c[0] - 1)) "
-                + "| \(String(format: "%.1f", c[2])) | \(pct(c[2] / c[0] - 1)) |")
+                + "| \(String(format: "%.1f", c[0])) | \(String(format: "%.1f", c[1])) | \(pct(c[1] / c[0] - 1)) | \(pct(w[1])) "
+                + "| \(String(format: "%.1f", c[2])) | \(pct(c[2] / c[0] - 1)) | \(pct(w[2])) |")
         }
         print("")
         func median(_ xs: [Double]) -> Double {
@@ -177,7 +185,8 @@ struct RunnelBench: ParsableCommand {
             let pooled = 1 - times[0].reduce(0, +) / times[index].reduce(0, +)
             let pooledCPU = cpus[index].reduce(0, +) / cpus[0].reduce(0, +) - 1
             print("\(kind): throughput loss median \(String(format: "%.1f", 100 * median(losses))) %, pooled \(String(format: "%.1f", 100 * pooled)) %; "
-                + "extra CPU median \(String(format: "%.1f", 100 * median(extra))) %, pooled \(String(format: "%.1f", 100 * pooledCPU)) %")
+                + "extra CPU median \(String(format: "%.1f", 100 * median(extra))) %, pooled \(String(format: "%.1f", 100 * pooledCPU)) %; "
+                + "checkpoint writer's share of CPU median \(String(format: "%.1f", 100 * median(writerShares[index]))) %")
         }
     }
 
@@ -367,6 +376,12 @@ struct RunnelBench: ParsableCommand {
             }
             let summary = try ReplayJob.run(config)
             if summary.resultsWritten == 0 { throw ValidationError("replay produced no results") }
+            if let resultFile {
+                let output = try SharedFileOutput(path: resultFile)
+                try output.append(Array(("writer_cpu_us=\(Int64(summary.checkpointWriterCPUSeconds * 1e6)) "
+                    + "checkpoints=\(summary.checkpointsCompleted)\n").utf8))
+                try output.sync()
+            }
             if ProcessInfoLite.verbose {
                 let line = Array((summary.description + "\n").utf8)
                 _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }

@@ -33,6 +33,13 @@ enum NativeThread {
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
     }
 
+    /// The CPU time the calling thread has used, in microseconds.
+    static func currentThreadCPUMicroseconds() -> Int64 {
+        var time = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time) == 0 else { return 0 }
+        return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000
+    }
+
     static func spawnDetached(name: String, _ body: @escaping @Sendable () -> Void) {
         let context = Unmanaged.passRetained(Context(name: name, body: body)).toOpaque()
         var thread = pthread_t()

@@ -193,7 +193,9 @@ import RunnelRuntime
         let fixture = try Fixture(limits: .init(maxQueuedBytes: 256 * 1024))
         defer { fixture.stop() }
         let readers = try (0..<20).map { _ in try Self.handshake(port: fixture.port) }
+        // Connected and never read; kept open to the end of the test.
         let stalled = try Self.handshake(port: fixture.port)
+        defer { withExtendedLifetime(stalled) {} }
         for _ in 0..<1_000 where fixture.channels.count < 21 { usleep(5_000) }
         // 300 messages of 64 KiB (19 MiB), each encoded once and queued to all 21 channels.
         // The stalled client's socket buffers fill, then its queue passes 256 KiB.

@@ -85,6 +85,8 @@ public struct ReplaySummary: Sendable, CustomStringConvertible {
     /// The longest duration (trigger to commit) and the largest size of a checkpoint.
     public var longestCheckpointMilliseconds: Int64 = 0
     public var largestCheckpointBytes: Int64 = 0
+    /// CPU time spent encoding and writing checkpoints (on the writer thread), in seconds.
+    public var checkpointWriterCPUSeconds: Double = 0
     /// When the run was restored: seconds spent decoding the checkpoint into the operators.
     public var restoreSeconds: Double?
 
@@ -98,7 +100,8 @@ public struct ReplaySummary: Sendable, CustomStringConvertible {
             + "results written \(resultsWritten), wall time \(wall) s, events/s \(eps), peak RSS \(peakResidentBytes / (1 << 20)) MiB"
             + (checkpointsCompleted > 0
                 ? ", checkpoints \(checkpointsCompleted) (largest \(largestCheckpointBytes / 1024) KiB, longest \(longestCheckpointMilliseconds) ms, "
-                    + "longest pause \(Double(longestSnapshotPauseMicroseconds) / 1000) ms)"
+                    + "longest pause \(Double(longestSnapshotPauseMicroseconds) / 1000) ms, "
+                    + "writer CPU \((checkpointWriterCPUSeconds * 1000).rounded() / 1000) s)"
                 : "")
             + (restoreSeconds.map { ", state restored in \(($0 * 1000).rounded() / 1000) s" } ?? "")
     }
@@ -252,6 +255,7 @@ public enum ReplayJob {
             checkpointsCompleted: result.counter("checkpoints_completed", step: "checkpoints"),
             longestSnapshotPauseMicroseconds: result.gauges[.init(operatorName: "checkpoints", metric: "longest_snapshot_pause_us")] ?? 0,
             longestCheckpointMilliseconds: result.gauges[.init(operatorName: "checkpoints", metric: "longest_checkpoint_duration_ms")] ?? 0,
-            largestCheckpointBytes: result.gauges[.init(operatorName: "checkpoints", metric: "largest_checkpoint_size_bytes")] ?? 0)
+            largestCheckpointBytes: result.gauges[.init(operatorName: "checkpoints", metric: "largest_checkpoint_size_bytes")] ?? 0,
+            checkpointWriterCPUSeconds: Double(result.counter("checkpoint_writer_cpu_us", step: "checkpoints")) / 1e6)
     }
 }
