@@ -211,8 +211,13 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
                 (order: index, name: Self.fileName(step: part.step, subtask: part.subtask, taken: &used), part: part)
             }
             flight.parts = []
-            // Popped from the end: the most entries first in the array, the fewest last.
-            parts.sort { ($0.part.stateEntries, $0.order) > ($1.part.stateEntries, $1.order) }
+            // Popped from the end: parts with state first, fewest entries first; then parts
+            // without (source positions, and sinks, whose part syncs their file: I/O that
+            // would otherwise keep every later part's state frozen while it waits).
+            func rank(_ part: CheckpointPart, _ order: Int) -> (Int, Int, Int) {
+                (part.stateEntries == 0 ? 1 : 0, part.stateEntries, order)
+            }
+            parts.sort { rank($0.part, $0.order) > rank($1.part, $1.order) }
             // Every part is encoded before any file is written, and dropped once encoded: until
             // then the tasks copy what they write of its state (per-entry copy-on-write), and
             // written one after the other each part would hold its state through the earlier
