@@ -1,4 +1,4 @@
-import RunnelCore
+@testable import RunnelCore
 import RunnelOperators
 import Testing
 
@@ -211,5 +211,23 @@ import Testing
         // The live state has the later writes.
         source.backend.setCurrentKey(Self.keys[0])
         #expect(source.value.value == -1)
+    }
+
+    @Test("writing a deferred snapshot lets go of each key group: the task's next write to it stops copying on write")
+    func writtenGroupsAreReleased() throws {
+        let source = States(subtask: 0, parallelism: 1)
+        for (i, key) in Self.keys.prefix(100).enumerated() { source.fill(key, i) }
+        let table = source.backend.table(named: "value", ttl: nil, of: Int.self)
+        let key = Self.keys[0]
+        let group = source.backend.assignment.keyGroup(of: key) - table.firstKeyGroup
+        let deferred = try source.backend.snapshotLater()
+        source.backend.setCurrentKey(key)
+        source.value.value = 1  // the first write copies the frozen group, sharing its entries
+        #expect(table.groups[group].isSharing)
+        // Written, but still held (as by a checkpoint part until it is dropped).
+        _ = try deferred.serialize()
+        source.value.value = 2  // the snapshot no longer reads the group: sharing ends
+        #expect(!table.groups[group].isSharing)
+        withExtendedLifetime(deferred) {}
     }
 }

@@ -161,8 +161,12 @@ extension KeyedStateBackend {
 
 /// Encodes a snapshot taken earlier; safe to call on another thread (it reads only state
 /// frozen for it). `@unchecked`: the frozen key-group maps it reads are never changed again.
+///
+/// A snapshot is written once (by ``write``, ``serialize()`` or
+/// ``writeLengthPrefixed(to:)``): keyed state lets go of each key group as soon as it is
+/// written, so that the task stops copying it on write.
 public struct DeferredSnapshot: @unchecked Sendable {
-    /// Appends the snapshot's encoding to a writer.
+    /// Appends the snapshot's encoding to a writer (once).
     public let write: (inout BinaryWriter) throws -> Void
     /// Earlier checkpoints the snapshot builds on (key groups written as deltas).
     public let dependsOn: [Int64]

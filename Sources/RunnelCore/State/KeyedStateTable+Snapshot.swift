@@ -39,13 +39,18 @@ extension KeyedStateTable {
         return (write, plan?.dependsOn ?? [])
     }
 
-    /// What writes the entries of one key group of `maps`, frozen for it.
+    /// What writes the entries of one key group of `maps`, frozen for it. Each group is
+    /// written once, and its frozen map let go as soon as it is written: until then the task
+    /// copies each entry it changes in that group (per-entry copy-on-write), so a map held
+    /// to the end of the snapshot would cost the task copies of entries the snapshot no
+    /// longer reads.
     private func fullGroupWriter(keys: StateSerializer<Key>, values: StateSerializer<Value>,
                                  maps: [KeyGroupMap<Key, Entry>]) -> (Int, inout BinaryWriter) -> Void {
         let first = firstKeyGroup
         let raw = Self.rawGroupWriter()
+        let frozen = FrozenGroups(maps)
         return { group, writer in
-            let map = maps[group - first]
+            let map = frozen.take(group - first)
             writer.writeVarUInt(UInt64(map.count))
             guard let raw else {
                 map.forEachInPlace { key, entry in Self.writeEntry(key, entry, keys: keys, values: values, to: &writer) }
@@ -183,5 +188,24 @@ public struct SnapshotRequest: Sendable {
     public init(_ barrier: CheckpointBarrier) {
         self.init(checkpointID: barrier.id, previousCompletedID: barrier.previousCompletedID,
                   incremental: barrier.incremental && !barrier.isSavepoint)
+    }
+}
+
+/// The frozen maps of a state's key groups, handed over one by one to the writer of a
+/// snapshot, which lets go of each once written.
+///
+/// Thread safety: filled where the snapshot is taken, then used by the one thread that
+/// writes the snapshot.
+private final class FrozenGroups<Key: StreamKey, Value>: @unchecked Sendable {
+    private var maps: [KeyGroupMap<Key, Value>?]
+
+    init(_ maps: [KeyGroupMap<Key, Value>]) { self.maps = maps }
+
+    /// Takes the map of local group `g` out.
+    /// - Precondition: Not taken before (a snapshot is written once).
+    func take(_ g: Int) -> KeyGroupMap<Key, Value> {
+        guard let map = maps[g] else { preconditionFailure("key group \(g) of a snapshot written twice") }
+        maps[g] = nil
+        return map
     }
 }
