@@ -67,7 +67,7 @@ def load():
         lines = []
         for i in range(batch):
             counter += 1
-            lines.append(f'{{"event_id":"load-{counter}","event_name":"post_viewed","timestamp":"{ts}",'
+            lines.append(f'{{"event_id":"00000000-0000-4000-8000-{counter:012d}","event_name":"post_viewed","timestamp":"{ts}",'
                          f'"user_id":"u-{counter % 5000}","post_id":"p-{counter % 1000}","creator_id":"c-{counter % 100}"}}')
         status = post(conn, "\n".join(lines))
         if status == 202:
@@ -85,7 +85,7 @@ def probes():
     while not stop.is_set():
         n += 1
         post_id = f"probe-{n}"
-        body = (f'{{"event_id":"probe-{n}","event_name":"post_viewed","timestamp":"{now_iso()}",'
+        body = (f'{{"event_id":"00000000-0000-4000-9000-{n:012d}","event_name":"post_viewed","timestamp":"{now_iso()}",'
                 f'"user_id":"probe","post_id":"{post_id}","creator_id":"c-probe"}}')
         sent[post_id] = time.monotonic()
         post(conn, body)

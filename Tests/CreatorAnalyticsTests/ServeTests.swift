@@ -43,6 +43,9 @@ import Testing
         }
     }
 
+    /// A UUID-formatted event id (the schema requires one) numbered `i`.
+    static func uuid(_ i: Int) -> String { String(format: "00000000-0000-4000-8000-%012d", i) }
+
     static func post(_ port: Int, _ body: String, contentType: String = "application/x-ndjson") throws -> (status: Int, body: String) {
         let client = try BlockingSocketClient(port: port)
         client.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
@@ -94,15 +97,18 @@ import Testing
         #expect(feed.next() == #"{"op":"subscribed","topics":["post_views","platform"]}"#)
 
         func view(_ i: Int, _ time: String) -> String {
-            #"{"event_id":"e-\#(i)","event_name":"post_viewed","timestamp":"\#(time)","user_id":"u-\#(i % 7)","post_id":"p-1","creator_id":"c-1","ip_address":"198.51.100.\#(i)"}"#
+            #"{"event_id":"\#(Self.uuid(i))","event_name":"post_viewed","timestamp":"\#(time)","user_id":"u-\#(i % 7)","post_id":"p-1","creator_id":"c-1","ip_address":"198.51.100.\#(i)"}"#
         }
         // One POST is one batch, taken by one of the two readers; the other has nothing.
         // It must go idle rather than hold the watermark back forever.
         var minute = (0..<30).map { view($0, "2026-03-01T10:00:\(String(format: "%02d", $0))Z") }
-        minute.append(#"{"event_id":"reg-1","event_name":"user_registered","timestamp":"2026-03-01T10:00:41Z","user_id":"u-50","email":"reader@example.com","ip_address":"203.0.113.9"}"#)
-        minute.append(#"{"event_id":"pay-1","event_name":"payment_succeeded","timestamp":"2026-03-01T10:00:40Z","user_id":"u-1","creator_id":"c-1","amount":4.5,"currency":"EUR"}"#)
+        minute.append(#"{"event_id":"00000000-0000-4000-8000-0000000000a1","event_name":"user_registered","timestamp":"2026-03-01T10:00:41Z","user_id":"u-50","email":"reader@example.com","ip_address":"203.0.113.9"}"#)
+        minute.append(#"{"event_id":"00000000-0000-4000-8000-0000000000b1","event_name":"payment_succeeded","timestamp":"2026-03-01T10:00:40Z","user_id":"u-1","creator_id":"c-1","amount":4.5,"currency":"EUR"}"#)
         #expect(try Self.post(server.port, minute.joined(separator: "\n")).status == 202)
-        #expect(try Self.post(server.port, view(99, "2026-03-01T10:02:00Z")).status == 202)
+        // With an event of the wrong type, which the collector rejects and counts by reason.
+        let wrongType = #"{"event_id":"\#(Self.uuid(500))","event_name":"post_viewed","timestamp":"2026-03-01T10:01:00Z","post_id":"p-1","creator_id":"c-1","scroll_depth_percentage":"deep"}"#
+        let (status, answer) = try Self.post(server.port, view(99, "2026-03-01T10:02:00Z") + "\n" + wrongType)
+        #expect(status == 202 && answer.contains(#"{"index":1,"error":"scroll_depth_percentage must be a number"}"#), "\(answer)")
 
         var finalViews: String?, finalPlatform: String?, seen: [String] = []
         let deadline = Date().addingTimeInterval(20)
@@ -129,6 +135,7 @@ import Testing
         for expected in [#"runnel_records_in_total{operator="dedup"} 33"#, "runnel_collector_events_accepted_total 33",
                          #"runnel_windows_fired_total{operator="platform"}"#, #"runnel_watermark_lag_seconds{operator="post-views"}"#,
                          "runnel_feed_clients 1.0", "runnel_feed_deliveries_total", "runnel_allocator_resident_bytes",
+                         #"runnel_collector_events_rejected_by_reason_total{reason="type:scroll_depth_percentage"} 1"#,
                          "# TYPE runnel_late_records_total counter"] {
             #expect(page.contains(expected), "\(expected) in /metrics:\n\(page)")
         }

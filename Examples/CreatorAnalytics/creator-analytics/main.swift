@@ -15,7 +15,7 @@ struct CreatorAnalytics: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "creator-analytics",
         abstract: "Real-time analytics for a creator publishing platform, built on Runnel.",
-        subcommands: [Replay.self, Serve.self, Generate.self, Checkpoints.self])
+        subcommands: [Replay.self, Serve.self, Generate.self, Checkpoints.self, Schema.self])
 }
 
 /// Replays an NDJSON file of events through the analytics job.
@@ -194,6 +194,17 @@ struct Serve: ParsableCommand {
 }
 
 /// Writes generated platform traffic as NDJSON.
+/// Prints the event contract as a JSON Schema document.
+struct Schema: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the JSON Schema of the events clients send (the collector checks events against the same rules).",
+        discussion: "The repository publishes this output as \(CreatorEventSchema.publishedPath).")
+
+    func run() throws {
+        print(CreatorEventSchema.jsonSchemaDocument(), terminator: "")
+    }
+}
+
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write realistic creator-platform events as NDJSON (deterministic for a seed).")

@@ -5,18 +5,24 @@ import RunnelJSON
 import RunnelOperators
 
 /// `POST /v1/events`: events as NDJSON (`application/x-ndjson`) or a JSON array
-/// (`application/json`), optionally gzip-compressed (`Content-Encoding: gzip`). Each event is validated as the replay job validates lines; valid
-/// ones enter the live job's queue together, and the answer is 202 with the counts and an
-/// error per rejected event. When the job cannot keep up (its queue has no room for the
+/// (`application/json`), optionally gzip-compressed (`Content-Encoding: gzip`). Each event is
+/// validated as the replay job validates lines and then against the schema's types, allowed
+/// values and formats (``CreatorEventValidator``); valid ones enter the live job's queue
+/// together, and the answer is 202 with the counts and an error per rejected event.
+/// Rejections are counted by kind (``rejectedByCategory``). When the job cannot keep up (its queue has no room for the
 /// batch), nothing is taken and the answer is 503 with `Retry-After`.
 ///
 /// Thread safety: used on the HTTP server's loop only.
 public final class EventCollector {
     private let queue: EventQueue<CreatorEvent>
     private let decoder = CreatorEventDecoder()
+    private let validator = CreatorEventValidator()
     /// Events accepted and rejected so far.
     public private(set) var accepted = 0
     public private(set) var rejected = 0
+    /// Rejected events by ``CreatorEventValidator/Violation/category`` (`missing:post_id`,
+    /// `type:amount`, `malformed`, …).
+    public private(set) var rejectedByCategory: [String: Int] = [:]
     /// Requests refused with 503.
     public private(set) var saturated = 0
     /// The largest body accepted once decompressed (gzip), against bodies that expand hugely.
@@ -66,11 +72,18 @@ public final class EventCollector {
         }
         guard !lines.isEmpty else { return .error(400, "no events in the body") }
         var events: [CreatorEvent] = []
-        var errors: [(index: Int, reason: String)] = []
+        var errors: [(index: Int, reason: String, category: String)] = []
         for (index, line) in lines.enumerated() {
             switch decoder.decode(string: line) {
-            case .valid(let event): events.append(event)
-            case .invalid(let reason): errors.append((index, reason))
+            case .valid(let event):
+                if let violation = validator.validate(string: line) {
+                    errors.append((index, violation.description, violation.category))
+                } else {
+                    events.append(event)
+                }
+            case .invalid(let reason):
+                // The decoder's reason for the client; the validator names the kind for counting.
+                errors.append((index, reason, validator.validate(string: line)?.category ?? "invalid"))
             }
         }
         guard events.isEmpty || queue.offer(events) else {
@@ -81,6 +94,7 @@ public final class EventCollector {
         }
         accepted += events.count
         rejected += errors.count
+        for error in errors { rejectedByCategory[error.category, default: 0] += 1 }
         var json = JSONWriter(capacity: 64 + errors.count * 64)
         json.beginObject()
         json.key("accepted")

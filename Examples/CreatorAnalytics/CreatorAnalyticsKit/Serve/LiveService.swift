@@ -135,6 +135,9 @@ public final class LiveService: @unchecked Sendable {
     private func metricsPage() -> [UInt8] {
         prometheus.setCounter("runnel_collector_events_accepted_total", total: collector.accepted)
         prometheus.setCounter("runnel_collector_events_rejected_total", total: collector.rejected)
+        for (category, count) in collector.rejectedByCategory {
+            prometheus.setCounter("runnel_collector_events_rejected_by_reason_total", labels: [("reason", category)], total: count)
+        }
         prometheus.setCounter("runnel_collector_saturated_total", total: collector.saturated)
         prometheus.setGauge("runnel_collector_queue_depth", value: Double(queue.count))
         prometheus.setGauge("runnel_http_connections", value: Double(server?.connectionCount ?? 0))
