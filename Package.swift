@@ -46,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // MARK: C shims
@@ -140,7 +141,10 @@ let package = Package(
         ),
         .target(
             name: "RunnelOperators",
-            dependencies: ["RunnelCore", "RunnelJSON", .product(name: "DequeModule", package: "swift-collections")],
+            dependencies: [
+                "RunnelCore", "RunnelJSON", .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             path: "Operators",
             swiftSettings: strict
         ),

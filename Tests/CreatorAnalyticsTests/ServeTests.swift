@@ -104,11 +104,14 @@ import Testing
         var minute = (0..<30).map { view($0, "2026-03-01T10:00:\(String(format: "%02d", $0))Z") }
         minute.append(#"{"event_id":"00000000-0000-4000-8000-0000000000a1","event_name":"user_registered","timestamp":"2026-03-01T10:00:41Z","user_id":"u-50","email":"reader@example.com","ip_address":"203.0.113.9"}"#)
         minute.append(#"{"event_id":"00000000-0000-4000-8000-0000000000b1","event_name":"payment_succeeded","timestamp":"2026-03-01T10:00:40Z","user_id":"u-1","creator_id":"c-1","amount":4.5,"currency":"EUR"}"#)
-        #expect(try Self.post(server.port, minute.joined(separator: "\n")).status == 202)
-        // With an event of the wrong type, which the collector rejects and counts by reason.
+        // With an event of the wrong type, which the collector rejects and counts by reason,
+        // one at 10:02 and one at 10:33 that moves event time past the close of most sessions
+        // (30 minutes after their last event). All in one batch, so that the pipeline is awake
+        // when the sessions close (the known limit after an all-idle spell: docs/LIVE.md).
         let wrongType = #"{"event_id":"\#(Self.uuid(500))","event_name":"post_viewed","timestamp":"2026-03-01T10:01:00Z","post_id":"p-1","creator_id":"c-1","scroll_depth_percentage":"deep"}"#
-        let (status, answer) = try Self.post(server.port, view(99, "2026-03-01T10:02:00Z") + "\n" + wrongType)
-        #expect(status == 202 && answer.contains(#"{"index":1,"error":"scroll_depth_percentage must be a number"}"#), "\(answer)")
+        let batch = minute + [view(99, "2026-03-01T10:02:00Z"), wrongType, view(200, "2026-03-01T10:33:00Z")]
+        let (status, answer) = try Self.post(server.port, batch.joined(separator: "\n"))
+        #expect(status == 202 && answer.contains(#"{"index":33,"error":"scroll_depth_percentage must be a number"}"#), "\(answer)")
 
         var finalViews: String?, finalPlatform: String?, seen: [String] = []
         let deadline = Date().addingTimeInterval(20)
@@ -129,10 +132,27 @@ import Testing
         }
         #expect(platform.contains(#""payments":1,"revenue":{"EUR":4.50}"#), "\(platform)")
 
+        // Sessions close 30 minutes after their last event; the minute they close in is
+        // counted once the watermark passes it. u-0 and u-2…u-6 viewed within 10:00:00–29
+        // (28 s and 21 s sessions), u-50 registered at 10:00:41 (0 s): seven sessions closed
+        // in 10:30, none a bounce (u-1's runs to 10:02 and closes later).
+        func isSessionMinute(_ message: String) -> Bool {
+            message.contains(#""type":"session_minute""#) && message.contains(#""window_start":"2026-03-01T10:30:00.000Z""#)
+        }
+        var sessionMinute = seen.last(where: isSessionMinute)
+        let sessionDeadline = Date().addingTimeInterval(20)
+        while sessionMinute == nil && Date() < sessionDeadline, let message = feed.next() {
+            seen.append(message)
+            if isSessionMinute(message) { sessionMinute = message }
+        }
+        let closed = try #require(sessionMinute, "the sessions closed in 10:30 were counted: \(seen.suffix(6))")
+        #expect(closed.contains(#""sessions":7,"avg_duration_seconds":19.000,"#) && closed.contains(#""bounce_rate":0.0000"#), "\(closed)")
+        #expect(closed.contains(#""final":true"#), "\(closed)")
+
         let client = try BlockingSocketClient(port: server.port)
         client.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         let page = client.receiveHTTPResponse().body
-        for expected in [#"runnel_records_in_total{operator="dedup"} 33"#, "runnel_collector_events_accepted_total 33",
+        for expected in [#"runnel_records_in_total{operator="dedup"} 34"#, "runnel_collector_events_accepted_total 34",
                          #"runnel_windows_fired_total{operator="platform"}"#, #"runnel_watermark_lag_seconds{operator="post-views"}"#,
                          "runnel_feed_clients 1.0", "runnel_feed_deliveries_total", "runnel_allocator_resident_bytes",
                          #"runnel_collector_events_rejected_by_reason_total{reason="type:scroll_depth_percentage"} 1"#,

@@ -11,7 +11,8 @@ import RunnelRuntime
 ///
 /// ```
 /// collector ─▶ keyBy event_id ─▶ dedup ─┬─▶ keyBy post_id ─▶ post-views (1 min, early firing) ─▶ feed (post_views, creator:<id>)
-///                                       ├─▶ keyBy user/session ─▶ sessions (30 min gap) ─▶ feed (sessions)
+///                                       ├─▶ keyBy user/session ─▶ sessions (30 min gap) ─┬─▶ feed (sessions)
+///                                       │                                               └─▶ closed ─▶ keyBy "platform" ─▶ session-minutes (1 min) ─▶ feed (platform)
 ///                                       └─▶ keyBy "platform" ─▶ platform (1 min, early firing) ─▶ feed (platform)
 /// ```
 public enum LiveJob {
@@ -53,11 +54,28 @@ public enum LiveJob {
                 return FeedUpdate(json: record.jsonText, key: "platform@\(record.windowStart)", topics: [.platform], final: r.firing.isFinal)
             })
 
-        deduplicated
+        let sessions = deduplicated
             .flatMap("session-activity") { event, out in if let activity = SessionActivity(event) { out(activity) } }
             .keyBy { $0.visitor }
             .window(SessionWindows(gap: .seconds(30 * 60)))
             .aggregate("sessions", SessionAggregate())
+
+        // Per minute over the sessions that closed in it (a session's result comes when its
+        // gap has passed, stamped with its window's end): count, durations, bounce rate.
+        // Known limit (docs/LIVE.md): after a spell in which every collector reader was idle,
+        // the sessions subtasks wake one after the other, and a minute can close on the first
+        // one's watermark before the other's closed sessions reach it.
+        sessions
+            .flatMap("closed-sessions") { r, out in if r.firing.isFinal { out(ClosedSession(r.value)) } }
+            .keyBy { _ in "platform" }
+            .window(TumblingWindows(.seconds(60)))
+            .aggregate("session-minutes", SessionMinuteAggregate())
+            .sink("session-minutes-feed", FeedSink(hub: hub, loop: hubLoop) { r in
+                let record = SessionMinute(windowStart: r.window.start, windowEnd: r.window.end, metrics: r.value)
+                return FeedUpdate(json: record.jsonText, key: "sessions@\(record.windowStart)", topics: [.platform], final: r.firing.isFinal)
+            })
+
+        sessions
             .sink("sessions-feed", FeedSink(hub: hub, loop: hubLoop) { r in
                 let record = SessionSummary(sessionKey: r.key, start: r.value.start, end: r.value.end, events: r.value.events,
                                             postViews: r.value.postViews, distinctPosts: r.value.posts.count)
