@@ -16,13 +16,14 @@ public final class SharedFileOutput: Sendable {
     private let isRegularFile: Bool
     private let lock = Mutex<Void>(())
 
-    /// Creates (truncates) the file; `-` writes to standard output.
-    public init(path: String) throws {
+    /// Creates the file, truncated unless `append` (then lines go after what it holds);
+    /// `-` writes to standard output.
+    public init(path: String, append: Bool = false) throws {
         self.path = path
         if path == "-" {
             fd = STDOUT_FILENO
         } else {
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+            fd = open(path, O_WRONLY | O_CREAT | (append ? 0 : O_TRUNC) | O_APPEND | O_CLOEXEC, 0o644)
             if fd < 0 { throw SinkError.io(operation: "open", path: path, errno: errno) }
         }
         var info = stat()

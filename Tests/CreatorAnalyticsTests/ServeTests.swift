@@ -14,10 +14,12 @@ import Testing
         let errors = Pipe()
         private(set) var port = 0
         private(set) var stderr = ""
+        /// The dead-letter file this server writes (a temporary file of its own).
+        let deadLetterPath = NSTemporaryDirectory() + "runnel-serve-dead-letters-\(UUID().uuidString).ndjson"
 
         init(_ arguments: [String], environment: [String: String] = [:]) throws {
             process.executableURL = try CreatorAnalyticsCLI.location.get()
-            process.arguments = ["serve", "--port", "0", "--parallelism", "2"] + arguments
+            process.arguments = ["serve", "--port", "0", "--parallelism", "2", "--dead-letter", deadLetterPath] + arguments
             var env = ProcessInfo.processInfo.environment
             env.removeValue(forKey: "RUNNEL_AUTH_SECRET")
             for (k, v) in environment { env[k] = v }
@@ -40,6 +42,7 @@ import Testing
         func stop() {
             if process.isRunning { process.interrupt() }
             process.waitUntilExit()
+            unlink(deadLetterPath)
         }
     }
 
@@ -75,6 +78,9 @@ import Testing
         let (status, body) = try Self.post(server.port, lines.joined(separator: "\n") + "\n{\"event_id\":\"x\"}\n")
         #expect(status == 202, "\(body)")
         #expect(body.contains(#""rejected":"#) && body.contains(#"{"index":200,"error":"missing event_name"}"#), "\(body)")
+        let deadLetters = try String(contentsOfFile: server.deadLetterPath, encoding: .utf8)
+        #expect(deadLetters.contains(#""category":"missing:event_name","reason":"missing event_name","raw":"{\"event_id\":\"x\"}""#),
+                "the rejected event is in the dead-letter file: \(deadLetters)")
         let update = try #require(feed.next(containing: #""topic":"post_views""#), "a live update arrived")
         #expect(update.contains(#""type":"post_views""#) && update.contains(#""final":"#))
 

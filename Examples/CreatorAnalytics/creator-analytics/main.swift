@@ -159,6 +159,10 @@ struct Serve: ParsableCommand {
             help: "Milliseconds between live (partial) window results: how often the job fires early and how long the feed coalesces a key's partial updates (10 or more).")
     var coalesceMilliseconds: Int = 250
 
+    @Option(name: .customLong("dead-letter"),
+            help: "File where rejected events go, one JSON line each with reason and category, IP addresses truncated ('none' keeps none).")
+    var deadLetter: String = ".runnel/dead-letters.ndjson"
+
     func validate() throws {
         guard coalesceMilliseconds >= 10 else { throw ValidationError("--coalesce-ms must be at least 10 (got \(coalesceMilliseconds))") }
     }
@@ -179,7 +183,8 @@ struct Serve: ParsableCommand {
             printToStandardError("creator-analytics: WARNING: --insecure-no-auth: the feed is open to anyone who can connect, with every topic")
         }
         let service = try LiveService(configuration: .init(host: host, port: port, parallelism: parallelism, authSecret: secret,
-                                                           coalesceInterval: .milliseconds(coalesceMilliseconds)))
+                                                           coalesceInterval: .milliseconds(coalesceMilliseconds),
+                                                           deadLetterPath: deadLetter == "none" ? nil : deadLetter))
         printToStandardError("creator-analytics: serving on http://\(host):\(service.port) (POST /v1/events, GET /v1/feed, /healthz, /metrics)")
         do {
             try service.run(handleSignals: true)
@@ -193,7 +198,6 @@ struct Serve: ParsableCommand {
     }
 }
 
-/// Writes generated platform traffic as NDJSON.
 /// Prints the event contract as a JSON Schema document.
 struct Schema: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -205,6 +209,7 @@ struct Schema: ParsableCommand {
     }
 }
 
+/// Writes generated platform traffic as NDJSON.
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write realistic creator-platform events as NDJSON (deterministic for a seed).")

@@ -3,13 +3,15 @@ import RunnelHTTP
 import RunnelHTTPServer
 import RunnelJSON
 import RunnelOperators
+import RunnelRuntime
 
 /// `POST /v1/events`: events as NDJSON (`application/x-ndjson`) or a JSON array
 /// (`application/json`), optionally gzip-compressed (`Content-Encoding: gzip`). Each event is
 /// validated as the replay job validates lines and then against the schema's types, allowed
 /// values and formats (``CreatorEventValidator``); valid ones enter the live job's queue
 /// together, and the answer is 202 with the counts and an error per rejected event.
-/// Rejections are counted by kind (``rejectedByCategory``). When the job cannot keep up (its queue has no room for the
+/// Rejections are counted by kind (``rejectedByCategory``) and, with a ``DeadLetterLog``,
+/// kept with their reasons (IP addresses truncated). When the job cannot keep up (its queue has no room for the
 /// batch), nothing is taken and the answer is 503 with `Retry-After`.
 ///
 /// Thread safety: used on the HTTP server's loop only.
@@ -28,10 +30,16 @@ public final class EventCollector {
     /// The largest body accepted once decompressed (gzip), against bodies that expand hugely.
     public let maxDecompressedBytes: Int
 
+    /// Where rejected events are kept, with their reasons; nil keeps none.
+    public let deadLetters: DeadLetterLog?
+    /// Dead letters that could not be written (the file's errors are counted, not fatal).
+    public private(set) var deadLetterFailures = 0
+
     /// Creates a collector feeding `queue`.
-    public init(queue: EventQueue<CreatorEvent>, maxDecompressedBytes: Int = 64 << 20) {
+    public init(queue: EventQueue<CreatorEvent>, maxDecompressedBytes: Int = 64 << 20, deadLetters: DeadLetterLog? = nil) {
         self.queue = queue
         self.maxDecompressedBytes = maxDecompressedBytes
+        self.deadLetters = deadLetters
     }
 
     /// Answers one request.
@@ -72,18 +80,18 @@ public final class EventCollector {
         }
         guard !lines.isEmpty else { return .error(400, "no events in the body") }
         var events: [CreatorEvent] = []
-        var errors: [(index: Int, reason: String, category: String)] = []
+        var errors: [(index: Int, reason: String, category: String, line: String)] = []
         for (index, line) in lines.enumerated() {
             switch decoder.decode(string: line) {
             case .valid(let event):
                 if let violation = validator.validate(string: line) {
-                    errors.append((index, violation.description, violation.category))
+                    errors.append((index, violation.description, violation.category, line))
                 } else {
                     events.append(event)
                 }
             case .invalid(let reason):
                 // The decoder's reason for the client; the validator names the kind for counting.
-                errors.append((index, reason, validator.validate(string: line)?.category ?? "invalid"))
+                errors.append((index, reason, validator.validate(string: line)?.category ?? "invalid", line))
             }
         }
         guard events.isEmpty || queue.offer(events) else {
@@ -94,7 +102,15 @@ public final class EventCollector {
         }
         accepted += events.count
         rejected += errors.count
-        for error in errors { rejectedByCategory[error.category, default: 0] += 1 }
+        let now = WallClock.nowMilliseconds()
+        for error in errors {
+            rejectedByCategory[error.category, default: 0] += 1
+            do {
+                try deadLetters?.record(raw: error.line, category: error.category, reason: error.reason, receivedAtMillis: now)
+            } catch {
+                deadLetterFailures += 1
+            }
+        }
         var json = JSONWriter(capacity: 64 + errors.count * 64)
         json.beginObject()
         json.key("accepted")

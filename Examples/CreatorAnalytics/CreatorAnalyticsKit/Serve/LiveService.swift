@@ -35,10 +35,14 @@ public final class LiveService: @unchecked Sendable {
         /// How often the live windows fire early, and for how long the feed coalesces a key's
         /// partial results.
         public var coalesceInterval: Duration
+        /// The collector's dead-letter file (rejected events with their reasons); nil keeps none.
+        public var deadLetterPath: String?
 
         /// Creates a configuration.
         public init(host: String = "127.0.0.1", port: Int = 8080, parallelism: Int = 2, authSecret: [UInt8]?,
-                    queueCapacity: Int = 100_000, outOfOrderness: Duration = .seconds(5), coalesceInterval: Duration = .milliseconds(250)) {
+                    queueCapacity: Int = 100_000, outOfOrderness: Duration = .seconds(5), coalesceInterval: Duration = .milliseconds(250),
+                    deadLetterPath: String? = nil) {
+            self.deadLetterPath = deadLetterPath
             self.host = host
             self.port = port
             self.parallelism = parallelism
@@ -88,7 +92,7 @@ public final class LiveService: @unchecked Sendable {
     }
 
     private func start() throws {
-        collector = EventCollector(queue: queue)
+        collector = EventCollector(queue: queue, deadLetters: try configuration.deadLetterPath.map { try DeadLetterLog(path: $0) })
         hub = FeedHub(loop: loop, coalesceMilliseconds: UInt64(max(1, configuration.coalesceInterval.milliseconds)))
         let verifier = configuration.authSecret.map { HS256TokenVerifier(secret: $0) }
         let server = try HTTPServer(loop: loop, configuration: .init(host: configuration.host, port: configuration.port)) { [self] request in
@@ -135,6 +139,8 @@ public final class LiveService: @unchecked Sendable {
     private func metricsPage() -> [UInt8] {
         prometheus.setCounter("runnel_collector_events_accepted_total", total: collector.accepted)
         prometheus.setCounter("runnel_collector_events_rejected_total", total: collector.rejected)
+        prometheus.setCounter("runnel_collector_dead_letters_total", total: collector.deadLetters?.written ?? 0)
+        prometheus.setCounter("runnel_collector_dead_letter_failures_total", total: collector.deadLetterFailures)
         for (category, count) in collector.rejectedByCategory {
             prometheus.setCounter("runnel_collector_events_rejected_by_reason_total", labels: [("reason", category)], total: count)
         }
