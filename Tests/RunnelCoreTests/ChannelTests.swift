@@ -209,6 +209,61 @@ private func batch(_ items: StreamItem<Int>...) -> StreamBatch<Int> { StreamBatc
         #expect(r.watermarks == [10, 50, 60])
     }
 
+    /// Waking from all-idle, the gate counts the inputs still idle at their watermarks for
+    /// the hold, so that a window downstream does not close on the first input's watermark
+    /// before the other input (the other subtask of the same upstream step) sends what it
+    /// emits for that watermark; an input still idle when the hold ends is left out again.
+    @Test func wakingFromAllIdleHoldsForTheInputsStillIdle() {
+        let a = Channel<Int>(capacity: 8), b = Channel<Int>(capacity: 8)
+        let r = Recorder()
+        let gate = InputGate(channels: [a, b], handler: r.handler)
+        var clock: Timestamp = 1_000
+        var rechecks: [Timestamp] = []
+        gate.configureWakeHold(milliseconds: 500, now: { clock }) { rechecks.append($0) }
+        a.push(batch(.watermark(50), .idle(true)))
+        b.push(batch(.watermark(50), .idle(true)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [50] && gate.isIdle)
+
+        // a wakes and runs ahead; b, about to wake, still counts at 50.
+        a.push(batch(.idle(false), .record(1, 60), .watermark(100)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [50], "held for b")
+        #expect(rechecks == [1_500])
+        // b wakes with a result stamped 70 (behind a's watermark, ahead of the gate's), then 100.
+        b.push(batch(.idle(false), .record(2, 70), .watermark(100)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.items.suffix(2) == [.record(2, 70), .watermark(100)], "b's record came before the watermark passed it")
+
+        // Everyone idle again; a wakes, b stays idle: the hold ends at its time.
+        a.push(batch(.idle(true)))
+        b.push(batch(.idle(true)))
+        _ = gate.drain(maxBatches: 10) { true }
+        clock = 5_000
+        a.push(batch(.idle(false), .watermark(200)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks.last == 100 && rechecks.last == 5_500)
+        clock = 5_400
+        gate.recheckWakeHold()
+        #expect(r.watermarks.last == 100 && rechecks.last == 5_500, "too early: checked again at 5.5 s")
+        clock = 5_500
+        gate.recheckWakeHold()
+        #expect(r.watermarks.last == 200, "b, still idle after the hold, is left out")
+    }
+
+    /// Without a hold configured (the default of a bare gate), an input waking from all-idle
+    /// moves the gate on at once, as before.
+    @Test func withoutAHoldTheWakingInputLeadsAtOnce() {
+        let a = Channel<Int>(capacity: 8), b = Channel<Int>(capacity: 8)
+        let r = Recorder()
+        let gate = InputGate(channels: [a, b], handler: r.handler)
+        a.push(batch(.watermark(50), .idle(true)))
+        b.push(batch(.watermark(50), .idle(true)))
+        a.push(batch(.idle(false), .watermark(100)))
+        _ = gate.drain(maxBatches: 10) { true }
+        #expect(r.watermarks == [50, 100])
+    }
+
     @Test func idleInputIsLeftOutUntilItSendsAgain() {
         let a = Channel<Int>(capacity: 8), b = Channel<Int>(capacity: 8)
         let r = Recorder()

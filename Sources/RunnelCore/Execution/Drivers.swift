@@ -30,6 +30,11 @@ public protocol InputDriver: AnyObject {
     func setBarrierHandler(_ handler: @escaping (CheckpointBarrier) -> Void)
     /// The watermark delivered to the task's operators so far.
     var currentWatermark: Timestamp { get }
+    /// Holds the watermark for inputs still idle when the gate wakes from all-idle (see
+    /// ``InputGate``).
+    func configureWakeHold(milliseconds: Int64, now: @escaping () -> Timestamp, recheckAt: @escaping (Timestamp) -> Void)
+    /// Ends the wake hold once its time has passed.
+    func recheckWakeHold()
 }
 
 /// The type-erased face of one source split.

@@ -7,6 +7,13 @@
 ///   end of time and the gate delivers the end of input.
 /// - When every open input is idle the gate is idle: its watermark holds, and the task is
 ///   told (``setIdleHandler(_:)``) so it can announce idleness downstream, as a source does.
+/// - When one input of an all-idle gate becomes active again, the others usually wake too
+///   (idleness travels downstream from the same sources, and the subtasks of a step wake one
+///   after the other). For a while (``configureWakeHold(milliseconds:now:recheckAt:)``) the
+///   gate counts the inputs still idle at their last watermarks, so that it does not run
+///   ahead of what they send once awake: otherwise a window closed on the first input's
+///   watermark would drop, as late, the results another upstream subtask emits for the same
+///   watermark a moment later. Inputs still idle after the hold are left out again.
 ///
 /// Thread safety: owned by the consuming task.
 public final class InputGate<Element> {
@@ -37,6 +44,13 @@ public final class InputGate<Element> {
     public private(set) var isIdle = false
     /// The task's current watermark.
     public var currentWatermark: Timestamp { emittedWatermark }
+
+    // Waking from all-idle (see the type's documentation).
+    private var wakeHoldMilliseconds: Int64 = 0
+    private var now: () -> Timestamp = { 0 }
+    private var recheckAt: (Timestamp) -> Void = { _ in }
+    /// Until when inputs still idle count at their last watermarks; nil when not waking.
+    private var wakingUntil: Timestamp?
 
     /// Processes the items of a batch from input `i`, starting at an index; stops after a
     /// checkpoint barrier and returns the index after it (nil when the batch was used up).
@@ -86,6 +100,26 @@ public final class InputGate<Element> {
     }
 
     public func setIdleHandler(_ handler: @escaping (Bool) -> Void) { idleHandler = handler }
+
+    /// After waking from all-idle, counts the inputs still idle for `milliseconds` of
+    /// processing time (`now`); `recheckAt` must call ``recheckWakeHold()`` at the time given
+    /// (on the task's thread). Off (0) unless configured.
+    public func configureWakeHold(milliseconds: Int64, now: @escaping () -> Timestamp, recheckAt: @escaping (Timestamp) -> Void) {
+        wakeHoldMilliseconds = milliseconds
+        self.now = now
+        self.recheckAt = recheckAt
+    }
+
+    /// Ends the wake hold once its time has passed (the inputs still idle are left out again).
+    public func recheckWakeHold() {
+        guard let until = wakingUntil else { return }
+        if now() >= until {
+            wakingUntil = nil
+            advanceWatermark()
+        } else {
+            recheckAt(until)
+        }
+    }
 
     /// Sets what runs when a checkpoint barrier has arrived on every open input.
     public func setBarrierHandler(_ handler: @escaping (CheckpointBarrier) -> Void) { barrierHandler = handler }
@@ -158,6 +192,11 @@ public final class InputGate<Element> {
 
     private func setIdle(_ idle: Bool, input i: Int) {
         inputs[i].idle = idle
+        if !idle && isIdle && wakeHoldMilliseconds > 0 && wakingUntil == nil {
+            let until = now() + wakeHoldMilliseconds
+            wakingUntil = until
+            recheckAt(until)
+        }
         advanceWatermark()
     }
 
@@ -173,6 +212,12 @@ public final class InputGate<Element> {
     }
 
     private func advanceWatermark() {
+        if wakingUntil != nil {
+            // The hold ends once no open input is idle any more, or every one is idle again.
+            let open = inputs.filter { !$0.ended && $0.watermark != Watermark.endOfTime }
+            if !open.contains(where: \.idle) || open.allSatisfy(\.idle) { wakingUntil = nil }
+        }
+        let holding = wakingUntil != nil
         var minimum = Watermark.endOfTime
         var maximum = Watermark.initial
         var anyActiveOpen = false
@@ -182,7 +227,7 @@ public final class InputGate<Element> {
         for s in inputs where !s.ended && s.watermark != Watermark.endOfTime {
             allEnded = false
             if s.watermark > maximum { maximum = s.watermark }
-            guard !s.idle else { continue }
+            guard !s.idle || holding else { continue }
             anyActiveOpen = true
             if s.watermark < minimum { minimum = s.watermark }
         }

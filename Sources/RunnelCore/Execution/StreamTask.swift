@@ -59,6 +59,9 @@ public final class StreamTask {
     public var recordsPerStep = 4096
     /// Input batches a task drains per step.
     public var batchesPerStep = 32
+    /// How long the input gate, waking from all-idle, counts the inputs still idle (see
+    /// ``InputGate``): long enough for the other subtasks of the upstream step to wake.
+    public var idleWakeHoldMilliseconds: Int64 = 1000
 
     init(name: String, subtask: Int, clock: any ProcessingTimeService) {
         self.name = name
@@ -75,6 +78,12 @@ public final class StreamTask {
             for o in self.outputs { o.broadcastIdle(idle) }
         }
         input?.setBarrierHandler { [unowned self] barrier in self.checkpoint(barrier) }
+        if idleWakeHoldMilliseconds > 0 {
+            let clock = self.clock
+            input?.configureWakeHold(milliseconds: idleWakeHoldMilliseconds, now: { clock.currentTime }) { [weak self] time in
+                self?.clock.schedule(at: time) { [weak self] _ in self?.input?.recheckWakeHold() }
+            }
+        }
     }
 
     /// The checkpoint parts of a finished task, which later checkpoints include for it (a

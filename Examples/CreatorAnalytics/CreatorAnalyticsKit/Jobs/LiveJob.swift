@@ -62,9 +62,8 @@ public enum LiveJob {
 
         // Per minute over the sessions that closed in it (a session's result comes when its
         // gap has passed, stamped with its window's end): count, durations, bounce rate.
-        // Known limit (docs/LIVE.md): after a spell in which every collector reader was idle,
-        // the sessions subtasks wake one after the other, and a minute can close on the first
-        // one's watermark before the other's closed sessions reach it.
+        // After an all-idle spell the sessions subtasks wake one after the other; the input
+        // gates' wake hold keeps the minute open until both have sent (docs/ARCHITECTURE.md).
         sessions
             .flatMap("closed-sessions") { r, out in if r.firing.isFinal { out(ClosedSession(r.value)) } }
             .keyBy { _ in "platform" }
