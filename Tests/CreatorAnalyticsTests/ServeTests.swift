@@ -99,8 +99,8 @@ import Testing
         defer { server.stop() }
         try #require(server.port > 0, "serve printed its port: \(server.stderr)")
         let feed = try BlockingWebSocketClient(port: server.port, token: nil)
-        feed.send(#"{"op":"subscribe","topics":["post_views","platform"]}"#)
-        #expect(feed.next() == #"{"op":"subscribed","topics":["post_views","platform"]}"#)
+        feed.send(#"{"op":"subscribe","topics":["post_views","platform","trending"]}"#)
+        #expect(feed.next() == #"{"op":"subscribed","topics":["post_views","platform","trending"]}"#)
 
         func view(_ i: Int, _ time: String) -> String {
             #"{"event_id":"\#(Self.uuid(i))","event_name":"post_viewed","timestamp":"\#(time)","user_id":"u-\#(i % 7)","post_id":"p-1","creator_id":"c-1","ip_address":"198.51.100.\#(i)"}"#
@@ -154,6 +154,18 @@ import Testing
             seen.append(message)
             if isSessionMinute(message) { sessionMinute = message }
         }
+        // Trending: p-1's views in [10:00, 10:10) are the 30 of 10:00 and the one of 10:02.
+        func isTrending(_ message: String) -> Bool {
+            message.contains(#""type":"trending_posts""#) && message.contains(#""window_end":"2026-03-01T10:10:00.000Z""#)
+        }
+        var trending = seen.last(where: isTrending)
+        while trending == nil && Date() < sessionDeadline, let message = feed.next() {
+            seen.append(message)
+            if isTrending(message) { trending = message }
+            if isSessionMinute(message) { sessionMinute = message }
+        }
+        let top = try #require(trending, "the trending posts of [10:00, 10:10) were published")
+        #expect(top.contains(#""window_start":"2026-03-01T10:00:00.000Z","window_end":"2026-03-01T10:10:00.000Z","posts":[{"rank":1,"post_id":"p-1","views":31}]"#), "\(top)")
         let closed = try #require(sessionMinute, "the sessions closed in 10:30 were counted: \(seen.suffix(6))")
         #expect(closed.contains(#""sessions":7,"avg_duration_seconds":19.000,"#) && closed.contains(#""bounce_rate":0.0000"#), "\(closed)")
         #expect(closed.contains(#""final":true"#), "\(closed)")

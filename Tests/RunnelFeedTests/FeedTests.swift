@@ -16,7 +16,7 @@ import RunnelRuntime
 @Suite struct FeedTopicTests {
     @Test("topic names round-trip; unknown names are refused")
     func names() {
-        for name in ["post_views", "sessions", "platform", "creator:c-1"] { #expect(FeedTopic(name)?.description == name) }
+        for name in ["post_views", "sessions", "platform", "trending", "creator:c-1"] { #expect(FeedTopic(name)?.description == name) }
         for name in ["", "views", "creator:", "Creator:c-1"] { #expect(FeedTopic(name) == nil) }
     }
 
@@ -26,8 +26,9 @@ import RunnelRuntime
         let admin = AccessToken(subject: "ops", role: .admin, expiresAt: 0)
         #expect(FeedTopic.creator("c-1").isAllowed(for: creator))
         #expect(!FeedTopic.creator("c-2").isAllowed(for: creator))
+        #expect(FeedTopic.trending.isAllowed(for: creator), "trending posts are public popularity")
         for topic in [FeedTopic.postViews, .sessions, .platform] { #expect(!topic.isAllowed(for: creator)) }
-        for topic in [FeedTopic.postViews, .sessions, .platform, .creator("c-2")] { #expect(topic.isAllowed(for: admin)) }
+        for topic in [FeedTopic.postViews, .sessions, .platform, .trending, .creator("c-2")] { #expect(topic.isAllowed(for: admin)) }
     }
 
     @Test("client requests: subscribe and unsubscribe parse; anything else is refused with a reason")

@@ -11,6 +11,7 @@ import RunnelRuntime
 ///
 /// ```
 /// collector ─▶ keyBy event_id ─▶ dedup ─┬─▶ keyBy post_id ─▶ post-views (1 min, early firing) ─▶ feed (post_views, creator:<id>)
+///                                       ├─▶ keyBy post_id ─▶ post-views-10m (10 min sliding by 1 min) ─▶ keyBy "platform" ─▶ trending (top 10) ─▶ feed (trending)
 ///                                       ├─▶ keyBy user/session ─▶ sessions (30 min gap) ─┬─▶ feed (sessions)
 ///                                       │                                               └─▶ closed ─▶ keyBy "platform" ─▶ session-minutes (1 min) ─▶ feed (platform)
 ///                                       └─▶ keyBy "platform" ─▶ platform (1 min, early firing) ─▶ feed (platform)
@@ -28,8 +29,26 @@ public enum LiveJob {
             .keyBy { $0.eventKey }
             .process("dedup", Deduplicate<EventIDKey, CreatorEvent>(ttl: StateTTL(.seconds(3600), timeDomain: .eventTime)))
 
-        deduplicated
+        let views = deduplicated
             .flatMap("post-view") { event, out in if let view = PostView(event) { out(view) } }
+
+        // Trending: each post's views over the last ten minutes, every minute (final counts
+        // only), then the ten most viewed of each window. The counts of the window ending at
+        // t are stamped t − 1 ms, so the minute [t − 1 min, t) gathers exactly them.
+        views
+            .keyBy { $0.postId }
+            .window(SlidingWindows(size: .seconds(600), slide: .seconds(60)))
+            .aggregate("post-views-10m", CountAggregate<PostView>())
+            .map("post-view-counts") { PostViewCount(postId: $0.key, views: $0.value) }
+            .keyBy { _ in "platform" }
+            .window(TumblingWindows(.seconds(60)))
+            .aggregate("trending", TrendingPostsAggregate(limit: 10))
+            .sink("trending-feed", FeedSink(hub: hub, loop: hubLoop) { r in
+                let record = TrendingPosts(windowStart: r.window.end - 600_000, windowEnd: r.window.end, posts: r.value.posts)
+                return FeedUpdate(json: record.jsonText, key: "trending@\(record.windowEnd)", topics: [.trending], final: r.firing.isFinal)
+            })
+
+        views
             .keyBy { $0.postId }
             .window(TumblingWindows(.seconds(60)))
             .trigger(EarlyFiringTrigger(every: earlyFiring))
