@@ -1,8 +1,9 @@
 /// The live dashboard served at `GET /`: one self-contained page (HTML, CSS and script; no
 /// build step, nothing fetched from elsewhere) that subscribes to the feed and draws:
 /// the top posts by views in the current minute, views per minute (for one creator with
-/// `?creator=<id>`, else all), sessions active this minute, closed sessions and their length distribution, and the
-/// platform's counters for the current minute (admins).
+/// `?creator=<id>`, else all), trending posts (the ten most viewed of the last ten minutes),
+/// sessions active this minute, closed sessions and their length distribution with the
+/// latest minute's session metrics, and the platform's counters for the current minute (admins).
 ///
 /// It takes its token from `?token=` (kept for the tab in sessionStorage) or asks for one,
 /// reconnects with exponential backoff, and shows the connection's state.
@@ -42,9 +43,11 @@ enum DashboardPage {
     <div><span id="active-posts">0</span> posts viewed · <span id="final-windows">0</span> minutes closed</div></div>
   <div class="card"><h2>Top posts this minute</h2><table id="top-posts"><tbody></tbody></table></div>
   <div class="card"><h2 id="chart-title">Views per minute</h2><canvas id="chart" width="600" height="160"></canvas></div>
+  <div class="card"><h2>Trending · last 10 minutes</h2><div id="trending-window"></div><table id="trending"><tbody></tbody></table></div>
   <div class="card"><h2>Sessions</h2><div class="big"><span id="active-sessions">0</span> active</div>
     <div><span id="sessions">0</span> closed · length of closed sessions:</div>
-    <table id="session-lengths"><tbody></tbody></table></div>
+    <table id="session-lengths"><tbody></tbody></table>
+    <div id="session-minute"></div></div>
   <div class="card" id="platform-card"><h2>Platform this minute</h2><div class="big" id="platform-events">0</div>
     <div>events · <span id="platform-active-users">0</span> active users</div>
     <table id="platform-counters"><tbody></tbody></table></div>
@@ -60,6 +63,8 @@ const sessionCounts = sessionBuckets.map(() => 0);
 const platformRows = [["Post views", "post_views"], ["Posts published", "posts_published"], ["Registrations", "users_registered"],
   ["Logins", "logins"], ["Comments", "comments"], ["Subscriptions", "subscriptions"], ["Payments", "payments"]];
 let platform = null;            // the latest minute's platform_minute record
+let trending = null;            // the latest trending_posts record
+let sessionMinute = null;       // the latest session_minute record
 let sessions = 0, backoff = 500, socket = null;
 
 function setState(text, cls) { const s = document.getElementById("state"); s.textContent = text; s.className = cls || ""; }
@@ -72,7 +77,7 @@ function connect() {
   socket = new WebSocket(url);
   socket.onopen = () => {
     backoff = 500; setState("live", "live"); notice("");
-    const topics = creator ? ["creator:" + creator] : ["post_views", "sessions", "platform"];
+    const topics = creator ? ["creator:" + creator, "trending"] : ["post_views", "sessions", "platform", "trending"];
     socket.send(JSON.stringify({ op: "subscribe", topics }));
   };
   socket.onmessage = (event) => handle(JSON.parse(event.data));
@@ -101,6 +106,10 @@ function record(topic, data) {
     for (const key of [...views.keys()].sort((a, b) => a - b).slice(0, -60)) views.delete(key);
   } else if (data.type === "platform_minute") {
     if (!platform || Date.parse(data.window_start) >= Date.parse(platform.window_start)) platform = data;
+  } else if (data.type === "trending_posts") {
+    if (!trending || Date.parse(data.window_end) >= Date.parse(trending.window_end)) trending = data;
+  } else if (data.type === "session_minute") {
+    if (!sessionMinute || Date.parse(data.window_start) >= Date.parse(sessionMinute.window_start)) sessionMinute = data;
   } else if (data.type === "session" && data.final !== false) {
     sessions += 1;
     const index = sessionBuckets.findIndex(([, limit]) => data.duration_s < limit);
@@ -121,6 +130,18 @@ function render() {
     row.innerHTML = "<td></td><td class=n></td>"; row.cells[0].textContent = post; row.cells[1].textContent = v.views;
     return row;
   }));
+  document.getElementById("trending-window").textContent = trending
+    ? trending.window_start.slice(11, 16) + "–" + trending.window_end.slice(11, 16) + " UTC" : "no full window yet";
+  document.querySelector("#trending tbody").replaceChildren(...(trending ? trending.posts : []).map((p) => {
+    const row = document.createElement("tr"); row.dataset.post = p.post_id;
+    row.innerHTML = "<td class=n></td><td></td><td class=n></td>";
+    row.cells[0].textContent = p.rank; row.cells[1].textContent = p.post_id; row.cells[2].textContent = p.views; return row;
+  }));
+  document.getElementById("session-minute").textContent = sessionMinute
+    ? "closed " + sessionMinute.window_start.slice(11, 16) + ": " + sessionMinute.sessions + " sessions · average "
+      + Math.round(sessionMinute.avg_duration_seconds) + " s · p50 " + Math.round(sessionMinute.p50_duration_seconds)
+      + " s · p90 " + Math.round(sessionMinute.p90_duration_seconds) + " s · bounce rate "
+      + Math.round(sessionMinute.bounce_rate * 100) + " %" : "";
   document.getElementById("sessions").textContent = sessions;
   document.querySelector("#session-lengths tbody").replaceChildren(...sessionBuckets.map(([label], i) => {
     const row = document.createElement("tr"); row.innerHTML = "<td></td><td class=n></td>";
