@@ -12,6 +12,7 @@ import RunnelRuntime
 /// ```
 /// collector ─▶ keyBy event_id ─▶ dedup ─┬─▶ keyBy post_id ─▶ post-views (1 min, early firing) ─▶ feed (post_views, creator:<id>)
 ///                                       ├─▶ keyBy post_id ─▶ post-views-10m (10 min sliding by 1 min) ─▶ keyBy "platform" ─▶ trending (top 10) ─▶ feed (trending)
+///                                       ├─▶ keyBy post_id ─▶ view-spikes (custom operator) ─▶ feed (platform, creator:<id>)
 ///                                       ├─▶ keyBy user/session ─▶ sessions (30 min gap) ─┬─▶ feed (sessions)
 ///                                       │                                               └─▶ closed ─▶ keyBy "platform" ─▶ session-minutes (1 min) ─▶ feed (platform)
 ///                                       └─▶ keyBy "platform" ─▶ platform (1 min, early firing) ─▶ feed (platform)
@@ -46,6 +47,16 @@ public enum LiveJob {
             .sink("trending-feed", FeedSink(hub: hub, loop: hubLoop) { r in
                 let record = TrendingPosts(windowStart: r.window.end - 600_000, windowEnd: r.window.end, posts: r.value.posts)
                 return FeedUpdate(json: record.jsonText, key: "trending@\(record.windowEnd)", topics: [.trending], final: r.firing.isFinal)
+            })
+
+        // A custom operator (CustomOperators/ViewSpikeDetector.swift): a post's minute of
+        // views against its trailing hour, alerts to the platform and the creator's topic.
+        views
+            .keyBy { $0.postId }
+            .process("view-spikes", ViewSpikeDetector())
+            .sink("view-spikes-feed", FeedSink(hub: hub, loop: hubLoop) { spike in
+                FeedUpdate(json: spike.jsonText, key: "spike:\(spike.postId)@\(spike.minuteStart)",
+                           topics: [.platform] + (spike.creatorId.map { [.creator($0)] } ?? []), final: true)
             })
 
         views
