@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds Runnel in release mode, generates a day of creator-platform
-# traffic and replays it through the analytics job. Results land in ./out/.
+# Installs dependencies, builds Runnel in release mode and starts the flagship service,
+# `creator-analytics serve --demo`: the event collector, the live feed and the dashboard on
+# http://127.0.0.1:8080/, fed with generated platform traffic so the dashboard is alive at
+# once. Ctrl-C stops it. Extra arguments go to `serve` (e.g. --port 9090, --demo-rate 2000).
+# The batch job over a file is `creator-analytics replay` (README, "The flagship job").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build -c release --product creator-analytics
 bin=$(swift build -c release --show-bin-path)/creator-analytics
-mkdir -p out
-events=${EVENTS:-1000000}
-echo "generating $events events into out/events.ndjson"
-"$bin" generate --events "$events" --seed 42 --output out/events.ndjson
-echo "replaying (results: out/results.ndjson, dead letters: out/dead-letters.ndjson)"
-"$bin" replay --input out/events.ndjson --output out/results.ndjson --dead-letter out/dead-letters.ndjson "$@"
+echo "open http://127.0.0.1:8080/ for the live dashboard (Ctrl-C stops the service)"
+exec "$bin" serve --demo "$@"

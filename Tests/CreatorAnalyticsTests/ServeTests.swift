@@ -182,7 +182,37 @@ import Testing
         }
     }
 
-    @Test("with a secret, the feed needs a token: a creator sees their own topic only; serve refuses to start with no secret at all")
+    @Test("--demo feeds generated traffic stamped now: live counts for the current minute arrive within seconds; bad lines are dead-lettered")
+    func demoTraffic() throws {
+        let server = try Server(["--insecure-no-auth", "--demo", "--demo-rate", "2000", "--coalesce-ms", "100"])
+        defer { server.stop() }
+        try #require(server.port > 0, "serve printed its port: \(server.stderr)")
+        let feed = try BlockingWebSocketClient(port: server.port, token: nil)
+        feed.send(#"{"op":"subscribe","topics":["post_views"]}"#)
+        #expect(feed.next() == #"{"op":"subscribed","topics":["post_views"]}"#)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var live: String?
+        let deadline = Date().addingTimeInterval(20)
+        while live == nil && Date() < deadline, let message = feed.next() {
+            guard message.contains(#""topic":"post_views""#), let range = message.range(of: #""window_start":""#) else { continue }
+            let start = message[range.upperBound...].prefix(24)
+            if let date = formatter.date(from: String(start)), abs(date.timeIntervalSinceNow) < 180 { live = message }
+        }
+        #expect(live != nil, "a post_views update for a minute around now arrived")
+        var deadLetters = ""
+        while deadLetters.isEmpty && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.2)
+            deadLetters = (try? String(contentsOfFile: server.deadLetterPath, encoding: .utf8)) ?? ""
+        }
+        #expect(deadLetters.contains(#""category":"#), "some generated lines are malformed or invalid and are dead-lettered")
+        let client = try BlockingSocketClient(port: server.port)
+        client.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        let page = client.receiveHTTPResponse().body
+        #expect(page.contains("runnel_demo_events_sent_total") && !page.contains("runnel_demo_events_sent_total 0\n"), "\(page.prefix(3000))")
+    }
+
+    @Test("with a secret, the feed needs a token: a creator sees their own topic only; without a secret serve runs open on loopback only, and refuses any other address")
     func tokens() throws {
         let secret = "serve-test-secret"
         let server = try Server([], environment: ["RUNNEL_AUTH_SECRET": secret])
@@ -197,7 +227,10 @@ import Testing
         #expect(creator.next() == #"{"op":"error","error":"forbidden","topic":"sessions"}"#)
         #expect(creator.next() == #"{"op":"subscribed","topics":["creator:c-1"]}"#)
 
-        let refused = try Server([])
+        let local = try Server([])
+        #expect(local.port > 0 && local.stderr.contains("to clients on this machine (127.0.0.1) only"), "\(local.stderr)")
+        local.stop()
+        let refused = try Server(["--host", "0.0.0.0"])
         refused.process.waitUntilExit()
         let rest = String(decoding: refused.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(refused.process.terminationStatus != 0)

@@ -149,7 +149,8 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("auth-secret-file"), help: "File holding the HMAC secret of feed tokens (else RUNNEL_AUTH_SECRET).")
     var authSecretFile: String?
 
-    @Flag(name: .customLong("insecure-no-auth"), help: "Serve the feed without tokens: every client sees everything.")
+    @Flag(name: .customLong("insecure-no-auth"),
+          help: "Serve the feed without tokens on any address: every client sees everything. (Without a secret, serve on a loopback address needs no tokens anyway.)")
     var insecureNoAuth = false
 
     @Option(help: "Subtasks per step of the live job.")
@@ -163,8 +164,15 @@ struct Serve: ParsableCommand {
             help: "File where rejected events go, one JSON line each with reason and category, IP addresses truncated ('none' keeps none).")
     var deadLetter: String = ".runnel/dead-letters.ndjson"
 
+    @Flag(help: "Feed generated platform traffic (stamped from now on) through the collector, so the dashboard is alive at once.")
+    var demo = false
+
+    @Option(name: .customLong("demo-rate"), help: "Events per second of --demo traffic.")
+    var demoRate: Int = 500
+
     func validate() throws {
         guard coalesceMilliseconds >= 10 else { throw ValidationError("--coalesce-ms must be at least 10 (got \(coalesceMilliseconds))") }
+        guard demoRate > 0 else { throw ValidationError("--demo-rate must be positive (got \(demoRate))") }
     }
 
     func run() throws {
@@ -176,15 +184,22 @@ struct Serve: ParsableCommand {
             secret = Array(value.utf8)
         }
         if secret?.isEmpty ?? true {
-            guard insecureNoAuth else {
-                throw ValidationError("no feed secret: set RUNNEL_AUTH_SECRET or --auth-secret-file, or pass --insecure-no-auth")
-            }
             secret = nil
-            printToStandardError("creator-analytics: WARNING: --insecure-no-auth: the feed is open to anyone who can connect, with every topic")
+            if insecureNoAuth {
+                printToStandardError("creator-analytics: WARNING: --insecure-no-auth: the feed is open to anyone who can connect, with every topic")
+            } else if ["127.0.0.1", "::1", "localhost"].contains(host) {
+                // Out of the box on this machine: only local clients can connect.
+                printToStandardError("creator-analytics: no feed secret (RUNNEL_AUTH_SECRET or --auth-secret-file): the feed is open, "
+                    + "with every topic, to clients on this machine (\(host)) only")
+            } else {
+                throw ValidationError("no feed secret: set RUNNEL_AUTH_SECRET or --auth-secret-file, or pass --insecure-no-auth "
+                    + "(serving on \(host), which is not a loopback address)")
+            }
         }
         let service = try LiveService(configuration: .init(host: host, port: port, parallelism: parallelism, authSecret: secret,
                                                            coalesceInterval: .milliseconds(coalesceMilliseconds),
-                                                           deadLetterPath: deadLetter == "none" ? nil : deadLetter))
+                                                           deadLetterPath: deadLetter == "none" ? nil : deadLetter,
+                                                           demoEventsPerSecond: demo ? demoRate : nil))
         printToStandardError("creator-analytics: serving on http://\(host):\(service.port) (POST /v1/events, GET /v1/feed, /healthz, /metrics)")
         do {
             try service.run(handleSignals: true)

@@ -79,6 +79,53 @@ public final class EventCollector {
             return .error(415, "Content-Type must be application/x-ndjson or application/json")
         }
         guard !lines.isEmpty else { return .error(400, "no events in the body") }
+        guard let ingested = ingest(lines) else {
+            var response = HTTPResponse.error(503, "the pipeline is saturated; retry later")
+            response.headers.append(("Retry-After", "1"))
+            return response
+        }
+        let errors = ingested.rejections
+        var json = JSONWriter(capacity: 64 + errors.count * 64)
+        json.beginObject()
+        json.key("accepted")
+        json.int(ingested.accepted)
+        json.key("rejected")
+        json.int(errors.count)
+        json.key("errors")
+        json.beginArray()
+        for error in errors {
+            json.beginObject()
+            json.key("index")
+            json.int(error.index)
+            json.key("error")
+            json.string(error.reason)
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        return .json(202, json.withBytes { String(decoding: $0, as: UTF8.self) })
+    }
+
+    /// One rejected line of a batch.
+    public struct Rejection: Sendable {
+        /// Its index in the batch.
+        public var index: Int
+        /// Why, for the client.
+        public var reason: String
+    }
+
+    /// What became of a batch.
+    public struct Ingested: Sendable {
+        /// Events that entered the job's queue.
+        public var accepted: Int
+        /// The lines rejected, in order.
+        public var rejections: [Rejection]
+    }
+
+    /// Validates `lines` (one event each) and offers the valid events to the job's queue
+    /// together; the rejected ones are counted and dead-lettered. Nil when the queue has no
+    /// room for the batch: then nothing is taken (and nothing counted).
+    public func ingest(_ lines: [String]) -> Ingested? {
         var events: [CreatorEvent] = []
         var errors: [(index: Int, reason: String, category: String, line: String)] = []
         for (index, line) in lines.enumerated() {
@@ -96,9 +143,7 @@ public final class EventCollector {
         }
         guard events.isEmpty || queue.offer(events) else {
             saturated += 1
-            var response = HTTPResponse.error(503, "the pipeline is saturated; retry later")
-            response.headers.append(("Retry-After", "1"))
-            return response
+            return nil
         }
         accepted += events.count
         rejected += errors.count
@@ -111,24 +156,6 @@ public final class EventCollector {
                 deadLetterFailures += 1
             }
         }
-        var json = JSONWriter(capacity: 64 + errors.count * 64)
-        json.beginObject()
-        json.key("accepted")
-        json.int(events.count)
-        json.key("rejected")
-        json.int(errors.count)
-        json.key("errors")
-        json.beginArray()
-        for error in errors {
-            json.beginObject()
-            json.key("index")
-            json.int(error.index)
-            json.key("error")
-            json.string(error.reason)
-            json.endObject()
-        }
-        json.endArray()
-        json.endObject()
-        return .json(202, json.withBytes { String(decoding: $0, as: UTF8.self) })
+        return Ingested(accepted: events.count, rejections: errors.map { Rejection(index: $0.index, reason: $0.reason) })
     }
 }

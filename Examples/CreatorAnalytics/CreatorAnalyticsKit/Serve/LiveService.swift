@@ -37,12 +37,15 @@ public final class LiveService: @unchecked Sendable {
         public var coalesceInterval: Duration
         /// The collector's dead-letter file (rejected events with their reasons); nil keeps none.
         public var deadLetterPath: String?
+        /// Events per second of generated demo traffic fed to the collector; nil for none.
+        public var demoEventsPerSecond: Int?
 
         /// Creates a configuration.
         public init(host: String = "127.0.0.1", port: Int = 8080, parallelism: Int = 2, authSecret: [UInt8]?,
                     queueCapacity: Int = 100_000, outOfOrderness: Duration = .seconds(5), coalesceInterval: Duration = .milliseconds(250),
-                    deadLetterPath: String? = nil) {
+                    deadLetterPath: String? = nil, demoEventsPerSecond: Int? = nil) {
             self.deadLetterPath = deadLetterPath
+            self.demoEventsPerSecond = demoEventsPerSecond
             self.host = host
             self.port = port
             self.parallelism = parallelism
@@ -61,6 +64,7 @@ public final class LiveService: @unchecked Sendable {
     public private(set) var port = 0
     private let queue: EventQueue<CreatorEvent>
     private var collector: EventCollector!
+    private var demo: DemoTraffic?
     private var hub: FeedHub!
     private var server: HTTPServer?
     private var runner: JobRunner?
@@ -115,6 +119,9 @@ public final class LiveService: @unchecked Sendable {
         }
         self.server = server
         port = server.port
+        if let rate = configuration.demoEventsPerSecond, rate > 0 {
+            demo = DemoTraffic(collector: collector, loop: loop, eventsPerSecond: rate, seed: UInt64(WallClock.nowMilliseconds()))
+        }
     }
 
     /// Runs the live job until it is cancelled (SIGINT/SIGTERM when `handleSignals`).
@@ -130,7 +137,10 @@ public final class LiveService: @unchecked Sendable {
     /// Stops the HTTP server and the feed; feed clients get a close frame with 1001.
     public func stop() {
         queue.close()
-        loop.execute { [self] in hub?.closeAll() }
+        loop.execute { [self] in
+            demo?.stop()
+            hub?.closeAll()
+        }
         loop.shutdown()
         loop.join()
     }
@@ -145,6 +155,10 @@ public final class LiveService: @unchecked Sendable {
             prometheus.setCounter("runnel_collector_events_rejected_by_reason_total", labels: [("reason", category)], total: count)
         }
         prometheus.setCounter("runnel_collector_saturated_total", total: collector.saturated)
+        if let demo {
+            prometheus.setCounter("runnel_demo_events_sent_total", total: demo.sent)
+            prometheus.setCounter("runnel_demo_events_dropped_total", total: demo.dropped)
+        }
         prometheus.setGauge("runnel_collector_queue_depth", value: Double(queue.count))
         prometheus.setGauge("runnel_http_connections", value: Double(server?.connectionCount ?? 0))
         let feed = hub.statistics
