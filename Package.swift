@@ -167,7 +167,7 @@ let package = Package(
         .executableTarget(
             name: "creator-analytics",
             dependencies: [
-                "CreatorAnalyticsKit", "RunnelOperators", "RunnelCheckpoint", "RunnelRuntime",
+                "CreatorAnalyticsKit", "RunnelOperators", "RunnelCheckpoint", "RunnelRuntime", "RunnelJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/CreatorAnalytics/creator-analytics",

@@ -212,6 +212,35 @@ import Testing
         #expect(page.contains("runnel_demo_events_sent_total") && !page.contains("runnel_demo_events_sent_total 0\n"), "\(page.prefix(3000))")
     }
 
+    @Test("load posts generated events to serve and reports what the collector took")
+    func loadCommand() throws {
+        let server = try Server(["--insecure-no-auth", "--queue-capacity", "2000"])
+        defer { server.stop() }
+        try #require(server.port > 0, "serve printed its port: \(server.stderr)")
+        let load = Process()
+        load.executableURL = try CreatorAnalyticsCLI.location.get()
+        load.arguments = ["load", "--url", "http://127.0.0.1:\(server.port)/v1/events", "--events", "6000", "--rate", "0", "--batch-size", "500"]
+        let errors = Pipe()
+        load.standardError = errors
+        load.standardOutput = FileHandle.nullDevice
+        try load.run()
+        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        load.waitUntilExit()
+        #expect(load.terminationStatus == 0, "\(output)")
+        let summary = try #require(output.split(separator: "\n").last { $0.contains("creator-analytics: sent") }, "\(output)")
+        #expect(summary.contains("sent 6000 events"), "\(summary)")
+        func count(before word: String) -> Int? {
+            guard let range = summary.range(of: #"(\d+) "# + word, options: .regularExpression) else { return nil }
+            return Int(summary[range].split(separator: " ")[0])
+        }
+        let accepted = try #require(count(before: "accepted")), rejected = try #require(count(before: "rejected"))
+        #expect(accepted + rejected == 6000, "\(summary)")
+        let client = try BlockingSocketClient(port: server.port)
+        client.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        let page = client.receiveHTTPResponse().body
+        #expect(page.contains("runnel_collector_events_accepted_total \(accepted)\n"), "\(page.prefix(2000))")
+    }
+
     @Test("with a secret, the feed needs a token: a creator sees their own topic only; without a secret serve runs open on loopback only, and refuses any other address")
     func tokens() throws {
         let secret = "serve-test-secret"

@@ -4,6 +4,7 @@ import CreatorAnalyticsKit
 import RunnelCheckpoint
 import RunnelOperators
 import RunnelRuntime
+import RunnelJSON
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ struct CreatorAnalytics: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "creator-analytics",
         abstract: "Real-time analytics for a creator publishing platform, built on Runnel.",
-        subcommands: [Replay.self, Serve.self, Generate.self, Checkpoints.self, Schema.self])
+        subcommands: [Replay.self, Serve.self, Generate.self, Load.self, Checkpoints.self, Schema.self])
 }
 
 /// Replays an NDJSON file of events through the analytics job.
@@ -130,8 +131,8 @@ struct Checkpoints: ParsableCommand {
 }
 
 /// Writes the summary where it does not mix with results sent to standard output.
-func printToStandardError(_ line: String) {
-    let bytes = Array((line + "\n").utf8)
+func printToStandardError(_ line: String, newline: Bool = true) {
+    let bytes = Array((line + (newline ? "\n" : "")).utf8)
     _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 
@@ -164,6 +165,9 @@ struct Serve: ParsableCommand {
             help: "File where rejected events go, one JSON line each with reason and category, IP addresses truncated ('none' keeps none).")
     var deadLetter: String = ".runnel/dead-letters.ndjson"
 
+    @Option(name: .customLong("queue-capacity"), help: "Events the collector may queue ahead of the job (503 with Retry-After beyond).")
+    var queueCapacity = 100_000
+
     @Flag(help: "Feed generated platform traffic (stamped from now on) through the collector, so the dashboard is alive at once.")
     var demo = false
 
@@ -173,6 +177,7 @@ struct Serve: ParsableCommand {
     func validate() throws {
         guard coalesceMilliseconds >= 10 else { throw ValidationError("--coalesce-ms must be at least 10 (got \(coalesceMilliseconds))") }
         guard demoRate > 0 else { throw ValidationError("--demo-rate must be positive (got \(demoRate))") }
+        guard queueCapacity > 0 else { throw ValidationError("--queue-capacity must be positive (got \(queueCapacity))") }
     }
 
     func run() throws {
@@ -197,6 +202,7 @@ struct Serve: ParsableCommand {
             }
         }
         let service = try LiveService(configuration: .init(host: host, port: port, parallelism: parallelism, authSecret: secret,
+                                                           queueCapacity: queueCapacity,
                                                            coalesceInterval: .milliseconds(coalesceMilliseconds),
                                                            deadLetterPath: deadLetter == "none" ? nil : deadLetter,
                                                            demoEventsPerSecond: demo ? demoRate : nil))
@@ -210,6 +216,92 @@ struct Serve: ParsableCommand {
             }
             throw error
         }
+    }
+}
+
+/// Posts events to a running collector at a target rate, with a progress bar.
+struct Load: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Post events to a collector (serve) at a target rate, with a progress bar; batches refused with 503 are sent again.")
+
+    @Option(help: "The collector's URL.")
+    var url = "http://127.0.0.1:8080/v1/events"
+
+    @Option(help: "NDJSON file of events to send (default: generate --events of them, stamped from now on).")
+    var input: String?
+
+    @Option(help: "Events to generate when there is no --input.")
+    var events = 100_000
+
+    @Option(help: "Random seed of generated events.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Events per second (0: as fast as the collector takes them).")
+    var rate: Double = 5_000
+
+    @Option(name: .customLong("batch-size"), help: "Events per request.")
+    var batchSize = 500
+
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard rate >= 0 else { throw ValidationError("--rate must not be negative") }
+        guard input != nil || events > 0 else { throw ValidationError("--events must be positive") }
+    }
+
+    func run() throws {
+        let bar = ProgressBar(total: input == nil ? events : nil)
+        let loader = EventLoader(client: try CollectorClient(url: url), rate: rate, batchSize: batchSize) { bar.show($0) }
+        if let input {
+            try NDJSONFileReader(path: input).forEachLine { line in try loader.add(UnsafeRawBufferPointer(line.bytes)) }
+        } else {
+            var profile = TrafficProfile()
+            profile.startMillis = Int64(Date().timeIntervalSince1970 * 1000)
+            if rate > 0 { profile.eventsPerSecond = rate }
+            let generator = CreatorTrafficGenerator(seed: seed, profile: profile)
+            var line: [UInt8] = []
+            for _ in 0..<events {
+                line.removeAll(keepingCapacity: true)
+                generator.nextLine(into: &line)
+                try loader.add(line)
+            }
+        }
+        let totals = try loader.finish()
+        bar.finish(totals)
+    }
+}
+
+/// The load's progress on standard error: a bar redrawn in place on a terminal, a line
+/// every five seconds otherwise (logs, CI).
+final class ProgressBar {
+    private let total: Int?
+    private let terminal = isatty(STDERR_FILENO) != 0
+    private var lastShown = Date.distantPast
+
+    init(total: Int?) { self.total = total }
+
+    func show(_ p: EventLoader.Progress) {
+        let now = Date()
+        guard now.timeIntervalSince(lastShown) >= (terminal ? 0.2 : 5) else { return }
+        lastShown = now
+        printToStandardError(line(p), newline: !terminal)
+    }
+
+    func finish(_ p: EventLoader.Progress) {
+        if terminal { printToStandardError(line(p), newline: true) }
+        printToStandardError("creator-analytics: sent \(p.sent) events in \(String(format: "%.1f", p.seconds)) s "
+            + "(\(Int(p.rate)) events/s): \(p.accepted) accepted, \(p.rejected) rejected, \(p.retries) batches retried after 503")
+    }
+
+    private func line(_ p: EventLoader.Progress) -> String {
+        var text = ""
+        if let total, total > 0 {
+            let done = min(1, Double(p.sent) / Double(total))
+            let width = 30, filled = Int(done * Double(width))
+            text = "[" + String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled) + "] "
+                + String(format: "%3.0f%% ", done * 100)
+        }
+        text += "\(p.sent) sent, \(Int(p.rate))/s, \(p.rejected) rejected, \(p.retries) retries"
+        return terminal ? "\r" + text + "   " : text
     }
 }
 
