@@ -241,6 +241,32 @@ import Testing
         #expect(page.contains("runnel_collector_events_accepted_total \(accepted)\n"), "\(page.prefix(2000))")
     }
 
+    @Test("a creator's topic carries their minute: views, comments (attributed through the post), free and paid subscribers, revenue")
+    func creatorMinute() throws {
+        let server = try Server(["--insecure-no-auth", "--coalesce-ms", "100"])
+        defer { server.stop() }
+        try #require(server.port > 0, "serve printed its port: \(server.stderr)")
+        let feed = try BlockingWebSocketClient(port: server.port, token: nil)
+        feed.send(#"{"op":"subscribe","topics":["creator:c-9"]}"#)
+        #expect(feed.next() == #"{"op":"subscribed","topics":["creator:c-9"]}"#)
+        func event(_ i: Int, _ second: Int, _ fields: String) -> String {
+            #"{"event_id":"\#(Self.uuid(700 + i))","timestamp":"2026-03-03T09:00:\#(String(format: "%02d", second))Z",\#(fields)}"#
+        }
+        let lines = [
+            event(1, 1, #""event_name":"post_published","user_id":"c-9","post_id":"p-9","post_type":"article""#),
+            event(2, 2, #""event_name":"comment_submitted","user_id":"u-1","post_id":"p-9","comment_id":"cm-1""#),
+            event(3, 3, #""event_name":"post_viewed","user_id":"u-2","post_id":"p-9","creator_id":"c-9""#),
+            event(4, 4, #""event_name":"creator_subscribed","subscriber_id":"u-3","creator_id":"c-9","subscription_type":"free""#),
+            event(5, 5, #""event_name":"creator_subscribed","subscriber_id":"u-4","creator_id":"c-9","subscription_type":"paid","tier_name":"Gold""#),
+            event(6, 6, #""event_name":"payment_succeeded","user_id":"u-4","creator_id":"c-9","amount":5,"currency":"USD""#),
+            #"{"event_id":"\#(Self.uuid(799))","timestamp":"2026-03-03T09:02:00Z","event_name":"user_logged_in","user_id":"u-5"}"#,
+        ]
+        #expect(try Self.post(server.port, lines.joined(separator: "\n")).status == 202)
+        let minute = feed.next(containing: #""type":"creator_minute","creator_id":"c-9","window_start":"2026-03-03T09:00:00.000Z""#
+            + #","window_end":"2026-03-03T09:01:00.000Z","views":1,"comments":1,"new_subscribers":{"free":1,"paid":1},"revenue":{"USD":5.00},"final":true"#)
+        #expect(minute != nil, "the creator's final minute arrived with every count")
+    }
+
     @Test("with a secret, the feed needs a token: a creator sees their own topic only; without a secret serve runs open on loopback only, and refuses any other address")
     func tokens() throws {
         let secret = "serve-test-secret"

@@ -23,9 +23,11 @@ public struct CreatorEvent: Sendable, Hashable {
         var commentId: String?
         var amount: Double?
         var currency: String?
+        var paidSubscription: Bool?
 
         init(eventKey: EventIDKey, name: CreatorEventName, timestamp: Int64, userId: String?, sessionId: String?,
-             postId: String?, creatorId: String?, subscriberId: String?, commentId: String?, amount: Double?, currency: String?) {
+             postId: String?, creatorId: String?, subscriberId: String?, commentId: String?, amount: Double?, currency: String?,
+             paidSubscription: Bool?) {
             self.eventKey = eventKey
             self.name = name
             self.timestamp = timestamp
@@ -37,11 +39,13 @@ public struct CreatorEvent: Sendable, Hashable {
             self.commentId = commentId
             self.amount = amount
             self.currency = currency
+            self.paidSubscription = paidSubscription
         }
 
         func copy() -> Storage {
             Storage(eventKey: eventKey, name: name, timestamp: timestamp, userId: userId, sessionId: sessionId, postId: postId,
-                    creatorId: creatorId, subscriberId: subscriberId, commentId: commentId, amount: amount, currency: currency)
+                    creatorId: creatorId, subscriberId: subscriberId, commentId: commentId, amount: amount, currency: currency,
+                    paidSubscription: paidSubscription)
         }
     }
 
@@ -76,25 +80,28 @@ public struct CreatorEvent: Sendable, Hashable {
     public var amount: Double? { get { storage.amount } set { unique().amount = newValue } }
     /// The ISO 4217-style currency code of `amount`, as sent.
     public var currency: String? { get { storage.currency } set { unique().currency = newValue } }
+    /// For `creatorSubscribed`: whether the subscription is paid (`subscription_type` `paid`)
+    /// or free (`free`); nil when absent or another value.
+    public var paidSubscription: Bool? { get { storage.paidSubscription } set { unique().paidSubscription = newValue } }
 
     /// Creates an event; all optional fields default to nil.
     public init(eventId: String, name: CreatorEventName, timestamp: Int64,
                 userId: String? = nil, sessionId: String? = nil, postId: String? = nil,
                 creatorId: String? = nil, subscriberId: String? = nil, commentId: String? = nil,
-                amount: Double? = nil, currency: String? = nil) {
+                amount: Double? = nil, currency: String? = nil, paidSubscription: Bool? = nil) {
         self.init(eventKey: EventIDKey(eventId), name: name, timestamp: timestamp, userId: userId, sessionId: sessionId,
                   postId: postId, creatorId: creatorId, subscriberId: subscriberId, commentId: commentId,
-                  amount: amount, currency: currency)
+                  amount: amount, currency: currency, paidSubscription: paidSubscription)
     }
 
     /// Creates an event from an already parsed id.
     public init(eventKey: EventIDKey, name: CreatorEventName, timestamp: Int64,
                 userId: String? = nil, sessionId: String? = nil, postId: String? = nil,
                 creatorId: String? = nil, subscriberId: String? = nil, commentId: String? = nil,
-                amount: Double? = nil, currency: String? = nil) {
+                amount: Double? = nil, currency: String? = nil, paidSubscription: Bool? = nil) {
         storage = Storage(eventKey: eventKey, name: name, timestamp: timestamp, userId: userId, sessionId: sessionId,
                           postId: postId, creatorId: creatorId, subscriberId: subscriberId, commentId: commentId,
-                          amount: amount, currency: currency)
+                          amount: amount, currency: currency, paidSubscription: paidSubscription)
     }
 
     public static func == (a: CreatorEvent, b: CreatorEvent) -> Bool {
@@ -102,7 +109,7 @@ public struct CreatorEvent: Sendable, Hashable {
         return a.eventKey == b.eventKey && a.name == b.name && a.timestamp == b.timestamp && a.userId == b.userId
             && a.sessionId == b.sessionId && a.postId == b.postId && a.creatorId == b.creatorId
             && a.subscriberId == b.subscriberId && a.commentId == b.commentId && a.amount == b.amount
-            && a.currency == b.currency
+            && a.currency == b.currency && a.paidSubscription == b.paidSubscription
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -117,5 +124,6 @@ public struct CreatorEvent: Sendable, Hashable {
         hasher.combine(commentId)
         hasher.combine(amount)
         hasher.combine(currency)
+        hasher.combine(paidSubscription)
     }
 }

@@ -34,12 +34,13 @@ public final class CreatorEventDecoder {
     /// Slot indices into `keySet`; the raw values must match the key order below.
     private enum Field: Int {
         case eventId, eventName, timestamp, userId, sessionId, postId, creatorId, subscriberId, commentId, amount, currency
+        case subscriptionType
     }
 
     /// The wanted keys, compiled once and shared by every decoder.
     private static let keySet = JSONKeySet(keys: [
         "event_id", "event_name", "timestamp", "user_id", "session_id", "post_id",
-        "creator_id", "subscriber_id", "comment_id", "amount", "currency",
+        "creator_id", "subscriber_id", "comment_id", "amount", "currency", "subscription_type",
     ])
 
     private let parser = JSONLineParser()
@@ -93,11 +94,15 @@ public final class CreatorEventDecoder {
         let creatorId = identifier(.creatorId), subscriberId = identifier(.subscriberId), commentId = identifier(.commentId)
         let amount = parser[Field.amount.rawValue].doubleValue
         let currency = parser[Field.currency.rawValue].stringValue
+        var paid: Bool?
+        if name == .creatorSubscribed, let type = parser[Field.subscriptionType.rawValue].stringBytes {
+            paid = JSONBytes.equal(type, "paid") ? true : JSONBytes.equal(type, "free") ? false : nil
+        }
 
         return .valid(CreatorEvent(
             eventKey: EventIDKey(utf8: eventIdBytes), name: name, timestamp: timestamp,
             userId: userId, sessionId: sessionId, postId: postId, creatorId: creatorId,
-            subscriberId: subscriberId, commentId: commentId, amount: amount, currency: currency))
+            subscriberId: subscriberId, commentId: commentId, amount: amount, currency: currency, paidSubscription: paid))
     }
 
     /// Decodes a line given as a `String` by copying it into padded scratch

@@ -13,6 +13,7 @@ import RunnelRuntime
 /// collector ─▶ keyBy event_id ─▶ dedup ─┬─▶ keyBy post_id ─▶ post-views (1 min, early firing) ─▶ feed (post_views, creator:<id>)
 ///                                       ├─▶ keyBy post_id ─▶ post-views-10m (10 min sliding by 1 min) ─▶ keyBy "platform" ─▶ trending (top 10) ─▶ feed (trending)
 ///                                       ├─▶ keyBy post_id ─▶ view-spikes (custom operator) ─▶ feed (platform, creator:<id>)
+///                                       ├─▶ creator activity ∪ (keyBy post_id ─▶ comment-attribution) ─▶ keyBy creator_id ─▶ creator-minutes (1 min, early firing) ─▶ feed (creator:<id>)
 ///                                       ├─▶ keyBy user/session ─▶ sessions (30 min gap) ─┬─▶ feed (sessions)
 ///                                       │                                               └─▶ closed ─▶ keyBy "platform" ─▶ session-minutes (1 min) ─▶ feed (platform)
 ///                                       └─▶ keyBy "platform" ─▶ platform (1 min, early firing) ─▶ feed (platform)
@@ -82,6 +83,28 @@ public enum LiveJob {
             .sink("platform-feed", FeedSink(hub: hub, loop: hubLoop) { r in
                 let record = PlatformMinute(windowStart: r.window.start, windowEnd: r.window.end, counts: r.value)
                 return FeedUpdate(json: record.jsonText, key: "platform@\(record.windowStart)", topics: [.platform], final: r.firing.isFinal)
+            })
+
+        // Creators' minutes: views, subscriptions and payments name their creator; comments
+        // name only their post and are attributed through it (CustomOperators/CommentAttribution).
+        let creatorActivity = deduplicated
+            .flatMap("creator-activity") { event, out in if let activity = CreatorActivity(event) { out(activity) } }
+        let attributedComments = deduplicated
+            .flatMap("post-events") { event, out in
+                if event.postId != nil, [.postPublished, .postViewed, .commentSubmitted].contains(event.name) { out(event) }
+            }
+            .keyBy { $0.postId! }
+            .process("comment-attribution", CommentAttribution())
+        creatorActivity
+            .union("creator-activities", attributedComments)
+            .keyBy { $0.creatorId }
+            .window(TumblingWindows(.seconds(60)))
+            .trigger(EarlyFiringTrigger(every: earlyFiring))
+            .aggregate("creator-minutes", CreatorMinuteAggregate())
+            .sink("creator-minutes-feed", FeedSink(hub: hub, loop: hubLoop) { r in
+                let record = CreatorMinute(creatorId: r.key, windowStart: r.window.start, windowEnd: r.window.end, metrics: r.value)
+                return FeedUpdate(json: record.jsonText, key: "creator-minute:\(r.key)@\(r.window.start)",
+                                  topics: [.creator(r.key)], final: r.firing.isFinal)
             })
 
         let sessions = deduplicated

@@ -1,0 +1,66 @@
+import CreatorAnalyticsKit
+import RunnelCore
+import RunnelOperators
+import RunnelTesting
+import Testing
+
+/// Creators' minutes: comments attributed through their post, counts, the record.
+@Suite struct CreatorMinuteTests {
+    static func event(_ i: Int, _ name: CreatorEventName, _ time: Int64, post: String? = nil, creator: String? = nil, user: String? = nil) -> CreatorEvent {
+        CreatorEvent(eventId: "e-\(i)", name: name, timestamp: time, userId: user, postId: post, creatorId: creator)
+    }
+
+    struct Attributed: Sendable, Hashable { var creator: String; var time: Int64 }
+
+    @Test("comments are attributed to their post's creator, learned from publications and views; waiting ones are emitted with their own time; unattributable ones are dropped after the wait", arguments: [1, 2])
+    func commentAttribution(parallelism: Int) throws {
+        let events = [
+            Self.event(1, .postPublished, 0, post: "p-1", user: "c-1"),
+            Self.event(2, .commentSubmitted, 1_000, post: "p-1", user: "u-1"),
+            Self.event(3, .commentSubmitted, 2_000, post: "p-2", user: "u-2"),      // creator not known yet
+            Self.event(4, .postViewed, 3_000, post: "p-2", creator: "c-2", user: "u-3"),
+            Self.event(5, .commentSubmitted, 4_000, post: "p-3", user: "u-4"),      // never attributed
+            Self.event(6, .postViewed, 5_000, post: "p-4", creator: "c-4"),         // no comment: nothing
+        ]
+        let env = StreamEnvironment(name: "comments")
+        let sink = CollectSink<CreatorActivity>()
+        env.source("events", CollectionSource(events, chunk: 1), watermarks: .boundedOutOfOrderness(.seconds(1)) { $0.timestamp })
+            .keyBy { $0.postId! }
+            .process("comment-attribution", CommentAttribution(waitLimit: .seconds(60)))
+            .sink("collect", sink)
+        try EmbeddedRunner(graph: env.build(), parallelism: parallelism).runToCompletion()
+        let attributed = sink.timestampedResults.map { Attributed(creator: $0.0.creatorId, time: $0.1) }
+        #expect(Set(attributed) == [Attributed(creator: "c-1", time: 1_000), Attributed(creator: "c-2", time: 2_000)])
+        #expect(attributed.count == 2)
+        #expect(sink.results.allSatisfy { $0.kind == .comment })
+    }
+
+    @Test("views, comments, free and paid subscribers and revenue per currency; merge and checkpoint round trip; the record")
+    func aggregateAndRecord() throws {
+        let aggregate = CreatorMinuteAggregate()
+        var a = aggregate.createAccumulator(), b = aggregate.createAccumulator()
+        aggregate.add(CreatorActivity(creatorId: "c", kind: .view), to: &a)
+        aggregate.add(CreatorActivity(creatorId: "c", kind: .comment), to: &a)
+        aggregate.add(CreatorActivity(creatorId: "c", kind: .subscription(paid: false)), to: &b)
+        aggregate.add(CreatorActivity(creatorId: "c", kind: .subscription(paid: true)), to: &b)
+        aggregate.add(CreatorActivity(creatorId: "c", kind: .payment(amount: 5, currency: "USD")), to: &a)
+        aggregate.add(CreatorActivity(creatorId: "c", kind: .payment(amount: 2.5, currency: "USD")), to: &b)
+        aggregate.add(CreatorActivity(creatorId: "c", kind: .payment(amount: 4, currency: "EUR")), to: &b)
+        aggregate.merge(b, into: &a)
+        var writer = BinaryWriter()
+        a.encode(to: &writer)
+        var reader = BinaryReader(writer.bytes)
+        #expect(try CreatorMinuteAggregate.Accumulator(from: &reader) == a)
+        #expect(CreatorMinute(creatorId: "c", windowStart: 0, windowEnd: 60_000, metrics: a).jsonText
+                == #"{"type":"creator_minute","creator_id":"c","window_start":"1970-01-01T00:00:00.000Z","window_end":"1970-01-01T00:01:00.000Z","views":1,"comments":1,"new_subscribers":{"free":1,"paid":1},"revenue":{"EUR":4.00,"USD":7.50}}"#)
+    }
+
+    @Test("subscription_type decodes to paid or free; anything else is unknown")
+    func subscriptionType() {
+        let decoder = CreatorEventDecoder()
+        func decode(_ type: String) -> Bool? {
+            decoder.decode(string: #"{"event_id":"e","event_name":"creator_subscribed","timestamp":"2026-03-01T10:00:00Z","subscriber_id":"u","creator_id":"c","subscription_type":\#(type)}"#).event?.paidSubscription
+        }
+        #expect(decode(#""paid""#) == true && decode(#""free""#) == false && decode(#""gift""#) == nil && decode("1") == nil)
+    }
+}
