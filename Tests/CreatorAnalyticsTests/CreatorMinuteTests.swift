@@ -63,4 +63,23 @@ import Testing
         }
         #expect(decode(#""paid""#) == true && decode(#""free""#) == false && decode(#""gift""#) == nil && decode("1") == nil)
     }
+
+    @Test("role decodes to creator or reader; the platform's minute counts new creators and paid subscriptions")
+    func platformNewCreatorsAndPaidSubscriptions() {
+        let decoder = CreatorEventDecoder()
+        func event(_ name: String, _ extra: String) -> CreatorEvent? {
+            decoder.decode(string: #"{"event_id":"e","event_name":"\#(name)","timestamp":"2026-03-01T10:00:00Z","user_id":"u","subscriber_id":"u","creator_id":"c",\#(extra)}"#).event
+        }
+        #expect(event("user_registered", #""role":"creator""#)?.creatorRole == true)
+        #expect(event("user_registered", #""role":"reader""#)?.creatorRole == false)
+        #expect(event("user_registered", #""role":"admin""#)?.creatorRole == nil)
+        let aggregate = PlatformMinuteAggregate()
+        var acc = aggregate.createAccumulator()
+        for (name, extra) in [("user_registered", #""role":"creator""#), ("user_registered", #""role":"reader""#),
+                              ("creator_subscribed", #""subscription_type":"paid""#), ("creator_subscribed", #""subscription_type":"free""#)] {
+            aggregate.add(PlatformActivity(event(name, extra)!), to: &acc)
+        }
+        #expect(acc.newCreators == 1 && acc.paidSubscriptions == 1)
+        #expect(acc.events(.userRegistered) == 2 && acc.events(.creatorSubscribed) == 2)
+    }
 }

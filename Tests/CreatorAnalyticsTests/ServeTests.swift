@@ -108,7 +108,7 @@ import Testing
         // One POST is one batch, taken by one of the two readers; the other has nothing.
         // It must go idle rather than hold the watermark back forever.
         var minute = (0..<30).map { view($0, "2026-03-01T10:00:\(String(format: "%02d", $0))Z") }
-        minute.append(#"{"event_id":"00000000-0000-4000-8000-0000000000a1","event_name":"user_registered","timestamp":"2026-03-01T10:00:41Z","user_id":"u-50","email":"reader@example.com","ip_address":"203.0.113.9"}"#)
+        minute.append(#"{"event_id":"00000000-0000-4000-8000-0000000000a1","event_name":"user_registered","timestamp":"2026-03-01T10:00:41Z","user_id":"u-50","email":"writer@example.com","role":"creator","ip_address":"203.0.113.9"}"#)
         minute.append(#"{"event_id":"00000000-0000-4000-8000-0000000000b1","event_name":"payment_succeeded","timestamp":"2026-03-01T10:00:40Z","user_id":"u-1","creator_id":"c-1","amount":4.5,"currency":"EUR"}"#)
         // With an event of the wrong type, which the collector rejects and counts by reason,
         // and one at 10:02.
@@ -129,7 +129,8 @@ import Testing
         #expect(views.contains(#""views":30,"unique_viewers":7"#), "\(views)")
         let platform = try #require(finalPlatform, "the platform's 10:00 minute closed")
         #expect(platform.contains(#""events":32,"active_users":8,"active_sessions":8,"post_views":30,"#), "\(platform)")
-        #expect(platform.contains(#""users_registered":1,"#), "\(platform)")
+        #expect(platform.contains(#""users_registered":1,"new_creators":1,"#), "\(platform)")
+        #expect(platform.contains(#""subscriptions":0,"paid_subscriptions":0,"#), "\(platform)")
         for message in seen {
             #expect(!message.contains("@example.com") && !message.contains("198.51.100.") && !message.contains("203.0.113."),
                     "no email or IP address on the feed: \(message)")

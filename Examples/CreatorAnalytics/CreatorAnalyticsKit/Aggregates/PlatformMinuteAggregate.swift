@@ -14,6 +14,10 @@ public struct PlatformMinuteAggregate: AggregateFunction, Sendable {
         public var activeSessions = DistinctStrings()
         /// Amounts paid, per currency (amounts in different currencies are never added).
         public var revenue: [String: Double] = [:]
+        /// Registrations as a creator.
+        public var newCreators = 0
+        /// Paid subscriptions (the rest of `creatorSubscribed` are free).
+        public var paidSubscriptions = 0
 
         /// An empty accumulator.
         public init() {}
@@ -34,6 +38,8 @@ public struct PlatformMinuteAggregate: AggregateFunction, Sendable {
         if let user = activity.userId { acc.activeUsers.insert(user) }
         if let session = activity.sessionKey { acc.activeSessions.insert(session) }
         if let amount = activity.amount { acc.revenue[activity.currency ?? "", default: 0] += amount }
+        if activity.flag && activity.kind == .userRegistered { acc.newCreators += 1 }
+        if activity.flag && activity.kind == .creatorSubscribed { acc.paidSubscriptions += 1 }
     }
 
     public func merge(_ other: Accumulator, into acc: inout Accumulator) {
@@ -41,6 +47,8 @@ public struct PlatformMinuteAggregate: AggregateFunction, Sendable {
         acc.activeUsers.formUnion(other.activeUsers)
         acc.activeSessions.formUnion(other.activeSessions)
         for (currency, amount) in other.revenue { acc.revenue[currency, default: 0] += amount }
+        acc.newCreators += other.newCreators
+        acc.paidSubscriptions += other.paidSubscriptions
     }
 
     public func result(_ acc: Accumulator) -> Accumulator { acc }
@@ -52,6 +60,8 @@ extension PlatformMinuteAggregate.Accumulator: StateCodable {
         writer.write(activeUsers)
         writer.write(activeSessions)
         writer.write(revenue)
+        writer.write(newCreators)
+        writer.write(paidSubscriptions)
     }
 
     public init(from reader: inout BinaryReader) throws {
@@ -62,5 +72,7 @@ extension PlatformMinuteAggregate.Accumulator: StateCodable {
         activeUsers = try reader.read()
         activeSessions = try reader.read()
         revenue = try reader.read()
+        newCreators = try reader.read()
+        paidSubscriptions = try reader.read()
     }
 }

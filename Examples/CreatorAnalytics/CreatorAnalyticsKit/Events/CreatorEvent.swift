@@ -24,10 +24,11 @@ public struct CreatorEvent: Sendable, Hashable {
         var amount: Double?
         var currency: String?
         var paidSubscription: Bool?
+        var creatorRole: Bool?
 
         init(eventKey: EventIDKey, name: CreatorEventName, timestamp: Int64, userId: String?, sessionId: String?,
              postId: String?, creatorId: String?, subscriberId: String?, commentId: String?, amount: Double?, currency: String?,
-             paidSubscription: Bool?) {
+             paidSubscription: Bool?, creatorRole: Bool?) {
             self.eventKey = eventKey
             self.name = name
             self.timestamp = timestamp
@@ -40,12 +41,13 @@ public struct CreatorEvent: Sendable, Hashable {
             self.amount = amount
             self.currency = currency
             self.paidSubscription = paidSubscription
+            self.creatorRole = creatorRole
         }
 
         func copy() -> Storage {
             Storage(eventKey: eventKey, name: name, timestamp: timestamp, userId: userId, sessionId: sessionId, postId: postId,
                     creatorId: creatorId, subscriberId: subscriberId, commentId: commentId, amount: amount, currency: currency,
-                    paidSubscription: paidSubscription)
+                    paidSubscription: paidSubscription, creatorRole: creatorRole)
         }
     }
 
@@ -83,25 +85,28 @@ public struct CreatorEvent: Sendable, Hashable {
     /// For `creatorSubscribed`: whether the subscription is paid (`subscription_type` `paid`)
     /// or free (`free`); nil when absent or another value.
     public var paidSubscription: Bool? { get { storage.paidSubscription } set { unique().paidSubscription = newValue } }
+    /// For `userRegistered`: whether the user signed up as a creator (`role` `creator`) or a
+    /// reader (`reader`); nil when absent or another value.
+    public var creatorRole: Bool? { get { storage.creatorRole } set { unique().creatorRole = newValue } }
 
     /// Creates an event; all optional fields default to nil.
     public init(eventId: String, name: CreatorEventName, timestamp: Int64,
                 userId: String? = nil, sessionId: String? = nil, postId: String? = nil,
                 creatorId: String? = nil, subscriberId: String? = nil, commentId: String? = nil,
-                amount: Double? = nil, currency: String? = nil, paidSubscription: Bool? = nil) {
+                amount: Double? = nil, currency: String? = nil, paidSubscription: Bool? = nil, creatorRole: Bool? = nil) {
         self.init(eventKey: EventIDKey(eventId), name: name, timestamp: timestamp, userId: userId, sessionId: sessionId,
                   postId: postId, creatorId: creatorId, subscriberId: subscriberId, commentId: commentId,
-                  amount: amount, currency: currency, paidSubscription: paidSubscription)
+                  amount: amount, currency: currency, paidSubscription: paidSubscription, creatorRole: creatorRole)
     }
 
     /// Creates an event from an already parsed id.
     public init(eventKey: EventIDKey, name: CreatorEventName, timestamp: Int64,
                 userId: String? = nil, sessionId: String? = nil, postId: String? = nil,
                 creatorId: String? = nil, subscriberId: String? = nil, commentId: String? = nil,
-                amount: Double? = nil, currency: String? = nil, paidSubscription: Bool? = nil) {
+                amount: Double? = nil, currency: String? = nil, paidSubscription: Bool? = nil, creatorRole: Bool? = nil) {
         storage = Storage(eventKey: eventKey, name: name, timestamp: timestamp, userId: userId, sessionId: sessionId,
                           postId: postId, creatorId: creatorId, subscriberId: subscriberId, commentId: commentId,
-                          amount: amount, currency: currency, paidSubscription: paidSubscription)
+                          amount: amount, currency: currency, paidSubscription: paidSubscription, creatorRole: creatorRole)
     }
 
     public static func == (a: CreatorEvent, b: CreatorEvent) -> Bool {
@@ -109,7 +114,7 @@ public struct CreatorEvent: Sendable, Hashable {
         return a.eventKey == b.eventKey && a.name == b.name && a.timestamp == b.timestamp && a.userId == b.userId
             && a.sessionId == b.sessionId && a.postId == b.postId && a.creatorId == b.creatorId
             && a.subscriberId == b.subscriberId && a.commentId == b.commentId && a.amount == b.amount
-            && a.currency == b.currency && a.paidSubscription == b.paidSubscription
+            && a.currency == b.currency && a.paidSubscription == b.paidSubscription && a.creatorRole == b.creatorRole
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -125,5 +130,6 @@ public struct CreatorEvent: Sendable, Hashable {
         hasher.combine(amount)
         hasher.combine(currency)
         hasher.combine(paidSubscription)
+        hasher.combine(creatorRole)
     }
 }

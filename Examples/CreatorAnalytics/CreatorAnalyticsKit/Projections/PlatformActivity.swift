@@ -15,9 +15,12 @@ public struct PlatformActivity: Sendable, Hashable {
     public var amount: Double?
     /// The currency of `amount`.
     public var currency: String?
+    /// For registrations: signed up as a creator; for subscriptions: paid.
+    public var flag: Bool
 
     /// Creates an activity record.
-    public init(kind: CreatorEventName, userId: String?, sessionKey: String?, amount: Double?, currency: String?) {
+    public init(kind: CreatorEventName, userId: String?, sessionKey: String?, amount: Double?, currency: String?, flag: Bool = false) {
+        self.flag = flag
         self.kind = kind
         self.userId = userId
         self.sessionKey = sessionKey
@@ -29,6 +32,7 @@ public struct PlatformActivity: Sendable, Hashable {
     public init(_ event: CreatorEvent) {
         self.init(kind: event.name, userId: event.name == .creatorSubscribed ? event.subscriberId ?? event.userId : event.userId,
                   sessionKey: event.userId ?? event.sessionId,
-                  amount: event.name == .paymentSucceeded ? event.amount : nil, currency: event.currency)
+                  amount: event.name == .paymentSucceeded ? event.amount : nil, currency: event.currency,
+                  flag: event.name == .userRegistered ? event.creatorRole == true : event.paidSubscription == true)
     }
 }
