@@ -47,6 +47,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // MARK: C shims
@@ -160,6 +161,7 @@ let package = Package(
             dependencies: [
                 "RunnelCore", "RunnelRuntime", "RunnelOperators", "RunnelJSON", "RunnelCheckpoint", "RunnelFeed", "RunnelHTTPServer",
                 "RunnelHTTP", "RunnelAuth", "RunnelPrometheus",
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Examples/CreatorAnalytics/CreatorAnalyticsKit",
             swiftSettings: strict

@@ -139,13 +139,21 @@ func printToStandardError(_ line: String, newline: Bool = true) {
 /// Runs the collector, the live feed, health and metrics on one port, with the live job.
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Collect events over HTTP, run the analytics job on them live, and push results to WebSocket subscribers.")
+        abstract: "Collect events over HTTP, run the analytics job on them live, and push results to WebSocket subscribers.",
+        discussion: """
+        Every option can also come from an environment variable (RUNNEL_ and the option's name in capitals with _, \
+        e.g. RUNNEL_PORT=9090, RUNNEL_DEMO=true) or from a YAML file given with --config (the option names as keys, \
+        e.g. "port: 9090"). A flag wins over the environment, which wins over the file, which wins over the defaults.
+        """)
 
-    @Option(help: "Port to listen on (0: any free port; the chosen one is printed).")
-    var port: Int = 8080
+    @Option(help: "A YAML file of options (see below).")
+    var config: String?
 
-    @Option(help: "Address to listen on.")
-    var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on (0: any free port; the chosen one is printed). Default 8080.")
+    var port: Int?
+
+    @Option(help: "Address to listen on. Default 127.0.0.1.")
+    var host: String?
 
     @Option(name: .customLong("auth-secret-file"), help: "File holding the HMAC secret of feed tokens (else RUNNEL_AUTH_SECRET).")
     var authSecretFile: String?
@@ -154,35 +162,72 @@ struct Serve: ParsableCommand {
           help: "Serve the feed without tokens on any address: every client sees everything. (Without a secret, serve on a loopback address needs no tokens anyway.)")
     var insecureNoAuth = false
 
-    @Option(help: "Subtasks per step of the live job.")
-    var parallelism: Int = EventLoopGroup.defaultLoopCount
+    @Option(help: "Subtasks per step of the live job. Default: the number of cores.")
+    var parallelism: Int?
 
     @Option(name: .customLong("coalesce-ms"),
-            help: "Milliseconds between live (partial) window results: how often the job fires early and how long the feed coalesces a key's partial updates (10 or more).")
-    var coalesceMilliseconds: Int = 250
+            help: "Milliseconds between live (partial) window results: how often the job fires early and how long the feed coalesces a key's partial updates (10 or more). Default 250.")
+    var coalesceMilliseconds: Int?
 
     @Option(name: .customLong("dead-letter"),
-            help: "File where rejected events go, one JSON line each with reason and category, IP addresses truncated ('none' keeps none).")
-    var deadLetter: String = ".runnel/dead-letters.ndjson"
+            help: "File where rejected events go, one JSON line each with reason and category, IP addresses truncated ('none' keeps none). Default .runnel/dead-letters.ndjson.")
+    var deadLetter: String?
 
-    @Option(name: .customLong("queue-capacity"), help: "Events the collector may queue ahead of the job (503 with Retry-After beyond).")
-    var queueCapacity = 100_000
+    @Option(name: .customLong("queue-capacity"), help: "Events the collector may queue ahead of the job (503 with Retry-After beyond). Default 100000.")
+    var queueCapacity: Int?
 
     @Flag(help: "Feed generated platform traffic (stamped from now on) through the collector, so the dashboard is alive at once.")
     var demo = false
 
-    @Option(name: .customLong("demo-rate"), help: "Events per second of --demo traffic.")
-    var demoRate: Int = 500
+    @Option(name: .customLong("demo-rate"), help: "Events per second of --demo traffic. Default 500.")
+    var demoRate: Int?
 
-    func validate() throws {
-        guard coalesceMilliseconds >= 10 else { throw ValidationError("--coalesce-ms must be at least 10 (got \(coalesceMilliseconds))") }
-        guard demoRate > 0 else { throw ValidationError("--demo-rate must be positive (got \(demoRate))") }
-        guard queueCapacity > 0 else { throw ValidationError("--queue-capacity must be positive (got \(queueCapacity))") }
+    /// The options as given by flags, the environment, the file and the defaults, in that order.
+    struct Settings {
+        var host = "127.0.0.1", port = 8080, parallelism = EventLoopGroup.defaultLoopCount, authSecretFile: String?
+        var insecureNoAuth = false, coalesceMilliseconds = 250, deadLetter = ".runnel/dead-letters.ndjson"
+        var queueCapacity = 100_000, demo = false, demoRate = 500
+    }
+
+    func settings() throws -> Settings {
+        let environment = ProcessInfo.processInfo.environment
+        let file = try config.map { try ServeConfigFile.load($0) } ?? ServeConfigFile()
+        func other(_ key: String) -> String? { file.value(key, environment: environment) }
+        func integer(_ key: String, _ flag: Int?) throws -> Int? {
+            if let flag { return flag }
+            guard let text = other(key) else { return nil }
+            guard let value = Int(text) else { throw ValidationError("\(key) must be an integer (got '\(text)')") }
+            return value
+        }
+        func boolean(_ key: String, _ flag: Bool) throws -> Bool {
+            if flag { return true }
+            guard let text = other(key) else { return false }
+            guard let value = Bool(text) else { throw ValidationError("\(key) must be true or false (got '\(text)')") }
+            return value
+        }
+        var s = Settings()
+        s.host = host ?? other("host") ?? s.host
+        s.port = try integer("port", port) ?? s.port
+        s.parallelism = try integer("parallelism", parallelism) ?? s.parallelism
+        s.authSecretFile = authSecretFile ?? other("auth-secret-file")
+        s.insecureNoAuth = try boolean("insecure-no-auth", insecureNoAuth)
+        s.coalesceMilliseconds = try integer("coalesce-ms", coalesceMilliseconds) ?? s.coalesceMilliseconds
+        s.deadLetter = deadLetter ?? other("dead-letter") ?? s.deadLetter
+        s.queueCapacity = try integer("queue-capacity", queueCapacity) ?? s.queueCapacity
+        s.demo = try boolean("demo", demo)
+        s.demoRate = try integer("demo-rate", demoRate) ?? s.demoRate
+        guard s.coalesceMilliseconds >= 10 else { throw ValidationError("--coalesce-ms must be at least 10 (got \(s.coalesceMilliseconds))") }
+        guard s.demoRate > 0 else { throw ValidationError("--demo-rate must be positive (got \(s.demoRate))") }
+        guard s.queueCapacity > 0 else { throw ValidationError("--queue-capacity must be positive (got \(s.queueCapacity))") }
+        guard s.parallelism > 0 else { throw ValidationError("--parallelism must be positive (got \(s.parallelism))") }
+        return s
     }
 
     func run() throws {
+        let s: Settings
+        do { s = try settings() } catch let error as ServeConfigFile.Invalid { throw ValidationError(error.description) }
         var secret: [UInt8]?
-        if let authSecretFile {
+        if let authSecretFile = s.authSecretFile {
             let text = try String(contentsOfFile: authSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             secret = Array(text.utf8)
         } else if let value = ProcessInfo.processInfo.environment["RUNNEL_AUTH_SECRET"], !value.isEmpty {
@@ -190,23 +235,23 @@ struct Serve: ParsableCommand {
         }
         if secret?.isEmpty ?? true {
             secret = nil
-            if insecureNoAuth {
+            if s.insecureNoAuth {
                 printToStandardError("creator-analytics: WARNING: --insecure-no-auth: the feed is open to anyone who can connect, with every topic")
-            } else if ["127.0.0.1", "::1", "localhost"].contains(host) {
+            } else if ["127.0.0.1", "::1", "localhost"].contains(s.host) {
                 // Out of the box on this machine: only local clients can connect.
                 printToStandardError("creator-analytics: no feed secret (RUNNEL_AUTH_SECRET or --auth-secret-file): the feed is open, "
-                    + "with every topic, to clients on this machine (\(host)) only")
+                    + "with every topic, to clients on this machine (\(s.host)) only")
             } else {
                 throw ValidationError("no feed secret: set RUNNEL_AUTH_SECRET or --auth-secret-file, or pass --insecure-no-auth "
-                    + "(serving on \(host), which is not a loopback address)")
+                    + "(serving on \(s.host), which is not a loopback address)")
             }
         }
-        let service = try LiveService(configuration: .init(host: host, port: port, parallelism: parallelism, authSecret: secret,
-                                                           queueCapacity: queueCapacity,
-                                                           coalesceInterval: .milliseconds(coalesceMilliseconds),
-                                                           deadLetterPath: deadLetter == "none" ? nil : deadLetter,
-                                                           demoEventsPerSecond: demo ? demoRate : nil))
-        printToStandardError("creator-analytics: serving on http://\(host):\(service.port) (POST /v1/events, GET /v1/feed, /healthz, /metrics)")
+        let service = try LiveService(configuration: .init(host: s.host, port: s.port, parallelism: s.parallelism, authSecret: secret,
+                                                           queueCapacity: s.queueCapacity,
+                                                           coalesceInterval: .milliseconds(s.coalesceMilliseconds),
+                                                           deadLetterPath: s.deadLetter == "none" ? nil : s.deadLetter,
+                                                           demoEventsPerSecond: s.demo ? s.demoRate : nil))
+        printToStandardError("creator-analytics: serving on http://\(s.host):\(service.port) (POST /v1/events, GET /v1/feed, /healthz, /metrics)")
         do {
             try service.run(handleSignals: true)
         } catch let error as JobRunner.RunError {
