@@ -82,4 +82,20 @@ import Testing
         #expect(acc.newCreators == 1 && acc.paidSubscriptions == 1)
         #expect(acc.events(.userRegistered) == 2 && acc.events(.creatorSubscribed) == 2)
     }
+
+    @Test("the device dimension: device_type when reported, else phone for the mobile apps; views per device in the platform's minute")
+    func deviceDimension() {
+        let decoder = CreatorEventDecoder()
+        func view(_ extra: String) -> CreatorEvent {
+            decoder.decode(string: #"{"event_id":"e","event_name":"post_viewed","timestamp":"2026-03-01T10:00:00Z","post_id":"p","creator_id":"c"\#(extra)}"#).event!
+        }
+        let events = [view(#","device_type":"tablet","platform":"mobile_ios""#), view(#","platform":"mobile_android""#),
+                      view(#","device_type":"desktop","platform":"web""#), view(#","platform":"web""#), view("")]
+        #expect(events.map(\.device) == [.tablet, .phone, .desktop, nil, nil])
+        let aggregate = PlatformMinuteAggregate()
+        var acc = aggregate.createAccumulator()
+        for e in events { aggregate.add(PlatformActivity(e), to: &acc) }
+        let record = PlatformMinute(windowStart: 0, windowEnd: 60_000, counts: acc).jsonText
+        #expect(record.contains(#""post_views":5,"views_by_device":{"desktop":1,"tablet":1,"phone":1},"#), "\(record)")
+    }
 }

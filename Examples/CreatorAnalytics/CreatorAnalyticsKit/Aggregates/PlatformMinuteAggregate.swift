@@ -18,6 +18,8 @@ public struct PlatformMinuteAggregate: AggregateFunction, Sendable {
         public var newCreators = 0
         /// Paid subscriptions (the rest of `creatorSubscribed` are free).
         public var paidSubscriptions = 0
+        /// Post views per ``DeviceClass`` (indexed by its raw value); views from unknown devices are not here.
+        public var viewsByDevice = [Int](repeating: 0, count: DeviceClass.allCases.count)
 
         /// An empty accumulator.
         public init() {}
@@ -40,6 +42,7 @@ public struct PlatformMinuteAggregate: AggregateFunction, Sendable {
         if let amount = activity.amount { acc.revenue[activity.currency ?? "", default: 0] += amount }
         if activity.flag && activity.kind == .userRegistered { acc.newCreators += 1 }
         if activity.flag && activity.kind == .creatorSubscribed { acc.paidSubscriptions += 1 }
+        if activity.kind == .postViewed, let device = activity.device { acc.viewsByDevice[Int(device.rawValue)] += 1 }
     }
 
     public func merge(_ other: Accumulator, into acc: inout Accumulator) {
@@ -49,6 +52,7 @@ public struct PlatformMinuteAggregate: AggregateFunction, Sendable {
         for (currency, amount) in other.revenue { acc.revenue[currency, default: 0] += amount }
         acc.newCreators += other.newCreators
         acc.paidSubscriptions += other.paidSubscriptions
+        for i in acc.viewsByDevice.indices { acc.viewsByDevice[i] += other.viewsByDevice[i] }
     }
 
     public func result(_ acc: Accumulator) -> Accumulator { acc }
@@ -62,6 +66,7 @@ extension PlatformMinuteAggregate.Accumulator: StateCodable {
         writer.write(revenue)
         writer.write(newCreators)
         writer.write(paidSubscriptions)
+        writer.write(viewsByDevice)
     }
 
     public init(from reader: inout BinaryReader) throws {
@@ -74,5 +79,9 @@ extension PlatformMinuteAggregate.Accumulator: StateCodable {
         revenue = try reader.read()
         newCreators = try reader.read()
         paidSubscriptions = try reader.read()
+        viewsByDevice = try reader.read()
+        guard viewsByDevice.count == DeviceClass.allCases.count else {
+            throw SnapshotDecodingError.malformed("platform views for \(viewsByDevice.count) device classes", offset: reader.offset)
+        }
     }
 }

@@ -25,10 +25,11 @@ public struct CreatorEvent: Sendable, Hashable {
         var currency: String?
         var paidSubscription: Bool?
         var creatorRole: Bool?
+        var device: DeviceClass?
 
         init(eventKey: EventIDKey, name: CreatorEventName, timestamp: Int64, userId: String?, sessionId: String?,
              postId: String?, creatorId: String?, subscriberId: String?, commentId: String?, amount: Double?, currency: String?,
-             paidSubscription: Bool?, creatorRole: Bool?) {
+             paidSubscription: Bool?, creatorRole: Bool?, device: DeviceClass?) {
             self.eventKey = eventKey
             self.name = name
             self.timestamp = timestamp
@@ -42,12 +43,13 @@ public struct CreatorEvent: Sendable, Hashable {
             self.currency = currency
             self.paidSubscription = paidSubscription
             self.creatorRole = creatorRole
+            self.device = device
         }
 
         func copy() -> Storage {
             Storage(eventKey: eventKey, name: name, timestamp: timestamp, userId: userId, sessionId: sessionId, postId: postId,
                     creatorId: creatorId, subscriberId: subscriberId, commentId: commentId, amount: amount, currency: currency,
-                    paidSubscription: paidSubscription, creatorRole: creatorRole)
+                    paidSubscription: paidSubscription, creatorRole: creatorRole, device: device)
         }
     }
 
@@ -88,25 +90,30 @@ public struct CreatorEvent: Sendable, Hashable {
     /// For `userRegistered`: whether the user signed up as a creator (`role` `creator`) or a
     /// reader (`reader`); nil when absent or another value.
     public var creatorRole: Bool? { get { storage.creatorRole } set { unique().creatorRole = newValue } }
+    /// The device dimension (``DeviceClass``): from `device_type`, else derived from `platform`.
+    public var device: DeviceClass? { get { storage.device } set { unique().device = newValue } }
 
     /// Creates an event; all optional fields default to nil.
     public init(eventId: String, name: CreatorEventName, timestamp: Int64,
                 userId: String? = nil, sessionId: String? = nil, postId: String? = nil,
                 creatorId: String? = nil, subscriberId: String? = nil, commentId: String? = nil,
-                amount: Double? = nil, currency: String? = nil, paidSubscription: Bool? = nil, creatorRole: Bool? = nil) {
+                amount: Double? = nil, currency: String? = nil, paidSubscription: Bool? = nil, creatorRole: Bool? = nil,
+                device: DeviceClass? = nil) {
         self.init(eventKey: EventIDKey(eventId), name: name, timestamp: timestamp, userId: userId, sessionId: sessionId,
                   postId: postId, creatorId: creatorId, subscriberId: subscriberId, commentId: commentId,
-                  amount: amount, currency: currency, paidSubscription: paidSubscription, creatorRole: creatorRole)
+                  amount: amount, currency: currency, paidSubscription: paidSubscription, creatorRole: creatorRole, device: device)
     }
 
     /// Creates an event from an already parsed id.
     public init(eventKey: EventIDKey, name: CreatorEventName, timestamp: Int64,
                 userId: String? = nil, sessionId: String? = nil, postId: String? = nil,
                 creatorId: String? = nil, subscriberId: String? = nil, commentId: String? = nil,
-                amount: Double? = nil, currency: String? = nil, paidSubscription: Bool? = nil, creatorRole: Bool? = nil) {
+                amount: Double? = nil, currency: String? = nil, paidSubscription: Bool? = nil, creatorRole: Bool? = nil,
+                device: DeviceClass? = nil) {
         storage = Storage(eventKey: eventKey, name: name, timestamp: timestamp, userId: userId, sessionId: sessionId,
                           postId: postId, creatorId: creatorId, subscriberId: subscriberId, commentId: commentId,
-                          amount: amount, currency: currency, paidSubscription: paidSubscription, creatorRole: creatorRole)
+                          amount: amount, currency: currency, paidSubscription: paidSubscription, creatorRole: creatorRole,
+                          device: device)
     }
 
     public static func == (a: CreatorEvent, b: CreatorEvent) -> Bool {
@@ -114,7 +121,7 @@ public struct CreatorEvent: Sendable, Hashable {
         return a.eventKey == b.eventKey && a.name == b.name && a.timestamp == b.timestamp && a.userId == b.userId
             && a.sessionId == b.sessionId && a.postId == b.postId && a.creatorId == b.creatorId
             && a.subscriberId == b.subscriberId && a.commentId == b.commentId && a.amount == b.amount
-            && a.currency == b.currency && a.paidSubscription == b.paidSubscription && a.creatorRole == b.creatorRole
+            && a.currency == b.currency && a.paidSubscription == b.paidSubscription && a.creatorRole == b.creatorRole && a.device == b.device
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -131,5 +138,6 @@ public struct CreatorEvent: Sendable, Hashable {
         hasher.combine(currency)
         hasher.combine(paidSubscription)
         hasher.combine(creatorRole)
+        hasher.combine(device)
     }
 }

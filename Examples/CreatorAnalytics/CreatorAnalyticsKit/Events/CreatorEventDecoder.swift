@@ -34,13 +34,13 @@ public final class CreatorEventDecoder {
     /// Slot indices into `keySet`; the raw values must match the key order below.
     private enum Field: Int {
         case eventId, eventName, timestamp, userId, sessionId, postId, creatorId, subscriberId, commentId, amount, currency
-        case subscriptionType, role
+        case subscriptionType, role, deviceType, platform
     }
 
     /// The wanted keys, compiled once and shared by every decoder.
     private static let keySet = JSONKeySet(keys: [
         "event_id", "event_name", "timestamp", "user_id", "session_id", "post_id",
-        "creator_id", "subscriber_id", "comment_id", "amount", "currency", "subscription_type", "role",
+        "creator_id", "subscriber_id", "comment_id", "amount", "currency", "subscription_type", "role", "device_type", "platform",
     ])
 
     private let parser = JSONLineParser()
@@ -98,6 +98,7 @@ public final class CreatorEventDecoder {
         if name == .creatorSubscribed, let type = parser[Field.subscriptionType.rawValue].stringBytes {
             paid = JSONBytes.equal(type, "paid") ? true : JSONBytes.equal(type, "free") ? false : nil
         }
+        let device = DeviceClass(deviceType: parser[Field.deviceType.rawValue].stringBytes, platform: parser[Field.platform.rawValue].stringBytes)
         var creatorRole: Bool?
         if name == .userRegistered, let role = parser[Field.role.rawValue].stringBytes {
             creatorRole = JSONBytes.equal(role, "creator") ? true : JSONBytes.equal(role, "reader") ? false : nil
@@ -107,7 +108,7 @@ public final class CreatorEventDecoder {
             eventKey: EventIDKey(utf8: eventIdBytes), name: name, timestamp: timestamp,
             userId: userId, sessionId: sessionId, postId: postId, creatorId: creatorId,
             subscriberId: subscriberId, commentId: commentId, amount: amount, currency: currency, paidSubscription: paid,
-            creatorRole: creatorRole))
+            creatorRole: creatorRole, device: device))
     }
 
     /// Decodes a line given as a `String` by copying it into padded scratch

@@ -17,10 +17,14 @@ public struct PlatformActivity: Sendable, Hashable {
     public var currency: String?
     /// For registrations: signed up as a creator; for subscriptions: paid.
     public var flag: Bool
+    /// The device dimension.
+    public var device: DeviceClass?
 
     /// Creates an activity record.
-    public init(kind: CreatorEventName, userId: String?, sessionKey: String?, amount: Double?, currency: String?, flag: Bool = false) {
+    public init(kind: CreatorEventName, userId: String?, sessionKey: String?, amount: Double?, currency: String?, flag: Bool = false,
+                device: DeviceClass? = nil) {
         self.flag = flag
+        self.device = device
         self.kind = kind
         self.userId = userId
         self.sessionKey = sessionKey
@@ -33,6 +37,7 @@ public struct PlatformActivity: Sendable, Hashable {
         self.init(kind: event.name, userId: event.name == .creatorSubscribed ? event.subscriberId ?? event.userId : event.userId,
                   sessionKey: event.userId ?? event.sessionId,
                   amount: event.name == .paymentSucceeded ? event.amount : nil, currency: event.currency,
-                  flag: event.name == .userRegistered ? event.creatorRole == true : event.paidSubscription == true)
+                  flag: event.name == .userRegistered ? event.creatorRole == true : event.paidSubscription == true,
+                  device: event.device)
     }
 }

@@ -28,6 +28,13 @@ public struct PlatformMinute: Sendable, Hashable {
         json.key("active_users"); json.int(counts.activeUsers.count)
         json.key("active_sessions"); json.int(counts.activeSessions.count)
         json.key("post_views"); json.int(counts.events(.postViewed))
+        json.key("views_by_device")
+        json.beginObject()
+        for device in DeviceClass.allCases {
+            json.key(device.name)
+            json.int(counts.viewsByDevice[Int(device.rawValue)])
+        }
+        json.endObject()
         json.key("posts_published"); json.int(counts.events(.postPublished))
         json.key("users_registered"); json.int(counts.events(.userRegistered))
         json.key("new_creators"); json.int(counts.newCreators)
