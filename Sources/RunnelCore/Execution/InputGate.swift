@@ -214,8 +214,11 @@ public final class InputGate<Element> {
     private func advanceWatermark() {
         if wakingUntil != nil {
             // The hold ends once no open input is idle any more, or every one is idle again.
-            let open = inputs.filter { !$0.ended && $0.watermark != Watermark.endOfTime }
-            if !open.contains(where: \.idle) || open.allSatisfy(\.idle) { wakingUntil = nil }
+            var anyIdle = false, anyActive = false
+            for s in inputs where !s.ended && s.watermark != Watermark.endOfTime {
+                if s.idle { anyIdle = true } else { anyActive = true }
+            }
+            if !anyIdle || !anyActive { wakingUntil = nil }
         }
         let holding = wakingUntil != nil
         var minimum = Watermark.endOfTime
