@@ -18,6 +18,21 @@ import Testing
         return result
     }
 
+    /// A running serve (open feed, partial results every 100 ms) and a client subscribed to
+    /// its post views.
+    static func serveWithPostViewsFeed() throws -> (ServeTests.Server, BlockingWebSocketClient) {
+        let server = try ServeTests.Server(["--insecure-no-auth", "--coalesce-ms", "100"])
+        struct NotStarted: Error { var stderr: String }
+        guard server.port > 0 else {
+            server.stop()
+            throw NotStarted(stderr: server.stderr)
+        }
+        let feed = try BlockingWebSocketClient(port: server.port, token: nil)
+        feed.send(#"{"op":"subscribe","topics":["post_views"]}"#)
+        #expect(feed.next() == #"{"op":"subscribed","topics":["post_views"]}"#)
+        return (server, feed)
+    }
+
     @Test("final post views on the feed equal replay's for the same 20 000 events")
     func serveEqualsReplay() throws {
         let dir = try E2ETempDir()
@@ -28,12 +43,8 @@ import Testing
         let expected = Self.finals(replay.outputLines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] })
         try #require(expected.count > 100)
 
-        let server = try ServeTests.Server(["--insecure-no-auth", "--coalesce-ms", "100"])
+        let (server, feed) = try Self.serveWithPostViewsFeed()
         defer { server.stop() }
-        try #require(server.port > 0, "serve printed its port: \(server.stderr)")
-        let feed = try BlockingWebSocketClient(port: server.port, token: nil)
-        feed.send(#"{"op":"subscribe","topics":["post_views"]}"#)
-        #expect(feed.next() == #"{"op":"subscribed","topics":["post_views"]}"#)
 
         let lines = ReplayE2E.readLines(input)
         for start in stride(from: 0, to: lines.count, by: 1_000) {
@@ -65,12 +76,8 @@ import Testing
 
     @Test("bad input end to end: malformed JSON, wrong types, missing fields, unknown kinds and an oversized body get clear errors and dead letters; the good events around them all count, and the job keeps running")
     func badInputEndToEnd() throws {
-        let server = try ServeTests.Server(["--insecure-no-auth", "--coalesce-ms", "100"])
+        let (server, feed) = try Self.serveWithPostViewsFeed()
         defer { server.stop() }
-        try #require(server.port > 0, "serve printed its port: \(server.stderr)")
-        let feed = try BlockingWebSocketClient(port: server.port, token: nil)
-        feed.send(#"{"op":"subscribe","topics":["post_views"]}"#)
-        #expect(feed.next() == #"{"op":"subscribed","topics":["post_views"]}"#)
 
         func view(_ i: Int, post: String) -> String {
             #"{"event_id":"\#(ServeTests.uuid(i))","event_name":"post_viewed","timestamp":"2026-03-02T08:00:\#(String(format: "%02d", i % 60))Z","user_id":"u-\#(i)","post_id":"\#(post)","creator_id":"c-1"}"#

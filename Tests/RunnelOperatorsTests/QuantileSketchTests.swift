@@ -5,15 +5,12 @@ import Testing
 
 /// Quantiles within the sketch's precision, exact merging, checkpoint round trips.
 @Suite struct QuantileSketchTests {
-    /// A deterministic generator (SplitMix64).
+    /// A deterministic generator: the stable hash's mixer over a counter.
     struct Random {
         var state: UInt64
         mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+            state &+= 1
+            return StableHash.mix(state)
         }
         /// Log-uniform over 1...10^7: durations from a millisecond to hours.
         mutating func duration() -> UInt64 {

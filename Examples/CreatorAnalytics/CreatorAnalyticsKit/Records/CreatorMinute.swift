@@ -33,12 +33,7 @@ public struct CreatorMinute: Sendable, Equatable {
         json.key("paid"); json.int(metrics.paidSubscribers)
         json.endObject()
         json.key("revenue")
-        json.beginObject()
-        for (currency, amount) in metrics.revenue.sorted(by: { $0.key < $1.key }) {
-            json.key(currency)
-            json.fixed(amount, decimals: 2)
-        }
-        json.endObject()
+        json.revenue(metrics.revenue)
         json.endObject()
         return json.withBytes { String(decoding: $0, as: UTF8.self) }
     }

@@ -44,12 +44,7 @@ public struct PlatformMinute: Sendable, Hashable {
         json.key("paid_subscriptions"); json.int(counts.paidSubscriptions)
         json.key("payments"); json.int(counts.events(.paymentSucceeded))
         json.key("revenue")
-        json.beginObject()
-        for (currency, amount) in counts.revenue.sorted(by: { $0.key < $1.key }) {
-            json.key(currency)
-            json.fixed(amount, decimals: 2)
-        }
-        json.endObject()
+        json.revenue(counts.revenue)
         json.endObject()
     }
 
