@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build -c release --product creator-analytics
 bin=$(swift build -c release --show-bin-path)/creator-analytics
-echo "open http://127.0.0.1:8080/ for the live dashboard (Ctrl-C stops the service)"
+echo "the live dashboard is at the address serve prints below (http://127.0.0.1:8080/ by default); Ctrl-C stops the service"
 exec "$bin" serve --demo "$@"
