@@ -196,9 +196,10 @@ final class CheckpointCoordinator: CheckpointAcknowledger {
     /// Writes and commits a checkpoint whose parts are all in; a failed one is removed.
     ///
     /// Each part is dropped as soon as it is encoded, which releases the state frozen for it
-    /// (until then the tasks copy what they write of it), and parts with fewer state
-    /// entries go first: they tend to be window contents, which change all the time, while
-    /// the large ones (deduplication keys) are mostly added to.
+    /// (until then the tasks copy what they write of it). Parts with state go first, those
+    /// with fewer entries first: they tend to be window contents, which change all the time,
+    /// while the large ones (deduplication keys) are mostly added to. Parts without state
+    /// entries (source positions, sinks, whose parts sync files) go last.
     private func write(_ flight: consuming InFlight) throws {
         let id = flight.barrier.id
         let pending = try store.begin(id: id)

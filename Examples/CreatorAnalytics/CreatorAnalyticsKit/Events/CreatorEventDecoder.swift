@@ -167,8 +167,7 @@ public final class CreatorEventDecoder {
 
     /// A bounded, printable copy of an offending value for a reason string, so
     /// that a huge or binary field cannot blow up dead-letter output.
-    private static func excerpt(_ bytes: UnsafeRawBufferPointer) -> String {
-        let limit = 64
+    static func excerpt(_ bytes: UnsafeRawBufferPointer, limit: Int = 64) -> String {
         var text = String(decoding: bytes.prefix(limit), as: UTF8.self)
         if bytes.count > limit { text += "…" }
         var escaped = ""

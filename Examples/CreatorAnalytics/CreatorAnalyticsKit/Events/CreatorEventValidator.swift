@@ -192,19 +192,14 @@ public final class CreatorEventValidator {
 
     /// A bounded, printable copy of an offending value.
     private static func excerpt(_ field: JSONFieldValue) -> String {
-        let bytes: UnsafeRawBufferPointer
         switch field {
-        case .string(let b): bytes = b
+        case .string(let bytes): return CreatorEventDecoder.excerpt(bytes, limit: 40)
         case .integer(let n): return String(n)
         case .number(let x): return String(x)
         case .bool(let b): return String(b)
         case .null, .missing: return "null"
         case .other: return "an object or array"
         }
-        let limit = 40
-        let text = String(decoding: bytes.prefix(limit), as: UTF8.self)
-        return text.unicodeScalars.map { $0.value < 0x20 || $0 == "\"" || $0 == "\\" ? $0.escaped(asASCII: true) : String($0) }.joined()
-            + (bytes.count > limit ? "…" : "")
     }
 }
 

@@ -31,37 +31,36 @@ public enum LiveJob {
             .keyBy { $0.eventKey }
             .process("dedup", Deduplicate<EventIDKey, CreatorEvent>(ttl: StateTTL(.seconds(3600), timeDomain: .eventTime)))
 
-        let views = deduplicated
+        let viewsByPost = deduplicated
             .flatMap("post-view") { event, out in if let view = PostView(event) { out(view) } }
+            .keyBy { $0.postId }
 
         // Trending: each post's views over the last ten minutes, every minute (final counts
         // only), then the ten most viewed of each window. The counts of the window ending at
         // t are stamped t − 1 ms, so the minute [t − 1 min, t) gathers exactly them.
-        views
-            .keyBy { $0.postId }
-            .window(SlidingWindows(size: .seconds(600), slide: .seconds(60)))
+        let trendingSpan: Duration = .seconds(600)
+        viewsByPost
+            .window(SlidingWindows(size: trendingSpan, slide: .seconds(60)))
             .aggregate("post-views-10m", CountAggregate<PostView>())
             .map("post-view-counts") { PostViewCount(postId: $0.key, views: $0.value) }
             .keyBy { _ in "platform" }
             .window(TumblingWindows(.seconds(60)))
             .aggregate("trending", TrendingPostsAggregate(limit: 10))
             .sink("trending-feed", FeedSink(hub: hub, loop: hubLoop) { r in
-                let record = TrendingPosts(windowStart: r.window.end - 600_000, windowEnd: r.window.end, posts: r.value.posts)
+                let record = TrendingPosts(windowStart: r.window.end - trendingSpan.milliseconds, windowEnd: r.window.end, posts: r.value.posts)
                 return FeedUpdate(json: record.jsonText, key: "trending@\(record.windowEnd)", topics: [.trending], final: r.firing.isFinal)
             })
 
         // A custom operator (CustomOperators/ViewSpikeDetector.swift): a post's minute of
         // views against its trailing hour, alerts to the platform and the creator's topic.
-        views
-            .keyBy { $0.postId }
+        viewsByPost
             .process("view-spikes", ViewSpikeDetector())
             .sink("view-spikes-feed", FeedSink(hub: hub, loop: hubLoop) { spike in
                 FeedUpdate(json: spike.jsonText, key: "spike:\(spike.postId)@\(spike.minuteStart)",
                            topics: [.platform] + (spike.creatorId.map { [.creator($0)] } ?? []), final: true)
             })
 
-        views
-            .keyBy { $0.postId }
+        viewsByPost
             .window(TumblingWindows(.seconds(60)))
             .trigger(EarlyFiringTrigger(every: earlyFiring))
             .aggregate("post-views", PostViewsAggregate())

@@ -19,6 +19,8 @@ public final class EventCollector {
     private let queue: EventQueue<CreatorEvent>
     private let decoder = CreatorEventDecoder()
     private let validator = CreatorEventValidator()
+    /// Each line, padded once for the parser, for both the decoder and the validator.
+    private let padded = PaddedBuffer(capacity: 4096)
     /// Events accepted and rejected so far.
     public private(set) var accepted = 0
     public private(set) var rejected = 0
@@ -129,16 +131,18 @@ public final class EventCollector {
         var events: [CreatorEvent] = []
         var errors: [(index: Int, reason: String, category: String, line: String)] = []
         for (index, line) in lines.enumerated() {
-            switch decoder.decode(string: line) {
+            padded.removeAll()
+            padded.append(line)
+            switch decoder.decode(padded.bytes) {
             case .valid(let event):
-                if let violation = validator.validate(string: line) {
+                if let violation = validator.validate(padded.bytes) {
                     errors.append((index, violation.description, violation.category, line))
                 } else {
                     events.append(event)
                 }
             case .invalid(let reason):
                 // The decoder's reason for the client; the validator names the kind for counting.
-                errors.append((index, reason, validator.validate(string: line)?.category ?? "invalid", line))
+                errors.append((index, reason, validator.validate(padded.bytes)?.category ?? "invalid", line))
             }
         }
         guard events.isEmpty || queue.offer(events) else {
