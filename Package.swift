@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "RunnelCheckpoint", targets: ["RunnelCheckpoint"]),
         .library(name: "RunnelOperators", targets: ["RunnelOperators"]),
         .library(name: "RunnelTesting", targets: ["RunnelTesting"]),
+        .library(name: "RunnelLog", targets: ["RunnelLog"]),
         .library(name: "RunnelCrypto", targets: ["RunnelCrypto"]),
         .library(name: "RunnelHTTP", targets: ["RunnelHTTP"]),
         .library(name: "RunnelHTTPServer", targets: ["RunnelHTTPServer"]),
@@ -150,6 +151,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "RunnelLog",
+            dependencies: ["RunnelCore", "RunnelJSON", "RunnelOperators", "RunnelCheckpoint"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "RunnelTesting",
             dependencies: ["RunnelCore", "RunnelRuntime", "RunnelWebSocket"],
             swiftSettings: strict
@@ -160,7 +166,7 @@ let package = Package(
             name: "CreatorAnalyticsKit",
             dependencies: [
                 "RunnelCore", "RunnelRuntime", "RunnelOperators", "RunnelJSON", "RunnelCheckpoint", "RunnelFeed", "RunnelHTTPServer",
-                "RunnelHTTP", "RunnelAuth", "RunnelPrometheus",
+                "RunnelHTTP", "RunnelAuth", "RunnelPrometheus", "RunnelLog",
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Examples/CreatorAnalytics/CreatorAnalyticsKit",
@@ -246,6 +252,11 @@ let package = Package(
         .testTarget(
             name: "RunnelCheckpointTests",
             dependencies: ["RunnelCheckpoint", "RunnelCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnelLogTests",
+            dependencies: ["RunnelLog", "RunnelCore", "RunnelRuntime", "RunnelOperators", "RunnelJSON"],
             swiftSettings: strict
         ),
         .testTarget(
