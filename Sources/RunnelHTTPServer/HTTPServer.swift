@@ -46,6 +46,10 @@ public final class HTTPServer {
         /// Switch protocols: send this 101 response, then hand the connection and the bytes
         /// that followed the request to `takeOver` (the server lets go of the connection).
         case upgrade(HTTPResponse, takeOver: (TCPConnection, [UInt8]) -> Void)
+        /// Answer later: `start` is called at once with a function to call, on the loop,
+        /// exactly once with the response (e.g. when a write reaches the disk). Requests
+        /// pipelined behind this one wait for it, so responses keep the requests' order.
+        case deferred(_ start: (_ respond: @escaping (HTTPResponse) -> Void) -> Void)
     }
 
     /// The loop the server runs on.
@@ -106,6 +110,10 @@ private final class HTTPServerConnection {
     /// No byte of the next request has arrived yet (the idle timeout applies).
     var awaitingRequest = true
     var released = false
+    /// Requests parsed but not yet answered, behind a deferred response.
+    var queued: [HTTPRequest] = []
+    /// A deferred response is outstanding.
+    var waiting = false
 
     init(server: HTTPServer, connection: TCPConnection) {
         self.server = server
@@ -135,27 +143,51 @@ private final class HTTPServerConnection {
             respondAndClose(HTTPResponse.error(error.status, error.description))
             return
         }
-        for request in requests {
+        guard !requests.isEmpty else { return }
+        queued.append(contentsOf: requests)
+        answerQueued()
+    }
+
+    /// Answers the queued requests in order, stopping at a deferred one until its response;
+    /// then, with nothing left to answer, waits for the next request (idle timeout).
+    func answerQueued() {
+        while !waiting, !queued.isEmpty {
+            let request = queued.removeFirst()
             guard !connection.isClosed, !released else { return }
             switch server.handler(request) {
             case .response(let response):
-                let keepAlive = request.keepAlive && !request.isUpgrade
-                connection.write([OutboundBytes(response.encoded(keepAlive: keepAlive))])
-                if !keepAlive {
-                    connection.closeAfterWrites()
-                    return
-                }
+                guard send(response, to: request) else { return }
             case .upgrade(let response, let takeOver):
                 connection.write([OutboundBytes(response.encoded(keepAlive: true))])
                 release()
                 takeOver(connection, parser.remainder)
                 return
+            case .deferred(let start):
+                waiting = true
+                start { [self] response in
+                    precondition(waiting, "a deferred response was given twice")
+                    waiting = false
+                    guard !connection.isClosed, !released else { return }
+                    guard send(response, to: request) else { return }
+                    answerQueued()
+                }
             }
         }
-        if requests.last != nil && !parser.upgraded {
+        if !waiting && queued.isEmpty && !parser.upgraded && !connection.isClosed && !released {
             awaitingRequest = true
             timer?.reschedule(afterMilliseconds: server.configuration.idleTimeoutMilliseconds)
         }
+    }
+
+    /// Writes `response` to `request`; false when the connection then closes.
+    func send(_ response: HTTPResponse, to request: HTTPRequest) -> Bool {
+        let keepAlive = request.keepAlive && !request.isUpgrade
+        connection.write([OutboundBytes(response.encoded(keepAlive: keepAlive))])
+        if !keepAlive {
+            connection.closeAfterWrites()
+            return false
+        }
+        return true
     }
 
     func respondAndClose(_ response: HTTPResponse) {
@@ -164,7 +196,9 @@ private final class HTTPServerConnection {
     }
 
     func timedOut() {
-        guard !connection.isClosed, !released else { return }
+        // The request timeout does not run against the server's own work; the timer is
+        // set again when the deferred response has gone.
+        guard !connection.isClosed, !released, !waiting else { return }
         if awaitingRequest {
             connection.close()
         } else {

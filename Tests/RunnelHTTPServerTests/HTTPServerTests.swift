@@ -24,6 +24,15 @@ import Glibc
                     switch (request.method, request.path) {
                     case ("GET", "/healthz"): return .response(.text(200, "ok"))
                     case ("POST", "/echo"): return .response(HTTPResponse(status: 200, body: request.body))
+                    case ("POST", "/later"):
+                        // Answered 50 ms later, from a timer on the loop.
+                        return .deferred { respond in
+                            var timer: LoopTimer?
+                            timer = events.loop.scheduleTimer(afterMilliseconds: 50) {
+                                respond(HTTPResponse(status: 202, body: request.body))
+                                timer?.cancel()
+                            }
+                        }
                     case ("GET", "/upgrade"):
                         return .upgrade(HTTPResponse(status: 101, headers: [("Upgrade", "echo"), ("Connection", "Upgrade")])) { connection, rest in
                             if !rest.isEmpty { connection.write([OutboundBytes(rest)]) }
@@ -38,6 +47,23 @@ import Glibc
         }
 
         func stop() { events.stop() }
+    }
+
+    @Test("a deferred response keeps its place: requests pipelined behind it are answered after it, in order")
+    func deferredResponsesKeepOrder() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let client = try BlockingSocketClient(port: fixture.port)
+        client.send("POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nAGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nB")
+        let first = client.receiveHTTPResponse()
+        #expect(first.status == 202 && first.body == "A")
+        #expect(client.receiveHTTPResponse().body == "ok")
+        let third = client.receiveHTTPResponse()
+        #expect(third.status == 202 && third.body == "B")
+        client.send("POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nC")
+        #expect(client.receiveHTTPResponse().body == "C")
+        #expect(client.peerClosed())
     }
 
     @Test("keep-alive and pipelined requests on one connection; 404 as JSON; Connection: close is honoured")
