@@ -166,6 +166,13 @@ public struct JSONWriter {
         escapedString(value)
     }
 
+    /// Writes `text`, JSON the caller already encoded (a record another writer produced), as
+    /// one value, verbatim: the text is not checked.
+    public mutating func encodedValue(_ text: String) {
+        separate()
+        Self.withUTF8(of: text) { putRaw($0) }
+    }
+
     /// Writes an integer, digit by digit.
     public mutating func int(_ value: Int64) {
         separate()

@@ -33,6 +33,19 @@ import Testing
         #expect(IPAddressAnonymizer.anonymizeLine(malformed) == #"{"event_id":"e","ip_address":"198.51.100.0", from 2001:db8:1:: at 12:30"#)
     }
 
+    @Test("an event line as the collector stores it: every ip_address value truncated in place, the rest byte for byte; a title that merely mentions the key is left alone")
+    func anonymizeEventLines() {
+        let line = #"{"event_id":"e","ip_address" : "198.51.100.23","post_title":"why \"ip_address\": matters","extra":{"ip_address":"2001:db8:85a3:8d3::1"}}"#
+        #expect(IPAddressAnonymizer.anonymizeEventLine(line)
+                == #"{"event_id":"e","ip_address" : "198.51.100.0","post_title":"why \"ip_address\": matters","extra":{"ip_address":"2001:db8:85a3::"}}"#)
+        #expect(IPAddressAnonymizer.anonymizeEventLine(#"{"ip_address":null,"a":1}"#) == #"{"ip_address":null,"a":1}"#)
+        #expect(IPAddressAnonymizer.anonymizeEventLine(#"{"ip_address":"nope"}"#) == #"{"ip_address":"invalid"}"#)
+        #expect(IPAddressAnonymizer.anonymizeEventLine(#"{"user_id":"u"}"#) == #"{"user_id":"u"}"#)
+        // An escaped key is found by the full rewrite.
+        let escaped = IPAddressAnonymizer.anonymizeEventLine(#"{"ip\u005faddress":"203.0.113.9"}"#)
+        #expect(escaped == #"{"ip_address":"203.0.113.0"}"#)
+    }
+
     @Test("the collector appends each rejected event to its dead-letter file, with category, reason and a truncated address")
     func collectorWritesDeadLetters() throws {
         let path = NSTemporaryDirectory() + "runnel-dead-letters-\(getpid())/rejected.ndjson"

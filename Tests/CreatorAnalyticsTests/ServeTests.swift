@@ -14,12 +14,19 @@ import Testing
         let errors = Pipe()
         private(set) var port = 0
         private(set) var stderr = ""
-        /// The dead-letter file this server writes (a temporary file of its own).
-        let deadLetterPath = NSTemporaryDirectory() + "runnel-serve-dead-letters-\(UUID().uuidString).ndjson"
+        /// The data directory (log, checkpoints, results) of this server: a temporary one of
+        /// its own unless given.
+        let dataDirectory: String
+        /// Whether `stop()` removes the data directory.
+        let ownsDataDirectory: Bool
+        /// The dead-letter file this server writes.
+        var deadLetterPath: String { dataDirectory + "/dead-letters.ndjson" }
 
-        init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        init(_ arguments: [String], environment: [String: String] = [:], dataDirectory: String? = nil) throws {
+            self.dataDirectory = dataDirectory ?? NSTemporaryDirectory() + "runnel-serve-\(UUID().uuidString)"
+            ownsDataDirectory = dataDirectory == nil
             process.executableURL = try CreatorAnalyticsCLI.location.get()
-            process.arguments = ["serve", "--port", "0", "--parallelism", "2", "--dead-letter", deadLetterPath] + arguments
+            process.arguments = ["serve", "--port", "0", "--parallelism", "2", "--data-dir", self.dataDirectory] + arguments
             var env = ProcessInfo.processInfo.environment
             env.removeValue(forKey: "RUNNEL_AUTH_SECRET")
             for (k, v) in environment { env[k] = v }
@@ -42,7 +49,7 @@ import Testing
         func stop() {
             if process.isRunning { process.interrupt() }
             process.waitUntilExit()
-            unlink(deadLetterPath)
+            if ownsDataDirectory { try? FileManager.default.removeItem(atPath: dataDirectory) }
         }
     }
 

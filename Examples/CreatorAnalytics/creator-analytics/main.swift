@@ -169,11 +169,22 @@ struct Serve: ParsableCommand {
             help: "Milliseconds between live (partial) window results: how often the job fires early and how long the feed coalesces a key's partial updates (10 or more). Default 250.")
     var coalesceMilliseconds: Int?
 
+    @Option(name: .customLong("data-dir"),
+            help: "Directory of the collector's durable event log (log/), the job's checkpoints (checkpoints/, restored from on start) and the committed final results (results/part-*.ndjson). Default .runnel.")
+    var dataDir: String?
+
+    @Option(name: .customLong("checkpoint-interval"),
+            help: "Seconds between checkpoints, and so how often final results are committed to results/ (fractions allowed). Default 10.")
+    var checkpointInterval: Double?
+
+    @Option(name: .customLong("log-retention-mb"), help: "MiB of collected events the log keeps before deleting its oldest segments. Default 1024.")
+    var logRetentionMB: Int?
+
     @Option(name: .customLong("dead-letter"),
-            help: "File where rejected events go, one JSON line each with reason and category, IP addresses truncated ('none' keeps none). Default .runnel/dead-letters.ndjson.")
+            help: "File where rejected events go, one JSON line each with reason and category, IP addresses truncated ('none' keeps none). Default DATA-DIR/dead-letters.ndjson.")
     var deadLetter: String?
 
-    @Option(name: .customLong("queue-capacity"), help: "Events the collector may queue ahead of the job (503 with Retry-After beyond). Default 100000.")
+    @Option(name: .customLong("queue-capacity"), help: "Events the job may be behind the collector (503 with Retry-After beyond). Default 100000.")
     var queueCapacity: Int?
 
     @Flag(help: "Feed generated platform traffic (stamped from now on) through the collector, so the dashboard is alive at once.")
@@ -185,7 +196,8 @@ struct Serve: ParsableCommand {
     /// The options as given by flags, the environment, the file and the defaults, in that order.
     struct Settings {
         var host = "127.0.0.1", port = 8080, parallelism = EventLoopGroup.defaultLoopCount, authSecretFile: String?
-        var insecureNoAuth = false, coalesceMilliseconds = 250, deadLetter = ".runnel/dead-letters.ndjson"
+        var insecureNoAuth = false, coalesceMilliseconds = 250, dataDir = ".runnel", deadLetter: String?
+        var checkpointInterval = 10.0, logRetentionMB = 1024
         var queueCapacity = 100_000, demo = false, demoRate = 500
     }
 
@@ -212,7 +224,14 @@ struct Serve: ParsableCommand {
         s.authSecretFile = authSecretFile ?? other("auth-secret-file")
         s.insecureNoAuth = try boolean("insecure-no-auth", insecureNoAuth)
         s.coalesceMilliseconds = try integer("coalesce-ms", coalesceMilliseconds) ?? s.coalesceMilliseconds
-        s.deadLetter = deadLetter ?? other("dead-letter") ?? s.deadLetter
+        s.dataDir = dataDir ?? other("data-dir") ?? s.dataDir
+        s.deadLetter = deadLetter ?? other("dead-letter") ?? (s.dataDir + "/dead-letters.ndjson")
+        if let text = checkpointInterval.map { "\($0)" } ?? other("checkpoint-interval") {
+            guard let value = Double(text), value > 0 else { throw ValidationError("checkpoint-interval must be a positive number of seconds (got '\(text)')") }
+            s.checkpointInterval = value
+        }
+        s.logRetentionMB = try integer("log-retention-mb", logRetentionMB) ?? s.logRetentionMB
+        guard s.logRetentionMB > 0 else { throw ValidationError("--log-retention-mb must be positive (got \(s.logRetentionMB))") }
         s.queueCapacity = try integer("queue-capacity", queueCapacity) ?? s.queueCapacity
         s.demo = try boolean("demo", demo)
         s.demoRate = try integer("demo-rate", demoRate) ?? s.demoRate
@@ -250,16 +269,19 @@ struct Serve: ParsableCommand {
                                                            queueCapacity: s.queueCapacity,
                                                            coalesceInterval: .milliseconds(s.coalesceMilliseconds),
                                                            deadLetterPath: s.deadLetter == "none" ? nil : s.deadLetter,
-                                                           demoEventsPerSecond: s.demo ? s.demoRate : nil))
+                                                           demoEventsPerSecond: s.demo ? s.demoRate : nil, dataDirectory: s.dataDir,
+                                                           checkpointInterval: .milliseconds(max(1, Int64((s.checkpointInterval * 1000).rounded()))),
+                                                           logRetentionBytes: Int64(s.logRetentionMB) << 20))
         printToStandardError("creator-analytics: serving on http://\(s.host):\(service.port) (POST /v1/events, GET /v1/feed, /healthz, /metrics)")
         do {
-            try service.run(handleSignals: true)
+            try service.run(handleSignals: true) { printToStandardError("creator-analytics: \($0)") }
         } catch let error as JobRunner.RunError {
-            if case .cancelled = error {
+            switch error {
+            case .cancelled:
                 printToStandardError("creator-analytics: stopped")
-                return
+            case .stoppedWithSavepoint(let id, let path):
+                printToStandardError("creator-analytics: stopped with savepoint \(id) (\(path)); the next start continues from it")
             }
-            throw error
         }
     }
 }

@@ -63,6 +63,11 @@ public struct DataStream<Element> {
 
     /// Merges this stream with others of the same type.
     public func union(_ name: String, _ others: DataStream<Element>...) -> DataStream<Element> {
+        union(name, others)
+    }
+
+    /// Merges this stream with the streams in `others` (of the same type).
+    public func union(_ name: String, _ others: [DataStream<Element>]) -> DataStream<Element> {
         let edges = ([self] + others).map { TypedEdge<Element>(from: $0.node, keyHash: nil) as GraphEdge }
         return self.transform(name, inputs: edges) { setup, out in
             // End of input arrives once per chained input and once from an input gate.

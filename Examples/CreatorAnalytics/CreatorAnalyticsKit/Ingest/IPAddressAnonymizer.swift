@@ -29,6 +29,52 @@ public enum IPAddressAnonymizer {
         return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// A valid event line (a JSON object) with the value of every `"ip_address"` key
+    /// truncated, the rest of the line byte for byte as it was: what the collector stores.
+    ///
+    /// The key is found by its exact bytes followed by `:` (inside a JSON string a quote is
+    /// escaped, so the bytes `"ip_address":` only occur as a key). A value that is not a
+    /// plain string (null, a number) is kept; a string that is not an address becomes
+    /// `"invalid"`. A key written with escapes (`"ip\u005faddress"`) is not found this way:
+    /// such lines go through ``anonymizeLine(_:)``.
+    public static func anonymizeEventLine(_ line: String) -> String {
+        var bytes = Array(line.utf8)
+        let key = Array(#""ip_address""#.utf8)
+        guard bytes.count > key.count else { return line }
+        // An escaped key could hide from the byte search: such (rare) lines are rewritten whole.
+        if line.utf8.count > 1, line.contains(#"\u"#) { return anonymizeLine(line) }
+        var i = 0
+        var changed = false
+        while i + key.count <= bytes.count {
+            guard bytes[i] == UInt8(ascii: "\""), bytes[i..<(i + key.count)].elementsEqual(key) else {
+                i += 1
+                continue
+            }
+            var j = i + key.count
+            while j < bytes.count, bytes[j] == 0x20 || bytes[j] == 0x09 || bytes[j] == 0x0A || bytes[j] == 0x0D { j += 1 }
+            guard j < bytes.count, bytes[j] == UInt8(ascii: ":") else {
+                i += key.count
+                continue
+            }
+            j += 1
+            while j < bytes.count, bytes[j] == 0x20 || bytes[j] == 0x09 || bytes[j] == 0x0A || bytes[j] == 0x0D { j += 1 }
+            guard j < bytes.count, bytes[j] == UInt8(ascii: "\"") else {
+                i = j
+                continue
+            }
+            let start = j + 1
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+            guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return anonymizeLine(line) }
+            let value = String(decoding: bytes[start..<end], as: UTF8.self)
+            let replacement = Array((anonymize(value) ?? "invalid").utf8)
+            bytes.replaceSubrange(start..<end, with: replacement)
+            changed = true
+            i = start + replacement.count + 1
+        }
+        return changed ? String(decoding: bytes, as: UTF8.self) : line
+    }
+
     /// A raw event line with its `ip_address` truncated, for storage (dead letters).
     ///
     /// A line that is a JSON object is rewritten with the truncated address (an address that
@@ -63,3 +109,4 @@ public enum IPAddressAnonymizer {
         return result
     }
 }
+

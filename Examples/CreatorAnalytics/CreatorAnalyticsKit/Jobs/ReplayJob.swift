@@ -201,7 +201,8 @@ public enum ReplayJob {
         var options = JobRunner.Options(parallelism: config.parallelism, handleSignals: handleSignals)
         options.checkpoints = config.checkpoints
         if let restore = config.restore {
-            options.restore = try restoredCheckpoint(restore, config: config, report: report)
+            guard let settings = config.checkpoints else { throw ReplayError.restoreWithoutCheckpoints }
+            options.restore = try restoredCheckpoint(restore, settings: settings, report: report)
         }
         let runner = JobRunner(graph: try build(config), options: options)
         let result = try runner.run()
@@ -212,9 +213,8 @@ public enum ReplayJob {
 
     /// The checkpoint `restore` names (`latest`: the newest that passes its checks; nil
     /// when the directory has none at all, which `report` says).
-    static func restoredCheckpoint(_ restore: String, config: ReplayConfiguration,
+    static func restoredCheckpoint(_ restore: String, settings: CheckpointSettings,
                                    report: (String) -> Void) throws -> RestoredCheckpoint? {
-        guard let settings = config.checkpoints else { throw ReplayError.restoreWithoutCheckpoints }
         let started = ContinuousClock.now
         func restoring(_ checkpoint: RestoredCheckpoint) -> String {
             let seconds = Double(started.duration(to: .now).components.attoseconds / 1_000_000_000_000) / 1e6

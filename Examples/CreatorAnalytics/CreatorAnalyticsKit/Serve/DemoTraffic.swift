@@ -13,7 +13,8 @@ final class DemoTraffic {
     private let perTick: Int
     private var timer: LoopTimer?
     private var line: [UInt8] = []
-    /// Lines fed to the collector, and lines dropped because the job's queue was full.
+    /// Lines the collector took, and lines dropped because the job was too far behind (or
+    /// the store failed).
     private(set) var sent = 0
     private(set) var dropped = 0
 
@@ -38,7 +39,10 @@ final class DemoTraffic {
             generator.nextLine(into: &line)
             lines.append(String(decoding: line, as: UTF8.self))
         }
-        if collector.ingest(lines) == nil { dropped += lines.count } else { sent += lines.count }
+        let count = lines.count
+        collector.ingest(lines) { [weak self] outcome in
+            if case .ingested = outcome { self?.sent += count } else { self?.dropped += count }
+        }
     }
 
     /// Stops the traffic.

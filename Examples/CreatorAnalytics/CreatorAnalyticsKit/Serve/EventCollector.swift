@@ -9,14 +9,18 @@ import RunnelRuntime
 /// (`application/json`), optionally gzip-compressed (`Content-Encoding: gzip`). Each event is
 /// validated as the replay job validates lines and then against the schema's types, allowed
 /// values and formats (``CreatorEventValidator``); valid ones enter the live job's queue
-/// together, and the answer is 202 with the counts and an error per rejected event.
-/// Rejections are counted by kind (``rejectedByCategory``) and, with a ``DeadLetterLog``,
-/// kept with their reasons (IP addresses truncated). When the job cannot keep up (its queue has no room for the
-/// batch), nothing is taken and the answer is 503 with `Retry-After`.
+/// together to a ``CollectedEventStore`` (in `serve`, the durable log the job reads), with
+/// their IP addresses truncated, and once it has kept them the answer is 202 with the counts
+/// and an error per rejected event. Rejections are counted by kind (``rejectedByCategory``)
+/// and, with a ``DeadLetterLog``, kept with their reasons (IP addresses truncated). When the
+/// job cannot keep up (the store has no room for the batch) or the store fails, nothing is
+/// taken and the answer is 503 with `Retry-After`: the client sends the batch again, and
+/// the job's deduplication drops whatever of it did arrive.
 ///
 /// Thread safety: used on the HTTP server's loop only.
 public final class EventCollector {
-    private let queue: EventQueue<CreatorEvent>
+    /// Where accepted events go.
+    public let store: any CollectedEventStore
     private let decoder = CreatorEventDecoder()
     private let validator = CreatorEventValidator()
     /// Each line, padded once for the parser, for both the decoder and the validator.
@@ -37,16 +41,30 @@ public final class EventCollector {
     /// Dead letters that could not be written (the file's errors are counted, not fatal).
     public private(set) var deadLetterFailures = 0
 
-    /// Creates a collector feeding `queue`.
-    public init(queue: EventQueue<CreatorEvent>, maxDecompressedBytes: Int = 64 << 20, deadLetters: DeadLetterLog? = nil) {
-        self.queue = queue
+    /// Requests whose events the store failed to keep (answered 503).
+    public private(set) var storeFailures = 0
+
+    /// Creates a collector feeding `store`.
+    public init(store: any CollectedEventStore, maxDecompressedBytes: Int = 64 << 20, deadLetters: DeadLetterLog? = nil) {
+        self.store = store
         self.maxDecompressedBytes = maxDecompressedBytes
         self.deadLetters = deadLetters
     }
 
-    /// Answers one request.
-    public func handle(_ request: HTTPRequest) -> HTTPResponse {
-        guard request.method == "POST" else { return .error(405, "use POST") }
+    /// Answers one request: `respond` is called once, at once or when the store has kept
+    /// the events.
+    public func handle(_ request: HTTPRequest, respond: @escaping (HTTPResponse) -> Void) {
+        switch parse(request) {
+        case .failure(let error):
+            respond(error.response)
+        case .success(let lines):
+            ingest(lines) { outcome in respond(Self.response(outcome)) }
+        }
+    }
+
+    /// The event lines of a request, or the error response.
+    private func parse(_ request: HTTPRequest) -> Result<[String], ErrorResponse> {
+        guard request.method == "POST" else { return .failure(.init(.error(405, "use POST"))) }
         var body = request.body
         switch request.header("Content-Encoding")?.lowercased() {
         case nil, "identity":
@@ -56,12 +74,12 @@ public final class EventCollector {
                 body = try GzipDecoder.decompress(request.body, limit: maxDecompressedBytes)
             } catch {
                 switch error {
-                case .invalid(let why): return .error(400, "bad gzip body: \(why)")
-                case .tooLarge(let limit): return .error(413, "body larger than \(limit) bytes once decompressed")
+                case .invalid(let why): return .failure(.init(.error(400, "bad gzip body: \(why)")))
+                case .tooLarge(let limit): return .failure(.init(.error(413, "body larger than \(limit) bytes once decompressed")))
                 }
             }
         case let other?:
-            return .error(415, "Content-Encoding \(other) is not supported (gzip is)")
+            return .failure(.init(.error(415, "Content-Encoding \(other) is not supported (gzip is)")))
         }
         let type = (request.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         let lines: [String]
@@ -71,41 +89,58 @@ public final class EventCollector {
                 .filter { !$0.allSatisfy(\.isWhitespace) }
         case "application/json":
             guard let array = try? JSONSerialization.jsonObject(with: Data(body)) as? [Any] else {
-                return .error(400, "the body must be a JSON array of events")
+                return .failure(.init(.error(400, "the body must be a JSON array of events")))
             }
             lines = array.map { element in
                 (try? JSONSerialization.data(withJSONObject: element, options: [.fragmentsAllowed]))
                     .map { String(decoding: $0, as: UTF8.self) } ?? ""
             }
         default:
-            return .error(415, "Content-Type must be application/x-ndjson or application/json")
+            return .failure(.init(.error(415, "Content-Type must be application/x-ndjson or application/json")))
         }
-        guard !lines.isEmpty else { return .error(400, "no events in the body") }
-        guard let ingested = ingest(lines) else {
+        guard !lines.isEmpty else { return .failure(.init(.error(400, "no events in the body"))) }
+        return .success(lines)
+    }
+
+    /// An error answer (a type, so that it can be a `Result`'s failure).
+    private struct ErrorResponse: Error {
+        var response: HTTPResponse
+        init(_ response: HTTPResponse) { self.response = response }
+    }
+
+    /// The answer to a batch.
+    static func response(_ outcome: Outcome) -> HTTPResponse {
+        switch outcome {
+        case .saturated:
             var response = HTTPResponse.error(503, "the pipeline is saturated; retry later")
             response.headers.append(("Retry-After", "1"))
             return response
-        }
-        let errors = ingested.rejections
-        var json = JSONWriter(capacity: 64 + errors.count * 64)
-        json.beginObject()
-        json.key("accepted")
-        json.int(ingested.accepted)
-        json.key("rejected")
-        json.int(errors.count)
-        json.key("errors")
-        json.beginArray()
-        for error in errors {
+        case .notStored(let why):
+            var response = HTTPResponse.error(503, why)
+            response.headers.append(("Retry-After", "1"))
+            return response
+        case .ingested(let ingested):
+            let errors = ingested.rejections
+            var json = JSONWriter(capacity: 64 + errors.count * 64)
             json.beginObject()
-            json.key("index")
-            json.int(error.index)
-            json.key("error")
-            json.string(error.reason)
+            json.key("accepted")
+            json.int(ingested.accepted)
+            json.key("rejected")
+            json.int(errors.count)
+            json.key("errors")
+            json.beginArray()
+            for error in errors {
+                json.beginObject()
+                json.key("index")
+                json.int(error.index)
+                json.key("error")
+                json.string(error.reason)
+                json.endObject()
+            }
+            json.endArray()
             json.endObject()
+            return .json(202, json.withBytes { String(decoding: $0, as: UTF8.self) })
         }
-        json.endArray()
-        json.endObject()
-        return .json(202, json.withBytes { String(decoding: $0, as: UTF8.self) })
     }
 
     /// One rejected line of a batch.
@@ -124,11 +159,28 @@ public final class EventCollector {
         public var rejections: [Rejection]
     }
 
-    /// Validates `lines` (one event each) and offers the valid events to the job's queue
-    /// together; the rejected ones are counted and dead-lettered. Nil when the queue has no
-    /// room for the batch: then nothing is taken (and nothing counted).
-    public func ingest(_ lines: [String]) -> Ingested? {
+    /// What became of a batch: taken (with its rejections), or refused whole.
+    public enum Outcome: Sendable {
+        /// The valid events were stored.
+        case ingested(Ingested)
+        /// The store had no room: nothing was taken.
+        case saturated
+        /// The store failed: nothing was taken.
+        case notStored(String)
+    }
+
+    /// Validates `lines` (one event each) and stores the valid events together (IP addresses
+    /// truncated); the rejected ones are counted and dead-lettered once the batch is taken.
+    /// When the store has no room or fails, nothing is taken (and nothing counted).
+    /// `completion` runs once, on the collector's loop.
+    public func ingest(_ lines: [String], completion: @escaping (Outcome) -> Void) {
+        guard store.hasRoom(for: lines.count) else {
+            saturated += 1
+            completion(.saturated)
+            return
+        }
         var events: [CreatorEvent] = []
+        var stored: [String] = []
         var errors: [(index: Int, reason: String, category: String, line: String)] = []
         for (index, line) in lines.enumerated() {
             padded.removeAll()
@@ -139,27 +191,35 @@ public final class EventCollector {
                     errors.append((index, violation.description, violation.category, line))
                 } else {
                     events.append(event)
+                    stored.append(IPAddressAnonymizer.anonymizeEventLine(line))
                 }
             case .invalid(let reason):
                 // The decoder's reason for the client; the validator names the kind for counting.
                 errors.append((index, reason, validator.validate(padded.bytes)?.category ?? "invalid", line))
             }
         }
-        guard events.isEmpty || queue.offer(events) else {
-            saturated += 1
-            return nil
+        let finish = { [self] in
+            accepted += events.count
+            rejected += errors.count
+            let now = WallClock.nowMilliseconds()
+            for error in errors {
+                rejectedByCategory[error.category, default: 0] += 1
+                do {
+                    try deadLetters?.record(raw: error.line, category: error.category, reason: error.reason, receivedAtMillis: now)
+                } catch {
+                    deadLetterFailures += 1
+                }
+            }
+            completion(.ingested(Ingested(accepted: events.count, rejections: errors.map { Rejection(index: $0.index, reason: $0.reason) })))
         }
-        accepted += events.count
-        rejected += errors.count
-        let now = WallClock.nowMilliseconds()
-        for error in errors {
-            rejectedByCategory[error.category, default: 0] += 1
-            do {
-                try deadLetters?.record(raw: error.line, category: error.category, reason: error.reason, receivedAtMillis: now)
-            } catch {
-                deadLetterFailures += 1
+        guard !events.isEmpty else { return finish() }
+        store.store(events: events, lines: stored) { [self] failure in
+            if let failure {
+                storeFailures += 1
+                completion(.notStored(failure))
+            } else {
+                finish()
             }
         }
-        return Ingested(accepted: events.count, rejections: errors.map { Rejection(index: $0.index, reason: $0.reason) })
     }
 }

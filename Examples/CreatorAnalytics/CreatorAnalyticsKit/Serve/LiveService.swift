@@ -4,6 +4,7 @@ import RunnelCore
 import RunnelFeed
 import RunnelHTTP
 import RunnelHTTPServer
+import RunnelLog
 import RunnelOperators
 import RunnelPrometheus
 import RunnelRuntime
@@ -12,6 +13,15 @@ import RunnelRuntime
 /// live feed (`GET /v1/feed`, WebSocket), the dashboard (`GET /`), `GET /healthz` and
 /// `GET /metrics` (Prometheus text), with the live job (``LiveJob``) running on what the
 /// collector accepts.
+///
+/// Exactly once, through crashes: the collector appends the events it accepts to a durable
+/// log (``DurableLog``, in `<data>/log`) and answers 202 only once they are on disk; the job
+/// reads the log (``DurableLogSource``), takes checkpoints into `<data>/checkpoints`, and
+/// on start restores the latest valid one, reading the log on from the offsets it recorded.
+/// Final results go to `<data>/results` through the exactly-once NDJSON sink. A client that
+/// got no answer sends its batch again; deduplication by `event_id` (in the checkpointed
+/// state) drops whatever of it had arrived. So after `kill -9` and a restart, the results
+/// are those of every event sent, each counted once.
 ///
 /// The HTTP server and the feed run on their own loop; the job runs on its loops.
 public final class LiveService: @unchecked Sendable {
@@ -39,11 +49,28 @@ public final class LiveService: @unchecked Sendable {
         public var deadLetterPath: String?
         /// Events per second of generated demo traffic fed to the collector; nil for none.
         public var demoEventsPerSecond: Int?
+        /// Where the log, the checkpoints and the results live.
+        public var dataDirectory: String
+        /// Time between checkpoints (and so how often final results become visible).
+        public var checkpointInterval: Duration
+        /// Bytes of collected events the log keeps (older segments are deleted).
+        public var logRetentionBytes: Int64
+
+        /// The collector's log.
+        public var logDirectory: String { dataDirectory + "/log" }
+        /// The job's checkpoints.
+        public var checkpointDirectory: String { dataDirectory + "/checkpoints" }
+        /// The committed final results (`part-results-*.ndjson`).
+        public var resultsDirectory: String { dataDirectory + "/results" }
 
         /// Creates a configuration.
         public init(host: String = "127.0.0.1", port: Int = 8080, parallelism: Int = 2, authSecret: [UInt8]?,
                     queueCapacity: Int = 100_000, outOfOrderness: Duration = .seconds(5), coalesceInterval: Duration = .milliseconds(250),
-                    deadLetterPath: String? = nil, demoEventsPerSecond: Int? = nil) {
+                    deadLetterPath: String? = nil, demoEventsPerSecond: Int? = nil, dataDirectory: String = ".runnel",
+                    checkpointInterval: Duration = .seconds(10), logRetentionBytes: Int64 = 1 << 30) {
+            self.dataDirectory = dataDirectory
+            self.checkpointInterval = checkpointInterval
+            self.logRetentionBytes = logRetentionBytes
             self.deadLetterPath = deadLetterPath
             self.demoEventsPerSecond = demoEventsPerSecond
             self.host = host
@@ -62,7 +89,9 @@ public final class LiveService: @unchecked Sendable {
     public let loop: EventLoop
     /// The port listened on.
     public private(set) var port = 0
-    private let queue: EventQueue<CreatorEvent>
+    /// The collector's durable log, which the job reads.
+    public let log: DurableLog
+    private var store: DurableLogEventStore!
     private var collector: EventCollector!
     private var demo: DemoTraffic?
     private var hub: FeedHub!
@@ -72,11 +101,13 @@ public final class LiveService: @unchecked Sendable {
     /// (`PrometheusMetricsFactory(registry: service.prometheus.registry)`).
     public let prometheus = PrometheusJobMetrics()
 
-    /// Starts the HTTP server and the feed (the job starts with ``run()``).
-    /// - Throws: when the port cannot be bound.
+    /// Opens the log and starts the HTTP server and the feed (the job starts with ``run()``).
+    /// - Throws: when the log cannot be opened or the port cannot be bound.
     public init(configuration: Configuration) throws {
         self.configuration = configuration
-        queue = EventQueue(capacity: configuration.queueCapacity)
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        log = try DurableLog(configuration: .init(directory: configuration.logDirectory, partitions: max(2, configuration.parallelism),
+                                                  retentionBytes: configuration.logRetentionBytes))
         loop = try EventLoop(name: "http")
         loop.start()
         let started = OneShotLatchBox()
@@ -91,12 +122,14 @@ public final class LiveService: @unchecked Sendable {
         if let error = started.wait() {
             loop.shutdown()
             loop.join()
+            log.close()
             throw error
         }
     }
 
     private func start() throws {
-        collector = EventCollector(queue: queue, deadLetters: try configuration.deadLetterPath.map { try DeadLetterLog(path: $0) })
+        store = DurableLogEventStore(log: log, loop: loop, backlogLimit: configuration.queueCapacity)
+        collector = EventCollector(store: store, deadLetters: try configuration.deadLetterPath.map { try DeadLetterLog(path: $0) })
         hub = FeedHub(loop: loop, coalesceMilliseconds: UInt64(max(1, configuration.coalesceInterval.milliseconds)))
         let verifier = configuration.authSecret.map { HS256TokenVerifier(secret: $0) }
         let server = try HTTPServer(loop: loop, configuration: .init(host: configuration.host, port: configuration.port)) { [self] request in
@@ -107,7 +140,7 @@ public final class LiveService: @unchecked Sendable {
             case ("GET", "/healthz"):
                 return .response(.json(200, #"{"status":"ok"}"#))
             case (_, "/v1/events"):
-                return .response(collector.handle(request))
+                return .deferred { respond in self.collector.handle(request, respond: respond) }
             case ("GET", "/v1/feed"):
                 return FeedEndpoint.reply(to: request, verifier: verifier, now: Int64(Date().timeIntervalSince1970), hub: hub)
             case ("GET", "/metrics"):
@@ -124,25 +157,34 @@ public final class LiveService: @unchecked Sendable {
         }
     }
 
-    /// Runs the live job until it is cancelled (SIGINT/SIGTERM when `handleSignals`).
-    public func run(handleSignals: Bool) throws {
-        let graph = try LiveJob.build(events: queue, hub: hub, hubLoop: loop, outOfOrderness: configuration.outOfOrderness,
-                                      earlyFiring: configuration.coalesceInterval)
-        let runner = JobRunner(graph: graph, options: JobRunner.Options(parallelism: configuration.parallelism, handleSignals: handleSignals))
-        loop.execute { [self] in self.runner = runner }
+    /// Runs the live job until it is cancelled (SIGINT when `handleSignals`; SIGTERM stops it
+    /// with a savepoint, which the next start restores), restoring the latest valid
+    /// checkpoint first if there is one; `report` receives which.
+    /// - Throws: when the checkpoints exist but none can be restored, or the job fails.
+    public func run(handleSignals: Bool, report: (String) -> Void = { _ in }) throws {
         defer { stop() }
+        let settings = CheckpointSettings(directory: configuration.checkpointDirectory, interval: configuration.checkpointInterval)
+        var options = JobRunner.Options(parallelism: configuration.parallelism, handleSignals: handleSignals)
+        options.checkpoints = settings
+        options.restore = try ReplayJob.restoredCheckpoint("latest", settings: settings, report: report)
+        let source = DurableLogSource(log: log) { StoredEventDecoder() }
+        let graph = try LiveJob.build(source: source, hub: hub, hubLoop: loop, resultsDirectory: configuration.resultsDirectory,
+                                      outOfOrderness: configuration.outOfOrderness, earlyFiring: configuration.coalesceInterval)
+        let runner = JobRunner(graph: graph, options: options)
+        loop.execute { [self] in self.runner = runner }
         _ = try runner.run()
     }
 
-    /// Stops the HTTP server and the feed; feed clients get a close frame with 1001.
+    /// Stops the HTTP server and the feed (feed clients get a close frame with 1001), then
+    /// closes the log.
     public func stop() {
-        queue.close()
         loop.execute { [self] in
             demo?.stop()
             hub?.closeAll()
         }
         loop.shutdown()
         loop.join()
+        log.close()
     }
 
     /// The page of `/metrics` (on the loop): the service's counts, then the job's.
@@ -159,7 +201,10 @@ public final class LiveService: @unchecked Sendable {
             prometheus.setCounter("runnel_demo_events_sent_total", total: demo.sent)
             prometheus.setCounter("runnel_demo_events_dropped_total", total: demo.dropped)
         }
-        prometheus.setGauge("runnel_collector_queue_depth", value: Double(queue.count))
+        prometheus.setCounter("runnel_collector_store_failures_total", total: collector.storeFailures)
+        prometheus.setGauge("runnel_collector_backlog_events", value: Double(store.backlogEvents))
+        prometheus.setGauge("runnel_log_backlog_bytes", value: Double(log.backlogBytes))
+        prometheus.setCounter("runnel_log_appended_events_total", total: log.appendedSinceOpen.records)
         prometheus.setGauge("runnel_http_connections", value: Double(server?.connectionCount ?? 0))
         let feed = hub.statistics
         prometheus.setGauge("runnel_feed_clients", value: Double(hub.subscriberCount))
