@@ -63,14 +63,26 @@ public final class StreamTask {
     /// ``InputGate``): long enough for the other subtasks of the upstream step to wake.
     public var idleWakeHoldMilliseconds: Int64 = 1000
 
+    /// Whether the processing-time timers held until the task runs were handed to its loop.
+    private var timersReleased = false
+
+    /// Hands the timers scheduled before the task ran (see ``TaskProcessingTimeService``) to
+    /// the loop it runs on.
+    private func releaseHeldTimers() {
+        timersReleased = true
+        (clock as? TaskProcessingTimeService)?.release()
+    }
+
     init(name: String, subtask: Int, clock: any ProcessingTimeService) {
         self.name = name
         self.subtask = subtask
         self.clock = clock
     }
 
-    /// Connects the task's channels to the waker that schedules it.
+    /// Connects the task's channels to the waker that schedules it (on the task's loop, before
+    /// its first step).
     public func installWaker(_ waker: any TaskWaker) {
+        releaseHeldTimers()
         input?.setConsumerWaker(waker)
         for o in outputs { o.setProducerWaker(waker) }
         // Idleness travels on: a task whose inputs are all idle is idle for its consumers.
@@ -150,6 +162,7 @@ public final class StreamTask {
     /// Does a bounded amount of work.
     /// - Throws: the first error raised by a reader, operator or sink of the task.
     public func step() throws -> TaskStepResult {
+        if !timersReleased { releaseHeldTimers() }
         if let failure { throw failure }
         guard !isFinished else { return .finished }
         defer { flushOutputs() }
@@ -236,15 +249,34 @@ public final class StreamTask {
 
 /// Wraps a loop's processing-time service so that output produced by a timer callback is
 /// shipped right after the callback (timers run outside task steps).
+///
+/// Timers scheduled before the task runs on its loop — those a restored checkpoint brings
+/// back, rebuilt while the tasks are created on the job's starting thread — are held and
+/// handed to the loop's service when the task starts there (``release()``): a loop timer
+/// may only be set on its loop, and one that fired at once would run the operator on the
+/// loop while its restore still went on elsewhere.
 final class TaskProcessingTimeService: ProcessingTimeService {
     let base: any ProcessingTimeService
     weak var task: StreamTask?
+    /// Timers scheduled before the task started; nil once it has.
+    private var held: [(time: Timestamp, callback: (Timestamp) -> Void)]? = []
 
     init(base: any ProcessingTimeService) { self.base = base }
 
     var currentTime: Timestamp { base.currentTime }
 
+    /// The task runs on its loop now: schedules the timers held until then.
+    func release() {
+        guard let timers = held else { return }
+        held = nil
+        for timer in timers { schedule(at: timer.time, timer.callback) }
+    }
+
     func schedule(at time: Timestamp, _ callback: @escaping (Timestamp) -> Void) {
+        if held != nil {
+            held!.append((time, callback))
+            return
+        }
         base.schedule(at: time) { [weak self] now in
             callback(now)
             self?.task?.flushOutputs()
