@@ -1,8 +1,8 @@
 import RunnelCore
 import RunnelOperators
 
-/// Summarizes one user session: its first and last event times, events, post views and
-/// distinct posts viewed. Mergeable, as session windows merge.
+/// Summarizes one user session: its first and last event times, events, post views,
+/// distinct posts viewed and entry referrer. Mergeable, as session windows merge.
 public struct SessionAggregate: AggregateFunction, Sendable {
     /// The running state of one session.
     public struct Accumulator: Sendable, Hashable {
@@ -16,6 +16,13 @@ public struct SessionAggregate: AggregateFunction, Sendable {
         public var postViews = 0
         /// Distinct posts viewed.
         public var posts = DistinctStrings()
+        /// The referrer of the first event (nil when it had none, or events carry none).
+        /// Of several first events at the same millisecond, the least referrer, so that the
+        /// result does not depend on arrival order.
+        public var entryReferrer: String?
+
+        /// Whether the session was one post view and nothing else.
+        public var bounced: Bool { events == 1 && postViews == 1 }
 
         /// An empty accumulator.
         public init() {}
@@ -27,6 +34,7 @@ public struct SessionAggregate: AggregateFunction, Sendable {
     public func createAccumulator() -> Accumulator { Accumulator() }
 
     public func add(_ activity: SessionActivity, to acc: inout Accumulator) {
+        Self.enter(at: activity.timestamp, from: activity.referrer, into: &acc)
         acc.start = min(acc.start, activity.timestamp)
         acc.end = max(acc.end, activity.timestamp)
         acc.events += 1
@@ -37,6 +45,7 @@ public struct SessionAggregate: AggregateFunction, Sendable {
     }
 
     public func merge(_ other: Accumulator, into acc: inout Accumulator) {
+        if other.events > 0 { Self.enter(at: other.start, from: other.entryReferrer, into: &acc) }
         acc.start = min(acc.start, other.start)
         acc.end = max(acc.end, other.end)
         acc.events += other.events
@@ -45,6 +54,16 @@ public struct SessionAggregate: AggregateFunction, Sendable {
     }
 
     public func result(_ acc: Accumulator) -> Accumulator { acc }
+
+    /// Takes `referrer` as the entry referrer if an event at `time` comes first (call
+    /// before `acc.start` is updated).
+    private static func enter(at time: Timestamp, from referrer: String?, into acc: inout Accumulator) {
+        if time < acc.start {
+            acc.entryReferrer = referrer
+        } else if time == acc.start, let referrer, acc.entryReferrer.map({ referrer < $0 }) ?? true {
+            acc.entryReferrer = referrer
+        }
+    }
 }
 
 extension SessionAggregate.Accumulator: StateCodable {
@@ -54,6 +73,7 @@ extension SessionAggregate.Accumulator: StateCodable {
         writer.write(events)
         writer.write(postViews)
         writer.write(posts)
+        writer.write(entryReferrer)
     }
 
     public init(from reader: inout BinaryReader) throws {
@@ -62,5 +82,6 @@ extension SessionAggregate.Accumulator: StateCodable {
         events = try reader.read()
         postViews = try reader.read()
         posts = try reader.read()
+        entryReferrer = try reader.read()
     }
 }

@@ -17,7 +17,7 @@ public struct ClosedSession: Sendable, Hashable {
 
     /// The closed session an accumulator of ``SessionAggregate`` describes.
     public init(_ session: SessionAggregate.Accumulator) {
-        self.init(durationMillis: max(0, session.end - session.start), bounced: session.events == 1 && session.postViews == 1)
+        self.init(durationMillis: max(0, session.end - session.start), bounced: session.bounced)
     }
 }
 

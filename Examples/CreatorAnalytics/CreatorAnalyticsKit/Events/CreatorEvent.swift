@@ -26,10 +26,11 @@ public struct CreatorEvent: Sendable, Hashable {
         var paidSubscription: Bool?
         var creatorRole: Bool?
         var device: DeviceClass?
+        var referrer: String?
 
         init(eventKey: EventIDKey, name: CreatorEventName, timestamp: Int64, userId: String?, sessionId: String?,
              postId: String?, creatorId: String?, subscriberId: String?, commentId: String?, amount: Double?, currency: String?,
-             paidSubscription: Bool?, creatorRole: Bool?, device: DeviceClass?) {
+             paidSubscription: Bool?, creatorRole: Bool?, device: DeviceClass?, referrer: String?) {
             self.eventKey = eventKey
             self.name = name
             self.timestamp = timestamp
@@ -44,12 +45,13 @@ public struct CreatorEvent: Sendable, Hashable {
             self.paidSubscription = paidSubscription
             self.creatorRole = creatorRole
             self.device = device
+            self.referrer = referrer
         }
 
         func copy() -> Storage {
             Storage(eventKey: eventKey, name: name, timestamp: timestamp, userId: userId, sessionId: sessionId, postId: postId,
                     creatorId: creatorId, subscriberId: subscriberId, commentId: commentId, amount: amount, currency: currency,
-                    paidSubscription: paidSubscription, creatorRole: creatorRole, device: device)
+                    paidSubscription: paidSubscription, creatorRole: creatorRole, device: device, referrer: referrer)
         }
     }
 
@@ -93,15 +95,20 @@ public struct CreatorEvent: Sendable, Hashable {
     /// The device dimension (``DeviceClass``): from `device_type`, else derived from `platform`.
     public var device: DeviceClass? { get { storage.device } set { unique().device = newValue } }
 
+    /// The referring URL (`referrer`), when the decoder keeps it (the live job does, for
+    /// sessions' entry referrers; replay does not); nil when absent or empty.
+    public var referrer: String? { get { storage.referrer } set { unique().referrer = newValue } }
+
     /// Creates an event; all optional fields default to nil.
     public init(eventId: String, name: CreatorEventName, timestamp: Int64,
                 userId: String? = nil, sessionId: String? = nil, postId: String? = nil,
                 creatorId: String? = nil, subscriberId: String? = nil, commentId: String? = nil,
                 amount: Double? = nil, currency: String? = nil, paidSubscription: Bool? = nil, creatorRole: Bool? = nil,
-                device: DeviceClass? = nil) {
+                device: DeviceClass? = nil, referrer: String? = nil) {
         self.init(eventKey: EventIDKey(eventId), name: name, timestamp: timestamp, userId: userId, sessionId: sessionId,
                   postId: postId, creatorId: creatorId, subscriberId: subscriberId, commentId: commentId,
-                  amount: amount, currency: currency, paidSubscription: paidSubscription, creatorRole: creatorRole, device: device)
+                  amount: amount, currency: currency, paidSubscription: paidSubscription, creatorRole: creatorRole, device: device,
+                  referrer: referrer)
     }
 
     /// Creates an event from an already parsed id.
@@ -109,11 +116,11 @@ public struct CreatorEvent: Sendable, Hashable {
                 userId: String? = nil, sessionId: String? = nil, postId: String? = nil,
                 creatorId: String? = nil, subscriberId: String? = nil, commentId: String? = nil,
                 amount: Double? = nil, currency: String? = nil, paidSubscription: Bool? = nil, creatorRole: Bool? = nil,
-                device: DeviceClass? = nil) {
+                device: DeviceClass? = nil, referrer: String? = nil) {
         storage = Storage(eventKey: eventKey, name: name, timestamp: timestamp, userId: userId, sessionId: sessionId,
                           postId: postId, creatorId: creatorId, subscriberId: subscriberId, commentId: commentId,
                           amount: amount, currency: currency, paidSubscription: paidSubscription, creatorRole: creatorRole,
-                          device: device)
+                          device: device, referrer: referrer)
     }
 
     public static func == (a: CreatorEvent, b: CreatorEvent) -> Bool {
@@ -122,6 +129,7 @@ public struct CreatorEvent: Sendable, Hashable {
             && a.sessionId == b.sessionId && a.postId == b.postId && a.creatorId == b.creatorId
             && a.subscriberId == b.subscriberId && a.commentId == b.commentId && a.amount == b.amount
             && a.currency == b.currency && a.paidSubscription == b.paidSubscription && a.creatorRole == b.creatorRole && a.device == b.device
+            && a.referrer == b.referrer
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -138,6 +146,7 @@ public struct CreatorEvent: Sendable, Hashable {
         hasher.combine(currency)
         hasher.combine(paidSubscription)
         hasher.combine(creatorRole)
+        hasher.combine(referrer)
         hasher.combine(device)
     }
 }

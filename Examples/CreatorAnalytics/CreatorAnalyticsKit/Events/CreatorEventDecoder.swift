@@ -34,13 +34,14 @@ public final class CreatorEventDecoder {
     /// Slot indices into `keySet`; the raw values must match the key order below.
     private enum Field: Int {
         case eventId, eventName, timestamp, userId, sessionId, postId, creatorId, subscriberId, commentId, amount, currency
-        case subscriptionType, role, deviceType, platform
+        case subscriptionType, role, deviceType, platform, referrer
     }
 
     /// The wanted keys, compiled once and shared by every decoder.
     private static let keySet = JSONKeySet(keys: [
         "event_id", "event_name", "timestamp", "user_id", "session_id", "post_id",
         "creator_id", "subscriber_id", "comment_id", "amount", "currency", "subscription_type", "role", "device_type", "platform",
+        "referrer",
     ])
 
     private let parser = JSONLineParser()
@@ -49,8 +50,14 @@ public final class CreatorEventDecoder {
     /// Remembers the last date parsed: consecutive events nearly always share it.
     private var timestamps = ISO8601TimestampParser()
 
-    /// Creates a decoder.
-    public init() {}
+    /// Whether events carry their `referrer` (a string per event: only the live job, which
+    /// reports sessions' entry referrers, pays for it).
+    public let keepsReferrer: Bool
+
+    /// Creates a decoder; `keepsReferrer` makes events carry their referrer.
+    public init(keepsReferrer: Bool = false) {
+        self.keepsReferrer = keepsReferrer
+    }
 
     /// Decodes one line.
     ///
@@ -104,11 +111,14 @@ public final class CreatorEventDecoder {
             creatorRole = JSONBytes.equal(role, "creator") ? true : JSONBytes.equal(role, "reader") ? false : nil
         }
 
+        var referrer: String?
+        if keepsReferrer, let text = parser[Field.referrer.rawValue].stringValue, !text.isEmpty { referrer = text }
+
         return .valid(CreatorEvent(
             eventKey: EventIDKey(utf8: eventIdBytes), name: name, timestamp: timestamp,
             userId: userId, sessionId: sessionId, postId: postId, creatorId: creatorId,
             subscriberId: subscriberId, commentId: commentId, amount: amount, currency: currency, paidSubscription: paid,
-            creatorRole: creatorRole, device: device))
+            creatorRole: creatorRole, device: device, referrer: referrer))
     }
 
     /// Decodes a line given as a `String` by copying it into padded scratch

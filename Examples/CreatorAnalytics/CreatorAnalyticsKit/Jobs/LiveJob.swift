@@ -138,9 +138,12 @@ public enum LiveJob {
 
         publish("sessions", sessions
             .map("sessions-updates") { r in
-                let record = SessionSummary(sessionKey: r.key, start: r.value.start, end: r.value.end, events: r.value.events,
+                var record = SessionSummary(sessionKey: r.key, start: r.value.start, end: r.value.end, events: r.value.events,
                                             postViews: r.value.postViews, distinctPosts: r.value.posts.count)
-                return FeedUpdate(json: ReplayResult.session(record).jsonText, key: "\(record.sessionKey)@\(record.start)",
+                record.entryReferrer = r.value.entryReferrer
+                var json = JSONWriter(capacity: 256)
+                record.encode(into: &json, live: true)
+                return FeedUpdate(json: json.withBytes { String(decoding: $0, as: UTF8.self) }, key: "\(record.sessionKey)@\(record.start)",
                                   topics: [.sessions], final: r.firing.isFinal)
             })
         if let resultsDirectory, let first = finals.first {

@@ -9,9 +9,12 @@ public struct SessionActivity: Sendable, Hashable {
     public var viewedPost: String?
     /// Whether the event is a `post_viewed` event.
     public var isPostView: Bool
+    /// The event's referrer, if the decoder kept it (the live job's does).
+    public var referrer: String?
 
     /// Creates an activity record.
-    public init(visitor: String, timestamp: Int64, isPostView: Bool, viewedPost: String?) {
+    public init(visitor: String, timestamp: Int64, isPostView: Bool, viewedPost: String?, referrer: String? = nil) {
+        self.referrer = referrer
         self.visitor = visitor
         self.timestamp = timestamp
         self.isPostView = isPostView
@@ -22,6 +25,7 @@ public struct SessionActivity: Sendable, Hashable {
     public init?(_ event: CreatorEvent) {
         guard let visitor = event.userId ?? event.sessionId else { return nil }
         let isView = event.name == .postViewed
-        self.init(visitor: visitor, timestamp: event.timestamp, isPostView: isView, viewedPost: isView ? event.postId : nil)
+        self.init(visitor: visitor, timestamp: event.timestamp, isPostView: isView, viewedPost: isView ? event.postId : nil,
+                  referrer: event.referrer)
     }
 }

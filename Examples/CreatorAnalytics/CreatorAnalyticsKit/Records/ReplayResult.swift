@@ -84,8 +84,17 @@ public struct SessionSummary: Sendable, Hashable {
     /// The session's length in seconds.
     public var durationSeconds: Double { Double(end - start) / 1000 }
 
-    /// Writes `{"type":"session",…}`.
+    /// The referrer of the session's first event, in the live job (nil: none, or not kept).
+    public var entryReferrer: String?
+
+    /// Writes `{"type":"session",…}` (replay's contract).
     public func encode(into json: inout JSONWriter) {
+        encode(into: &json, live: false)
+    }
+
+    /// Writes the record; `live` adds what the live job reports besides replay's fields:
+    /// `bounce` (one post view and nothing else) and `entry_referrer` (null when none).
+    public func encode(into json: inout JSONWriter, live: Bool) {
         json.beginObject()
         json.key("type"); json.string("session")
         json.key("session_key"); json.string(sessionKey)
@@ -95,6 +104,11 @@ public struct SessionSummary: Sendable, Hashable {
         json.key("events"); json.int(events)
         json.key("post_views"); json.int(postViews)
         json.key("distinct_posts"); json.int(distinctPosts)
+        if live {
+            json.key("bounce"); json.bool(events == 1 && postViews == 1)
+            json.key("entry_referrer")
+            if let entryReferrer { json.string(entryReferrer) } else { json.null() }
+        }
         json.endObject()
     }
 }
