@@ -53,7 +53,7 @@ done = function(summary, latency, requests)
     summary.errors.status, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end
 LUA
-"$bin" serve --port 0 --insecure-no-auth --parallelism 2 2> "$work/serve.log" &
+"$bin" serve --port 0 --insecure-no-auth --parallelism 2 --data-dir "$work/data" 2> "$work/serve.log" &
 server=$!
 for _ in $(seq 50); do grep -q "serving on" "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
 port=$(grep -o "127.0.0.1:[0-9]*" "$work/serve.log" | cut -d: -f2)

@@ -9,7 +9,7 @@ and the latency percentiles. Needs Python's websockets (scripts/install-deps.sh)
 
 Usage: python3 Benchmarks/latency.py [--rate 100000] [--seconds 20]
 """
-import argparse, datetime, http.client, json, os, re, subprocess, sys, threading, time
+import argparse, datetime, http.client, json, os, re, shutil, subprocess, sys, tempfile, threading, time
 from websockets.sync.client import connect
 
 parser = argparse.ArgumentParser()
@@ -18,7 +18,8 @@ parser.add_argument("--seconds", type=float, default=20)
 parser.add_argument("--binary", default=".build/release/creator-analytics")
 args = parser.parse_args()
 
-server = subprocess.Popen([args.binary, "serve", "--port", "0", "--insecure-no-auth", "--parallelism", "2"],
+data = tempfile.mkdtemp(prefix="runnel-latency-")  # a fresh log and no checkpoint to restore
+server = subprocess.Popen([args.binary, "serve", "--port", "0", "--insecure-no-auth", "--parallelism", "2", "--data-dir", data],
                           stderr=subprocess.PIPE, text=True)
 port = None
 for line in server.stderr:
@@ -101,6 +102,7 @@ elapsed = time.monotonic() - start
 time.sleep(1)
 server.send_signal(2)
 server.wait(timeout=10)
+shutil.rmtree(data, ignore_errors=True)
 
 latencies = sorted((received[p] - sent[p]) * 1000 for p in sent if p in received)
 if not latencies:

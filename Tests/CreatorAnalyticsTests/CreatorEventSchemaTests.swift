@@ -61,6 +61,34 @@ import Testing
         #expect(checked > 19_000)
     }
 
+    @Test("whatever the schema accepts, the decoder accepts: the collector stores lines the validator passed without decoding them, and the job decodes them from the log")
+    func validatorImpliesDecoder() {
+        let decoder = CreatorEventDecoder()
+        let validator = CreatorEventValidator()
+        var lines: [String] = Self.valid
+        CreatorTrafficGenerator(seed: 12).generate(count: 30_000) { chunk in
+            lines += String(decoding: chunk, as: UTF8.self).split(separator: "\n").map(String.init)
+        }
+        // Edge cases of the decoder's own rules: ids of other JSON types, empty strings,
+        // fractional seconds, nulls.
+        let base = Self.valid[2]
+        lines += [
+            base.replacingOccurrences(of: #""post_id":"p-3""#, with: #""post_id":3"#),
+            base.replacingOccurrences(of: #""post_id":"p-3""#, with: #""post_id":"""#),
+            base.replacingOccurrences(of: #""post_id":"p-3""#, with: #""post_id":null"#),
+            base.replacingOccurrences(of: "58.183Z", with: "58Z"),
+            base.replacingOccurrences(of: "58.183Z", with: "58.183456Z"),
+            base.replacingOccurrences(of: "58.183Z", with: "58.183+01:00"),
+            base.replacingOccurrences(of: #""creator_id":"c-3""#, with: #""creator_id":true"#),
+        ]
+        var passed = 0
+        for line in lines where validator.validate(string: line) == nil {
+            passed += 1
+            if case .invalid(let reason) = decoder.decode(string: line) { Issue.record("the schema accepts, the decoder rejects (\(reason)): \(line)") }
+        }
+        #expect(passed > 29_000)
+    }
+
     @Test("each kind of violation is reported with the property and a stable category", arguments: [
         // (a change to a valid event, the category expected)
         (2, #""time_on_page_seconds":544"#, #""time_on_page_seconds":"544""#, "type:time_on_page_seconds"),

@@ -92,6 +92,42 @@ public final class CreatorEventValidator {
     private static let keySet = JSONKeySet(keys: keys)
     private static let slots: [String: Int] = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) })
 
+    /// A property compiled for checking: its parser slot, and its allowed values as bytes.
+    /// A class, so that walking a plan retains one reference per property, not its fields.
+    private final class Check: Sendable {
+        let slot: Int
+        let name: String
+        let type: CreatorEventSchema.ValueType
+        let format: CreatorEventSchema.Format?
+        let minimum: Double
+        let maximum: Double
+        let allowed: [[UInt8]]?
+
+        init(_ property: CreatorEventSchema.Property) {
+            slot = CreatorEventValidator.slots[property.name]!
+            name = property.name
+            type = property.type
+            format = property.format
+            minimum = property.minimum ?? -.infinity
+            maximum = property.maximum ?? .infinity
+            allowed = property.allowed?.map { Array($0.utf8) }
+        }
+    }
+
+    /// What to check of one kind of event: its required properties' slots and its own.
+    private struct KindPlan: Sendable {
+        var required: [(slot: Int, name: String)]
+        var checks: [Check]
+    }
+
+    private static let commonRequiredSlots = CreatorEventSchema.commonRequired.map { (slot: slots[$0]!, name: $0) }
+    private static let commonChecks = CreatorEventSchema.common.map(Check.init)
+    private static let eventNameSlot = slots["event_name"]!
+    /// Per kind, in ``CreatorEventSchema/kinds`` order.
+    private static let kindPlans = CreatorEventSchema.kinds.map { kind in
+        KindPlan(required: kind.required.map { (slot: slots[$0]!, name: $0) }, checks: kind.properties.map(Check.init))
+    }
+
     private let parser = JSONLineParser()
     private let scratch = PaddedBuffer(capacity: 1024)
 
@@ -111,53 +147,52 @@ public final class CreatorEventValidator {
     /// readable bytes.
     public func validate(_ line: UnsafeRawBufferPointer) -> Violation? {
         guard case .ok = parser.parse(line, keys: Self.keySet) else { return Violation(property: "", problem: .notAnObject) }
-        for name in CreatorEventSchema.commonRequired where value(name).isMissingOrNull {
+        for (slot, name) in Self.commonRequiredSlots where parser[slot].isMissingOrNull {
             return Violation(property: name, problem: .missing)
         }
-        for property in CreatorEventSchema.common {
-            if let violation = check(property) { return violation }
+        for check in Self.commonChecks {
+            if let violation = self.check(check) { return violation }
         }
-        guard let nameBytes = value("event_name").stringBytes, let name = CreatorEventName(wireName: nameBytes) else {
-            return Violation(property: "event_name", problem: .notAllowed(value: Self.excerpt(value("event_name"))))
+        guard let nameBytes = parser[Self.eventNameSlot].stringBytes, let name = CreatorEventName(wireName: nameBytes),
+              let index = CreatorEventSchema.kinds.firstIndex(where: { $0.name == name }) else {
+            return Violation(property: "event_name", problem: .notAllowed(value: Self.excerpt(parser[Self.eventNameSlot])))
         }
-        let kind = CreatorEventSchema.kind(name)
-        for required in kind.required where value(required).isMissingOrNull {
+        let plan = Self.kindPlans[index]
+        for (slot, required) in plan.required where parser[slot].isMissingOrNull {
             return Violation(property: required, problem: .missing)
         }
-        for property in kind.properties {
-            if let violation = check(property) { return violation }
+        for check in plan.checks {
+            if let violation = self.check(check) { return violation }
         }
         return nil
     }
 
-    private func value(_ name: String) -> JSONFieldValue { parser[Self.slots[name]!] }
-
     /// The violation of one property, if present and not null.
-    private func check(_ property: CreatorEventSchema.Property) -> Violation? {
-        let field = value(property.name)
-        func violation(_ problem: Violation.Problem) -> Violation { Violation(property: property.name, problem: problem) }
-        switch (property.type, field) {
+    private func check(_ check: Check) -> Violation? {
+        let field = parser[check.slot]
+        func violation(_ problem: Violation.Problem) -> Violation { Violation(property: check.name, problem: problem) }
+        switch (check.type, field) {
         case (_, .missing), (_, .null):
             return nil
         case (.string, .string(let bytes)):
-            if let allowed = property.allowed, !allowed.contains(where: { $0.utf8.elementsEqual(bytes) }) {
+            if let allowed = check.allowed, !allowed.contains(where: { $0.elementsEqual(bytes) }) {
                 return violation(.notAllowed(value: Self.excerpt(field)))
             }
-            if let format = property.format, !Self.matches(bytes, format) { return violation(.badFormat(format)) }
+            if let format = check.format, !Self.matches(bytes, format) { return violation(.badFormat(format)) }
             return nil
         case (.number, .integer(let n)):
-            return inRange(Double(n), property) ? nil : violation(.outOfRange)
+            return inRange(Double(n), check) ? nil : violation(.outOfRange)
         case (.number, .number(let x)):
-            return inRange(x, property) ? nil : violation(.outOfRange)
+            return inRange(x, check) ? nil : violation(.outOfRange)
         case (.boolean, .bool):
             return nil
         default:
-            return violation(.wrongType(expected: property.type))
+            return violation(.wrongType(expected: check.type))
         }
     }
 
-    private func inRange(_ x: Double, _ property: CreatorEventSchema.Property) -> Bool {
-        x.isFinite && x >= (property.minimum ?? -.infinity) && x <= (property.maximum ?? .infinity)
+    private func inRange(_ x: Double, _ check: Check) -> Bool {
+        x.isFinite && x >= check.minimum && x <= check.maximum
     }
 
     /// Whether a string's UTF-8 bytes have `format`.

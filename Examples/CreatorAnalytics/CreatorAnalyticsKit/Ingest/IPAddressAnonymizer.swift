@@ -38,41 +38,70 @@ public enum IPAddressAnonymizer {
     /// `"invalid"`. A key written with escapes (`"ip\u005faddress"`) is not found this way:
     /// such lines go through ``anonymizeLine(_:)``.
     public static func anonymizeEventLine(_ line: String) -> String {
-        var bytes = Array(line.utf8)
-        let key = Array(#""ip_address""#.utf8)
-        guard bytes.count > key.count else { return line }
-        // An escaped key could hide from the byte search: such (rare) lines are rewritten whole.
-        if line.utf8.count > 1, line.contains(#"\u"#) { return anonymizeLine(line) }
-        var i = 0
-        var changed = false
-        while i + key.count <= bytes.count {
-            guard bytes[i] == UInt8(ascii: "\""), bytes[i..<(i + key.count)].elementsEqual(key) else {
+        var out: [UInt8] = []
+        appendAnonymizedEventLine(line, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``anonymizeEventLine(_:)``'s result to `out`, without making a `String` of it
+    /// (the collector builds a log frame this way).
+    public static func appendAnonymizedEventLine(_ line: String, to out: inout [UInt8]) {
+        var line = line
+        line.withUTF8 { bytes in
+            // One pass: where the values to replace are, and whether a `\u` escape could
+            // spell the key otherwise. Most lines hold one address.
+            var values: [Range<Int>] = []
+            var escaped = false
+            let n = bytes.count
+            var i = 0
+            while i < n {
+                let byte = bytes[i]
+                if byte == UInt8(ascii: "\\") {
+                    if i + 1 < n, bytes[i + 1] == UInt8(ascii: "u") { escaped = true }
+                    i += 2
+                    continue
+                }
+                if byte == UInt8(ascii: "\""), let value = valueOfIPKey(bytes, at: i) {
+                    values.append(value)
+                    i = value.upperBound + 1
+                    continue
+                }
                 i += 1
-                continue
             }
-            var j = i + key.count
-            while j < bytes.count, bytes[j] == 0x20 || bytes[j] == 0x09 || bytes[j] == 0x0A || bytes[j] == 0x0D { j += 1 }
-            guard j < bytes.count, bytes[j] == UInt8(ascii: ":") else {
-                i += key.count
-                continue
+            if escaped {
+                out.append(contentsOf: anonymizeLine(String(decoding: bytes, as: UTF8.self)).utf8)
+                return
             }
-            j += 1
-            while j < bytes.count, bytes[j] == 0x20 || bytes[j] == 0x09 || bytes[j] == 0x0A || bytes[j] == 0x0D { j += 1 }
-            guard j < bytes.count, bytes[j] == UInt8(ascii: "\"") else {
-                i = j
-                continue
+            var at = 0
+            for value in values {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[at..<value.lowerBound]))
+                let address = String(decoding: UnsafeBufferPointer(rebasing: bytes[value]), as: UTF8.self)
+                out.append(contentsOf: (anonymize(address) ?? "invalid").utf8)
+                at = value.upperBound
             }
-            let start = j + 1
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
-            guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return anonymizeLine(line) }
-            let value = String(decoding: bytes[start..<end], as: UTF8.self)
-            let replacement = Array((anonymize(value) ?? "invalid").utf8)
-            bytes.replaceSubrange(start..<end, with: replacement)
-            changed = true
-            i = start + replacement.count + 1
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[at...]))
         }
-        return changed ? String(decoding: bytes, as: UTF8.self) : line
+    }
+
+    /// If the bytes at `start` (a quote) are the key `"ip_address"`, a colon and a string
+    /// without escapes, the range of that string's contents.
+    private static func valueOfIPKey(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Range<Int>? {
+        let key: StaticString = #""ip_address""#
+        let length = key.utf8CodeUnitCount
+        guard start + length < bytes.count,
+              memcmp(bytes.baseAddress! + start, key.utf8Start, length) == 0 else { return nil }
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+        var j = start + length
+        while j < bytes.count, isSpace(bytes[j]) { j += 1 }
+        guard j < bytes.count, bytes[j] == UInt8(ascii: ":") else { return nil }
+        j += 1
+        while j < bytes.count, isSpace(bytes[j]) { j += 1 }
+        guard j < bytes.count, bytes[j] == UInt8(ascii: "\"") else { return nil }
+        let valueStart = j + 1
+        var end = valueStart
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+        return valueStart..<end
     }
 
     /// A raw event line with its `ip_address` truncated, for storage (dead letters).

@@ -8,9 +8,13 @@ import RunnelRuntime
 public protocol CollectedEventStore: AnyObject {
     /// Whether `count` more events may be taken now (else the collector answers 503).
     func hasRoom(for count: Int) -> Bool
-    /// Stores a batch: `events` decoded, and `lines` the same events as stored (IP addresses
-    /// truncated); calls `completion` with nil once they are kept, or with why not.
-    func store(events: [CreatorEvent], lines: [String], completion: @escaping (String?) -> Void)
+    /// Whether the store takes decoded events (else the collector only validates, and the
+    /// store takes the lines).
+    var takesDecodedEvents: Bool { get }
+    /// Stores a batch of `count` events: decoded (if ``takesDecodedEvents``), and as lines
+    /// (IP addresses truncated), each ending in `\n`, in `lines`; calls `completion` with nil
+    /// once they are kept, or with why not.
+    func store(count: Int, events: [CreatorEvent], lines: [UInt8], completion: @escaping (String?) -> Void)
 }
 
 /// A store that appends each batch to a ``DurableLog`` as one frame and completes once it
@@ -44,19 +48,16 @@ public final class DurableLogEventStore: CollectedEventStore {
 
     public func hasRoom(for count: Int) -> Bool { backlogEvents + count <= backlogLimit }
 
-    public func store(events: [CreatorEvent], lines: [String], completion: @escaping (String?) -> Void) {
-        var payload: [UInt8] = []
-        payload.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 1 })
-        for line in lines {
-            payload.append(contentsOf: line.utf8)
-            payload.append(UInt8(ascii: "\n"))
-        }
+    /// The job decodes the lines it reads from the log.
+    public var takesDecodedEvents: Bool { false }
+
+    public func store(count: Int, events: [CreatorEvent], lines: [UInt8], completion: @escaping (String?) -> Void) {
         // Requests are spread over the partitions in turn, so that every reader has a share.
         let partition = nextPartition
         nextPartition = (nextPartition + 1) % log.partitionCount
         let loop = self.loop
         let done = UncheckedCompletion(completion)
-        log.append(partition: partition, payload: payload, records: lines.count) { result in
+        log.append(partition: partition, payload: lines, records: count) { result in
             loop.execute {
                 switch result {
                 case .success: done.body(nil)
@@ -78,7 +79,10 @@ public final class EventQueueStore: CollectedEventStore {
 
     public func hasRoom(for count: Int) -> Bool { queue.count + count <= queue.capacity }
 
-    public func store(events: [CreatorEvent], lines: [String], completion: @escaping (String?) -> Void) {
+    /// The queue holds decoded events.
+    public var takesDecodedEvents: Bool { true }
+
+    public func store(count: Int, events: [CreatorEvent], lines: [UInt8], completion: @escaping (String?) -> Void) {
         completion(events.isEmpty || queue.offer(events) ? nil : "the queue is full")
     }
 }
