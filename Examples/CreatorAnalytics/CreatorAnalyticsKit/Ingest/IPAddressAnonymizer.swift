@@ -48,25 +48,31 @@ public enum IPAddressAnonymizer {
     public static func appendAnonymizedEventLine(_ line: String, to out: inout [UInt8]) {
         var line = line
         line.withUTF8 { bytes in
-            // One pass: where the values to replace are, and whether a `\u` escape could
-            // spell the key otherwise. Most lines hold one address.
-            var values: [Range<Int>] = []
-            var escaped = false
+            // The key and `\u` escapes (which could spell the key otherwise) are found with
+            // memchr. Inside a JSON string a quote is escaped, so the bytes `"ip_address"`
+            // only occur as a key, or as a whole string value (not followed by a colon).
+            guard let base = bytes.baseAddress else { return }
             let n = bytes.count
-            var i = 0
-            while i < n {
-                let byte = bytes[i]
-                if byte == UInt8(ascii: "\\") {
-                    if i + 1 < n, bytes[i + 1] == UInt8(ascii: "u") { escaped = true }
-                    i += 2
-                    continue
+            var escaped = false
+            var from = 0
+            while from < n, let slash = memchr(base + from, Int32(UInt8(ascii: "\\")), n - from) {
+                let at = UnsafeRawPointer(slash) - UnsafeRawPointer(base)
+                if at + 1 < n, bytes[at + 1] == UInt8(ascii: "u") {
+                    escaped = true
+                    break
                 }
-                if byte == UInt8(ascii: "\""), let value = valueOfIPKey(bytes, at: i) {
+                from = at + 2
+            }
+            var values: [Range<Int>] = []
+            from = 0
+            while !escaped, from < n, let quote = memchr(base + from, Int32(UInt8(ascii: "\"")), n - from) {
+                let at = UnsafeRawPointer(quote) - UnsafeRawPointer(base)
+                if let value = valueOfIPKey(bytes, at: at) {
                     values.append(value)
-                    i = value.upperBound + 1
-                    continue
+                    from = value.upperBound + 1
+                } else {
+                    from = at + 1
                 }
-                i += 1
             }
             if escaped {
                 out.append(contentsOf: anonymizeLine(String(decoding: bytes, as: UTF8.self)).utf8)
