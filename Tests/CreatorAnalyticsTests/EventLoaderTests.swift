@@ -15,19 +15,25 @@ import Glibc
         private(set) var bodies: [String] = []
         private let lock = NSLock()
 
-        init(answers: [(status: Int, body: String)]) throws {
+        /// Binds a port at once; listens on it only after `listenAfter` seconds (until then
+        /// connections are refused).
+        init(answers: [(status: Int, body: String)], listenAfter: Double = 0) throws {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-            listen(fd, 1)
             _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
             listener = fd
             port = Int(UInt16(bigEndian: address.sin_port))
             let listener = fd
+            if listenAfter == 0 { listen(fd, 1) }
             Thread.detachNewThread { [self] in
+                if listenAfter > 0 {
+                    Thread.sleep(forTimeInterval: listenAfter)
+                    listen(listener, 1)
+                }
                 let connection = accept(listener, nil, nil)
                 var buffer: [UInt8] = []
                 var answers = answers
@@ -73,6 +79,24 @@ import Glibc
                                        #"{"n":0}"# + "\n" + #"{"n":1}"# + "\n" + #"{"n":2}"# + "\n",
                                        #"{"n":0}"# + "\n" + #"{"n":1}"# + "\n" + #"{"n":2}"# + "\n",
                                        #"{"n":3}"# + "\n" + #"{"n":4}"# + "\n" + #"{"n":5}"# + "\n"])
+    }
+
+    @Test("a batch that gets no answer (the collector is not there yet, or restarting) is sent again until one comes; the load gives up after its limit")
+    func resendsWithoutAnswer() throws {
+        let closed = try CollectorClient(url: "http://127.0.0.1:1/v1/events")
+        let doomed = EventLoader(client: closed, rate: 0, batchSize: 1, giveUpAfter: 0.3)
+        let started = Date()
+        #expect(throws: CollectorClient.ClientError.self) { try doomed.add(Array("{}".utf8)) }
+        #expect(Date().timeIntervalSince(started) >= 0.3 && doomed.progress.resends >= 2)
+
+        // A collector that comes up after a while: the batch goes through then.
+        let late = try ScriptedCollector(answers: [], listenAfter: 0.3)
+        let loader = EventLoader(client: try CollectorClient(url: "http://127.0.0.1:\(late.port)/v1/events"), rate: 0, batchSize: 2, giveUpAfter: 10)
+        try loader.add(Array("{\"a\":1}".utf8))
+        try loader.add(Array("{\"a\":2}".utf8))
+        let totals = try loader.finish()
+        #expect(totals.sent == 2 && totals.accepted == 2 && totals.resends >= 1)
+        #expect(late.received == ["{\"a\":1}\n{\"a\":2}\n"])
     }
 
     @Test("another refusal stops the load with the collector's answer")

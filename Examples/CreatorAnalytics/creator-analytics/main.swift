@@ -289,7 +289,7 @@ struct Serve: ParsableCommand {
 /// Posts events to a running collector at a target rate, with a progress bar.
 struct Load: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Post events to a collector (serve) at a target rate, with a progress bar; batches refused with 503 are sent again.")
+        abstract: "Post events to a collector (serve) at a target rate, with a progress bar; batches refused with 503, or not answered (the collector restarting), are sent again.")
 
     @Option(help: "The collector's URL.")
     var url = "http://127.0.0.1:8080/v1/events"
@@ -309,15 +309,19 @@ struct Load: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Events per request.")
     var batchSize = 500
 
+    @Option(name: .customLong("give-up-after"), help: "Seconds without an answer from the collector (down or restarting) before giving up.")
+    var giveUpAfter: Double = 60
+
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard giveUpAfter >= 0 else { throw ValidationError("--give-up-after must not be negative") }
         guard rate >= 0 else { throw ValidationError("--rate must not be negative") }
         guard input != nil || events > 0 else { throw ValidationError("--events must be positive") }
     }
 
     func run() throws {
         let bar = ProgressBar(total: input == nil ? events : nil)
-        let loader = EventLoader(client: try CollectorClient(url: url), rate: rate, batchSize: batchSize) { bar.show($0) }
+        let loader = EventLoader(client: try CollectorClient(url: url), rate: rate, batchSize: batchSize, giveUpAfter: giveUpAfter) { bar.show($0) }
         if let input {
             try NDJSONFileReader(path: input).forEachLine { line in try loader.add(UnsafeRawBufferPointer(line.bytes)) }
         } else {

@@ -2,7 +2,10 @@ import Foundation
 
 /// Posts event lines to a collector in batches at a target rate (`creator-analytics load`):
 /// a batch the collector refuses with 503 (its queue is full) is sent again after
-/// `Retry-After`, as well-behaved clients do; the collector's counts are added up.
+/// `Retry-After`, as well-behaved clients do, and so is a batch that got no answer (the
+/// collector is down or restarting: the connection failed or closed), with a growing pause,
+/// for up to ``giveUpAfter`` seconds without an answer. The collector's deduplication drops
+/// whatever of such a batch had arrived. The collector's counts are added up.
 public final class EventLoader {
     /// Where the load stands.
     public struct Progress: Sendable {
@@ -14,6 +17,8 @@ public final class EventLoader {
         public var rejected = 0
         /// Batches sent again after a 503.
         public var retries = 0
+        /// Batches sent again because the collector did not answer.
+        public var resends = 0
         /// Seconds since the first batch.
         public var seconds = 0.0
         /// Events per second so far.
@@ -29,6 +34,8 @@ public final class EventLoader {
     private let rate: Double
     private let batchSize: Int
     private let report: (Progress) -> Void
+    /// Seconds without any answer from the collector before the load gives up.
+    public let giveUpAfter: Double
     private var batch: [UInt8] = []
     private var inBatch = 0
     private var started: Date?
@@ -37,8 +44,10 @@ public final class EventLoader {
 
     /// A loader posting through `client`, `batchSize` lines at a time, at `rate` lines per
     /// second (0: as fast as the collector takes them); `report` runs after every batch.
-    public init(client: CollectorClient, rate: Double, batchSize: Int = 500, report: @escaping (Progress) -> Void = { _ in }) {
-        precondition(batchSize > 0 && rate >= 0)
+    public init(client: CollectorClient, rate: Double, batchSize: Int = 500, giveUpAfter: Double = 60,
+                report: @escaping (Progress) -> Void = { _ in }) {
+        precondition(batchSize > 0 && rate >= 0 && giveUpAfter >= 0)
+        self.giveUpAfter = giveUpAfter
         self.client = client
         self.rate = rate
         self.batchSize = batchSize
@@ -69,8 +78,22 @@ public final class EventLoader {
             let due = Double(progress.sent) / rate - Date().timeIntervalSince(start)
             if due > 0 { Thread.sleep(forTimeInterval: due) }
         }
+        var unanswered: Date?
+        var pause = 0.05
         while true {
-            let response = try client.post(batch)
+            let response: CollectorClient.Response
+            do {
+                response = try client.post(batch)
+            } catch {
+                let since = unanswered ?? Date()
+                unanswered = since
+                guard Date().timeIntervalSince(since) < giveUpAfter else { throw error }
+                progress.resends += 1
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 2)
+                continue
+            }
+            unanswered = nil
             if response.status == 202 {
                 let counts = (try? JSONSerialization.jsonObject(with: Data(response.body.utf8))) as? [String: Any]
                 progress.accepted += counts?["accepted"] as? Int ?? 0
