@@ -25,8 +25,10 @@ import Glibc
 ///
 /// Retention: once a partition holds more than its share of
 /// ``Configuration/retentionBytes`` in segments that are complete, its oldest segments are
-/// deleted, as Kafka's `retention.bytes` does; a reader needing a deleted offset gets an
-/// error saying so.
+/// deleted, as Kafka's `retention.bytes` does — but never a segment a reader has not read
+/// yet, nor one holding an offset among the last ``protectedPositions`` a reader recorded for
+/// checkpoints (so the checkpoints kept can be restored). A reader needing a deleted offset
+/// gets an error saying so.
 ///
 /// Thread safety: all methods may be called from any thread; completions run on the
 /// writer thread.
@@ -78,7 +80,14 @@ public final class DurableLog: @unchecked Sendable {
         var segments: [Int64]
         var durableEnd: Int64
         var readPosition: Int64
+        /// The last offsets readers recorded for checkpoints, oldest first.
+        var protected: [Int64] = []
     }
+
+    /// Offsets recorded for checkpoints that each partition protects from retention: more
+    /// than the checkpoints a job keeps (3 by default), as some recorded ones may belong to
+    /// checkpoints that were aborted.
+    public static let protectedPositions = 8
 
     /// The configuration the log was opened with.
     public let configuration: Configuration
@@ -318,7 +327,10 @@ public final class DurableLog: @unchecked Sendable {
         let share = max(1, configuration.retentionBytes / Int64(partitionCount))
         var doomed: [Int64] = []
         condition.lock()
-        while partitions[p].segments.count > 1, writers[p].end - partitions[p].segments[1] >= share {
+        // A segment may go once everything in it is read and no kept checkpoint needs it.
+        let floor = ([partitions[p].readPosition] + partitions[p].protected).min()!
+        while partitions[p].segments.count > 1, writers[p].end - partitions[p].segments[1] >= share,
+              partitions[p].segments[1] <= floor {
             doomed.append(partitions[p].segments.removeFirst())
         }
         condition.unlock()
@@ -359,6 +371,15 @@ public final class DurableLog: @unchecked Sendable {
     func noteReadPosition(_ offset: Int64, partition: Int) {
         condition.lock()
         partitions[partition].readPosition = offset
+        condition.unlock()
+    }
+
+    /// A reader recorded `offset` of `partition` for a checkpoint: retention keeps it
+    /// (among the last ``protectedPositions``).
+    func protectForCheckpoint(_ offset: Int64, partition: Int) {
+        condition.lock()
+        partitions[partition].protected.append(offset)
+        if partitions[partition].protected.count > Self.protectedPositions { partitions[partition].protected.removeFirst() }
         condition.unlock()
     }
 

@@ -106,6 +106,7 @@ public struct DurableLogSource<Decoder: LineDecoder>: Source, Sendable {
             for cursor in cursors {
                 writer.writeVarUInt(UInt64(cursor.partition))
                 writer.writeVarInt(cursor.offset)
+                log.protectForCheckpoint(cursor.offset, partition: cursor.partition)
             }
             return (writer.bytes, cursors.map { "partition \($0.partition) at \($0.offset)" }.joined(separator: ", "))
         }

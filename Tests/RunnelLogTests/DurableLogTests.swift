@@ -122,26 +122,51 @@ func readAll(_ log: DurableLog, parallelism: Int) throws -> [String] {
         }
     }
 
-    @Test("retention deletes the oldest segments beyond its size; restoring a reader to a deleted offset is refused with the reason")
+    @Test("retention deletes the oldest read segments beyond its size, never unread ones nor ones a recent checkpoint needs; restoring a reader to a deleted offset is refused with the reason")
     func retention() throws {
         let dir = try LogTestDirectory()
         defer { dir.remove() }
         let log = try DurableLog(configuration: .init(directory: dir.path, partitions: 1, segmentBytes: 100, retentionBytes: 250))
-        for i in 0..<40 { try log.appendAndWait(["record-\(i)"], partition: 0) }
-        #expect(log.startOffset(of: 0) > 0)
-        let kept = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/p-0").filter { $0.hasSuffix(".seg") }.count
+        let source = DurableLogSource(log: log) { TextLineDecoder() }
+        func position(_ offset: Int64) -> [UInt8] {
+            var w = BinaryWriter()
+            w.writeVarUInt(1)
+            w.writeVarUInt(0)
+            w.writeVarInt(offset)
+            return w.bytes
+        }
+        func segments() throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: dir.path + "/p-0").filter { $0.hasSuffix(".seg") }.count
+        }
+        var ends: [Int64] = []
+        for i in 0..<20 { ends.append(try log.appendAndWait(["record-\(i)"], partition: 0)) }
+        #expect(log.startOffset(of: 0) == 0, "nothing is deleted that no reader has read")
+        let unread = try segments()
+        #expect(unread > 5)
+
+        // A reader has read up to record 9 and recorded that for a checkpoint.
+        let reader = try source.createReader(subtask: 0, parallelism: 1)
+        try reader.restore(from: [position(ends[9])])
+        _ = try reader.checkpointPosition()
+        // It reads on to the end; more is appended.
+        try reader.restore(from: [position(ends[19])])
+        for i in 20..<40 { ends.append(try log.appendAndWait(["record-\(i)"], partition: 0)) }
+        try reader.restore(from: [position(ends[39])])
+        try log.appendAndWait(["record-40"], partition: 0)
+        #expect(log.startOffset(of: 0) > 0 && log.startOffset(of: 0) <= ends[9], "the checkpointed offset is kept: \(log.startOffset(of: 0))")
+
+        // Checkpoints move on: the old offset falls out of the protected ones.
+        for _ in 0..<DurableLog.protectedPositions { _ = try reader.checkpointPosition() }
+        try log.appendAndWait(["record-41"], partition: 0)
+        #expect(log.startOffset(of: 0) > ends[9])
+        let kept = try segments()
         #expect(kept <= 5, "\(kept) segments kept")
         log.close()
         let read = try readAll(log, parallelism: 1)
-        #expect(read.last == "record-39" && read.count < 40 && read.count >= 7)
+        #expect(read.last == "record-41" && read.count < 42 && read.count >= 7)
 
-        let source = DurableLogSource(log: log) { TextLineDecoder() }
-        let reader = try source.createReader(subtask: 0, parallelism: 1)
-        var position = BinaryWriter()
-        position.writeVarUInt(1)
-        position.writeVarUInt(0)
-        position.writeVarInt(0)
-        #expect { try reader.restore(from: [position.bytes]) } throws: { "\($0)".contains("retention") }
+        let late = try source.createReader(subtask: 0, parallelism: 1)
+        #expect { try late.restore(from: [position(0)]) } throws: { "\($0)".contains("retention") }
     }
 
     @Test("a reader restores its partitions' offsets from readers of a run at another parallelism; offsets beyond the log are refused")
