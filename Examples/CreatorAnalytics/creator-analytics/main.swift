@@ -195,10 +195,13 @@ struct Serve: ParsableCommand {
 
     /// The options as given by flags, the environment, the file and the defaults, in that order.
     struct Settings {
-        var host = "127.0.0.1", port = 8080, parallelism = EventLoopGroup.defaultLoopCount, authSecretFile: String?
-        var insecureNoAuth = false, coalesceMilliseconds = 250, dataDir = ".runnel", deadLetter: String?
-        var checkpointInterval = 10.0, logRetentionMB = 1024
-        var queueCapacity = 100_000, demo = false, demoRate = 500
+        /// The service's defaults, which are the command's.
+        private static let service = LiveService.Configuration(authSecret: nil)
+        var host = service.host, port = service.port, parallelism = service.parallelism, authSecretFile: String?
+        var insecureNoAuth = false, coalesceMilliseconds = Int(service.coalesceInterval.milliseconds)
+        var dataDir = service.dataDirectory, deadLetter: String?
+        var checkpointInterval = Double(service.checkpointInterval.milliseconds) / 1000, logRetentionMB = Int(service.logRetentionBytes >> 20)
+        var queueCapacity = service.queueCapacity, demo = false, demoRate = 500
     }
 
     func settings() throws -> Settings {

@@ -34,7 +34,7 @@ public final class LiveService: @unchecked Sendable {
         public var host: String
         /// The port (0: any free port).
         public var port: Int
-        /// The job's parallelism.
+        /// The job's parallelism (default: one per core).
         public var parallelism: Int
         /// The HMAC secret of feed tokens; nil serves the feed without authentication.
         public var authSecret: [UInt8]?
@@ -64,7 +64,7 @@ public final class LiveService: @unchecked Sendable {
         public var resultsDirectory: String { dataDirectory + "/results" }
 
         /// Creates a configuration.
-        public init(host: String = "127.0.0.1", port: Int = 8080, parallelism: Int = 2, authSecret: [UInt8]?,
+        public init(host: String = "127.0.0.1", port: Int = 8080, parallelism: Int = EventLoopGroup.defaultLoopCount, authSecret: [UInt8]?,
                     queueCapacity: Int = 100_000, outOfOrderness: Duration = .seconds(5), coalesceInterval: Duration = .milliseconds(250),
                     deadLetterPath: String? = nil, demoEventsPerSecond: Int? = nil, dataDirectory: String = ".runnel",
                     checkpointInterval: Duration = .seconds(10), logRetentionBytes: Int64 = 1 << 30) {
