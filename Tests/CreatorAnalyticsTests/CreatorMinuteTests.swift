@@ -25,7 +25,8 @@ import Testing
         let env = StreamEnvironment(name: "comments")
         let sink = CollectSink<CreatorActivity>()
         env.source("events", CollectionSource(events, chunk: 1), watermarks: .boundedOutOfOrderness(.seconds(1)) { $0.timestamp })
-            .keyBy { $0.postId! }
+            .flatMap("post-activity") { event, out in if let activity = PostActivity(event) { out(activity) } }
+            .keyBy { $0.postId }
             .process("comment-attribution", CommentAttribution(waitLimit: .seconds(60)))
             .sink("collect", sink)
         try EmbeddedRunner(graph: env.build(), parallelism: parallelism).runToCompletion()

@@ -2,7 +2,7 @@ import RunnelCore
 
 /// Attributes comments to creators: a `comment_submitted` event names only its post, so
 /// this operator, keyed by post id, learns each post's creator from the events that name it
-/// (`post_published`: the author; `post_viewed`: `creator_id`) and emits one
+/// (`post_published`: the author; `post_viewed`: `creator_id`; see ``PostActivity``) and emits one
 /// ``CreatorActivity`` `.comment` per comment, stamped with the comment's own time.
 ///
 /// A comment on a post whose creator is not known yet waits (list state) until an event
@@ -28,25 +28,22 @@ public final class CommentAttribution: KeyedProcessFunction {
         unattributed = context.counter("unattributed_comments")
     }
 
-    public func processElement(_ event: CreatorEvent, context: KeyedProcessContext<String, CreatorActivity>,
+    public func processElement(_ activity: PostActivity, context: KeyedProcessContext<String, CreatorActivity>,
                                out: Collector<CreatorActivity>) {
-        switch event.name {
-        case .postPublished, .postViewed:
-            guard let id = event.name == .postPublished ? event.userId : event.creatorId else { return }
+        switch activity.kind {
+        case .creatorNamed(let id):
             creator.value = id
             let pending = waiting.elements
             guard !pending.isEmpty else { return }
             waiting.clear()
             for time in pending { out.collect(CreatorActivity(creatorId: id, kind: .comment), timestamp: time) }
-        case .commentSubmitted:
+        case .comment:
             if let id = creator.value {
                 out.collect(CreatorActivity(creatorId: id, kind: .comment))
             } else {
-                if waiting.elements.isEmpty { context.registerEventTimeTimer(event.timestamp + waitLimit) }
-                waiting.append(event.timestamp)
+                if waiting.elements.isEmpty { context.registerEventTimeTimer(activity.timestamp + waitLimit) }
+                waiting.append(activity.timestamp)
             }
-        default:
-            return
         }
     }
 

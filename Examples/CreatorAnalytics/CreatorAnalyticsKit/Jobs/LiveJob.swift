@@ -99,10 +99,8 @@ public enum LiveJob {
         let creatorActivity = deduplicated
             .flatMap("creator-activity") { event, out in if let activity = CreatorActivity(event) { out(activity) } }
         let attributedComments = deduplicated
-            .flatMap("post-events") { event, out in
-                if event.postId != nil, [.postPublished, .postViewed, .commentSubmitted].contains(event.name) { out(event) }
-            }
-            .keyBy { $0.postId! }
+            .flatMap("post-activity") { event, out in if let activity = PostActivity(event) { out(activity) } }
+            .keyBy { $0.postId }
             .process("comment-attribution", CommentAttribution())
         publish("creator-minutes", creatorActivity
             .union("creator-activities", attributedComments)
