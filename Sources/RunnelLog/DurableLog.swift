@@ -266,11 +266,12 @@ public final class DurableLog: @unchecked Sendable {
             }
         }
         condition.unlock()
-        for (item, result) in zip(batch, results) {
-            if let syncFailure, case .success = result { item.completion(.failure(syncFailure)) } else { item.completion(result) }
-        }
+        // Retention before the completions, so that an acknowledged append sees its effect.
         if syncFailure == nil {
             for p in touched { applyRetention(p) }
+        }
+        for (item, result) in zip(batch, results) {
+            if let syncFailure, case .success = result { item.completion(.failure(syncFailure)) } else { item.completion(result) }
         }
     }
 
