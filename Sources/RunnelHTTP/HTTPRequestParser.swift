@@ -129,6 +129,13 @@ public final class HTTPRequestParser {
         return completed
     }
 
+    /// After ``feed(_:)`` threw: the requests of that input that were complete before the
+    /// malformed one (a server answers them before the error).
+    public func takeCompletedBeforeFailure() -> [HTTPRequest] {
+        defer { completed.removeAll() }
+        return completed
+    }
+
     /// Convenience for tests and small inputs.
     public func feed(_ bytes: [UInt8]) throws(Failure) -> [HTTPRequest] {
         var result: Result<[HTTPRequest], Failure> = .success([])
@@ -198,6 +205,9 @@ public final class HTTPRequestParser {
     }
 
     private func messageCompleted() -> Int32 {
+        // A refused message (for a nonzero return from on_headers_complete, http-parser
+        // skips the body and still completes the message) is not a request.
+        guard failure == nil else { return 1 }
         let method = String(cString: http_method_str(http_method(rawValue: runnel_http_method(parser))))
         completed.append(HTTPRequest(
             method: method, target: String(decoding: target, as: UTF8.self),

@@ -112,8 +112,13 @@ private final class HTTPServerConnection {
     var released = false
     /// Requests parsed but not yet answered, behind a deferred response.
     var queued: [HTTPRequest] = []
-    /// A deferred response is outstanding.
+    /// A deferred response is outstanding (reading is paused meanwhile, so that a client
+    /// cannot pile up requests behind it).
     var waiting = false
+    /// A response that ends the connection has been written: nothing more is answered.
+    var closing = false
+    /// A malformed request behind the queued ones: its error is the last answer.
+    var pendingError: HTTPResponse?
 
     init(server: HTTPServer, connection: TCPConnection) {
         self.server = server
@@ -140,7 +145,11 @@ private final class HTTPServerConnection {
         do {
             requests = try parser.feed(bytes)
         } catch {
-            respondAndClose(HTTPResponse.error(error.status, error.description))
+            // Answered in turn, after the requests before it.
+            queued.append(contentsOf: parser.takeCompletedBeforeFailure())
+            pendingError = HTTPResponse.error(error.status, error.description)
+            connection.stopReading()
+            answerQueued()
             return
         }
         guard !requests.isEmpty else { return }
@@ -151,7 +160,7 @@ private final class HTTPServerConnection {
     /// Answers the queued requests in order, stopping at a deferred one until its response;
     /// then, with nothing left to answer, waits for the next request (idle timeout).
     func answerQueued() {
-        while !waiting, !queued.isEmpty {
+        while !waiting, !closing, !queued.isEmpty {
             let request = queued.removeFirst()
             guard !connection.isClosed, !released else { return }
             switch server.handler(request) {
@@ -164,16 +173,24 @@ private final class HTTPServerConnection {
                 return
             case .deferred(let start):
                 waiting = true
+                connection.stopReading()
+                var answered = false
                 start { [self] response in
-                    precondition(waiting, "a deferred response was given twice")
+                    precondition(!answered, "a deferred response was given twice")
+                    answered = true
                     waiting = false
-                    guard !connection.isClosed, !released else { return }
+                    guard !connection.isClosed, !released, !closing else { return }
+                    if pendingError == nil { connection.startReading() }
                     guard send(response, to: request) else { return }
                     answerQueued()
                 }
             }
         }
-        if !waiting && queued.isEmpty && !parser.upgraded && !connection.isClosed && !released {
+        guard !waiting, !closing, queued.isEmpty, !connection.isClosed, !released else { return }
+        if let error = pendingError {
+            pendingError = nil
+            respondAndClose(error)
+        } else if !parser.upgraded {
             awaitingRequest = true
             timer?.reschedule(afterMilliseconds: server.configuration.idleTimeoutMilliseconds)
         }
@@ -184,6 +201,7 @@ private final class HTTPServerConnection {
         let keepAlive = request.keepAlive && !request.isUpgrade
         connection.write([OutboundBytes(response.encoded(keepAlive: keepAlive))])
         if !keepAlive {
+            closing = true
             connection.closeAfterWrites()
             return false
         }
@@ -191,6 +209,7 @@ private final class HTTPServerConnection {
     }
 
     func respondAndClose(_ response: HTTPResponse) {
+        closing = true
         connection.write([OutboundBytes(response.encoded(keepAlive: false))])
         connection.closeAfterWrites()
     }
@@ -198,7 +217,7 @@ private final class HTTPServerConnection {
     func timedOut() {
         // The request timeout does not run against the server's own work; the timer is
         // set again when the deferred response has gone.
-        guard !connection.isClosed, !released, !waiting else { return }
+        guard !connection.isClosed, !released, !waiting, !closing else { return }
         if awaitingRequest {
             connection.close()
         } else {

@@ -30,8 +30,15 @@ import Glibc
 /// checkpoints (so the checkpoints kept can be restored). A reader needing a deleted offset
 /// gets an error saying so.
 ///
-/// Thread safety: all methods may be called from any thread; completions run on the
-/// writer thread.
+/// Call ``close()`` when done: the writer thread keeps the log (and its files) alive until
+/// then.
+///
+/// One process at a time: the log holds an exclusive lock (`flock`) on `log.lock` in its
+/// directory while it is open; a second opener gets an error saying the log is in use.
+///
+/// Thread safety: all methods may be called from any thread. Completions run on the writer
+/// thread, except for appends refused at once (too large, the log closed or failed), whose
+/// completion runs on the caller's thread before `append` returns.
 public final class DurableLog: @unchecked Sendable {
     // @unchecked: the mutable state below is guarded by `condition`, except `writers`, which
     // only the writer thread touches after `init`.
@@ -62,6 +69,7 @@ public final class DurableLog: @unchecked Sendable {
 
     private struct Append {
         var partition: Int
+        var records: Int
         var header: [UInt8]
         var payload: [UInt8]
         var completion: Completion
@@ -80,6 +88,9 @@ public final class DurableLog: @unchecked Sendable {
         var segments: [Int64]
         var durableEnd: Int64
         var readPosition: Int64
+        /// Whether a reader has reported its position (until then the partition counts no
+        /// backlog: the job is still starting).
+        var readReported = false
         /// The last offsets readers recorded for checkpoints, oldest first.
         var protected: [Int64] = []
     }
@@ -105,6 +116,8 @@ public final class DurableLog: @unchecked Sendable {
     private var partitions: [PartitionState]
     private var writers: [PartitionWriter]
     private var appended = (frames: 0, records: 0, bytes: Int64(0))
+    /// Holds the directory's lock while the log is open.
+    private let lockFD: Int32
 
     /// Opens the log in `configuration.directory`, creating it if needed, and recovers the
     /// end of each partition.
@@ -112,52 +125,98 @@ public final class DurableLog: @unchecked Sendable {
         self.configuration = configuration
         let directory = configuration.directory
         try LogSegments.makeDirectory(directory)
-        let count = try Self.partitionCount(in: directory, creating: configuration.partitions)
-        partitionCount = count
-        var states: [PartitionState] = []
-        var writers: [PartitionWriter] = []
-        var torn: Int64 = 0
-        for p in 0..<count {
-            let partitionDirectory = directory + "/p-\(p)"
-            try LogSegments.makeDirectory(partitionDirectory)
-            var bases = try LogSegments.list(partitionDirectory)
-            if bases.isEmpty {
-                let fd = open(partitionDirectory + "/" + LogSegments.name(base: 0), O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-                guard fd >= 0 else { throw DurableLogError("create", path: partitionDirectory, code: errno) }
-                Glibc.close(fd)
-                try LogSegments.syncDirectory(partitionDirectory)
-                bases = [0]
-            }
-            for (a, b) in zip(bases, bases.dropFirst()) {
-                let size = try LogSegments.size(partitionDirectory + "/" + LogSegments.name(base: a))
-                guard a + size == b else {
-                    throw DurableLogError("open", path: partitionDirectory,
-                                          detail: "segment \(LogSegments.name(base: a)) holds \(size) bytes but the next begins at \(b)")
-                }
-            }
-            let last = bases[bases.count - 1]
-            let path = partitionDirectory + "/" + LogSegments.name(base: last)
-            let fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)
-            guard fd >= 0 else { throw DurableLogError("open", path: path, code: errno) }
-            let size = try LogSegments.size(path)
-            let valid = try LogSegments.validLength(fd, size: size, path: path)
-            if valid < size {
-                guard ftruncate(fd, off_t(valid)) == 0, fsync(fd) == 0 else {
-                    let code = errno
-                    Glibc.close(fd)
-                    throw DurableLogError("truncate", path: path, code: code)
-                }
-                torn += size - valid
-            }
-            writers.append(PartitionWriter(directory: partitionDirectory, fd: fd, base: last, end: last + valid))
-            states.append(PartitionState(segments: bases, durableEnd: last + valid, readPosition: bases[0]))
+        lockFD = try Self.lock(directory)
+        let count: Int
+        do {
+            count = try Self.partitionCount(in: directory, creating: configuration.partitions)
+        } catch {
+            Glibc.close(lockFD)
+            throw error
         }
+        partitionCount = count
+        let opened: (states: [PartitionState], writers: [PartitionWriter], torn: Int64)
+        do {
+            opened = try Self.openPartitions(in: directory, count: count)
+        } catch {
+            Glibc.close(lockFD)
+            throw error
+        }
+        let (states, writers, torn) = opened
         partitions = states
         self.writers = writers
         recoveredTornBytes = torn
         let thread = Thread { [self] in writerLoop() }
         thread.name = "runnel-log-writer"
         thread.start()
+    }
+
+    /// Opens each partition's last segment for appending, after cutting off a torn frame at
+    /// its end; on failure closes what it opened.
+    private static func openPartitions(in directory: String, count: Int) throws
+        -> (states: [PartitionState], writers: [PartitionWriter], torn: Int64) {
+        var states: [PartitionState] = []
+        var writers: [PartitionWriter] = []
+        var torn: Int64 = 0
+        do {
+            for p in 0..<count {
+                let partitionDirectory = directory + "/p-\(p)"
+                try LogSegments.makeDirectory(partitionDirectory)
+                var bases = try LogSegments.list(partitionDirectory)
+                if bases.isEmpty {
+                    let fd = open(LogSegments.path(partitionDirectory, base: 0), O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+                    guard fd >= 0 else { throw DurableLogError("create", path: partitionDirectory, code: errno) }
+                    Glibc.close(fd)
+                    try LogSegments.syncDirectory(partitionDirectory)
+                    bases = [0]
+                }
+                for (a, b) in zip(bases, bases.dropFirst()) {
+                    let size = try LogSegments.size(LogSegments.path(partitionDirectory, base: a))
+                    guard a + size == b else {
+                        throw DurableLogError("open", path: partitionDirectory,
+                                              detail: "segment \(LogSegments.name(base: a)) holds \(size) bytes but the next begins at \(b)")
+                    }
+                }
+                let last = bases[bases.count - 1]
+                let path = LogSegments.path(partitionDirectory, base: last)
+                let fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)
+                guard fd >= 0 else { throw DurableLogError("open", path: path, code: errno) }
+                writers.append(PartitionWriter(directory: partitionDirectory, fd: fd, base: last, end: last))
+                let size = try LogSegments.size(path)
+                let valid = try LogSegments.validLength(fd, size: size, path: path)
+                if valid < size {
+                    // Only a torn last append may be cut: a whole frame after the bad bytes
+                    // means the damage is in the middle, where acknowledged frames follow.
+                    if let next = try LogSegments.nextValidFrame(fd, after: valid, size: size, path: path) {
+                        throw DurableLogError("open", path: path,
+                                              detail: "damaged frame at offset \(last + valid), with whole frames after it (from \(last + next)); refusing to cut acknowledged data")
+                    }
+                    guard ftruncate(fd, off_t(valid)) == 0, fsync(fd) == 0 else { throw DurableLogError("truncate", path: path, code: errno) }
+                    torn += size - valid
+                }
+                writers[p].end = last + valid
+                states.append(PartitionState(segments: bases, durableEnd: last + valid, readPosition: bases[0]))
+            }
+        } catch {
+            for w in writers { Glibc.close(w.fd) }
+            throw error
+        }
+        return (states, writers, torn)
+    }
+
+    /// Takes the directory's exclusive lock, or fails when another process holds it.
+    private static func lock(_ directory: String) throws -> Int32 {
+        let path = directory + "/log.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DurableLogError("open", path: path, code: errno) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            if code == EWOULDBLOCK {
+                throw DurableLogError("open", path: directory, detail: "the log is in use by another process (it holds \(path))")
+            }
+            throw DurableLogError("lock", path: path, code: code)
+        }
+        return fd
     }
 
     /// Reads `log.meta`, or writes it for a new log.
@@ -206,7 +265,7 @@ public final class DurableLog: @unchecked Sendable {
             completion(.failure(error))
             return
         }
-        queue.append(Append(partition: partition, header: header, payload: payload, completion: completion))
+        queue.append(Append(partition: partition, records: records, header: header, payload: payload, completion: completion))
         queuedBytes += payload.count + header.count
         condition.signal()
         condition.unlock()
@@ -235,10 +294,11 @@ public final class DurableLog: @unchecked Sendable {
         var results: [Result<Int64, DurableLogError>] = []
         var touched: [Int] = []
         var batchBytes = 0
+        var latched = failed
         for item in batch {
             batchBytes += item.header.count + item.payload.count
-            if let failed {
-                results.append(.failure(failed))
+            if let latched {
+                results.append(.failure(latched))
                 continue
             }
             do {
@@ -246,6 +306,10 @@ public final class DurableLog: @unchecked Sendable {
                 if !touched.contains(item.partition) { touched.append(item.partition) }
             } catch {
                 results.append(.failure(error as? DurableLogError ?? DurableLogError("write", path: configuration.directory, detail: "\(error)")))
+                // A failure that leaves a partition's end unknown fails the rest too.
+                condition.lock()
+                latched = failure
+                condition.unlock()
             }
         }
         var syncFailure: DurableLogError?
@@ -261,7 +325,7 @@ public final class DurableLog: @unchecked Sendable {
             for (item, result) in zip(batch, results) {
                 guard case .success = result else { continue }
                 appended.frames += 1
-                appended.records += Int(item.header.withUnsafeBytes { LogFrame.parseHeader($0)?.records ?? 0 })
+                appended.records += item.records
                 appended.bytes += Int64(item.header.count + item.payload.count)
             }
         }
@@ -284,7 +348,7 @@ public final class DurableLog: @unchecked Sendable {
             try roll(p)
         }
         let w = writers[p]
-        let path = w.directory + "/" + LogSegments.name(base: w.base)
+        let path = LogSegments.path(w.directory, base: w.base)
         do {
             try item.header.withUnsafeBytes { raw in try LogSegments.writeFully(w.fd, raw, path: path) }
             try item.payload.withUnsafeBytes { raw in try LogSegments.writeFully(w.fd, raw, path: path) }
@@ -304,8 +368,15 @@ public final class DurableLog: @unchecked Sendable {
     /// Closes partition `p`'s segment (flushed) and begins the next.
     private func roll(_ p: Int) throws {
         let w = writers[p]
-        guard fdatasync(w.fd) == 0 else { throw DurableLogError("fsync", path: w.directory, code: errno) }
-        let path = w.directory + "/" + LogSegments.name(base: w.end)
+        guard fdatasync(w.fd) == 0 else {
+            // As for any failed flush: what the page cache holds is not known to be on disk.
+            let error = DurableLogError("fsync", path: w.directory, code: errno)
+            condition.lock()
+            failure = error
+            condition.unlock()
+            throw error
+        }
+        let path = LogSegments.path(w.directory, base: w.end)
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DurableLogError("create", path: path, code: errno) }
         do {
@@ -335,7 +406,7 @@ public final class DurableLog: @unchecked Sendable {
             doomed.append(partitions[p].segments.removeFirst())
         }
         condition.unlock()
-        for base in doomed { unlink(writers[p].directory + "/" + LogSegments.name(base: base)) }
+        for base in doomed { unlink(LogSegments.path(writers[p].directory, base: base)) }
         if !doomed.isEmpty { try? LogSegments.syncDirectory(writers[p].directory) }
     }
 
@@ -372,6 +443,7 @@ public final class DurableLog: @unchecked Sendable {
     func noteReadPosition(_ offset: Int64, partition: Int) {
         condition.lock()
         partitions[partition].readPosition = offset
+        partitions[partition].readReported = true
         condition.unlock()
     }
 
@@ -385,11 +457,11 @@ public final class DurableLog: @unchecked Sendable {
     }
 
     /// Bytes appended (or queued to be) that readers have not read yet: how far the job is
-    /// behind its input.
+    /// behind its input (partitions no reader has reported on yet count none).
     public var backlogBytes: Int64 {
         condition.lock()
         defer { condition.unlock() }
-        return Int64(queuedBytes) + partitions.reduce(0) { $0 + max(0, $1.durableEnd - $1.readPosition) }
+        return Int64(queuedBytes) + partitions.reduce(0) { $0 + ($1.readReported ? max(0, $1.durableEnd - $1.readPosition) : 0) }
     }
 
     /// Frames, records and bytes appended durably since the log was opened.
@@ -399,11 +471,12 @@ public final class DurableLog: @unchecked Sendable {
         return appended
     }
 
-    /// Whether ``close()`` was called: readers that have read everything then finish.
+    /// Whether ``close()`` has completed the appends queued before it: readers that have read
+    /// everything then finish.
     public var isClosed: Bool {
         condition.lock()
         defer { condition.unlock() }
-        return closing
+        return finished
     }
 
     /// Completes the appends queued so far, then stops the writer and closes the files;
@@ -420,9 +493,7 @@ public final class DurableLog: @unchecked Sendable {
         while !finished { condition.wait() }
         condition.unlock()
         for w in writers { Glibc.close(w.fd) }
-    }
-
-    deinit {
-        close()
+        // Last: another process may open the log once the files are closed.
+        Glibc.close(lockFD)
     }
 }

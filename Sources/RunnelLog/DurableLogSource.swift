@@ -51,7 +51,7 @@ public struct DurableLogSource<Decoder: LineDecoder>: Source, Sendable {
             self.decoder = decoder
             self.pollMilliseconds = pollMilliseconds
             cursors = partitions.map { LogPartitionCursor(log: log, partition: $0, offset: log.startOffset(of: $0)) }
-            for cursor in cursors { log.noteReadPosition(cursor.offset, partition: cursor.partition) }
+            noteStart()
         }
 
         /// The partitions read and the offset of each one's next frame.
@@ -138,7 +138,17 @@ public struct DurableLogSource<Decoder: LineDecoder>: Source, Sendable {
                 }
                 return LogPartitionCursor(log: log, partition: p, offset: offset)
             }
-            for cursor in cursors { log.noteReadPosition(cursor.offset, partition: cursor.partition) }
+            noteStart()
+        }
+
+        /// Tells the log where reading starts, and keeps that offset from retention until
+        /// checkpoints have moved on: after a crash before the next checkpoint, the job
+        /// restarts from it again.
+        private func noteStart() {
+            for cursor in cursors {
+                log.noteReadPosition(cursor.offset, partition: cursor.partition)
+                log.protectForCheckpoint(cursor.offset, partition: cursor.partition)
+            }
         }
     }
 }

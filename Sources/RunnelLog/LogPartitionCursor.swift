@@ -38,7 +38,7 @@ final class LogPartitionCursor {
             throw DurableLogError("read", path: log.directory(of: partition),
                                   detail: "offset \(offset) is older than the log keeps (from \(log.startOffset(of: partition)); deleted by retention)")
         }
-        let path = log.directory(of: partition) + "/" + LogSegments.name(base: base)
+        let path = LogSegments.path(log.directory(of: partition), base: base)
         if base != segmentBase {
             if fd >= 0 { Glibc.close(fd) }
             fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -14,6 +14,11 @@ enum LogSegments {
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".seg"
     }
 
+    /// The path of the segment starting at `base` in the partition directory `directory`.
+    static func path(_ directory: String, base: Int64) -> String {
+        directory + "/" + name(base: base)
+    }
+
     /// The segments' base offsets in `directory`, ascending.
     static func list(_ directory: String) throws -> [Int64] {
         guard let dir = opendir(directory) else { throw DurableLogError("list", path: directory, code: errno) }
@@ -75,6 +80,27 @@ enum LogSegments {
     /// Creates `path` as a directory if it is not one yet.
     static func makeDirectory(_ path: String) throws {
         if mkdir(path, 0o755) != 0 && errno != EEXIST { throw DurableLogError("mkdir", path: path, code: errno) }
+    }
+
+    /// The position of the first whole, intact frame after `position` in the segment file
+    /// `fd` (of `size` bytes), found by its magic, or nil when there is none.
+    static func nextValidFrame(_ fd: Int32, after position: Int64, size: Int64, path: String) throws -> Int64? {
+        guard size > position + 1 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(size - position))
+        guard try bytes.withUnsafeMutableBytes({ try readFully(fd, $0.baseAddress!, count: $0.count, at: position, path: path) }) else { return nil }
+        return bytes.withUnsafeBytes { raw -> Int64? in
+            var i = 1
+            while i + LogFrame.headerSize <= raw.count {
+                let headerBytes = UnsafeRawBufferPointer(rebasing: raw[i..<(i + LogFrame.headerSize)])
+                if let header = LogFrame.parseHeader(headerBytes), i + LogFrame.headerSize + header.payloadLength <= raw.count {
+                    let start = i + LogFrame.headerSize
+                    let payload = UnsafeRawBufferPointer(rebasing: raw[start..<(start + header.payloadLength)])
+                    if LogFrame.matches(header, headerBytes: headerBytes, payload: payload) { return position + Int64(i) }
+                }
+                i += 1
+            }
+            return nil
+        }
     }
 
     /// The length of the valid frames at the start of the segment file `fd` (at `path`, of

@@ -66,6 +66,18 @@ import Glibc
         #expect(client.peerClosed())
     }
 
+    @Test("a malformed request behind a deferred one is answered after it, with its error, and the connection closes")
+    func malformedBehindDeferred() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let client = try BlockingSocketClient(port: fixture.port)
+        client.send("POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nAthis is not HTTP\r\n\r\n")
+        let first = client.receiveHTTPResponse()
+        #expect(first.status == 202 && first.body == "A")
+        #expect(client.receiveHTTPResponse().status == 400)
+        #expect(client.peerClosed())
+    }
+
     @Test("keep-alive and pipelined requests on one connection; 404 as JSON; Connection: close is honoured")
     func keepAliveAndPipelining() throws {
         let fixture = try Fixture()

@@ -144,16 +144,15 @@ func readAll(_ log: DurableLog, parallelism: Int) throws -> [String] {
         let unread = try segments()
         #expect(unread > 5)
 
-        // A reader has read up to record 9 and recorded that for a checkpoint.
+        // A reader restored at record 9 (restoring protects that offset, and enough of them
+        // push out the protection of where the reader was created, the log's start) …
         let reader = try source.createReader(subtask: 0, parallelism: 1)
-        try reader.restore(from: [position(ends[9])])
-        _ = try reader.checkpointPosition()
-        // It reads on to the end; more is appended.
-        try reader.restore(from: [position(ends[19])])
+        for _ in 0..<DurableLog.protectedPositions { try reader.restore(from: [position(ends[9])]) }
+        // … reads on to the end while more is appended.
         for i in 20..<40 { ends.append(try log.appendAndWait(["record-\(i)"], partition: 0)) }
         try reader.restore(from: [position(ends[39])])
         try log.appendAndWait(["record-40"], partition: 0)
-        #expect(log.startOffset(of: 0) > 0 && log.startOffset(of: 0) <= ends[9], "the checkpointed offset is kept: \(log.startOffset(of: 0))")
+        #expect(log.startOffset(of: 0) > 0 && log.startOffset(of: 0) <= ends[9], "the restored offset is kept: \(log.startOffset(of: 0))")
 
         // Checkpoints move on: the old offset falls out of the protected ones.
         for _ in 0..<DurableLog.protectedPositions { _ = try reader.checkpointPosition() }
@@ -197,6 +196,35 @@ func readAll(_ log: DurableLog, parallelism: Int) throws -> [String] {
         let beyond = try source.createReader(subtask: 0, parallelism: 1)
         #expect { try beyond.restore(from: [position([(0, ends[0] + 1000)])]) } throws: { "\($0)".contains("not the log this job read") }
         log.close()
+    }
+
+    @Test("one process at a time: a second opener is refused while the log is open, and may open it once it is closed")
+    func exclusive() throws {
+        let dir = try LogTestDirectory()
+        defer { dir.remove() }
+        let log = try DurableLog(configuration: .init(directory: dir.path, partitions: 1))
+        #expect { try DurableLog(configuration: .init(directory: dir.path, partitions: 1)) } throws: { "\($0)".contains("in use by another process") }
+        log.close()
+        let again = try DurableLog(configuration: .init(directory: dir.path, partitions: 1))
+        again.close()
+    }
+
+    @Test("damage in the middle of the last segment, with whole frames after it, is not cut off on open (they were acknowledged): the log refuses to open")
+    func damageBeforeWholeFrames() throws {
+        let dir = try LogTestDirectory()
+        defer { dir.remove() }
+        let log = try DurableLog(configuration: .init(directory: dir.path, partitions: 1))
+        try log.appendAndWait(["first"], partition: 0)
+        try log.appendAndWait(["second"], partition: 0)
+        log.close()
+        let segment = dir.path + "/p-0/00000000000000000000.seg"
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: segment)))
+        bytes[25] ^= 0x01  // in the first frame's payload
+        try Data(bytes).write(to: URL(fileURLWithPath: segment))
+        #expect { try DurableLog(configuration: .init(directory: dir.path, partitions: 1)) } throws: {
+            "\($0)".contains("damaged frame at offset 0") && "\($0)".contains("refusing")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: segment)).count == bytes.count, "nothing was cut")
     }
 
     @Test("appends after close fail; a closed log's readers finish once they have read everything")

@@ -108,7 +108,12 @@ public final class LiveService: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         log = try DurableLog(configuration: .init(directory: configuration.logDirectory, partitions: max(2, configuration.parallelism),
                                                   retentionBytes: configuration.logRetentionBytes))
-        loop = try EventLoop(name: "http")
+        do {
+            loop = try EventLoop(name: "http")
+        } catch {
+            log.close()
+            throw error
+        }
         loop.start()
         let started = OneShotLatchBox()
         loop.execute { [self] in
