@@ -80,20 +80,10 @@ public struct DurableLogSource<Decoder: LineDecoder>: Source, Sendable {
 
         /// Decodes and emits the lines of the frame in ``buffer``; returns how many there were.
         private func emitLines(frameOffset: Int64, into output: SourceOutput<Decoder.Output>) -> Int {
-            let bytes = buffer.bytes
-            guard let base = bytes.baseAddress else { return 0 }
-            var start = 0
             var number: Int64 = 0
-            while start < bytes.count {
-                let rest = bytes.count - start
-                var end = bytes.count
-                if let found = memchr(base + start, Int32(UInt8(ascii: "\n")), rest) {
-                    end = UnsafeRawPointer(found) - base
-                }
+            LineSplitter.forEachLine(in: buffer.bytes) { bytes in
                 number += 1
-                let line = NDJSONLine(bytes: UnsafeRawBufferPointer(start: base + start, count: end - start), offset: frameOffset, lineNumber: number)
-                if let record = decoder.decode(line) { output.emit(record) }
-                start = end + 1
+                if let record = decoder.decode(NDJSONLine(bytes: bytes, offset: frameOffset, lineNumber: number)) { output.emit(record) }
             }
             linesRead += Int(number)
             return Int(number)
@@ -152,7 +142,3 @@ public struct DurableLogSource<Decoder: LineDecoder>: Source, Sendable {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -66,8 +66,8 @@ public final class StreamTask {
     /// Whether the processing-time timers held until the task runs were handed to its loop.
     private var timersReleased = false
 
-    /// Hands the timers scheduled before the task ran (see ``TaskProcessingTimeService``) to
-    /// the loop it runs on.
+    /// Hands the timers scheduled before the first step (see ``TaskProcessingTimeService``)
+    /// to the loop the task runs on.
     private func releaseHeldTimers() {
         timersReleased = true
         (clock as? TaskProcessingTimeService)?.release()
@@ -79,10 +79,8 @@ public final class StreamTask {
         self.clock = clock
     }
 
-    /// Connects the task's channels to the waker that schedules it (on the task's loop, before
-    /// its first step).
+    /// Connects the task's channels to the waker that schedules it.
     public func installWaker(_ waker: any TaskWaker) {
-        releaseHeldTimers()
         input?.setConsumerWaker(waker)
         for o in outputs { o.setProducerWaker(waker) }
         // Idleness travels on: a task whose inputs are all idle is idle for its consumers.
@@ -250,11 +248,11 @@ public final class StreamTask {
 /// Wraps a loop's processing-time service so that output produced by a timer callback is
 /// shipped right after the callback (timers run outside task steps).
 ///
-/// Timers scheduled before the task runs on its loop — those a restored checkpoint brings
+/// Timers scheduled before the task's first step — those a restored checkpoint brings
 /// back, rebuilt while the tasks are created on the job's starting thread — are held and
-/// handed to the loop's service when the task starts there (``release()``): a loop timer
-/// may only be set on its loop, and one that fired at once would run the operator on the
-/// loop while its restore still went on elsewhere.
+/// handed to the loop's service at that step, on the loop (``release()``): a loop timer may
+/// only be set on its loop, and one that fired at once could run the operator there while
+/// its restore went on elsewhere, or before every channel of the job was wired.
 final class TaskProcessingTimeService: ProcessingTimeService {
     let base: any ProcessingTimeService
     weak var task: StreamTask?

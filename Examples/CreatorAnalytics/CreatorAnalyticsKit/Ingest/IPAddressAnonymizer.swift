@@ -32,8 +32,10 @@ public enum IPAddressAnonymizer {
     /// A valid event line (a JSON object) with the value of every `"ip_address"` key
     /// truncated, the rest of the line byte for byte as it was: what the collector stores.
     ///
-    /// The key is found by its exact bytes followed by `:` (inside a JSON string a quote is
-    /// escaped, so the bytes `"ip_address":` only occur as a key). A value that is not a
+    /// The key is found by its exact bytes followed by `:`. Inside a JSON string a quote is
+    /// escaped, so the bytes `"ip_address":` occur only as that key — or at the end of a key
+    /// that ends in `\"ip_address` (then that key's value is truncated too: more
+    /// anonymization, never less). A value that is not a
     /// plain string (null, a number) is kept; a string that is not an address becomes
     /// `"invalid"`. A key written with escapes (`"ip\u005faddress"`) is not found this way:
     /// such lines go through ``anonymizeLine(_:)``.
@@ -49,8 +51,7 @@ public enum IPAddressAnonymizer {
         var line = line
         line.withUTF8 { bytes in
             // The key and `\u` escapes (which could spell the key otherwise) are found with
-            // memchr. Inside a JSON string a quote is escaped, so the bytes `"ip_address"`
-            // only occur as a key, or as a whole string value (not followed by a colon).
+            // memchr; a match not followed by a colon (a string value) is skipped.
             guard let base = bytes.baseAddress else { return }
             let n = bytes.count
             var escaped = false

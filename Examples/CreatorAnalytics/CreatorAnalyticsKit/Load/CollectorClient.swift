@@ -27,6 +27,9 @@ public final class CollectorClient {
     /// Errors of the connection or the protocol.
     public struct ClientError: Error, CustomStringConvertible {
         public var description: String
+        /// Whether the collector could not be reached or dropped the connection (it may be
+        /// restarting), as opposed to a bad URL or a reply that is not HTTP.
+        public var isConnectionFailure = false
     }
 
     /// A client for `url` (`http://host[:port]/path`).
@@ -81,7 +84,7 @@ public final class CollectorClient {
             }
             entry = e.pointee.ai_next
         }
-        throw ClientError(description: "cannot connect to \(host):\(port): \(String(cString: strerror(errno)))")
+        throw ClientError(description: "cannot connect to \(host):\(port): \(String(cString: strerror(errno)))", isConnectionFailure: true)
     }
 
     private func disconnect() {
@@ -96,7 +99,7 @@ public final class CollectorClient {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL)) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ClientError(description: "send: \(String(cString: strerror(errno)))")
+                throw ClientError(description: "send: \(String(cString: strerror(errno)))", isConnectionFailure: true)
             }
             done += n
         }
@@ -107,7 +110,7 @@ public final class CollectorClient {
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n < 0 && errno == EINTR { return }
-        guard n > 0 else { throw ClientError(description: "the collector closed the connection") }
+        guard n > 0 else { throw ClientError(description: "the collector closed the connection", isConnectionFailure: true) }
         buffer.append(contentsOf: chunk.prefix(n))
     }
 

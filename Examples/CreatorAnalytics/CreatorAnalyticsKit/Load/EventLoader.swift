@@ -84,7 +84,7 @@ public final class EventLoader {
             let response: CollectorClient.Response
             do {
                 response = try client.post(batch)
-            } catch {
+            } catch let error as CollectorClient.ClientError where error.isConnectionFailure {
                 let since = unanswered ?? Date()
                 unanswered = since
                 guard Date().timeIntervalSince(since) < giveUpAfter else { throw error }

@@ -101,26 +101,17 @@ public final class EventCollector {
         return .success(lines)
     }
 
-    /// The non-blank lines of an NDJSON body (found with `memchr`; blank: only spaces, tabs
-    /// and a carriage return).
+    /// The non-blank lines of an NDJSON body (blank: only spaces, tabs and a carriage return).
     static func lines(of body: [UInt8]) -> [String] {
-        body.withUnsafeBufferPointer { bytes in
-            var lines: [String] = []
-            guard let base = bytes.baseAddress else { return lines }
-            var start = 0
-            while start < bytes.count {
-                var end = bytes.count
-                if let newline = memchr(base + start, Int32(UInt8(ascii: "\n")), bytes.count - start) {
-                    end = UnsafeRawPointer(newline) - UnsafeRawPointer(base)
-                }
-                let line = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        var lines: [String] = []
+        body.withUnsafeBytes { bytes in
+            LineSplitter.forEachLine(in: bytes) { line in
                 if line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
                     lines.append(String(decoding: line, as: UTF8.self))
                 }
-                start = end + 1
             }
-            return lines
         }
+        return lines
     }
 
     /// An error answer (a type, so that it can be a `Result`'s failure).
@@ -132,11 +123,9 @@ public final class EventCollector {
     /// The answer to a batch.
     static func response(_ outcome: Outcome) -> HTTPResponse {
         switch outcome {
-        case .saturated:
-            var response = HTTPResponse.error(503, "the pipeline is saturated; retry later")
-            response.headers.append(("Retry-After", "1"))
-            return response
-        case .notStored(let why):
+        case .saturated, .notStored:
+            var why = "the pipeline is saturated; retry later"
+            if case .notStored(let failure) = outcome { why = failure }
             var response = HTTPResponse.error(503, why)
             response.headers.append(("Retry-After", "1"))
             return response
