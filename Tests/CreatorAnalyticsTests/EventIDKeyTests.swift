@@ -1,4 +1,5 @@
 import CreatorAnalyticsKit
+import RunnelOperators
 import Testing
 
 @Suite struct EventIDKeyTests {

@@ -1,4 +1,5 @@
 import RunnelJSON
+import RunnelOperators
 
 /// Generates realistic creator-platform events as NDJSON, deterministically for a seed.
 ///
