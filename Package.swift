@@ -40,6 +40,7 @@ let package = Package(
         .library(name: "RunnelPrometheus", targets: ["RunnelPrometheus"]),
         .executable(name: "creator-analytics", targets: ["creator-analytics"]),
         .executable(name: "runnel-bench", targets: ["RunnelBench"]),
+        .executable(name: "runnel-nexmark", targets: ["runnel-nexmark"]),
         .executable(name: "websocket-echo", targets: ["websocket-echo"]),
     ],
     dependencies: [
@@ -184,6 +185,22 @@ let package = Package(
         ),
 
         // MARK: Benchmarks
+        .target(
+            name: "RunnelNexmark",
+            dependencies: ["RunnelCore", "RunnelOperators"],
+            path: "Benchmarks/Nexmark/RunnelNexmark",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "runnel-nexmark",
+            dependencies: [
+                "RunnelNexmark", "RunnelCore", "RunnelRuntime", "RunnelOperators",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Nexmark/runnel-nexmark",
+            swiftSettings: strict,
+            linkerSettings: [.linkedLibrary("jemalloc")]
+        ),
         .executableTarget(
             name: "websocket-echo",
             dependencies: ["RunnelRuntime", "RunnelHTTPServer", "RunnelHTTP", "RunnelWebSocket", "RunnelWebSocketServer"],
@@ -252,6 +269,11 @@ let package = Package(
         .testTarget(
             name: "RunnelCheckpointTests",
             dependencies: ["RunnelCheckpoint", "RunnelCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnelNexmarkTests",
+            dependencies: ["RunnelNexmark", "RunnelCore", "RunnelOperators", "RunnelTesting", "RunnelRuntime"],
             swiftSettings: strict
         ),
         .testTarget(
