@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build --build-tests
 swift run --skip-build runnel-bench --smoke
+swift run --skip-build runnel-nexmark --smoke
 swift test --skip-build

@@ -1,1 +1,117 @@
-print("todo")
+import ArgumentParser
+import RunnelCore
+import RunnelNexmark
+import RunnelRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs Nexmark queries on Runnel over the in-process generator and reports events/s and
+/// events/s per core (events over CPU seconds), with and without checkpoints, as the median
+/// and spread of several runs (use a release build).
+@main
+struct RunnelNexmarkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runnel-nexmark",
+        abstract: "Nexmark q0 q1 q5 q7 q8 q11 q12 on Runnel: events/s and events/s per core, with and without checkpoints.")
+
+    @Option(help: "Queries to run, comma-separated (q0,q1,q5,q7,q8,q11,q12), or all.")
+    var queries = "all"
+
+    @Option(help: "Events per run.")
+    var events = 10_000_000
+
+    @Option(help: "Runs per configuration (the median and the spread are reported).")
+    var runs = 3
+
+    @Option(help: "Subtasks per step (default: the number of cores).")
+    var parallelism = EventLoopGroup.defaultLoopCount
+
+    @Option(help: "Checkpoints: off, on, or both (each query without, then with).")
+    var checkpoints = "both"
+
+    @Option(name: .customLong("checkpoint-interval"), help: "Seconds between checkpoints when they are on.")
+    var checkpointInterval = 30.0
+
+    @Option(help: "Random seed of the generated events.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "A tiny run of every query in both modes, for CI: checks the benchmark still works.")
+    var smoke = false
+
+    func validate() throws {
+        guard ["off", "on", "both"].contains(checkpoints) else { throw ValidationError("--checkpoints must be off, on or both") }
+        guard events > 0, runs > 0, parallelism > 0, checkpointInterval > 0 else { throw ValidationError("counts and the interval must be positive") }
+    }
+
+    func run() throws {
+        let selected: [NexmarkQuery] = queries == "all" ? NexmarkQuery.allCases : try queries.split(separator: ",").map {
+            guard let q = NexmarkQuery(rawValue: String($0)) else { throw ValidationError("unknown query \($0)") }
+            return q
+        }
+        let count = smoke ? 20_000 : events
+        let runs = smoke ? 1 : self.runs
+        let modes: [Bool] = smoke || checkpoints == "both" ? [false, true] : [checkpoints == "on"]
+        var configuration = NexmarkConfiguration()
+        configuration.seed = seed
+        print("Nexmark on Runnel: \(count) events per run, parallelism \(parallelism), \(runs) run(s) each; "
+              + "checkpoints every \(checkpointInterval) s where on")
+        print("")
+        print("| query | checkpoints | events/s, median (min–max) | events/s per core, median (min–max) | checkpoints taken | results | checksum |")
+        print("|---|---|---:|---:|---:|---:|---|")
+        for query in selected {
+            for withCheckpoints in modes {
+                var rates: [Double] = [], perCore: [Double] = []
+                var last = (count: 0, checksum: UInt64(0), checkpoints: 0)
+                for _ in 0..<runs {
+                    let directory = "/tmp/runnel-nexmark-checkpoints-\(getpid())"
+                    defer { removeTree(directory) }
+                    let (graph, totals) = try query.plan(source: NexmarkSource(count: Int64(count), configuration: configuration))
+                    var options = JobRunner.Options(parallelism: parallelism)
+                    if withCheckpoints {
+                        options.checkpoints = CheckpointSettings(directory: directory,
+                                                                 interval: .milliseconds(Int64((checkpointInterval * 1000).rounded())))
+                    }
+                    let cpuBefore = Self.cpuSeconds()
+                    let result = try JobRunner(graph: graph, options: options).run()
+                    let cpu = Self.cpuSeconds() - cpuBefore
+                    rates.append(Double(count) / result.wallSeconds)
+                    perCore.append(Double(count) / max(cpu, 1e-9))
+                    let (n, checksum) = totals()
+                    last = (n, checksum, result.counter("checkpoints_completed", step: "checkpoints"))
+                }
+                let checksum = query.isDeterministic ? String(last.checksum, radix: 16) : "(processing time)"
+                print("| \(query.rawValue) | \(withCheckpoints ? "every \(checkpointInterval) s" : "off") | \(Self.spread(rates)) | "
+                      + "\(Self.spread(perCore)) | \(withCheckpoints ? String(last.checkpoints) : "–") | \(last.count) | \(checksum) |")
+            }
+        }
+    }
+
+    /// CPU time (user + system) of this process so far, in seconds.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// `median (min–max)` in thousands.
+    static func spread(_ values: [Double]) -> String {
+        let sorted = values.sorted()
+        func k(_ x: Double) -> String { "\(Int((x / 1000).rounded())) k" }
+        return sorted.count == 1 ? k(sorted[0]) : "\(k(sorted[sorted.count / 2])) (\(k(sorted[0]))–\(k(sorted[sorted.count - 1])))"
+    }
+
+    /// Removes a directory and what it holds.
+    func removeTree(_ path: String) {
+        guard let dir = opendir(path) else { return }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name == "." || name == ".." { continue }
+            let child = path + "/" + name
+            var info = stat()
+            if lstat(child, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { removeTree(child) } else { unlink(child) }
+        }
+        closedir(dir)
+        rmdir(path)
+    }
+}
