@@ -1,0 +1,185 @@
+"""Runnel against Apache Flink on the creator replay workload: same machine, same input,
+runs alternating. Checks both produce the same post views and sessions, then reports wall
+time, events/s, CPU seconds of the whole process tree, events per CPU-second and peak RSS
+of the tree, and Flink's fixed start-up cost (a run on a tiny input). Writes a Markdown
+table and a PNG chart into results/ (not committed).
+
+Run through Benchmarks/flink/run.sh, which prepares the virtual environment.
+"""
+import argparse, datetime, importlib.metadata, json, os, statistics, subprocess, sys, time
+
+import psutil
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+parser = argparse.ArgumentParser()
+parser.add_argument("--sizes", default="1000000,5000000", help="events per input, comma-separated")
+parser.add_argument("--runs", type=int, default=3, help="runs of each system per size (alternating)")
+parser.add_argument("--parallelism", type=int, default=2)
+parser.add_argument("--seed", type=int, default=42)
+parser.add_argument("--work", default="/tmp/runnel-vs-flink")
+parser.add_argument("--results", default=os.path.join(ROOT, "results"))
+args = parser.parse_args()
+os.makedirs(args.work, exist_ok=True)
+os.makedirs(args.results, exist_ok=True)
+CLI = os.path.join(ROOT, ".build", "release", "creator-analytics")
+FLINK_JOB = os.path.join(os.path.dirname(__file__), "creator_replay_flink.py")
+
+
+def measure(command, stdout):
+    """Runs `command`; returns wall seconds, CPU seconds and peak RSS bytes of its process
+    tree. The tree is sampled every 50 ms (Flink's JVM is a grandchild of the Python
+    launcher); the child's own rusage at exit (which includes the descendants it waited
+    for) covers runs shorter than a sample."""
+    start = time.monotonic()
+    process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, text=True)
+    root = psutil.Process(process.pid)
+    cpu, peak = {}, 0
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid == process.pid:
+            break
+        try:
+            tree = [root] + root.children(recursive=True)
+        except psutil.NoSuchProcess:
+            tree = []
+        rss = 0
+        for p in tree:
+            try:
+                times = p.cpu_times()
+                cpu[p.pid] = times.user + times.system
+                rss += p.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        peak = max(peak, rss)
+        time.sleep(0.05)
+    wall = time.monotonic() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read()
+    if process.returncode != 0:
+        sys.exit(f"{command[0]} failed ({process.returncode}):\n{stderr[-3000:]}")
+    waited = usage.ru_utime + usage.ru_stime
+    return wall, max(sum(cpu.values()), waited), max(peak, usage.ru_maxrss * 1024)
+
+
+def to_millis(text):
+    text = text.strip().replace(" ", "T")
+    if text.endswith("Z"):
+        text = text[:-1]
+    return int(datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+
+
+def runnel_results(path):
+    views, sessions = set(), set()
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["type"] == "post_views":
+                views.add((r["post_id"], to_millis(r["window_start"]), r["creator_id"], r["views"], r["unique_viewers"]))
+            elif r["type"] == "session":
+                sessions.add((r["session_key"], to_millis(r["session_start"]), to_millis(r["session_end"]),
+                              r["events"], r["post_views"], r["distinct_posts"]))
+    return views, sessions
+
+
+def flink_results(path):
+    views, sessions = set(), set()
+    with open(path) as f:
+        for line in f:
+            if "+I[" not in line:
+                continue
+            kind = line.split(">", 1)[0].strip().split(":")[0]  # "post_views:2" (subtask 2)
+            fields = [x.strip() for x in line.split("+I[", 1)[1].rstrip().rstrip("]").split(", ")]
+            if kind == "post_views":
+                views.add((fields[0], to_millis(fields[1]), fields[2], int(fields[3]), int(fields[4])))
+            elif kind == "session":
+                sessions.add((fields[0], to_millis(fields[1]), to_millis(fields[2]), int(fields[3]), int(fields[4]), int(fields[5])))
+    return views, sessions
+
+
+def run_runnel(events, out):
+    with open(os.devnull, "w") as devnull:
+        return measure([CLI, "replay", "--input", events, "--output", out, "--parallelism", str(args.parallelism)], devnull)
+
+
+def run_flink(events, out):
+    with open(out, "w") as f:
+        return measure([sys.executable, FLINK_JOB, events, str(args.parallelism)], f)
+
+
+rows = []
+tiny = os.path.join(args.work, "tiny.ndjson")
+subprocess.run([CLI, "generate", "--events", "100", "--seed", str(args.seed), "--output", tiny], check=True)
+startup = run_flink(tiny, os.path.join(args.work, "tiny-flink.txt"))[0]
+print(f"Flink start-up (100 events): {startup:.1f} s", flush=True)
+
+for size in [int(s) for s in args.sizes.split(",")]:
+    events = os.path.join(args.work, f"events-{size}.ndjson")
+    if not os.path.exists(events):
+        subprocess.run([CLI, "generate", "--events", str(size), "--seed", str(args.seed), "--output", events], check=True)
+    measured = {"Runnel": [], "Flink": []}
+    for run in range(args.runs):
+        order = [("Runnel", run_runnel), ("Flink", run_flink)]
+        if run % 2 == 1:
+            order.reverse()
+        for name, runner in order:
+            out = os.path.join(args.work, f"{name.lower()}-{size}.out")
+            wall, cpu, peak = runner(events, out)
+            measured[name].append((wall, cpu, peak))
+            print(f"{size} events, {name}: {wall:.2f} s wall, {cpu:.1f} s CPU, {peak / 2**20:.0f} MiB peak", flush=True)
+    r_views, r_sessions = runnel_results(os.path.join(args.work, f"runnel-{size}.out"))
+    f_views, f_sessions = flink_results(os.path.join(args.work, f"flink-{size}.out"))
+    same = r_views == f_views and r_sessions == f_sessions
+    print(f"{size} events: post views {len(r_views)} (Runnel) / {len(f_views)} (Flink), sessions {len(r_sessions)} / {len(f_sessions)}; "
+          f"identical: {same}", flush=True)
+    if not same:
+        for label, a, b in [("post views", r_views, f_views), ("sessions", r_sessions, f_sessions)]:
+            print(f"  {label} only in Runnel: {sorted(a - b)[:3]}; only in Flink: {sorted(b - a)[:3]}")
+    for name in ["Runnel", "Flink"]:
+        walls = [m[0] for m in measured[name]]
+        cpus = [m[1] for m in measured[name]]
+        peaks = [m[2] for m in measured[name]]
+        rows.append({"size": size, "system": name, "wall": statistics.median(walls), "wall_min": min(walls), "wall_max": max(walls),
+                     "events_per_s": size / statistics.median(walls), "cpu": statistics.median(cpus),
+                     "per_cpu_s": size / statistics.median(cpus), "peak_mib": max(peaks) / 2**20, "identical": same})
+
+stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+lines = [f"Creator replay, Runnel vs Flink {importlib.metadata.version('apache-flink')} (Flink SQL), parallelism {args.parallelism}, "
+         f"{args.runs} alternating runs each, {stamp}, {os.cpu_count()} vCPUs", "",
+         "| events | system | wall s, median (min–max) | events/s | events/s without Flink's start-up | CPU s (tree) | events per CPU-second | peak RSS (tree) | results identical |",
+         "|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+for r in rows:
+    net = r["size"] / max(r["wall"] - startup, 1e-3) if r["system"] == "Flink" else r["events_per_s"]
+    lines.append(f"| {r['size']:,} | {r['system']} | {r['wall']:.2f} ({r['wall_min']:.2f}–{r['wall_max']:.2f}) | {r['events_per_s']:,.0f} | "
+                 f"{net:,.0f} | {r['cpu']:.1f} | {r['per_cpu_s']:,.0f} | {r['peak_mib']:.0f} MiB | {'yes' if r['identical'] else 'NO'} |")
+for size in sorted({r["size"] for r in rows}):
+    runnel = next(r for r in rows if r["size"] == size and r["system"] == "Runnel")
+    flink = next(r for r in rows if r["size"] == size and r["system"] == "Flink")
+    lines.append("")
+    flink_net = size / max(flink["wall"] - startup, 1e-3)
+    lines.append(f"{size:,} events: Runnel/Flink events/s {runnel['events_per_s'] / flink['events_per_s']:.1f}× "
+                 f"({runnel['events_per_s'] / flink_net:.1f}× against Flink without its start-up), "
+                 f"events per CPU-second {runnel['per_cpu_s'] / flink['per_cpu_s']:.1f}×")
+lines.append("")
+lines.append(f"Flink's fixed start-up cost (100 events): {startup:.1f} s wall.")
+table = "\n".join(lines)
+print(table)
+name = datetime.datetime.now(datetime.timezone.utc).strftime("flink-vs-runnel-%Y%m%d-%H%M")
+with open(os.path.join(args.results, name + ".md"), "w") as f:
+    f.write(table + "\n")
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+sizes = sorted({r["size"] for r in rows})
+figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+for axis, key, title in [(axes[0], "events_per_s", "events/s"), (axes[1], "per_cpu_s", "events per CPU-second")]:
+    for i, system in enumerate(["Runnel", "Flink"]):
+        values = [next(r[key] for r in rows if r["size"] == s and r["system"] == system) for s in sizes]
+        axis.bar([j + i * 0.4 for j in range(len(sizes))], values, width=0.4, label=system)
+    axis.set_xticks([j + 0.2 for j in range(len(sizes))], [f"{s / 1e6:g} M events" for s in sizes])
+    axis.set_title(title)
+    axis.legend()
+figure.suptitle(f"Creator replay, parallelism {args.parallelism} ({stamp})")
+figure.tight_layout()
+figure.savefig(os.path.join(args.results, name + ".png"))
+print(f"wrote {os.path.join(args.results, name)}.md and .png")
