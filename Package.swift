@@ -187,7 +187,7 @@ let package = Package(
         // MARK: Benchmarks
         .target(
             name: "RunnelNexmark",
-            dependencies: ["RunnelCore", "RunnelOperators"],
+            dependencies: ["RunnelCore", "RunnelOperators", "RunnelJSON"],
             path: "Benchmarks/Nexmark/RunnelNexmark",
             swiftSettings: strict
         ),

@@ -20,7 +20,7 @@ import Testing
 
     static func run<R: NexmarkResult & Hashable>(_ parallelism: Int, _ build: (DataStream<NexmarkEvent>) -> DataStream<R>) throws -> [R] {
         let env = StreamEnvironment(name: "nexmark-test")
-        let sink = ChecksumSink<R>(keepResults: true)
+        let sink = try ChecksumSink<R>(keepResults: true)
         build(env.source("nexmark", NexmarkSource(count: count, configuration: configuration), watermarks: NexmarkSource.watermarks))
             .sink("results", sink)
         try EmbeddedRunner(graph: env.build(), parallelism: parallelism).runToCompletion()

@@ -20,4 +20,18 @@ public struct Auction: Sendable, Hashable {
     public var category: Int64
     /// Padding up to the configured average size.
     public var extra: String
+
+    /// Creates a record.
+    public init(id: Int64, itemName: String, description: String, initialBid: Int64, reserve: Int64, dateTime: Int64, expires: Int64, seller: Int64, category: Int64, extra: String) {
+        self.id = id
+        self.itemName = itemName
+        self.description = description
+        self.initialBid = initialBid
+        self.reserve = reserve
+        self.dateTime = dateTime
+        self.expires = expires
+        self.seller = seller
+        self.category = category
+        self.extra = extra
+    }
 }

@@ -15,6 +15,8 @@ public struct BidderWindow: Sendable, Hashable, NexmarkResult {
         self.end = end
     }
 
+    public var resultText: String { "\(bidder)\t\(bids)\t\(start)\t\(end)" }
+
     public var stableHash: UInt64 {
         var h = FieldHasher()
         h.add(bidder)

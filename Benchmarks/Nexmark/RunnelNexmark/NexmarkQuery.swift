@@ -21,13 +21,15 @@ public enum NexmarkQuery: String, CaseIterable, Sendable {
     /// Whether the results depend only on the events (q12's depend on processing time).
     public var isDeterministic: Bool { self != .q12 }
 
-    /// A job running the query over `source`, and a way to read its results' count and
-    /// checksum once it has run.
-    public func plan(source: NexmarkSource) throws -> (graph: JobGraph, totals: @Sendable () -> (count: Int, checksum: UInt64)) {
+    /// A job running the query over `source` (the generator, or a file of events), and a
+    /// way to read its results' count and checksum once it has run; with `resultsPath`, the
+    /// results are also written there as text, a line each.
+    public func plan<S: Source>(source: S, resultsPath: String? = nil) throws
+        -> (graph: JobGraph, totals: @Sendable () -> (count: Int, checksum: UInt64)) where S.Output == NexmarkEvent {
         let env = StreamEnvironment(name: "nexmark-\(rawValue)")
         let events = env.source("nexmark", source, watermarks: NexmarkSource.watermarks)
         func finish<R: NexmarkResult>(_ results: DataStream<R>) throws -> (graph: JobGraph, totals: @Sendable () -> (count: Int, checksum: UInt64)) {
-            let sink = ChecksumSink<R>()
+            let sink = try ChecksumSink<R>(resultsPath: resultsPath)
             results.sink("blackhole", sink)
             return (try env.build(), { (sink.count, sink.checksum) })
         }

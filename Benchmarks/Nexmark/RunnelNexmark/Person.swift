@@ -16,4 +16,16 @@ public struct Person: Sendable, Hashable {
     public var dateTime: Int64
     /// Padding up to the configured average size.
     public var extra: String
+
+    /// Creates a record.
+    public init(id: Int64, name: String, emailAddress: String, creditCard: String, city: String, state: String, dateTime: Int64, extra: String) {
+        self.id = id
+        self.name = name
+        self.emailAddress = emailAddress
+        self.creditCard = creditCard
+        self.city = city
+        self.state = state
+        self.dateTime = dateTime
+        self.extra = extra
+    }
 }

@@ -1,6 +1,8 @@
 import RunnelCore
 
 extension Bid: NexmarkResult {
+    public var resultText: String { "\(auction)\t\(bidder)\t\(price)\t\(dateTime)\t\(extra)" }
+
     public var stableHash: UInt64 {
         var h = FieldHasher()
         h.add(auction)

@@ -18,6 +18,8 @@ public struct EuroBid: Sendable, Hashable, NexmarkResult {
         self.extra = extra
     }
 
+    public var resultText: String { "\(auction)\t\(bidder)\t\(priceMilliEuroCents)\t\(dateTime)\t\(extra)" }
+
     public var stableHash: UInt64 {
         var h = FieldHasher()
         h.add(auction)

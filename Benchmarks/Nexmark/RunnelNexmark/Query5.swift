@@ -16,6 +16,8 @@ public struct HotItem: Sendable, Hashable, NexmarkResult {
         self.windowEnd = windowEnd
     }
 
+    public var resultText: String { "\(auction)\t\(bids)\t\(windowStart)\t\(windowEnd)" }
+
     public var stableHash: UInt64 {
         var h = FieldHasher()
         h.add(auction)

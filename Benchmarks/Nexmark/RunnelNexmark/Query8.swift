@@ -13,6 +13,8 @@ public struct NewSeller: Sendable, Hashable, NexmarkResult {
         self.windowStart = windowStart
     }
 
+    public var resultText: String { "\(id)\t\(name)\t\(windowStart)" }
+
     public var stableHash: UInt64 {
         var h = FieldHasher()
         h.add(id)

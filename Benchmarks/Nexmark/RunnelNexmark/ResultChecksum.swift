@@ -1,10 +1,14 @@
 import RunnelCore
+import RunnelOperators
 import Synchronization
 
 /// A query result that can be folded into an order-independent checksum.
 public protocol NexmarkResult: Sendable {
     /// A hash of the result's fields, the same in every process and run.
     var stableHash: UInt64 { get }
+    /// The result's fields as text, separated by tabs (integers in decimal, times in epoch
+    /// milliseconds), to compare with another engine's results.
+    var resultText: String { get }
 }
 
 /// Combines hashes of fields (a multiply-and-mix over 64-bit words).
@@ -33,9 +37,15 @@ public final class ChecksumSink<Element: NexmarkResult>: Sink, Sendable {
     private let totals = Mutex((count: 0, checksum: UInt64(0)))
     private let keepResults: Bool
     private let kept = Mutex<[Element]>([])
+    /// Where each result's ``NexmarkResult/resultText`` goes, a line each, if anywhere.
+    let output: SharedFileOutput?
 
-    /// Creates the sink; `keepResults` also keeps every result (for tests).
-    public init(keepResults: Bool = false) { self.keepResults = keepResults }
+    /// Creates the sink; `keepResults` also keeps every result (for tests); with
+    /// `resultsPath`, each result is also written to that file as a line of text.
+    public init(keepResults: Bool = false, resultsPath: String? = nil) throws {
+        self.keepResults = keepResults
+        output = try resultsPath.map { try SharedFileOutput(path: $0) }
+    }
 
     /// Results received.
     public var count: Int { totals.withLock { $0.count } }
@@ -60,6 +70,7 @@ public final class ChecksumSink<Element: NexmarkResult>: Sink, Sendable {
         private var count = 0
         private var checksum: UInt64 = 0
         private var results: [Element] = []
+        private var text: [UInt8] = []
 
         init(sink: ChecksumSink) { self.sink = sink }
 
@@ -67,9 +78,24 @@ public final class ChecksumSink<Element: NexmarkResult>: Sink, Sendable {
             count += 1
             checksum &+= value.stableHash
             if sink.keepResults { results.append(value) }
+            if let output = sink.output {
+                text.append(contentsOf: value.resultText.utf8)
+                text.append(UInt8(ascii: "\n"))
+                if text.count >= 1 << 20 {
+                    try output.append(text)
+                    text.removeAll(keepingCapacity: true)
+                }
+            }
         }
 
-        public func finish() throws { flush() }
+        public func finish() throws {
+            if let output = sink.output, !text.isEmpty {
+                try output.append(text)
+                text.removeAll()
+            }
+            try sink.output?.sync()
+            flush()
+        }
         public func close() { flush() }
 
         private func flush() {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import RunnelCore
+import RunnelJSON
 import RunnelNexmark
+import RunnelOperators
 import RunnelRuntime
 #if canImport(Glibc)
 import Glibc
@@ -39,22 +41,47 @@ struct RunnelNexmarkCommand: ParsableCommand {
     @Flag(help: "A tiny run of every query in both modes, for CI: checks the benchmark still works.")
     var smoke = false
 
+    @Option(name: .customLong("write-events"), help: "Write --events generated events to this file as NDJSON (for Flink) and exit.")
+    var writeEvents: String?
+
+    @Option(help: "Read the events from this NDJSON file (as --write-events writes it) instead of generating them.")
+    var input: String?
+
+    @Option(name: .customLong("results-file"), help: "Write the results of the (single) query to this file, a line of tab-separated fields each.")
+    var resultsFile: String?
+
     func validate() throws {
         guard ["off", "on", "both"].contains(checkpoints) else { throw ValidationError("--checkpoints must be off, on or both") }
         guard events > 0, runs > 0, parallelism > 0, checkpointInterval > 0 else { throw ValidationError("counts and the interval must be positive") }
     }
 
     func run() throws {
+        var configuration = NexmarkConfiguration()
+        configuration.seed = seed
+        if let writeEvents {
+            let generator = NexmarkGenerator(configuration: configuration)
+            let output = try SharedFileOutput(path: writeEvents)
+            var json = JSONWriter(capacity: 1 << 20)
+            for n in 0..<Int64(events) {
+                NexmarkJSON.write(generator.event(n), into: &json)
+                if json.count >= 1 << 20 {
+                    try json.withBytes { try output.append($0) }
+                    json.removeAll()
+                }
+            }
+            try json.withBytes { try output.append($0) }
+            try output.sync()
+            return
+        }
         let selected: [NexmarkQuery] = queries == "all" ? NexmarkQuery.allCases : try queries.split(separator: ",").map {
             guard let q = NexmarkQuery(rawValue: String($0)) else { throw ValidationError("unknown query \($0)") }
             return q
         }
-        let count = smoke ? 20_000 : events
+        guard resultsFile == nil || selected.count == 1 else { throw ValidationError("--results-file needs a single query") }
+        let count = input.map { _ in 0 } ?? (smoke ? 20_000 : events)
         let runs = smoke ? 1 : self.runs
         let modes: [Bool] = smoke || checkpoints == "both" ? [false, true] : [checkpoints == "on"]
-        var configuration = NexmarkConfiguration()
-        configuration.seed = seed
-        print("Nexmark on Runnel: \(count) events per run, parallelism \(parallelism), \(runs) run(s) each; "
+        print("Nexmark on Runnel: \(input.map { "events from \($0)" } ?? "\(count) generated events") per run, parallelism \(parallelism), \(runs) run(s) each; "
               + "checkpoints every \(checkpointInterval) s where on")
         print("")
         print("| query | checkpoints | events/s, median (min–max) | events/s per core, median (min–max) | checkpoints taken | results | checksum |")
@@ -66,7 +93,11 @@ struct RunnelNexmarkCommand: ParsableCommand {
                 for _ in 0..<runs {
                     let directory = "/tmp/runnel-nexmark-checkpoints-\(getpid())"
                     defer { removeTree(directory) }
-                    let (graph, totals) = try query.plan(source: NexmarkSource(count: Int64(count), configuration: configuration))
+                    let (graph, totals) = if let input {
+                        try query.plan(source: NDJSONFileSource(path: input) { NexmarkLineDecoder() }, resultsPath: resultsFile)
+                    } else {
+                        try query.plan(source: NexmarkSource(count: Int64(count), configuration: configuration), resultsPath: resultsFile)
+                    }
                     var options = JobRunner.Options(parallelism: parallelism)
                     if withCheckpoints {
                         options.checkpoints = CheckpointSettings(directory: directory,
@@ -75,8 +106,9 @@ struct RunnelNexmarkCommand: ParsableCommand {
                     let cpuBefore = Self.cpuSeconds()
                     let result = try JobRunner(graph: graph, options: options).run()
                     let cpu = Self.cpuSeconds() - cpuBefore
-                    rates.append(Double(count) / result.wallSeconds)
-                    perCore.append(Double(count) / max(cpu, 1e-9))
+                    let eventsRead = input == nil ? count : result.counter("records_out", step: "nexmark")
+                    rates.append(Double(eventsRead) / result.wallSeconds)
+                    perCore.append(Double(eventsRead) / max(cpu, 1e-9))
                     let (n, checksum) = totals()
                     last = (n, checksum, result.counter("checkpoints_completed", step: "checkpoints"))
                 }

@@ -1,0 +1,47 @@
+"""Measuring a benchmark process and its descendants, shared by the comparison scripts."""
+import datetime, os, subprocess, sys, time
+
+import psutil
+
+
+def measure(command, stdout):
+    """Runs `command`; returns wall seconds, CPU seconds and peak RSS bytes of its process
+    tree. The tree is sampled every 50 ms (Flink's JVM is a grandchild of the Python
+    launcher); the child's own rusage at exit (which includes the descendants it waited
+    for) covers runs shorter than a sample."""
+    start = time.monotonic()
+    process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, text=True)
+    root = psutil.Process(process.pid)
+    cpu, peak = {}, 0
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid == process.pid:
+            break
+        try:
+            tree = [root] + root.children(recursive=True)
+        except psutil.NoSuchProcess:
+            tree = []
+        rss = 0
+        for p in tree:
+            try:
+                times = p.cpu_times()
+                cpu[p.pid] = times.user + times.system
+                rss += p.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        peak = max(peak, rss)
+        time.sleep(0.05)
+    wall = time.monotonic() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read()
+    if process.returncode != 0:
+        sys.exit(f"{command[0]} failed ({process.returncode}):\n{stderr[-3000:]}")
+    waited = usage.ru_utime + usage.ru_stime
+    return wall, max(sum(cpu.values()), waited), max(peak, usage.ru_maxrss * 1024)
+
+
+def to_millis(text):
+    text = text.strip().replace(" ", "T")
+    if text.endswith("Z"):
+        text = text[:-1]
+    return int(datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
