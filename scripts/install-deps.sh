@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian libraries Runnel builds against (idempotent; needs root or sudo).
 set -euo pipefail
-packages=(libuv1-dev libjemalloc-dev libsimdjson-dev libxxhash-dev libssl-dev libhttp-parser-dev zlib1g-dev pkg-config chromium)
+# Java 17 runs Apache Flink in the side-by-side benchmark (Benchmarks/flink; CI smoke-runs it).
+packages=(libuv1-dev libjemalloc-dev libsimdjson-dev libxxhash-dev libssl-dev libhttp-parser-dev zlib1g-dev pkg-config chromium openjdk-17-jre-headless)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

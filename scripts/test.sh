@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds everything (library, example, benchmarks) and runs the test
-# suite; then runs each benchmark on a tiny input so that they cannot rot.
+# Installs dependencies, builds everything (library, example, benchmarks), runs each benchmark
+# on a tiny input so that they cannot rot (the Flink comparisons install PyFlink from PyPI
+# into ~/.cache/runnel-bench first), then runs the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build --build-tests
 swift run --skip-build runnel-bench --smoke
 swift run --skip-build runnel-nexmark --smoke
+bash Benchmarks/flink/smoke.sh
 swift test --skip-build

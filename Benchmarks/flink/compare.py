@@ -21,7 +21,8 @@ parser.add_argument("--results", default=os.path.join(ROOT, "results"))
 args = parser.parse_args()
 os.makedirs(args.work, exist_ok=True)
 os.makedirs(args.results, exist_ok=True)
-CLI = os.path.join(ROOT, ".build", "release", "creator-analytics")
+# RUNNEL_BIN: where the Runnel binaries are (the CI smoke run uses the debug build).
+CLI = os.path.join(os.environ.get("RUNNEL_BIN", os.path.join(ROOT, ".build", "release")), "creator-analytics")
 FLINK_JOB = os.path.join(os.path.dirname(__file__), "creator_replay_flink.py")
 
 
@@ -140,3 +141,5 @@ figure.suptitle(f"Creator replay, parallelism {args.parallelism} ({stamp})")
 figure.tight_layout()
 figure.savefig(os.path.join(args.results, name + ".png"))
 print(f"wrote {os.path.join(args.results, name)}.md and .png")
+if not all(r["identical"] for r in rows):
+    sys.exit("the results differ")

@@ -25,7 +25,8 @@ parser.add_argument("--results", default=os.path.join(ROOT, "results"))
 args = parser.parse_args()
 os.makedirs(args.work, exist_ok=True)
 os.makedirs(args.results, exist_ok=True)
-NEXMARK = os.path.join(ROOT, ".build", "release", "runnel-nexmark")
+# RUNNEL_BIN: where the Runnel binaries are (the CI smoke run uses the debug build).
+NEXMARK = os.path.join(os.environ.get("RUNNEL_BIN", os.path.join(ROOT, ".build", "release")), "runnel-nexmark")
 FLINK_JOB = os.path.join(os.path.dirname(__file__), "nexmark_flink.py")
 
 
@@ -109,3 +110,5 @@ name = datetime.datetime.now(datetime.timezone.utc).strftime("nexmark-flink-vs-r
 with open(os.path.join(args.results, name), "w") as f:
     f.write(table + "\n")
 print(f"wrote {os.path.join(args.results, name)}")
+if not all(row[-1] for row in rows):
+    sys.exit("the results differ")
