@@ -43,6 +43,8 @@ def flink_results(path):
     views, sessions = set(), set()
     with open(path) as f:
         for line in f:
+            if any(kind in line for kind in ("-U[", "+U[", "-D[")):
+                sys.exit(f"Flink retracted or updated a result: {line.strip()}")
             if "+I[" not in line:
                 continue
             kind = line.split(">", 1)[0].strip().split(":")[0]  # "post_views:2" (subtask 2)

@@ -18,7 +18,6 @@ path, parallelism = sys.argv[1], int(sys.argv[2])
 env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
 config = env.get_config()
 config.set("parallelism.default", str(parallelism))
-config.set("table.exec.source.idle-timeout", "1 s")
 config.set("pipeline.name", "creator-replay")
 config.set("table.local-time-zone", "UTC")
 

@@ -1,5 +1,5 @@
 """Measuring a benchmark process and its descendants, shared by the comparison scripts."""
-import datetime, os, subprocess, sys, time
+import datetime, os, subprocess, sys, tempfile, time
 
 import psutil
 
@@ -8,9 +8,12 @@ def measure(command, stdout):
     """Runs `command`; returns wall seconds, CPU seconds and peak RSS bytes of its process
     tree. The tree is sampled every 50 ms (Flink's JVM is a grandchild of the Python
     launcher); the child's own rusage at exit (which includes the descendants it waited
-    for) covers runs shorter than a sample."""
+    for) covers runs shorter than a sample. A descendant's CPU after the last sample is
+    lost unless it was waited for: that can only under-count Flink's CPU."""
     start = time.monotonic()
-    process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, text=True)
+    # Standard error to a file: a pipe read only at exit would block a chatty child.
+    errors = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(command, stdout=stdout, stderr=errors, text=True)
     root = psutil.Process(process.pid)
     cpu, peak = {}, 0
     while True:
@@ -33,7 +36,9 @@ def measure(command, stdout):
         time.sleep(0.05)
     wall = time.monotonic() - start
     process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read()
+    errors.seek(0)
+    stderr = errors.read()
+    errors.close()
     if process.returncode != 0:
         sys.exit(f"{command[0]} failed ({process.returncode}):\n{stderr[-3000:]}")
     waited = usage.ru_utime + usage.ru_stime

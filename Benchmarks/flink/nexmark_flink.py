@@ -1,9 +1,9 @@
 """Nexmark queries in Flink SQL (PyFlink, local mini-cluster) over events written by
 `runnel-nexmark --write-events` (flat NDJSON: event_type 0 person, 1 auction, 2 bid;
 dateTime in epoch milliseconds). The query texts follow the Nexmark benchmark's Flink
-SQL; where Runnel's semantics are stated differently (q7's window is [start, end)), the
-query says so. Results go to Flink's print sink (to compare with Runnel's) or to its
-blackhole sink (to time).
+SQL, except: q1 multiplies by 908 in integers (Runnel's exact thousandths of a euro cent,
+where the benchmark multiplies by 0.908), and q7 is a window join (see there). Results go
+to Flink's print sink (to compare with Runnel's) or to its blackhole sink (to time).
 
 Usage: python nexmark_flink.py EVENTS.ndjson QUERY PARALLELISM print|blackhole
 """
@@ -53,8 +53,11 @@ QUERIES = {
         ) MaxBids
         ON AuctionBids.starttime = MaxBids.starttime AND AuctionBids.endtime = MaxBids.endtime AND AuctionBids.num >= MaxBids.maxn"""),
     # The bids of each 10 s window whose price is the window's highest: a window join of the
-    # bids with the window's maximum (Nexmark's text joins on dateTime BETWEEN end - 10 s
-    # AND end, which also matches a bid at exactly the end; Runnel's windows are [start, end)).
+    # bids with the window's maximum, so that a window is [start, end) as in Runnel (the
+    # benchmark's text joins on dateTime BETWEEN rowtime - 10 s AND rowtime, the rowtime
+    # being end - 1 ms, which also matches a bid 1 ms before the start). The plans differ:
+    # Flink keeps every bid of a window in the join's state; Runnel keeps, per auction, only
+    # its highest bids, then combines them per window.
     "q7": ("auction BIGINT, price BIGINT, bidder BIGINT, ms BIGINT, extra STRING", """
         SELECT B.auction, B.price, B.bidder, B.ms, B.extra
         FROM (SELECT * FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dt), INTERVAL '10' SECOND))) B

@@ -4,7 +4,8 @@ import RunnelCore
 /// `i` of `p` makes events `i, i + p, i + 2p, …` up to ``count``, each stamped with its event
 /// time, which increases along a subtask's events (so its watermark can follow them with no
 /// delay). Checkpointable: a subtask records the number of its next event; a restored job
-/// must run at the parallelism of the one that recorded it.
+/// must run at the parallelism of the one that recorded it, with the same count and
+/// configuration (which the position does not record).
 public struct NexmarkSource: Source, Sendable {
     /// The generator.
     public let generator: NexmarkGenerator
@@ -65,10 +66,11 @@ public struct NexmarkSource: Source, Sendable {
             guard positions.count == parallelism else {
                 throw SourceRestoreError(reason: "the Nexmark source restores only at the parallelism it ran at (\(positions.count), now \(parallelism))")
             }
+            var seen = Set<Int64>()
             for payload in positions {
                 var reader = BinaryReader(payload)
                 let p = try reader.readVarInt(), s = try reader.readVarInt(), n = try reader.readVarInt()
-                guard p == Int64(parallelism), s >= 0, s < p, n >= 0, n % p == s else {
+                guard p == Int64(parallelism), s >= 0, s < p, n >= 0, n % p == s, seen.insert(s).inserted else {
                     throw SourceRestoreError(reason: "bad Nexmark position (parallelism \(p), subtask \(s), next \(n))")
                 }
                 if s == Int64(subtask) { next = n }
