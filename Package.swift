@@ -194,7 +194,7 @@ let package = Package(
         .executableTarget(
             name: "runnel-nexmark",
             dependencies: [
-                "RunnelNexmark", "RunnelCore", "RunnelRuntime", "RunnelOperators",
+                "RunnelNexmark", "RunnelCore", "RunnelRuntime", "RunnelOperators", "RunnelCheckpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Nexmark/runnel-nexmark",

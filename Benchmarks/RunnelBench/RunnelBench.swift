@@ -1,5 +1,6 @@
 import ArgumentParser
 import CreatorAnalyticsKit
+import RunnelCheckpoint
 import RunnelJSON
 import RunnelOperators
 import RunnelRuntime
@@ -392,15 +393,10 @@ struct RunnelBench: ParsableCommand {
     }
 }
 
-/// Removes a directory tree (`rm -rf`), for the benchmark's scratch checkpoints.
+/// Removes a directory tree, for the benchmark's scratch checkpoints (a missing one is fine;
+/// a failure to remove scratch files does not stop the benchmark).
 func removeTree(_ path: String) {
-    let words: [String] = ["rm", "-rf", path]
-    var args: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-    defer { for a in args { free(a) } }
-    var pid: pid_t = 0
-    guard posix_spawnp(&pid, "rm", nil, nil, &args, environ) == 0 else { return }
-    var status: Int32 = 0
-    waitpid(pid, &status, 0)
+    try? DurableFiles.removeTree(path)
 }
 
 /// Whether the child prints its summary (`RUNNEL_BENCH_VERBOSE=1`).

@@ -7,7 +7,9 @@ import Darwin
 /// The file operations checkpoints are built from: whole-file writes that reach the disk
 /// before they count (write, `fsync`, then rename or directory `fsync`), reads, listings and
 /// removals. A failure is a ``CheckpointIOError`` naming the operation, the path and errno.
-enum DurableFiles {
+/// Other modules that keep files on disk (the durable log, the benchmarks) use the public
+/// ones rather than writing them again.
+public enum DurableFiles {
     /// Writes `bytes` to a new file at `path` and flushes it to stable storage.
     static func writeNew(_ path: String, _ bytes: [UInt8]) throws(CheckpointIOError) {
         try writeNew(path, pieces: [bytes])
@@ -48,7 +50,7 @@ enum DurableFiles {
 
     /// Replaces the file at `path` atomically: a temporary file is written and flushed, then
     /// renamed over `path`, and the directory is flushed.
-    static func replace(_ path: String, _ bytes: [UInt8]) throws(CheckpointIOError) {
+    public static func replace(_ path: String, _ bytes: [UInt8]) throws(CheckpointIOError) {
         let temporary = directory(of: path) + "/." + name(of: path) + ".tmp-\(getpid())"
         unlink(temporary)
         try writeNew(temporary, bytes)
@@ -60,7 +62,9 @@ enum DurableFiles {
         try syncDirectory(directory(of: path))
     }
 
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CheckpointIOError) {
+    /// Writes all of `bytes` to the open file `fd` (at `path`, for errors), retrying after
+    /// interruptions and short writes.
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CheckpointIOError) {
         var failure: CheckpointIOError?
         bytes.withUnsafeBytes { raw in
             var done = 0
@@ -78,7 +82,7 @@ enum DurableFiles {
     }
 
     /// Flushes a directory's entries (a created, renamed or removed name) to stable storage.
-    static func syncDirectory(_ path: String) throws(CheckpointIOError) {
+    public static func syncDirectory(_ path: String) throws(CheckpointIOError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw CheckpointIOError(operation: "open directory", path: path, code: errno) }
         defer { close(fd) }
@@ -86,7 +90,7 @@ enum DurableFiles {
     }
 
     /// The whole content of the file at `path`.
-    static func read(_ path: String) throws(CheckpointIOError) -> [UInt8] {
+    public static func read(_ path: String) throws(CheckpointIOError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CheckpointIOError(operation: "open", path: path, code: errno) }
         defer { close(fd) }
@@ -112,7 +116,7 @@ enum DurableFiles {
     }
 
     /// Creates a directory (and its parents); an existing one is fine.
-    static func makeDirectory(_ path: String) throws(CheckpointIOError) {
+    public static func makeDirectory(_ path: String) throws(CheckpointIOError) {
         if isDirectory(path) { return }
         let parent = directory(of: path)
         if parent != path && !parent.isEmpty && !isDirectory(parent) { try makeDirectory(parent) }
@@ -132,7 +136,7 @@ enum DurableFiles {
     }
 
     /// The names in a directory (without `.` and `..`).
-    static func list(_ path: String) throws(CheckpointIOError) -> [String] {
+    public static func list(_ path: String) throws(CheckpointIOError) -> [String] {
         guard let dir = opendir(path) else { throw CheckpointIOError(operation: "opendir", path: path, code: errno) }
         defer { closedir(dir) }
         var names: [String] = []
@@ -146,7 +150,7 @@ enum DurableFiles {
     }
 
     /// Removes a file or a directory tree; a missing path is fine.
-    static func removeTree(_ path: String) throws(CheckpointIOError) {
+    public static func removeTree(_ path: String) throws(CheckpointIOError) {
         if isDirectory(path) {
             for name in try list(path) { try removeTree(path + "/" + name) }
             guard rmdir(path) == 0 || errno == ENOENT else { throw CheckpointIOError(operation: "rmdir", path: path, code: errno) }

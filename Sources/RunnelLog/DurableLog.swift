@@ -1,4 +1,5 @@
 import Foundation
+import RunnelCheckpoint
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -124,7 +125,7 @@ public final class DurableLog: @unchecked Sendable {
     public init(configuration: Configuration) throws {
         self.configuration = configuration
         let directory = configuration.directory
-        try LogSegments.makeDirectory(directory)
+        try LogSegments.io { try DurableFiles.makeDirectory(directory) }
         lockFD = try Self.lock(directory)
         let count: Int
         do {
@@ -160,13 +161,13 @@ public final class DurableLog: @unchecked Sendable {
         do {
             for p in 0..<count {
                 let partitionDirectory = directory + "/p-\(p)"
-                try LogSegments.makeDirectory(partitionDirectory)
+                try LogSegments.io { try DurableFiles.makeDirectory(partitionDirectory) }
                 var bases = try LogSegments.list(partitionDirectory)
                 if bases.isEmpty {
                     let fd = open(LogSegments.path(partitionDirectory, base: 0), O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
                     guard fd >= 0 else { throw DurableLogError("create", path: partitionDirectory, code: errno) }
                     Glibc.close(fd)
-                    try LogSegments.syncDirectory(partitionDirectory)
+                    try LogSegments.io { try DurableFiles.syncDirectory(partitionDirectory) }
                     bases = [0]
                 }
                 for (a, b) in zip(bases, bases.dropFirst()) {
@@ -182,11 +183,11 @@ public final class DurableLog: @unchecked Sendable {
                 guard fd >= 0 else { throw DurableLogError("open", path: path, code: errno) }
                 writers.append(PartitionWriter(directory: partitionDirectory, fd: fd, base: last, end: last))
                 let size = try LogSegments.size(path)
-                let valid = try LogSegments.validLength(fd, size: size, path: path)
+                let (valid, nextWholeFrame) = try LogSegments.recover(path)
                 if valid < size {
                     // Only a torn last append may be cut: a whole frame after the bad bytes
                     // means the damage is in the middle, where acknowledged frames follow.
-                    if let next = try LogSegments.nextValidFrame(fd, after: valid, size: size, path: path) {
+                    if let next = nextWholeFrame {
                         throw DurableLogError("open", path: path,
                                               detail: "damaged frame at offset \(last + valid), with whole frames after it (from \(last + next)); refusing to cut acknowledged data")
                     }
@@ -230,20 +231,7 @@ public final class DurableLog: @unchecked Sendable {
             }
             return count
         }
-        let temporary = path + ".tmp"
-        let bytes = Array("runnel-log 1 partitions=\(partitions)\n".utf8)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DurableLogError("create", path: temporary, code: errno) }
-        do {
-            try bytes.withUnsafeBytes { raw in try LogSegments.writeFully(fd, raw, path: temporary) }
-            guard fsync(fd) == 0 else { throw DurableLogError("fsync", path: temporary, code: errno) }
-        } catch {
-            Glibc.close(fd)
-            throw error
-        }
-        Glibc.close(fd)
-        guard rename(temporary, path) == 0 else { throw DurableLogError("rename", path: path, code: errno) }
-        try LogSegments.syncDirectory(directory)
+        try LogSegments.io { try DurableFiles.replace(path, Array("runnel-log 1 partitions=\(partitions)\n".utf8)) }
         return partitions
     }
 
@@ -350,8 +338,10 @@ public final class DurableLog: @unchecked Sendable {
         let w = writers[p]
         let path = LogSegments.path(w.directory, base: w.base)
         do {
-            try item.header.withUnsafeBytes { raw in try LogSegments.writeFully(w.fd, raw, path: path) }
-            try item.payload.withUnsafeBytes { raw in try LogSegments.writeFully(w.fd, raw, path: path) }
+            try LogSegments.io {
+                try DurableFiles.writeAll(w.fd, item.header, path: path)
+                try DurableFiles.writeAll(w.fd, item.payload, path: path)
+            }
         } catch {
             // Cut the partial frame off, so the next append starts at a frame boundary.
             if ftruncate(w.fd, off_t(w.end - w.base)) != 0 {
@@ -380,7 +370,7 @@ public final class DurableLog: @unchecked Sendable {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DurableLogError("create", path: path, code: errno) }
         do {
-            try LogSegments.syncDirectory(w.directory)
+            try LogSegments.io { try DurableFiles.syncDirectory(w.directory) }
         } catch {
             Glibc.close(fd)
             unlink(path)
@@ -407,7 +397,7 @@ public final class DurableLog: @unchecked Sendable {
         }
         condition.unlock()
         for base in doomed { unlink(LogSegments.path(writers[p].directory, base: base)) }
-        if !doomed.isEmpty { try? LogSegments.syncDirectory(writers[p].directory) }
+        if !doomed.isEmpty { try? DurableFiles.syncDirectory(writers[p].directory) }
     }
 
     // MARK: Reading

@@ -52,6 +52,17 @@ public enum LogFrame {
             && XXHash64.hash(pieces: [UnsafeRawBufferPointer(rebasing: headerBytes[0..<16]), payload]) == header.checksum
     }
 
+    /// The length (header and payload) of the whole, intact frame starting at `offset` in
+    /// `bytes`, or nil when none starts there.
+    static func wholeFrameLength(in bytes: UnsafeRawBufferPointer, at offset: Int) -> Int? {
+        guard offset + headerSize <= bytes.count else { return nil }
+        let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + headerSize)])
+        guard let header = parseHeader(headerBytes), offset + headerSize + header.payloadLength <= bytes.count else { return nil }
+        let start = offset + headerSize
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + header.payloadLength)])
+        return matches(header, headerBytes: headerBytes, payload: payload) ? headerSize + header.payloadLength : nil
+    }
+
     private static func store(_ value: UInt32, at offset: Int, in bytes: inout [UInt8]) {
         for i in 0..<4 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(i))) }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RunnelCheckpoint
 import RunnelCore
 import RunnelJSON
 import RunnelNexmark
@@ -92,7 +93,7 @@ struct RunnelNexmarkCommand: ParsableCommand {
                 var last = (count: 0, checksum: UInt64(0), checkpoints: 0)
                 for _ in 0..<runs {
                     let directory = "/tmp/runnel-nexmark-checkpoints-\(getpid())"
-                    defer { removeTree(directory) }
+                    defer { try? DurableFiles.removeTree(directory) }
                     let (graph, totals) = if let input {
                         try query.plan(source: NDJSONFileSource(path: input) { NexmarkLineDecoder() }, resultsPath: resultsFile)
                     } else {
@@ -131,19 +132,5 @@ struct RunnelNexmarkCommand: ParsableCommand {
         let sorted = values.sorted()
         func k(_ x: Double) -> String { "\(Int((x / 1000).rounded())) k" }
         return sorted.count == 1 ? k(sorted[0]) : "\(k(sorted[sorted.count / 2])) (\(k(sorted[0]))–\(k(sorted[sorted.count - 1])))"
-    }
-
-    /// Removes a directory and what it holds.
-    func removeTree(_ path: String) {
-        guard let dir = opendir(path) else { return }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name == "." || name == ".." { continue }
-            let child = path + "/" + name
-            var info = stat()
-            if lstat(child, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { removeTree(child) } else { unlink(child) }
-        }
-        closedir(dir)
-        rmdir(path)
     }
 }
