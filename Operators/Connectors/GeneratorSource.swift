@@ -7,6 +7,11 @@ import Glibc
 ///
 /// Subtask `i` of `p` makes the records with indices `i, i + p, i + 2p, …`; the rate is
 /// the total over all subtasks. With a `count` the source is bounded.
+///
+/// Checkpointable when `make` is deterministic: a subtask records the index of its next
+/// record, and a restored job, which must run at the parallelism of the one that recorded
+/// it (with the same `make` and `count`, which the position does not record), goes on from
+/// there.
 public struct GeneratorSource<Element>: Source, Sendable {
     /// Makes the record with a global index (deterministic generators give reproducible runs).
     public let make: @Sendable (Int) -> Element
@@ -42,15 +47,44 @@ public struct GeneratorSource<Element>: Source, Sendable {
     /// Makes one subtask's share.
     public final class Reader: SourceReader {
         let source: GeneratorSource
+        let subtask: Int
         let parallelism: Int
-        var nextIndex: Int
+        /// The index of the next record this subtask makes.
+        public private(set) var nextIndex: Int
         var emitted = 0
         var startedAt: Int64?
 
         init(source: GeneratorSource, subtask: Int, parallelism: Int) {
             self.source = source
+            self.subtask = subtask
             self.parallelism = parallelism
             self.nextIndex = subtask
+        }
+
+        /// `parallelism, subtask, next index` as varints.
+        public func checkpointPosition() throws -> (payload: [UInt8], summary: String) {
+            var writer = BinaryWriter()
+            writer.writeVarInt(Int64(parallelism))
+            writer.writeVarInt(Int64(subtask))
+            writer.writeVarInt(Int64(nextIndex))
+            return (writer.bytes, "next record \(nextIndex)")
+        }
+
+        /// Takes this subtask's next index from the positions of a run at the same
+        /// parallelism (each subtask's exactly once).
+        public func restore(from positions: [[UInt8]]) throws {
+            guard positions.count == parallelism else {
+                throw SourceRestoreError(reason: "a generator source restores only at the parallelism it ran at (\(positions.count), now \(parallelism))")
+            }
+            var seen = Set<Int64>()
+            for payload in positions {
+                var reader = BinaryReader(payload)
+                let p = try reader.readVarInt(), s = try reader.readVarInt(), n = try reader.readVarInt()
+                guard p == Int64(parallelism), s >= 0, s < p, n >= 0, n % p == s, seen.insert(s).inserted else {
+                    throw SourceRestoreError(reason: "bad generator position (parallelism \(p), subtask \(s), next \(n))")
+                }
+                if s == Int64(subtask) { nextIndex = Int(n) }
+            }
         }
 
         public func read(into output: SourceOutput<Element>, limit: Int) throws -> SourceReadStatus {

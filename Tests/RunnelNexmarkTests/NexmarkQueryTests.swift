@@ -123,7 +123,7 @@ import Testing
         let positions = try readers.map { try $0.checkpointPosition().payload }
         let restored = try source.createReader(subtask: 1, parallelism: 2)
         try restored.restore(from: positions)
-        #expect(restored.next == 1)
+        #expect(restored.nextIndex == 1)
         #expect(throws: SourceRestoreError.self) { try restored.restore(from: [positions[0], positions[0]]) }
         #expect(throws: SourceRestoreError.self) { try source.createReader(subtask: 0, parallelism: 3).restore(from: positions) }
     }
