@@ -8,7 +8,7 @@ Run through Benchmarks/flink/run.sh, which prepares the virtual environment.
 """
 import argparse, datetime, importlib.metadata, json, os, statistics, subprocess, sys, time
 
-from measure import measure, to_millis
+from measure import measure, print_sink_rows, to_millis
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 parser = argparse.ArgumentParser()
@@ -41,18 +41,11 @@ def runnel_results(path):
 
 def flink_results(path):
     views, sessions = set(), set()
-    with open(path) as f:
-        for line in f:
-            if any(kind in line for kind in ("-U[", "+U[", "-D[")):
-                sys.exit(f"Flink retracted or updated a result: {line.strip()}")
-            if "+I[" not in line:
-                continue
-            kind = line.split(">", 1)[0].strip().split(":")[0]  # "post_views:2" (subtask 2)
-            fields = [x.strip() for x in line.split("+I[", 1)[1].rstrip().rstrip("]").split(", ")]
-            if kind == "post_views":
-                views.add((fields[0], to_millis(fields[1]), fields[2], int(fields[3]), int(fields[4])))
-            elif kind == "session":
-                sessions.add((fields[0], to_millis(fields[1]), to_millis(fields[2]), int(fields[3]), int(fields[4]), int(fields[5])))
+    for kind, fields in print_sink_rows(path):
+        if kind == "post_views":
+            views.add((fields[0], to_millis(fields[1]), fields[2], int(fields[3]), int(fields[4])))
+        elif kind == "session":
+            sessions.add((fields[0], to_millis(fields[1]), to_millis(fields[2]), int(fields[3]), int(fields[4]), int(fields[5])))
     return views, sessions
 
 

@@ -1,4 +1,5 @@
-"""Measuring a benchmark process and its descendants, shared by the comparison scripts."""
+"""Measuring a benchmark process and its descendants, and reading what Flink's print sink
+wrote: shared by the comparison scripts."""
 import datetime, os, subprocess, sys, tempfile, time
 
 import psutil
@@ -50,3 +51,18 @@ def to_millis(text):
     if text.endswith("Z"):
         text = text[:-1]
     return int(datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+
+
+def print_sink_rows(path):
+    """The rows Flink's print sink wrote to `path`, as (identifier, fields): a line
+    `post_views:2> +I[p-1, 2026-02-22T23:59, c-1, 98, 97]` gives ("post_views", ["p-1", ...]).
+    Fields keep their spaces (padding strings may end in one). Exits if Flink retracted or
+    updated a row: the compared results must be final ones."""
+    with open(path) as f:
+        for line in f:
+            if any(kind in line for kind in ("-U[", "+U[", "-D[")):
+                sys.exit(f"Flink retracted or updated a result: {line.strip()}")
+            if "+I[" not in line:
+                continue
+            identifier = line.split(">", 1)[0].strip().split(":")[0]  # "post_views:2": subtask 2
+            yield identifier, line.split("+I[", 1)[1].rstrip("\n")[:-1].split(", ")

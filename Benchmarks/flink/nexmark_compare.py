@@ -11,7 +11,7 @@ Run through Benchmarks/flink/run-nexmark.sh, which prepares the virtual environm
 """
 import argparse, collections, datetime, importlib.metadata, os, statistics, subprocess, sys
 
-from measure import measure, to_millis
+from measure import measure, print_sink_rows, to_millis
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 parser = argparse.ArgumentParser()
@@ -51,20 +51,14 @@ def flink(query, events, sink, output=os.devnull):
 
 def normalized_flink(query, path):
     rows = collections.Counter()
-    with open(path) as f:
-        for line in f:
-            if any(kind in line for kind in ("-U[", "+U[", "-D[")):
-                sys.exit(f"{query}: Flink retracted or updated a result: {line.strip()}")
-            if "+I[" not in line:
-                continue
-            fields = line.split("+I[", 1)[1].rstrip("\n")[:-1].split(", ")
-            if query in ("q5", "q11"):
-                fields = fields[:2] + [str(to_millis(fields[2])), str(to_millis(fields[3]))]
-            elif query == "q8":
-                fields = fields[:2] + [str(to_millis(fields[2]))]
-            elif query == "q7":
-                fields = [fields[0], fields[2], fields[1], fields[3], fields[4]]
-            rows["\t".join(fields)] += 1
+    for _, fields in print_sink_rows(path):
+        if query in ("q5", "q11"):
+            fields = fields[:2] + [str(to_millis(fields[2])), str(to_millis(fields[3]))]
+        elif query == "q8":
+            fields = fields[:2] + [str(to_millis(fields[2]))]
+        elif query == "q7":
+            fields = [fields[0], fields[2], fields[1], fields[3], fields[4]]
+        rows["\t".join(fields)] += 1
     return rows
 
 
