@@ -224,6 +224,25 @@ struct ReplayEndToEndTests {
         }
     }
 
+    @Test("the replay decoding of every edge-case line is the whole event's replay fields, or the same rejection")
+    func replayDecodingAgreesWithWholeEvents() throws {
+        let decoder = CreatorEventDecoder()
+        var valid = 0, anonymous = 0
+        for line in ReplayRef.splitLines(file(edgeCaseLines())) + ReplayRef.splitLines(ReplayE2E.generate(seed: 5, count: 2_000)) {
+            let whole = decoder.decode(string: line)
+            let replay = decoder.decodeReplayEvent(string: line)
+            #expect(replay.reason == whole.reason, "\(line)")
+            #expect(replay.event == whole.event.map(ReplayEvent.init), "\(line)")
+            if let event = replay.event {
+                valid += 1
+                if event.visitor != nil && event.visitor == whole.event?.sessionId { anonymous += 1 }
+                // Only views carry a post and creator: the windows read them from nothing else.
+                #expect((event.viewedPost != nil) == (event.name == .postViewed && whole.event?.postId != nil), "\(line)")
+            }
+        }
+        #expect(valid > 1_000 && anonymous > 0, "valid \(valid), visitors named by their session \(anonymous)")
+    }
+
     @Test("a file that is only bad lines, and an empty file, run to completion")
     func degenerateFiles() throws {
         let dir = try E2ETempDir()

@@ -27,6 +27,11 @@ public struct BinaryWriter: Sendable {
         bytes.removeAll(keepingCapacity: true)
     }
 
+    /// Makes room for `capacity` bytes in all (no effect when there is room already).
+    public mutating func reserveCapacity(_ capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
+
     /// The number of bytes written.
     public var count: Int { bytes.count }
 
@@ -66,6 +71,11 @@ public struct BinaryWriter: Sendable {
 
     /// Appends `value` as an unsigned LEB128 varint (1 to 10 bytes).
     public mutating func writeVarUInt(_ value: UInt64) {
+        if value < 0x80 {
+            // One byte: lengths of ids and small counts, the common case.
+            bytes.append(UInt8(truncatingIfNeeded: value))
+            return
+        }
         var rest = value
         while rest >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)

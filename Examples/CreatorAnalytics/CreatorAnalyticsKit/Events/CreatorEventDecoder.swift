@@ -68,6 +68,60 @@ public final class CreatorEventDecoder {
     ///   `NDJSONFileReader` or inside a `PaddedBuffer` satisfy this; for any
     ///   other memory use `decode(string:)` or copy into a `PaddedBuffer`.
     public func decode(_ line: UnsafeRawBufferPointer) -> CreatorEventDecodeResult {
+        let head: Head
+        switch check(line) {
+        case .valid(let checked): head = checked
+        case .invalid(let reason): return .invalid(reason: reason)
+        }
+        let name = head.name
+        let userId = identifier(.userId), sessionId = identifier(.sessionId), postId = identifier(.postId)
+        let creatorId = identifier(.creatorId), subscriberId = identifier(.subscriberId), commentId = identifier(.commentId)
+        let amount = parser[Field.amount.rawValue].doubleValue
+        let currency = parser[Field.currency.rawValue].stringValue
+        var paid: Bool?
+        if name == .creatorSubscribed, let type = parser[Field.subscriptionType.rawValue].stringBytes {
+            paid = JSONBytes.equal(type, "paid") ? true : JSONBytes.equal(type, "free") ? false : nil
+        }
+        let device = DeviceClass(deviceType: parser[Field.deviceType.rawValue].stringBytes, platform: parser[Field.platform.rawValue].stringBytes)
+        var creatorRole: Bool?
+        if name == .userRegistered, let role = parser[Field.role.rawValue].stringBytes {
+            creatorRole = JSONBytes.equal(role, "creator") ? true : JSONBytes.equal(role, "reader") ? false : nil
+        }
+
+        var referrer: String?
+        if keepsReferrer, let text = parser[Field.referrer.rawValue].stringValue, !text.isEmpty { referrer = text }
+
+        return .valid(CreatorEvent(
+            eventKey: head.eventKey, name: name, timestamp: head.timestamp,
+            userId: userId, sessionId: sessionId, postId: postId, creatorId: creatorId,
+            subscriberId: subscriberId, commentId: commentId, amount: amount, currency: currency, paidSubscription: paid,
+            creatorRole: creatorRole, device: device, referrer: referrer))
+    }
+
+    /// Decodes one line into the fields the replay job reads (``ReplayEvent``): the same
+    /// checks and reasons as ``decode(_:)``, with the same requirement on `line`.
+    public func decodeReplayEvent(_ line: UnsafeRawBufferPointer) -> LineDecodeResult<ReplayEvent> {
+        let head: Head
+        switch check(line) {
+        case .valid(let checked): head = checked
+        case .invalid(let reason): return .invalid(reason: reason)
+        }
+        // The session id is read only when there is no user id: it names the visitor then.
+        let visitor = identifier(.userId) ?? identifier(.sessionId)
+        let isView = head.name == .postViewed
+        return .valid(ReplayEvent(eventKey: head.eventKey, name: head.name, timestamp: head.timestamp, visitor: visitor,
+                                  viewedPost: isView ? identifier(.postId) : nil, viewedCreator: isView ? identifier(.creatorId) : nil))
+    }
+
+    /// What every valid line has.
+    private struct Head: Sendable, Hashable {
+        var eventKey: EventIDKey
+        var name: CreatorEventName
+        var timestamp: Int64
+    }
+
+    /// Parses `line` and applies every check of a valid line, leaving its fields in `parser`.
+    private func check(_ line: UnsafeRawBufferPointer) -> LineDecodeResult<Head> {
         switch parser.parse(line, keys: Self.keySet) {
         case .ok: break
         case .notAnObject: return .invalid(reason: "not a JSON object")
@@ -97,28 +151,7 @@ public final class CreatorEventDecoder {
         if let missing = firstMissingRequiredField(name) {
             return .invalid(reason: "missing required field \(missing) for \(name.wireName)")
         }
-        let userId = identifier(.userId), sessionId = identifier(.sessionId), postId = identifier(.postId)
-        let creatorId = identifier(.creatorId), subscriberId = identifier(.subscriberId), commentId = identifier(.commentId)
-        let amount = parser[Field.amount.rawValue].doubleValue
-        let currency = parser[Field.currency.rawValue].stringValue
-        var paid: Bool?
-        if name == .creatorSubscribed, let type = parser[Field.subscriptionType.rawValue].stringBytes {
-            paid = JSONBytes.equal(type, "paid") ? true : JSONBytes.equal(type, "free") ? false : nil
-        }
-        let device = DeviceClass(deviceType: parser[Field.deviceType.rawValue].stringBytes, platform: parser[Field.platform.rawValue].stringBytes)
-        var creatorRole: Bool?
-        if name == .userRegistered, let role = parser[Field.role.rawValue].stringBytes {
-            creatorRole = JSONBytes.equal(role, "creator") ? true : JSONBytes.equal(role, "reader") ? false : nil
-        }
-
-        var referrer: String?
-        if keepsReferrer, let text = parser[Field.referrer.rawValue].stringValue, !text.isEmpty { referrer = text }
-
-        return .valid(CreatorEvent(
-            eventKey: EventIDKey(utf8: eventIdBytes), name: name, timestamp: timestamp,
-            userId: userId, sessionId: sessionId, postId: postId, creatorId: creatorId,
-            subscriberId: subscriberId, commentId: commentId, amount: amount, currency: currency, paidSubscription: paid,
-            creatorRole: creatorRole, device: device, referrer: referrer))
+        return .valid(Head(eventKey: EventIDKey(utf8: eventIdBytes), name: name, timestamp: timestamp))
     }
 
     /// Decodes a line given as a `String` by copying it into padded scratch
@@ -127,6 +160,14 @@ public final class CreatorEventDecoder {
         scratch.removeAll()
         scratch.append(line)
         return decode(scratch.bytes)
+    }
+
+    /// ``decodeReplayEvent(_:)`` of a line given as a `String` (copied into padded scratch
+    /// memory first); for tests, not for bulk input.
+    public func decodeReplayEvent(string line: String) -> LineDecodeResult<ReplayEvent> {
+        scratch.removeAll()
+        scratch.append(line)
+        return decodeReplayEvent(scratch.bytes)
     }
 
     // MARK: - Field helpers

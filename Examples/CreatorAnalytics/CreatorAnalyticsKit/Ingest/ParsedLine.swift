@@ -2,10 +2,11 @@ import RunnelCore
 import RunnelJSON
 import RunnelOperators
 
-/// A line of the input after decoding: a valid event, or a dead letter.
+/// A line of the replay job's input after decoding: a valid event (the fields the job
+/// reads, see ``ReplayEvent``), or a dead letter.
 public enum ParsedLine: Sendable {
     /// The line is a valid event.
-    case event(CreatorEvent)
+    case event(ReplayEvent)
     /// The line was rejected.
     case invalid(DeadLetter)
 
@@ -16,7 +17,7 @@ public enum ParsedLine: Sendable {
     }
 }
 
-/// Decodes NDJSON lines of creator events on one source subtask.
+/// Decodes NDJSON lines of creator events into replay events on one source subtask.
 public final class CreatorLineDecoder: LineDecoder {
     private let decoder = CreatorEventDecoder()
 
@@ -27,7 +28,7 @@ public final class CreatorLineDecoder: LineDecoder {
         if line.bytes.isEmpty {
             return .invalid(DeadLetter(lineNumber: line.lineNumber, reason: "empty line", raw: ""))
         }
-        switch decoder.decode(line.bytes) {
+        switch decoder.decodeReplayEvent(line.bytes) {
         case .valid(let event):
             return .event(event)
         case .invalid(let reason):
@@ -52,7 +53,7 @@ public final class SplitValidEvents: ProcessFunction {
         invalid = setup.counter("invalid")
     }
 
-    public func processElement(_ value: ParsedLine, context: ProcessContext, out: Collector<CreatorEvent>) {
+    public func processElement(_ value: ParsedLine, context: ProcessContext, out: Collector<ReplayEvent>) {
         switch value {
         case .event(let e):
             valid.increment()

@@ -163,7 +163,7 @@ public enum ReplayJob {
         let ttl = StateTTL(config.dedupTTL, timeDomain: .eventTime)
         let events = validated
             .keyBy { $0.eventKey }
-            .process(Step.dedup, Deduplicate<EventIDKey, CreatorEvent>(ttl: ttl))
+            .process(Step.dedup, Deduplicate<EventIDKey, ReplayEvent>(ttl: ttl))
 
 
         // Projections, not whole events, cross the exchanges (see `PostView`).

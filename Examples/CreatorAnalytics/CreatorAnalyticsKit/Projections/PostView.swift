@@ -25,4 +25,10 @@ public struct PostView: Sendable, Hashable {
         guard event.name == .postViewed, let postId = event.postId else { return nil }
         self.init(postId: postId, creatorId: event.creatorId, viewer: event.userId ?? event.sessionId)
     }
+
+    /// The view record of a replay event, or nil unless it is a `post_viewed` event with a post.
+    public init?(_ event: ReplayEvent) {
+        guard event.name == .postViewed, let postId = event.viewedPost else { return nil }
+        self.init(postId: postId, creatorId: event.viewedCreator, viewer: event.visitor)
+    }
 }

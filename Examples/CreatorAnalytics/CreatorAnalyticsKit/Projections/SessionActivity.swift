@@ -28,4 +28,11 @@ public struct SessionActivity: Sendable, Hashable {
         self.init(visitor: visitor, timestamp: event.timestamp, isPostView: isView, viewedPost: isView ? event.postId : nil,
                   referrer: event.referrer)
     }
+
+    /// The activity of a replay event (which carries no referrer), or nil when it has no visitor.
+    public init?(_ event: ReplayEvent) {
+        guard let visitor = event.visitor else { return nil }
+        let isView = event.name == .postViewed
+        self.init(visitor: visitor, timestamp: event.timestamp, isPostView: isView, viewedPost: event.viewedPost)
+    }
 }

@@ -4,14 +4,17 @@
 /// to a dead-letter output with their `reason`, so this is an enum rather
 /// than a thrown error. Reasons are short, stable phrases (e.g.
 /// `missing required field post_id for post_viewed`) suitable for grouping.
-public enum CreatorEventDecodeResult: Sendable, Hashable {
+///
+/// Generic over what a valid line becomes: a whole ``CreatorEvent``, or a ``ReplayEvent``
+/// of the fields the replay job reads.
+public enum LineDecodeResult<Event: Sendable & Hashable>: Sendable, Hashable {
     /// The line is a valid event.
-    case valid(CreatorEvent)
+    case valid(Event)
     /// The line was rejected for `reason`.
     case invalid(reason: String)
 
     /// The event, or nil if the line was invalid.
-    public var event: CreatorEvent? {
+    public var event: Event? {
         if case .valid(let event) = self { return event }
         return nil
     }
@@ -22,3 +25,6 @@ public enum CreatorEventDecodeResult: Sendable, Hashable {
         return nil
     }
 }
+
+/// A line decoded into a whole event.
+public typealias CreatorEventDecodeResult = LineDecodeResult<CreatorEvent>
