@@ -24,10 +24,21 @@ public enum StableHash {
             h ^= h >> 29
             i += 8
         }
+        // The last 0–7 bytes as a little-endian value, as the loop above reads words. Two
+        // loads that may overlap (the overlap ORs equal bytes) rather than a `memcpy` call:
+        // most keys are short ids, so this tail is a good part of every hash.
         var tail: UInt64 = 0
-        if i < n {
-            // The last 1–7 bytes in one copy (little-endian value, as the loop above reads).
-            withUnsafeMutableBytes(of: &tail) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[i..<n])) }
+        let rest = n - i
+        if rest > 0, let base = bytes.baseAddress {
+            let p = base + i
+            if rest >= 4 {
+                tail = UInt64(p.loadUnaligned(as: UInt32.self).littleEndian)
+                    | UInt64(p.loadUnaligned(fromByteOffset: rest - 4, as: UInt32.self).littleEndian) << UInt64(8 * (rest - 4))
+            } else {
+                tail = UInt64(p.load(as: UInt8.self))
+                if rest >= 2 { tail |= UInt64(p.load(fromByteOffset: 1, as: UInt8.self)) << 8 }
+                if rest == 3 { tail |= UInt64(p.load(fromByteOffset: 2, as: UInt8.self)) << 16 }
+            }
         }
         h = (h ^ tail) &* 0x0000_0100_0000_01b3
         return mix(h)
