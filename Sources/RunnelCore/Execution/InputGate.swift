@@ -79,7 +79,9 @@ public final class InputGate<Element> {
                 for index in start..<items.count {
                     let item = (base + index).move()
                     (base + index).initialize(to: .end)
-                    switch item {
+                    // Consumed, so that the record is moved out of it rather than copied
+                    // (and the item destroyed after).
+                    switch consume item {
                     case .record(let value, let ts):
                         if gate.inputs[i].idle { gate.setIdle(false, input: i) }
                         element(value, ts)
