@@ -151,35 +151,4 @@ import Testing
         #expect("a".stableHash != "a\u{0}".stableHash)
         #expect(Int(7).stableHash == Int64(7).stableHash)
     }
-
-    @Test("key groups and their subtasks are hash mod groups and group × p / groups, powers of two or not")
-    func keyGroupArithmetic() {
-        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15
-        for groups in [1, 2, 3, 7, 8, 100, 128, 1000, 1024, 32768] {
-            for parallelism in Set([1, 2, 3, min(groups, 5), groups]) where parallelism <= groups {
-                let assignment = KeyGroupAssignment(maxParallelism: groups, parallelism: parallelism)
-                for _ in 0..<500 {
-                    hash = hash &* 6364136223846793005 &+ 1442695040888963407
-                    let group = assignment.keyGroup(forHash: hash)
-                    #expect(group == Int(hash % UInt64(groups)))
-                    #expect(assignment.subtask(ofKeyGroup: group) == group * parallelism / groups)
-                    #expect(assignment.keyGroups(ofSubtask: assignment.subtask(ofKeyGroup: group)).contains(group))
-                }
-            }
-        }
-    }
-
-    @Test("string hashes never change: checkpoints place keys in key groups by them")
-    func stableStringHashesArePinned() {
-        let pinned: [(String, UInt64)] = [
-            ("", 0x71b8_262b_b6e2_e086), ("a", 0x17a6_b669_2246_bd10), ("ab", 0x2563_d0b7_e8d2_b691),
-            ("abc", 0x19f8_d4f1_df9f_c288), ("abcd", 0xb5db_339a_36c6_1387), ("abcde", 0xdca7_8c63_0bf1_922e),
-            ("abcdef", 0x2821_40a8_4f6a_cfee), ("abcdefg", 0x8f00_b0c7_5f0a_908b), ("abcdefgh", 0xbd91_6473_33b6_9c0b),
-            ("u-16872", 0x949e_b123_5728_1212), ("p-375", 0x6348_1e14_27dc_7670),
-            ("s-47526757-130f-4f52-a81c-e1ff0e4ae394", 0xbcaf_7ab0_2c67_c55e),
-        ]
-        for (text, hash) in pinned {
-            #expect(text.stableHash == hash, "\(text)")
-        }
-    }
 }

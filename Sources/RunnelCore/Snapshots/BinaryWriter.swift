@@ -28,6 +28,7 @@ public struct BinaryWriter: Sendable {
     }
 
     /// Makes room for `capacity` bytes in all (no effect when there is room already).
+    /// - Complexity: O(count) when it reallocates, else O(1).
     public mutating func reserveCapacity(_ capacity: Int) {
         bytes.reserveCapacity(capacity)
     }

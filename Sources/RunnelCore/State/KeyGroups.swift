@@ -19,10 +19,13 @@ public struct KeyGroupAssignment: Sendable, Hashable {
     /// Flink's default: 128 key groups.
     public static let defaultMaxParallelism = 128
 
-    /// Creates an assignment; `parallelism` must be in `1...maxParallelism`.
+    /// Creates an assignment; `parallelism` must be in `1...maxParallelism`, and
+    /// `maxParallelism` at most 32 768.
     public init(maxParallelism: Int = KeyGroupAssignment.defaultMaxParallelism, parallelism: Int) {
         precondition(maxParallelism > 0 && parallelism > 0 && parallelism <= maxParallelism,
                      "parallelism must be between 1 and maxParallelism")
+        // Flink's limit too; it keeps `group * parallelism` far from overflowing.
+        precondition(maxParallelism <= 1 << 15, "maxParallelism is at most 32768")
         self.maxParallelism = maxParallelism
         self.parallelism = parallelism
         self.shift = maxParallelism.nonzeroBitCount == 1 ? maxParallelism.trailingZeroBitCount : nil

@@ -24,9 +24,10 @@ public enum StableHash {
             h ^= h >> 29
             i += 8
         }
-        // The last 0–7 bytes as a little-endian value, as the loop above reads words. Two
-        // loads that may overlap (the overlap ORs equal bytes) rather than a `memcpy` call:
-        // most keys are short ids, so this tail is a good part of every hash.
+        // The last 0–7 bytes as a little-endian value, as the loop above reads words: two
+        // 4-byte loads that may overlap (the overlap ORs equal bytes), or one to three byte
+        // loads, rather than a `memcpy` call; most keys are short ids, so this tail is a good
+        // part of every hash.
         var tail: UInt64 = 0
         let rest = n - i
         if rest > 0, let base = bytes.baseAddress {

@@ -1,6 +1,7 @@
 import RunnelJSON
 
-/// Turns one NDJSON line into a `CreatorEvent`, or a short reason why it is invalid.
+/// Turns one NDJSON line into a `CreatorEvent` (or, for the replay job, a ``ReplayEvent``
+/// of the fields it reads), or a short reason why it is invalid; both apply the same checks.
 ///
 /// A line is valid iff it is a JSON object with a non-empty string `event_id`,
 /// an `event_name` that is one of the seven wire names, a `timestamp` string
