@@ -26,10 +26,21 @@ public struct ElementHandler<Element> {
 /// Thread safety: owned by one task; used only on its thread.
 public final class Emitter<Element> {
     private var targets: [ElementHandler<Element>] = []
-    /// All element targets composed into one closure: calling through it costs one
-    /// reference-count pair per record, where copying an `ElementHandler` out of the
-    /// target list cost three (one per closure).
-    private var deliver: (Element, Timestamp) -> Void = { _, _ in }
+    /// All element targets composed into one closure, held by an immutable box that
+    /// ``connect(_:)`` replaces (connections are made while the job is wired, before any
+    /// record, on the thread that then runs the task).
+    private final class Delivery {
+        let send: (Element, Timestamp) -> Void
+        init(_ send: @escaping (Element, Timestamp) -> Void) { self.send = send }
+    }
+    /// Keeps the current delivery alive.
+    private var deliveryOwner = Delivery { _, _ in }
+    /// The current delivery, reached per record without a reference-count pair. A closure
+    /// read from a `var` is retained around each call (the call could replace it): an atomic
+    /// increment and decrement per record and operator, a good part of a chain's cost. A
+    /// closure in a `let` of an object the caller holds guaranteed is called as it is; an
+    /// unmanaged reference gives that guarantee (``deliveryOwner`` keeps the box alive).
+    private var delivery: Unmanaged<Delivery>
     /// Receivers of watermarks and end of input only (the side outputs of this step):
     /// they get the step's time but not its records.
     private var controlTargets: [(watermark: (Timestamp) -> Void, endOfInput: () -> Void)] = []
@@ -39,6 +50,7 @@ public final class Emitter<Element> {
     /// Creates an emitter that counts into `recordsOut`.
     public init(recordsOut: Counter = Counter()) {
         self.recordsOut = recordsOut
+        delivery = .passUnretained(deliveryOwner)
     }
 
     /// Adds a downstream handler.
@@ -46,18 +58,19 @@ public final class Emitter<Element> {
         targets.append(handler)
         switch targets.count {
         case 1:
-            deliver = handler.element
+            deliveryOwner = Delivery(handler.element)
         case 2:
             // The common fan-out (a stream feeding two steps) without iterating an array.
             let (first, second) = (targets[0].element, targets[1].element)
-            deliver = { v, ts in
+            deliveryOwner = Delivery { v, ts in
                 first(v, ts)
                 second(v, ts)
             }
         default:
             let elements = targets.map(\.element)
-            deliver = { v, ts in for e in elements { e(v, ts) } }
+            deliveryOwner = Delivery { v, ts in for e in elements { e(v, ts) } }
         }
+        delivery = .passUnretained(deliveryOwner)
     }
 
     /// Adds a receiver of watermarks and end of input only.
@@ -71,7 +84,7 @@ public final class Emitter<Element> {
     /// Emits one record.
     public func emit(_ value: Element, timestamp: Timestamp) {
         recordsOut.increment()
-        deliver(value, timestamp)
+        delivery._withUnsafeGuaranteedRef { $0.send(value, timestamp) }
     }
 
     /// Forwards a watermark.

@@ -26,10 +26,11 @@ public final class KeyedStateBackend<Key: StreamKey> {
     /// an event-time timer fires: at the timer's time).
     public var expiryTimeOverride: Timestamp?
 
-    /// Current processing time (for processing-time TTL).
-    var processingTime: () -> Timestamp
+    /// Current processing time (for processing-time TTL). Constants: a closure read from a
+    /// `var` is retained around each call, and these are called per state access.
+    let processingTime: () -> Timestamp
     /// Current watermark of the operator (for event-time TTL).
-    var eventTime: () -> Timestamp
+    let eventTime: () -> Timestamp
 
     private var sweepers: [(ttl: StateTTL, sweep: (Int, Timestamp) -> Void)] = []
     private var nextSweepGroup = 0
