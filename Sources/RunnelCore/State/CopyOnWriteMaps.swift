@@ -13,6 +13,10 @@
 final class CopyOnWriteMaps<Key: StreamKey, Value> {
     /// The current maps. Read through this; write through ``mutable(_:)``.
     private(set) var maps: [KeyGroupMap<Key, Value>]
+    /// The same maps, unmanaged, for the per-record paths (``withMap(_:_:)``,
+    /// ``withMutable(_:_:)``): a class reference read from an array is retained around its
+    /// use, an atomic increment and decrement per state access. `maps` keeps them alive.
+    private var unmanaged: [Unmanaged<KeyGroupMap<Key, Value>>]
     /// Maps handed to a snapshot: copied before their next write.
     private var frozen: [Bool]
     private var frozenCount = 0
@@ -25,6 +29,7 @@ final class CopyOnWriteMaps<Key: StreamKey, Value> {
     /// `count` empty maps.
     init(count: Int) {
         maps = (0..<count).map { _ in KeyGroupMap() }
+        unmanaged = maps.map { .passUnretained($0) }
         frozen = Array(repeating: false, count: count)
         retired = Array(repeating: nil, count: count)
         sharing = Array(repeating: false, count: count)
@@ -42,13 +47,34 @@ final class CopyOnWriteMaps<Key: StreamKey, Value> {
     /// Map `i`, to be changed: if a snapshot still reads it, it is replaced by a copy first.
     @inline(__always)
     func mutable(_ i: Int) -> KeyGroupMap<Key, Value> {
+        prepareForWrite(i)
+        return maps[i]
+    }
+
+    /// Calls `body` with map `i`, to be read, without a reference-count pair. `body` must not
+    /// freeze or replace the maps.
+    @inline(__always)
+    func withMap<R>(_ i: Int, _ body: (KeyGroupMap<Key, Value>) throws -> R) rethrows -> R {
+        try unmanaged[i]._withUnsafeGuaranteedRef(body)
+    }
+
+    /// Calls `body` with map `i`, to be changed (see ``mutable(_:)``), without a
+    /// reference-count pair. `body` must not freeze or replace the maps.
+    @inline(__always)
+    func withMutable<R>(_ i: Int, _ body: (KeyGroupMap<Key, Value>) throws -> R) rethrows -> R {
+        prepareForWrite(i)
+        return try unmanaged[i]._withUnsafeGuaranteedRef(body)
+    }
+
+    /// Replaces map `i` by a copy if a snapshot still reads it.
+    @inline(__always)
+    private func prepareForWrite(_ i: Int) {
         if frozenCount > 0 && frozen[i] {
             thaw(i)
         } else if sharingCount > 0 && sharing[i] && isKnownUniquelyReferenced(&retired[i]) {
             // The snapshot has let go of the retired map: nothing to protect any more.
             endSharing(i)
         }
-        return maps[i]
     }
 
     /// Whether map `i` is frozen for a snapshot (its next write copies it).
@@ -73,6 +99,7 @@ final class CopyOnWriteMaps<Key: StreamKey, Value> {
         // Reused only when nothing else holds it: the snapshot that read it is written.
         let reusable = spare != nil && isKnownUniquelyReferenced(&spare)
         maps[i] = frozenMap.sharingCopy(reusing: reusable ? spare : nil)
+        unmanaged[i] = .passUnretained(maps[i])
         retired[i] = frozenMap
         frozen[i] = false
         frozenCount -= 1

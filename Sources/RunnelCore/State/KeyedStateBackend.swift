@@ -165,18 +165,20 @@ extension KeyedStateTable {
     func read(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?) -> Value? {
         let g = backend.currentLocalGroup
         let key = backend.currentHashedKey!
-        guard let entry = group(g)[key] else { return nil }
+        guard let entry = withGroup(g, { $0[key] }) else { return nil }
         guard let ttl else { return entry.value }
         if let limit = expiryLimit(backend, ttl: ttl), entry.refreshedAt <= limit {
-            mutableGroup(g).removeValue(forKey: key)
+            withMutableGroup(g) { _ = $0.removeValue(forKey: key) }
             logRemove(g, key)
             return nil
         }
         if ttl.updateType == .onReadAndWrite {
             let stamp = backend.stamp(ttl)
-            mutableGroup(g).withValue(forKey: key, default: { entry }) {
-                $0.refreshedAt = max($0.refreshedAt, stamp)
-                logPut(g, key, $0)
+            withMutableGroup(g) { map in
+                map.withValue(forKey: key, default: { entry }) {
+                    $0.refreshedAt = max($0.refreshedAt, stamp)
+                    logPut(g, key, $0)
+                }
             }
         }
         return entry.value
@@ -191,10 +193,12 @@ extension KeyedStateTable {
         let limit = expiryLimit(backend, ttl: ttl)
         let g = backend.currentLocalGroup
         let key = backend.currentHashedKey!
-        mutableGroup(g).withValue(forKey: key, default: { Entry(value: value, refreshedAt: stamp) }) {
-            $0.value = value
-            $0.refreshedAt = Self.restamp($0.refreshedAt, stamp, limit)
-            logPut(g, key, $0)
+        withMutableGroup(g) { map in
+            map.withValue(forKey: key, default: { Entry(value: value, refreshedAt: stamp) }) {
+                $0.value = value
+                $0.refreshedAt = Self.restamp($0.refreshedAt, stamp, limit)
+                logPut(g, key, $0)
+            }
         }
     }
 
@@ -211,10 +215,12 @@ extension KeyedStateTable {
         let limit = expiryLimit(backend, ttl: ttl)
         let g = backend.currentLocalGroup
         let key = backend.currentHashedKey!
-        return mutableGroup(g).withValue(forKey: key, default: { Entry(value: initial(), refreshedAt: stamp) }) {
-            let result = $0.update(stamp: stamp, expiredBefore: limit, initial: initial, body)
-            logPut(g, key, $0)
-            return result
+        return withMutableGroup(g) { map in
+            map.withValue(forKey: key, default: { Entry(value: initial(), refreshedAt: stamp) }) {
+                let result = $0.update(stamp: stamp, expiredBefore: limit, initial: initial, body)
+                logPut(g, key, $0)
+                return result
+            }
         }
     }
 
@@ -226,13 +232,15 @@ extension KeyedStateTable {
         var created = false
         let g = backend.currentLocalGroup
         let key = backend.currentHashedKey!
-        mutableGroup(g).withValue(forKey: key, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
-            if !created {
-                if limit == nil || $0.refreshedAt > limit! { previous = $0.value }
-                $0.value = value
-                $0.refreshedAt = Self.restamp($0.refreshedAt, stamp, limit)
+        withMutableGroup(g) { map in
+            map.withValue(forKey: key, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
+                if !created {
+                    if limit == nil || $0.refreshedAt > limit! { previous = $0.value }
+                    $0.value = value
+                    $0.refreshedAt = Self.restamp($0.refreshedAt, stamp, limit)
+                }
+                logPut(g, key, $0)
             }
-            logPut(g, key, $0)
         }
         return previous
     }
@@ -246,15 +254,17 @@ extension KeyedStateTable {
         var created = false
         let g = backend.currentLocalGroup
         let key = backend.currentHashedKey!
-        mutableGroup(g).withValue(forKey: key, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
-            if !created {
-                guard let limit, $0.refreshedAt <= limit else {
-                    existing = $0.value
-                    return
+        withMutableGroup(g) { map in
+            map.withValue(forKey: key, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
+                if !created {
+                    guard let limit, $0.refreshedAt <= limit else {
+                        existing = $0.value
+                        return
+                    }
+                    $0 = Entry(value: value, refreshedAt: stamp)
                 }
-                $0 = Entry(value: value, refreshedAt: stamp)
+                logPut(g, key, $0)
             }
-            logPut(g, key, $0)
         }
         return existing
     }
@@ -263,6 +273,6 @@ extension KeyedStateTable {
     func remove(_ backend: KeyedStateBackend<Key>) {
         let g = backend.currentLocalGroup
         let key = backend.currentHashedKey!
-        if mutableGroup(g).removeValue(forKey: key) != nil { logRemove(g, key) }
+        if withMutableGroup(g, { $0.removeValue(forKey: key) }) != nil { logRemove(g, key) }
     }
 }

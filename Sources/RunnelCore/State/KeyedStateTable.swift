@@ -57,6 +57,20 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
         storage.mutable(g)
     }
 
+    /// Calls `body` with the map of local group `g`, to be read; for per-record paths (no
+    /// reference-count pair, see ``CopyOnWriteMaps/withMap(_:_:)``).
+    @inline(__always)
+    func withGroup<R>(_ g: Int, _ body: (KeyGroupMap<Key, Entry>) -> R) -> R {
+        storage.withMap(g, body)
+    }
+
+    /// Calls `body` with the map of local group `g`, to be changed (copied first if a
+    /// snapshot reads it); for per-record paths.
+    @inline(__always)
+    func withMutableGroup<R>(_ g: Int, _ body: (KeyGroupMap<Key, Entry>) -> R) -> R {
+        storage.withMutable(g, body)
+    }
+
     /// Hands the maps of the local groups `include` selects to a snapshot: they are not
     /// changed from now on (the next write to each copies it), so a background thread may
     /// read them. Returns every group's map, of which the snapshot reads only those.

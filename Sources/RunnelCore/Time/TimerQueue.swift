@@ -95,22 +95,22 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
         Int(truncatingIfNeeded: key.hash >> (64 - Self.partitionBits))
     }
 
-    /// The partition of `key`, to be changed: copied first if a snapshot reads it and the
-    /// change would do something (`key` present, or absent when `inserting`), else nil.
+    /// Applies `change` to the partition of `key`, copied first if a snapshot reads it,
+    /// when the change would do something (`key` present, or absent when `inserting`);
+    /// false otherwise. The partition is reached without a reference-count pair.
     @inline(__always)
-    private func mutablePartition(_ key: HashedKey<Timer>, inserting: Bool) -> KeyGroupMap<Timer, Void>? {
+    private func changePartition(_ key: HashedKey<Timer>, inserting: Bool, _ change: (KeyGroupMap<Timer, Void>) -> Bool) -> Bool {
         let p = partition(key)
         // A change that would do nothing does not copy a frozen partition.
-        if live.isFrozen(p) && (live.map(p)[key] == nil) != inserting { return nil }
-        return live.mutable(p)
+        if live.isFrozen(p) && live.withMap(p, { $0[key] == nil }) != inserting { return false }
+        return live.withMutable(p, change)
     }
 
     /// Registers `timer`; returns false if it was already registered.
     @discardableResult
     func insert(_ timer: Timer) -> Bool {
         let key = HashedKey(timer)
-        guard let partition = mutablePartition(key, inserting: true),
-              partition.updateValue((), forKey: key) == nil else { return false }
+        guard changePartition(key, inserting: true, { $0.updateValue((), forKey: key) == nil }) else { return false }
         count += 1
         if timer.time < drainingTime && drainingIndex < draining.count {
             // Earlier than the bucket being popped (registered while timers fire): put the
@@ -133,8 +133,7 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     /// Deletes `timer` if registered.
     func remove(_ timer: Timer) {
         let key = HashedKey(timer)
-        guard let partition = mutablePartition(key, inserting: false),
-              partition.removeValue(forKey: key) != nil else { return }
+        guard changePartition(key, inserting: false, { $0.removeValue(forKey: key) != nil }) else { return }
         count -= 1
         if count == 0 {
             times = Heap()
@@ -165,7 +164,7 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
                 let timer = draining[drainingIndex]
                 drainingIndex += 1
                 let key = HashedKey(timer)
-                if let partition = mutablePartition(key, inserting: false), partition.removeValue(forKey: key) != nil {
+                if changePartition(key, inserting: false, { $0.removeValue(forKey: key) != nil }) {
                     count -= 1
                     return timer
                 }
