@@ -35,6 +35,9 @@ public final class KeyedStateBackend<Key: StreamKey> {
     private var sweepers: [(ttl: StateTTL, sweep: (Int, Timestamp) -> Void)] = []
     private var nextSweepGroup = 0
     private var registered: [String: AnyObject] = [:]
+    /// The accessors of the value-state handles, which refer to them without owning them
+    /// (see ``ValueState``).
+    private var handles: [AnyObject] = []
     /// How each declared state is snapshotted and restored, by name.
     private(set) var codecs: [String: TableCodec<Key>] = [:]
     /// Restored key-group blocks of states not declared yet, by state name and key group
@@ -126,7 +129,10 @@ public final class KeyedStateBackend<Key: StreamKey> {
 
     /// The value state declared by `descriptor`.
     public func valueState<V>(_ descriptor: ValueStateDescriptor<V>) -> ValueState<V> {
-        ValueState(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: V.self), ttl: descriptor.ttl)
+        let accessors = ValueState<V>.Accessors(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: V.self),
+                                                ttl: descriptor.ttl)
+        handles.append(accessors)
+        return ValueState(accessors)
     }
 
     /// The list state declared by `descriptor`.
