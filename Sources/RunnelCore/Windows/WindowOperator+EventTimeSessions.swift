@@ -103,15 +103,18 @@ extension WindowOperator {
             // The session that the timer's window has become part of.
             guard let i = slots.firstIndex(where: { $0.window.start <= stale.start && stale.end <= $0.window.end }),
                   slots[i].timerAt == time else { return }
-            let slot = slots[i]
-            let cleanup = cleanupOf(slot.window)
-            if time == slot.window.maxTimestamp { fire = (slot.window, slot.accumulator) }
+            // The slot's fields are read in place: a copy of the slot retains everything its
+            // accumulator holds, and most timers only re-arm.
+            let window = slots[i].window
+            let cleanup = cleanupOf(window)
             if time >= cleanup {
-                slots.remove(at: i)
+                let slot = slots.remove(at: i)
+                if time == window.maxTimestamp { fire = (window, slot.accumulator) }
             } else {
-                let next = time < slot.window.maxTimestamp ? slot.window.maxTimestamp : cleanup
+                if time == window.maxTimestamp { fire = (window, slots[i].accumulator) }
+                let next = time < window.maxTimestamp ? window.maxTimestamp : cleanup
                 slots[i].timerAt = next
-                rearm = (next, slot.window)
+                rearm = (next, window)
             }
         }
         if empty { sessionSlots.remove(backend) }
