@@ -27,8 +27,8 @@ public struct ElementHandler<Element> {
 public final class Emitter<Element> {
     private var targets: [ElementHandler<Element>] = []
     /// All element targets composed into one closure, held by an immutable box that
-    /// ``connect(_:)`` replaces (connections are made while the job is wired, before any
-    /// record, on the thread that then runs the task).
+    /// ``connect(_:)`` replaces. Connections are made while the plan is built, before any
+    /// task runs; never during an ``emit(_:timestamp:)`` (debug builds check this).
     private final class Delivery {
         let send: (Element, Timestamp) -> Void
         init(_ send: @escaping (Element, Timestamp) -> Void) { self.send = send }
@@ -53,8 +53,16 @@ public final class Emitter<Element> {
         delivery = .passUnretained(deliveryOwner)
     }
 
-    /// Adds a downstream handler.
+    #if DEBUG
+    /// Set once a record has been emitted: connecting after that is a wiring bug.
+    private var emitted = false
+    #endif
+
+    /// Adds a downstream handler (while the job is wired, before any record).
     public func connect(_ handler: ElementHandler<Element>) {
+        #if DEBUG
+        assert(!emitted, "an emitter was connected after records flowed through it")
+        #endif
         targets.append(handler)
         switch targets.count {
         case 1:
@@ -84,6 +92,9 @@ public final class Emitter<Element> {
     /// Emits one record.
     public func emit(_ value: Element, timestamp: Timestamp) {
         recordsOut.increment()
+        #if DEBUG
+        emitted = true
+        #endif
         delivery._withUnsafeGuaranteedRef { $0.send(value, timestamp) }
     }
 

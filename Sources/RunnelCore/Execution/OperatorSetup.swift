@@ -58,7 +58,8 @@ public final class KeyedRuntimeContext<Key: StreamKey> {
         self.stateBackend = stateBackend
     }
 
-    /// The value state declared by `descriptor`, scoped to the current key.
+    /// The value state declared by `descriptor`, scoped to the current key (a handle for the
+    /// operator's lifetime: keep it in the function, do not use it after the operator).
     public func state<V>(_ descriptor: ValueStateDescriptor<V>) -> ValueState<V> { stateBackend.valueState(descriptor) }
     /// The list state declared by `descriptor`.
     public func state<E>(_ descriptor: ListStateDescriptor<E>) -> ListState<E> { stateBackend.listState(descriptor) }

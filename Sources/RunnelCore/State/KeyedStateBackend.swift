@@ -36,8 +36,8 @@ public final class KeyedStateBackend<Key: StreamKey> {
     private var nextSweepGroup = 0
     private var registered: [String: AnyObject] = [:]
     /// The accessors of the value-state handles, which refer to them without owning them
-    /// (see ``ValueState``).
-    private var handles: [AnyObject] = []
+    /// (see ``ValueState``), by state name and TTL: declaring a state again reuses them.
+    private var handles: [ValueStateHandleKey: AnyObject] = [:]
     /// How each declared state is snapshotted and restored, by name.
     private(set) var codecs: [String: TableCodec<Key>] = [:]
     /// Restored key-group blocks of states not declared yet, by state name and key group
@@ -128,10 +128,15 @@ public final class KeyedStateBackend<Key: StreamKey> {
     // MARK: Declaring state
 
     /// The value state declared by `descriptor`.
+    ///
+    /// The handle refers to this backend without keeping it alive: it must not be used after
+    /// the backend is deallocated (an operator's functions never outlive its backend).
     public func valueState<V>(_ descriptor: ValueStateDescriptor<V>) -> ValueState<V> {
-        let accessors = ValueState<V>.Accessors(backend: self, table: table(named: descriptor.name, ttl: descriptor.ttl, of: V.self),
-                                                ttl: descriptor.ttl)
-        handles.append(accessors)
+        let key = ValueStateHandleKey(name: descriptor.name, ttl: descriptor.ttl)
+        let table = table(named: descriptor.name, ttl: descriptor.ttl, of: V.self)
+        if let accessors = handles[key] as? ValueState<V>.Accessors { return ValueState(accessors) }
+        let accessors = ValueState<V>.Accessors(backend: self, table: table, ttl: descriptor.ttl)
+        handles[key] = accessors
         return ValueState(accessors)
     }
 
@@ -281,4 +286,10 @@ extension KeyedStateTable {
         let key = backend.currentHashedKey!
         if withMutableGroup(g, { $0.removeValue(forKey: key) }) != nil { logRemove(g, key) }
     }
+}
+
+/// What the accessors of a value-state handle are kept under in its backend.
+struct ValueStateHandleKey: Hashable {
+    var name: String
+    var ttl: StateTTL?
 }

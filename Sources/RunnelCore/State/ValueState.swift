@@ -12,7 +12,8 @@
 /// without owning it (no cycle, and no reference counting per access). A function keeps
 /// its handle in a `var` set in `open`, and a class reference read from a `var` is retained
 /// and released around every use, an atomic pair per record; a handle is not. Copies of a
-/// handle are the same state; a handle must not be used after its operator is gone.
+/// handle are the same state; a handle must not be used after the ``KeyedStateBackend``
+/// that made it is deallocated (debug builds check this).
 public struct ValueState<Value> {
     /// The accessors, formed where the key type is concrete.
     final class Accessors {
@@ -38,14 +39,24 @@ public struct ValueState<Value> {
 
     /// The accessors, kept alive by the backend (``KeyedStateBackend/valueState(_:)``).
     private let accessors: Unmanaged<Accessors>
+    #if DEBUG
+    /// Catches a handle used after its backend (and so its accessors) went away.
+    private weak var liveAccessors: Accessors?
+    #endif
 
     init(_ accessors: Accessors) {
         self.accessors = .passUnretained(accessors)
+        #if DEBUG
+        liveAccessors = accessors
+        #endif
     }
 
     @inline(__always)
     private func with<R>(_ body: (Accessors) -> R) -> R {
-        accessors._withUnsafeGuaranteedRef(body)
+        #if DEBUG
+        assert(liveAccessors != nil, "a ValueState handle was used after its KeyedStateBackend was deallocated")
+        #endif
+        return accessors._withUnsafeGuaranteedRef(body)
     }
 
     /// The current key's value, `nil` when unset or expired; setting `nil` clears it.

@@ -95,9 +95,10 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
         Int(truncatingIfNeeded: key.hash >> (64 - Self.partitionBits))
     }
 
-    /// Applies `change` to the partition of `key`, copied first if a snapshot reads it,
-    /// when the change would do something (`key` present, or absent when `inserting`);
-    /// false otherwise. The partition is reached without a reference-count pair.
+    /// Applies `change` to the partition of `key` (copied first if a snapshot reads it) and
+    /// returns its result; skips it and returns false only when the partition is frozen and
+    /// the change would do nothing (`key` absent, or present when `inserting`), so that such
+    /// a change does not copy it. The partition is reached without a reference-count pair.
     @inline(__always)
     private func changePartition(_ key: HashedKey<Timer>, inserting: Bool, _ change: (KeyGroupMap<Timer, Void>) -> Bool) -> Bool {
         let p = partition(key)
