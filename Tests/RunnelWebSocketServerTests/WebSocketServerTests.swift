@@ -193,6 +193,10 @@ import RunnelRuntime
         let fixture = try Fixture(limits: .init(maxQueuedBytes: 256 * 1024))
         defer { fixture.stop() }
         let readers = try (0..<20).map { _ in try Self.handshake(port: fixture.port) }
+        // Kept open to the end of the test, like `stalled`: an optimized build releases the
+        // array (closing every reader's socket, which the server reports as 1006) right after
+        // its last use in the loop below, before the closes are checked.
+        defer { withExtendedLifetime(readers) {} }
         // Connected and never read; kept open to the end of the test.
         let stalled = try Self.handshake(port: fixture.port)
         defer { withExtendedLifetime(stalled) {} }
