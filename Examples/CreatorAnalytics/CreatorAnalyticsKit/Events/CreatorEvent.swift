@@ -99,6 +99,10 @@ public struct CreatorEvent: Sendable, Hashable {
     /// sessions' entry referrers; replay does not); nil when absent or empty.
     public var referrer: String? { get { storage.referrer } set { unique().referrer = newValue } }
 
+    /// Who acted, as sessions and distinct viewers count them: the user, or else (anonymous
+    /// traffic) the session; nil when the event names neither.
+    public var visitor: String? { userId ?? sessionId }
+
     /// Creates an event; all optional fields default to nil.
     public init(eventId: String, name: CreatorEventName, timestamp: Int64,
                 userId: String? = nil, sessionId: String? = nil, postId: String? = nil,

@@ -158,17 +158,20 @@ public final class CreatorEventDecoder {
     /// Decodes a line given as a `String` by copying it into padded scratch
     /// memory first; for tests and request bodies, not for bulk input.
     public func decode(string line: String) -> CreatorEventDecodeResult {
-        scratch.removeAll()
-        scratch.append(line)
-        return decode(scratch.bytes)
+        padded(line) { decode($0) }
     }
 
     /// ``decodeReplayEvent(_:)`` of a line given as a `String` (copied into padded scratch
     /// memory first); for tests, not for bulk input.
     public func decodeReplayEvent(string line: String) -> LineDecodeResult<ReplayEvent> {
+        padded(line) { decodeReplayEvent($0) }
+    }
+
+    /// Calls `body` with `line` copied into the padded scratch buffer.
+    private func padded<R>(_ line: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         scratch.removeAll()
         scratch.append(line)
-        return decodeReplayEvent(scratch.bytes)
+        return body(scratch.bytes)
     }
 
     // MARK: - Field helpers

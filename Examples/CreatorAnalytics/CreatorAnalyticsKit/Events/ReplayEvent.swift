@@ -39,7 +39,7 @@ public struct ReplayEvent: Sendable, Hashable {
     /// The replay fields of a whole event.
     public init(_ event: CreatorEvent) {
         let isView = event.name == .postViewed
-        self.init(eventKey: event.eventKey, name: event.name, timestamp: event.timestamp, visitor: event.userId ?? event.sessionId,
+        self.init(eventKey: event.eventKey, name: event.name, timestamp: event.timestamp, visitor: event.visitor,
                   viewedPost: isView ? event.postId : nil, viewedCreator: isView ? event.creatorId : nil)
     }
 }

@@ -35,7 +35,7 @@ public struct PlatformActivity: Sendable, Hashable {
     /// The activity of `event`.
     public init(_ event: CreatorEvent) {
         self.init(kind: event.name, userId: event.name == .creatorSubscribed ? event.subscriberId ?? event.userId : event.userId,
-                  sessionKey: event.userId ?? event.sessionId,
+                  sessionKey: event.visitor,
                   amount: event.name == .paymentSucceeded ? event.amount : nil, currency: event.currency,
                   flag: event.name == .userRegistered ? event.creatorRole == true : event.paidSubscription == true,
                   device: event.device)

@@ -23,7 +23,7 @@ public struct PostView: Sendable, Hashable {
     /// The view record of `event`, or nil unless it is a `post_viewed` event with a post.
     public init?(_ event: CreatorEvent) {
         guard event.name == .postViewed, let postId = event.postId else { return nil }
-        self.init(postId: postId, creatorId: event.creatorId, viewer: event.userId ?? event.sessionId)
+        self.init(postId: postId, creatorId: event.creatorId, viewer: event.visitor)
     }
 
     /// The view record of a replay event, or nil unless it is a `post_viewed` event with a post.

@@ -23,7 +23,7 @@ public struct SessionActivity: Sendable, Hashable {
 
     /// The activity of `event`, or nil when it has neither a user nor a session.
     public init?(_ event: CreatorEvent) {
-        guard let visitor = event.userId ?? event.sessionId else { return nil }
+        guard let visitor = event.visitor else { return nil }
         let isView = event.name == .postViewed
         self.init(visitor: visitor, timestamp: event.timestamp, isPostView: isView, viewedPost: isView ? event.postId : nil,
                   referrer: event.referrer)
