@@ -8,9 +8,8 @@ Run through Benchmarks/flink/run.sh, which prepares the virtual environment.
 """
 import argparse, datetime, importlib.metadata, json, os, statistics, subprocess, sys, time
 
-from measure import measure, print_sink_rows, to_millis
+from measure import ROOT, measure, print_sink_rows, runnel_binary, to_millis
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 parser = argparse.ArgumentParser()
 parser.add_argument("--sizes", default="1000000,5000000", help="events per input, comma-separated")
 parser.add_argument("--runs", type=int, default=3, help="runs of each system per size (alternating)")
@@ -21,8 +20,7 @@ parser.add_argument("--results", default=os.path.join(ROOT, "results"))
 args = parser.parse_args()
 os.makedirs(args.work, exist_ok=True)
 os.makedirs(args.results, exist_ok=True)
-# RUNNEL_BIN: where the Runnel binaries are (the CI smoke run uses the debug build).
-CLI = os.path.join(os.environ.get("RUNNEL_BIN", os.path.join(ROOT, ".build", "release")), "creator-analytics")
+CLI = runnel_binary("creator-analytics")
 FLINK_JOB = os.path.join(os.path.dirname(__file__), "creator_replay_flink.py")
 
 

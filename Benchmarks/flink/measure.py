@@ -4,6 +4,15 @@ import datetime, os, subprocess, sys, tempfile, time
 
 import psutil
 
+# The repository's root, where results/ and .build/ are.
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def runnel_binary(name):
+    """The path of a Runnel executable: in $RUNNEL_BIN when set (the CI smoke run uses the
+    debug build), else in the release build."""
+    return os.path.join(os.environ.get("RUNNEL_BIN", os.path.join(ROOT, ".build", "release")), name)
+
 
 def measure(command, stdout):
     """Runs `command`; returns wall seconds, CPU seconds and peak RSS bytes of its process

@@ -11,9 +11,8 @@ Run through Benchmarks/flink/run-nexmark.sh, which prepares the virtual environm
 """
 import argparse, collections, datetime, importlib.metadata, os, statistics, subprocess, sys
 
-from measure import measure, print_sink_rows, to_millis
+from measure import ROOT, measure, print_sink_rows, runnel_binary, to_millis
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 parser = argparse.ArgumentParser()
 parser.add_argument("--queries", default="q0,q1,q5,q7,q8,q11")
 parser.add_argument("--check-events", type=int, default=1_000_000, help="events of the results check")
@@ -25,8 +24,7 @@ parser.add_argument("--results", default=os.path.join(ROOT, "results"))
 args = parser.parse_args()
 os.makedirs(args.work, exist_ok=True)
 os.makedirs(args.results, exist_ok=True)
-# RUNNEL_BIN: where the Runnel binaries are (the CI smoke run uses the debug build).
-NEXMARK = os.path.join(os.environ.get("RUNNEL_BIN", os.path.join(ROOT, ".build", "release")), "runnel-nexmark")
+NEXMARK = runnel_binary("runnel-nexmark")
 FLINK_JOB = os.path.join(os.path.dirname(__file__), "nexmark_flink.py")
 
 
