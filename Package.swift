@@ -4,8 +4,9 @@ import PackageDescription
 /// Runnel: a Flink-class stream processor in Swift on libuv event loops.
 ///
 /// Layout (see docs/ARCHITECTURE.md):
-/// - `CLibUV`, `CJemalloc`, `CXXHash`, `CSimdjson`: thin C/C++ shim targets over Debian libraries.
-/// - `RunnelCore`: pure Swift: time, watermarks, state, windows, operators, the job graph.
+/// - `CLibUV`, `CJemalloc`, `CXXHash`, `CSimdjson`: thin C/C++ shim targets over Debian libraries;
+///   `CPrefetch`: a cache prefetch hint (header only).
+/// - `RunnelCore`: Swift (C only for the prefetch hint): time, watermarks, state, windows, operators, the job graph.
 /// - `RunnelRuntime`: the only importer of libuv: loops, tasks, exchanges, timers.
 /// - `RunnelJSON`: Swift face of simdjson (the only importer of `CSimdjson`).
 /// - `RunnelCheckpoint`: checkpoint files and directories (checksummed with xxHash, the only
@@ -91,6 +92,11 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // Header only (an inline function over `__builtin_prefetch`); no library to link.
+        .systemLibrary(
+            name: "CPrefetch",
+            path: "Sources/CPrefetch"
+        ),
         .systemLibrary(
             name: "CZlib",
             path: "Sources/CZlib",
@@ -136,6 +142,7 @@ let package = Package(
         .target(
             name: "RunnelCore",
             dependencies: [
+                "CPrefetch",
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],

@@ -384,6 +384,7 @@ private func batch(_ items: StreamItem<Int>...) -> StreamBatch<Int> { StreamBatc
             items.append(b.map { item -> String in
                 switch item {
                 case .record(let v, let t): return "r\(v)@\(t)"
+                case .keyHashes(let h): return "hashes\(Array(h))"
                 case .watermark(let w): return "wm\(w)"
                 case .idle(let i): return "idle\(i)"
                 case .barrier(let b): return "barrier\(b.id)"
@@ -454,5 +455,125 @@ private func batch(_ items: StreamItem<Int>...) -> StreamBatch<Int> { StreamBatc
         _ = gate.drain(maxBatches: 10) { true }
         #expect(gate.isFinished)
         #expect(r.items.last == .end)
+    }
+
+    // MARK: Key hashes carried by keyed exchanges
+
+    @Test func keyedSenderShipsEachBatchWithItsRecordsKeyHashes() {
+        let channels = (0..<2).map { _ in Channel<Int>(capacity: 100) }
+        // Hash = value * 10; target = hash % 20 == 0 ? 0 : 1 (even values to 0, odd to 1).
+        let sender = ExchangeSender(channels: channels, keyHash: { UInt64($0 * 10) },
+                                    target: { $0 % 20 == 0 ? 0 : 1 }, batchSize: 3)
+        let h = sender.handler
+        for v in 0..<6 { h.element(v, Timestamp(v)) }
+        h.watermark(5)
+        h.endOfInput()
+        func render(_ c: Channel<Int>) -> [String] {
+            var batches: [String] = []
+            while let b = c.pop() {
+                batches.append(b.map { item -> String in
+                    switch item {
+                    case .record(let v, _): return "r\(v)"
+                    case .keyHashes(let hashes): return "hashes\(Array(hashes))"
+                    case .watermark(let w): return "wm\(w)"
+                    case .idle(let i): return "idle\(i)"
+                    case .barrier(let b): return "barrier\(b.id)"
+                    case .end: return "end"
+                    }
+                }.joined(separator: " "))
+            }
+            return batches
+        }
+        // A full batch holds the hashes item and two records (batchSize counts items); a
+        // control item shipped alone carries no hashes.
+        #expect(render(channels[0]) == ["hashes[0, 0, 20] r0 r2", "hashes[0, 40, 0] r4 wm5", "end"])
+        #expect(render(channels[1]) == ["hashes[0, 10, 30] r1 r3", "hashes[0, 50, 0] r5 wm5", "end"])
+    }
+
+    /// Records the keyed entry points a gate calls.
+    private final class KeyedRecorder {
+        var calls: [String] = []
+        var handler: ElementHandler<Int> {
+            ElementHandler(
+                element: { v, _ in self.calls.append("e\(v)") },
+                watermark: { w in self.calls.append("wm\(w)") },
+                endOfInput: { self.calls.append("end") },
+                hashedElement: { v, _, hash in self.calls.append("h\(v)#\(hash)") },
+                prefetch: { hash in self.calls.append("p\(hash)") })
+        }
+    }
+
+    @Test func gateHandsKeyHashesToAKeyedHandlerAndPrefetchesAhead() {
+        let c = Channel<Int>(capacity: 10)
+        let r = KeyedRecorder()
+        let gate = InputGate(channels: [c], handler: r.handler)
+        let distance = InputGate<Int>.prefetchDistance
+        let n = distance + 2
+        var items: [StreamItem<Int>] = [.keyHashes(ContiguousArray([0] + (1...n).map { UInt64($0 * 100) }))]
+        items += (1...n).map { .record($0, Timestamp($0)) }
+        c.push(StreamBatch(items))
+        _ = gate.drain(maxBatches: 1) { true }
+        // On the hashes (item 0), records 1 to distance are prefetched; then record k after
+        // the prefetch of record k + distance (when there is one).
+        var expected = (1...distance).map { "p\($0 * 100)" }
+        for k in 1...n {
+            if k + distance <= n { expected.append("p\((k + distance) * 100)") }
+            expected.append("h\(k)#\(k * 100)")
+        }
+        #expect(r.calls == expected)
+    }
+
+    @Test func gateGivesRecordsWithoutHashesToThePlainEntryPoint() {
+        let c = Channel<Int>(capacity: 10)
+        let r = KeyedRecorder()
+        let gate = InputGate(channels: [c], handler: r.handler)
+        c.push(batch(.record(1, 1), .record(2, 2), .watermark(2)))
+        _ = gate.drain(maxBatches: 1) { true }
+        #expect(r.calls == ["e1", "e2", "wm2"])
+    }
+
+    @Test func gateWithAPlainHandlerTakesKeyedBatches() {
+        let c = Channel<Int>(capacity: 10)
+        let r = Recorder()
+        let gate = InputGate(channels: [c], handler: r.handler)
+        c.push(batch(.keyHashes([0, 7, 8]), .record(1, 1), .record(2, 2)))
+        _ = gate.drain(maxBatches: 1) { true }
+        #expect(r.records == [1, 2])
+    }
+
+    @Test func keyHashesOutliveABarrierThatHoldsTheRestOfTheBatch() {
+        let a = Channel<Int>(capacity: 10), b = Channel<Int>(capacity: 10)
+        let r = KeyedRecorder()
+        let gate = InputGate(channels: [a, b], handler: r.handler)
+        var barriers: [Int64] = []
+        gate.setBarrierHandler { barriers.append($0.id) }
+        // Input a delivers the barrier first; its batch's last record waits for b's barrier.
+        a.push(batch(.keyHashes([0, 11, 0, 33]), .record(1, 1), .barrier(CheckpointBarrier(id: 1)), .record(3, 3)))
+        _ = gate.drain(maxBatches: 1) { true }
+        b.push(batch(.barrier(CheckpointBarrier(id: 1))))
+        while gate.drain(maxBatches: 1, canContinue: { true }) > 0 {}
+        #expect(barriers == [1])
+        #expect(r.calls.filter { $0.hasPrefix("h") || $0.hasPrefix("e") } == ["h1#11", "h3#33"])
+    }
+
+    @Test func keyedSenderToGateEndToEnd() {
+        let channels = (0..<2).map { _ in Channel<Int>(capacity: 100) }
+        let sender = ExchangeSender(channels: channels, keyHash: { UInt64($0) &* 0x9E37_79B9 },
+                                    target: { Int($0 % 2) }, batchSize: 8)
+        let recorders = [KeyedRecorder(), KeyedRecorder()]
+        let gates = (0..<2).map { InputGate(channels: [channels[$0]], handler: recorders[$0].handler) }
+        for v in 0..<50 { sender.handler.element(v, Timestamp(v)) }
+        sender.handler.watermark(49)
+        sender.handler.endOfInput()
+        for g in gates { while g.drain(maxBatches: 1, canContinue: { true }) > 0 {} }
+        for (t, r) in recorders.enumerated() {
+            let delivered = r.calls.filter { $0.hasPrefix("h") }
+            let expected = (0..<50).filter { Int((UInt64($0) &* 0x9E37_79B9) % 2) == t }
+                .map { "h\($0)#\(UInt64($0) &* 0x9E37_79B9)" }
+            #expect(delivered == expected)
+            #expect(!r.calls.contains { $0.hasPrefix("e") && $0 != "end" })
+            #expect(r.calls.contains("wm49"))
+            #expect(r.calls.last == "end")
+        }
     }
 }

@@ -7,16 +7,29 @@ public struct ElementHandler<Element> {
     public let watermark: (Timestamp) -> Void
     /// Processes the end of input: flush and finish.
     public let endOfInput: () -> Void
+    /// For a keyed operator: processes one record of a keyed exchange whose key's stable
+    /// hash the sender computed (``StreamItem/keyHashes(_:)``), so the key is not hashed
+    /// twice. Nil: such records go to `element`.
+    public let hashedElement: ((Element, Timestamp, UInt64) -> Void)?
+    /// For a keyed operator: starts loading into the cache the state that a record with this
+    /// key hash will touch. The input gate calls it a few records ahead of processing, so
+    /// that the memory latency of a large state table overlaps the records in between.
+    public let prefetch: ((UInt64) -> Void)?
 
-    /// Creates a handler from its three entry points.
+    /// Creates a handler from its three entry points, and for a keyed operator the two that
+    /// take key hashes.
     public init(
         element: @escaping (Element, Timestamp) -> Void,
         watermark: @escaping (Timestamp) -> Void,
-        endOfInput: @escaping () -> Void
+        endOfInput: @escaping () -> Void,
+        hashedElement: ((Element, Timestamp, UInt64) -> Void)? = nil,
+        prefetch: ((UInt64) -> Void)? = nil
     ) {
         self.element = element
         self.watermark = watermark
         self.endOfInput = endOfInput
+        self.hashedElement = hashedElement
+        self.prefetch = prefetch
     }
 }
 

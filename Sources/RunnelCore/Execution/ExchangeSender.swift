@@ -11,6 +11,15 @@ public final class ExchangeSender<Element> {
     var channelsForWiring: [Channel<Element>] { channels }
     private var buffers: [StreamBatch<Element>]
     private let route: ((Element) -> Int)?
+    /// Whether this is a keyed exchange, which sends records with their key hashes.
+    private let isKeyed: Bool
+    /// For a keyed exchange: the stable hash of a record's key, and the target of a hash.
+    /// Not optional: unwrapping an optional closure retains it, per record.
+    private let keyHash: (Element) -> UInt64
+    private let targetOfHash: (UInt64) -> Int
+    /// For a keyed exchange: per target, the key hashes of the buffered batch's items, sent
+    /// in its first item (``StreamItem/keyHashes(_:)``), a placeholder until it is shipped.
+    private var keyHashes: [ContiguousArray<UInt64>]
     private let batchSize: Int
     private let forwardTarget: Int
 
@@ -23,9 +32,38 @@ public final class ExchangeSender<Element> {
     public init(channels: [Channel<Element>], route: ((Element) -> Int)?, forwardTarget: Int = 0, batchSize: Int) {
         self.channels = channels
         self.route = route
+        self.isKeyed = false
+        self.keyHash = { _ in 0 }
+        self.targetOfHash = { _ in 0 }
         self.forwardTarget = forwardTarget
         self.batchSize = batchSize
-        self.buffers = channels.map { _ in
+        self.buffers = Self.emptyBuffers(channels.count, batchSize)
+        self.keyHashes = []
+    }
+
+    /// Creates the sender of a keyed exchange: each record goes to `target(keyHash(record))`
+    /// with its key hash (each batch starts with a ``StreamItem/keyHashes(_:)`` item).
+    public init(channels: [Channel<Element>], keyHash: @escaping (Element) -> UInt64, target: @escaping (UInt64) -> Int,
+                batchSize: Int) {
+        self.channels = channels
+        self.route = nil
+        self.isKeyed = true
+        self.keyHash = keyHash
+        self.targetOfHash = target
+        self.forwardTarget = 0
+        self.batchSize = batchSize
+        self.buffers = Self.emptyBuffers(channels.count, batchSize)
+        self.keyHashes = channels.map { _ in Self.emptyHashes(batchSize) }
+    }
+
+    private static func emptyHashes(_ batchSize: Int) -> ContiguousArray<UInt64> {
+        var hashes = ContiguousArray<UInt64>()
+        hashes.reserveCapacity(batchSize + 1)
+        return hashes
+    }
+
+    private static func emptyBuffers(_ count: Int, _ batchSize: Int) -> [StreamBatch<Element>] {
+        (0..<count).map { _ in
             var b = StreamBatch<Element>()
             b.reserveCapacity(batchSize)
             return b
@@ -48,19 +86,33 @@ public final class ExchangeSender<Element> {
     }
 
     private func send(_ value: Element, _ ts: Timestamp) {
-        let target = route?(value) ?? forwardTarget
-        buffers[target].append(.record(value, ts))
+        let target: Int
+        if isKeyed {
+            let hash = keyHash(value)
+            target = targetOfHash(hash)
+            if buffers[target].isEmpty {
+                buffers[target].append(.keyHashes([]))
+                keyHashes[target].append(0)
+            }
+            buffers[target].append(.record(value, ts))
+            keyHashes[target].append(hash)
+        } else {
+            target = route?(value) ?? forwardTarget
+            buffers[target].append(.record(value, ts))
+        }
         if buffers[target].count >= batchSize { flush(target) }
     }
 
     /// Sends a control item to every target, after the records buffered before it.
     public func broadcast(_ item: StreamItem<Element>) {
-        if route == nil {
+        if route == nil && !isKeyed {
             buffers[forwardTarget].append(item)
             flush(forwardTarget)
             return
         }
         for i in buffers.indices {
+            // Keeps the positions of a keyed batch's hashes (an empty buffer gets none).
+            if isKeyed && !buffers[i].isEmpty { keyHashes[i].append(0) }
             buffers[i].append(item)
             flush(i)
         }
@@ -76,6 +128,11 @@ public final class ExchangeSender<Element> {
         var next = StreamBatch<Element>()
         next.reserveCapacity(batchSize)
         swap(&next, &buffers[i])
+        if isKeyed && !keyHashes[i].isEmpty {
+            var hashes = Self.emptyHashes(batchSize)
+            swap(&hashes, &keyHashes[i])
+            next[0] = .keyHashes(hashes)
+        }
         channels[i].push(next)
     }
 }

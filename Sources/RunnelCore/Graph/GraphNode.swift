@@ -68,11 +68,10 @@ final class TypedEdge<Element>: GraphEdge {
         // (routing, buffering) is specialized; the plan calls through the erased class.
         senderFactory = { channels, subtask, assignment, batchSize, upstream in
             let typed = channels.map { $0 as! Channel<Element> }
-            var route: ((Element) -> Int)?
-            if let keyHash {
-                route = { assignment.subtask(ofKeyGroup: assignment.keyGroup(forHash: keyHash($0))) }
-            }
-            let sender = ExchangeSender(channels: typed, route: route, forwardTarget: subtask, batchSize: batchSize)
+            let sender = keyHash.map { keyHash in
+                ExchangeSender(channels: typed, keyHash: keyHash,
+                               target: { assignment.subtask(ofKeyGroup: assignment.keyGroup(forHash: $0)) }, batchSize: batchSize)
+            } ?? ExchangeSender(channels: typed, route: nil, forwardTarget: subtask, batchSize: batchSize)
             (upstream as! Emitter<Element>).connect(sender.handler)
             return sender
         }

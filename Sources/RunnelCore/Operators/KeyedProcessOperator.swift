@@ -40,7 +40,9 @@ public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
         ElementHandler(
             element: { v, ts in self.processElement(v, ts) },
             watermark: { wm in self.processWatermark(wm) },
-            endOfInput: { self.finish() }
+            endOfInput: { self.finish() },
+            hashedElement: { v, ts, hash in self.processElement(v, ts, keyHash: hash) },
+            prefetch: { hash in self.backend.prefetch(keyHash: hash) }
         )
     }
 
@@ -50,8 +52,21 @@ public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
     public var timerService: InternalTimerService<Function.Key, NoNamespace> { timers }
 
     func processElement(_ value: Function.Input, _ ts: Timestamp) {
+        processElement(value, ts, key: HashedKey(keyOf(value)))
+    }
+
+    /// A record of a keyed exchange: the sender hashed the same key (`keyOf` is the keyed
+    /// stream's key function on both sides).
+    func processElement(_ value: Function.Input, _ ts: Timestamp, keyHash: UInt64) {
+        let key = keyOf(value)
+        assert(key.stableHash == keyHash, "the key hash carried by a record differs from its key's")
+        processElement(value, ts, key: HashedKey(key, hash: keyHash))
+    }
+
+    @inline(__always)
+    private func processElement(_ value: Function.Input, _ ts: Timestamp, key: HashedKey<Key>) {
         recordsIn.increment()
-        backend.setCurrentKey(keyOf(value))
+        backend.setCurrentKey(key)
         backend.currentTimestamp = ts
         context.timestamp = ts
         context.timeDomain = nil

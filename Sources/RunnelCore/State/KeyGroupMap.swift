@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// A hash map from hashed keys to values: the storage of one key group of one keyed state.
 ///
 /// Written here rather than using `Dictionary` because keys arrive with their 64-bit stable
@@ -223,6 +225,16 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
             }
             i = (i + 1) & mask
         }
+    }
+
+    /// Starts loading the index slot where a lookup of `hash` begins, without waiting for
+    /// it (nothing for an empty map, whose small index is in the cache anyway). On a large
+    /// map that slot is a cache miss (the deduplication state's index is megabytes), which
+    /// the input gate overlaps with the records before this one.
+    @inline(__always)
+    public func prefetch(keyHash hash: UInt64) {
+        guard count > 0 else { return }
+        runnel_prefetch(index + home(Self.fingerprint(hash)))
     }
 
     /// The index slot that holds position `p`.

@@ -38,6 +38,16 @@ public final class KeyedStateBackend<Key: StreamKey> {
     /// The accessors of the value-state handles, which refer to them without owning them
     /// (see ``ValueState``), by state name and TTL: declaring a state again reuses them.
     private var handles: [ValueStateHandleKey: AnyObject] = [:]
+    /// ``prefetch(keyHash:)`` for every declared state: one closure, formed where each
+    /// table's value type is concrete (so its code is specialized) and composed as states
+    /// are declared, held by an immutable box reached unmanaged per record (a closure read
+    /// from a `var` is retained around each call; see ``Emitter``).
+    private final class Prefetch {
+        let run: (Int, UInt64) -> Void
+        init(_ run: @escaping (Int, UInt64) -> Void) { self.run = run }
+    }
+    private var prefetchOwner = Prefetch { _, _ in }
+    private var prefetchRun: Unmanaged<Prefetch>
     /// How each declared state is snapshotted and restored, by name.
     private(set) var codecs: [String: TableCodec<Key>] = [:]
     /// Restored key-group blocks of states not declared yet, by state name and key group
@@ -57,6 +67,7 @@ public final class KeyedStateBackend<Key: StreamKey> {
         self.keyGroups = keyGroups
         self.processingTime = processingTime
         self.eventTime = eventTime
+        prefetchRun = .passUnretained(prefetchOwner)
     }
 
     /// Makes `key` the current key.
@@ -71,6 +82,22 @@ public final class KeyedStateBackend<Key: StreamKey> {
         precondition(keyGroups.contains(group), "key routed to a subtask that does not own its key group")
         currentHashedKey = key
         currentLocalGroup = group &- keyGroups.lowerBound
+    }
+
+    /// Starts loading into the cache, for each declared state, where the entry of a key with
+    /// this stable hash would be (for the input gate, a few records ahead; see
+    /// ``ElementHandler/prefetch``). A hint only: it changes nothing.
+    public func prefetch(keyHash: UInt64) {
+        guard let local = localGroup(forHash: keyHash) else { return }
+        prefetchRun._withUnsafeGuaranteedRef { $0.run(local, keyHash) }
+    }
+
+    /// The index within ``keyGroups`` of the key group of a key hash; nil when this subtask
+    /// does not own it.
+    @inline(__always)
+    func localGroup(forHash hash: UInt64) -> Int? {
+        let local = assignment.keyGroup(forHash: hash) &- keyGroups.lowerBound
+        return local >= 0 && local < keyGroups.count ? local : nil
     }
 
     /// The current time in a TTL's time domain, against which expiry is judged (for event
@@ -107,6 +134,16 @@ public final class KeyedStateBackend<Key: StreamKey> {
         }
         let table = KeyedStateTable<Key, V>(name: name, keyGroups: keyGroups)
         registered[name] = table
+        if registered.count == 1 {
+            prefetchOwner = Prefetch { group, hash in table.prefetch(localGroup: group, keyHash: hash) }
+        } else {
+            let earlier = prefetchOwner.run
+            prefetchOwner = Prefetch { group, hash in
+                earlier(group, hash)
+                table.prefetch(localGroup: group, keyHash: hash)
+            }
+        }
+        prefetchRun = .passUnretained(prefetchOwner)
         // Made here, where V is concrete, so that the codec's per-entry loops are specialized.
         let codec = TableCodec(table)
         codecs[name] = codec

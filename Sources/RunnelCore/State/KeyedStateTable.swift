@@ -64,6 +64,12 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
         storage.withMap(g, body)
     }
 
+    /// Starts loading where the entry of a key with this hash would be in local group `g`.
+    @inline(__always)
+    func prefetch(localGroup g: Int, keyHash: UInt64) {
+        storage.withMap(g) { $0.prefetch(keyHash: keyHash) }
+    }
+
     /// Calls `body` with the map of local group `g`, to be changed (copied first if a
     /// snapshot reads it); for per-record paths.
     @inline(__always)

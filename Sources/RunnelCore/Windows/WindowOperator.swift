@@ -144,7 +144,9 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         ElementHandler(
             element: { v, ts in self.processElement(v, ts) },
             watermark: { wm in self.processWatermark(wm) },
-            endOfInput: { self.finish() }
+            endOfInput: { self.finish() },
+            hashedElement: { v, ts, hash in self.processElement(v, ts, keyHash: hash) },
+            prefetch: { hash in self.prefetch(keyHash: hash) }
         )
     }
 
@@ -156,8 +158,33 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     // MARK: Elements
 
     func processElement(_ value: Input, _ ts: Timestamp) {
+        processElement(value, ts, key: HashedKey(keyOf(value)))
+    }
+
+    /// Starts loading the state an element with this key hash reads first: its sessions on
+    /// the event-time session path, else its windows' contents (not every table of the
+    /// backend: the others are not read per element, or are empty).
+    private func prefetch(keyHash: UInt64) {
+        guard let g = backend.localGroup(forHash: keyHash) else { return }
+        if usesSessionFastPath {
+            sessionSlots.prefetch(localGroup: g, keyHash: keyHash)
+        } else {
+            contents.prefetch(localGroup: g, keyHash: keyHash)
+        }
+    }
+
+    /// A record of a keyed exchange: the sender hashed the same key (`keyOf` is the keyed
+    /// stream's key function on both sides).
+    func processElement(_ value: Input, _ ts: Timestamp, keyHash: UInt64) {
+        let key = keyOf(value)
+        assert(key.stableHash == keyHash, "the key hash carried by a record differs from its key's")
+        processElement(value, ts, key: HashedKey(key, hash: keyHash))
+    }
+
+    @inline(__always)
+    private func processElement(_ value: Input, _ ts: Timestamp, key: HashedKey<Key>) {
         recordsIn.increment()
-        backend.setCurrentKey(keyOf(value))
+        backend.setCurrentKey(key)
         if usesSessionFastPath {
             processSessionElement(value, ts)
             return
