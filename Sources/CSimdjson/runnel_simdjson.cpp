@@ -33,6 +33,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <memory>
 #include <new>
 #include <system_error>
@@ -97,6 +98,18 @@ struct runnel_json_parser {
     // with the longest line seen, then is reused without allocation.
     unsigned char *copy = nullptr;
     size_t copy_capacity = 0;
+    // Fast path: for each wanted key, the wanted plain key that followed it in
+    // the last line read with keyset `order_keyset` that had it (key index + 1;
+    // 0 for none). Entry 0 is for the first key of a line, entry
+    // RUNNEL_JSON_MAX_KEYS + 1 for a key after one not wanted. The lines of one
+    // producer give their keys in one order (an optional field skipped now and
+    // then), so each key is first checked against the one that followed its
+    // predecessor last time: a comparison whose branch predicts well, where
+    // probing the hash table walks chains whose branches do not (keys sharing
+    // their first bytes, as event_id and event_name do). A wrong guess falls
+    // back to the probe.
+    uint64_t order_keyset = 0;
+    unsigned char next_key[RUNNEL_JSON_MAX_KEYS + 2] = {};
 
     runnel_json_parser() = default;
     runnel_json_parser(const runnel_json_parser &) = delete;
@@ -127,6 +140,9 @@ struct runnel_json_keyset {
     uint8_t probe_next[RUNNEL_JSON_MAX_KEYS];
     uint64_t mask[RUNNEL_JSON_MAX_KEYS][2]; // selects the key's bytes in word[i]
     bool has_other_keys;                    // some key is not plain
+    // Distinct for every keyset ever made (a parser's remembered key order
+    // belongs to one; an address may be reused after a keyset is destroyed).
+    uint64_t id;
 
     // The first min(n, 8) bytes at raw, as a word with the rest zeroed.
     inline uint64_t first_word(const char *raw, size_t n) const noexcept {
@@ -156,20 +172,26 @@ struct runnel_json_keyset {
         const unsigned h = probe_hash(static_cast<unsigned char>(raw[0]), static_cast<unsigned char>(raw[1]));
         for (unsigned e = probe_head[h]; e != 0; e = probe_next[e - 1]) {
             const unsigned i = e - 1;
-            const size_t length_i = length[i];
-            // No key byte is NUL, so a match never runs past the copy's terminator.
-            if (raw[length_i] != '"') { continue; }
-            uint64_t w;
-            std::memcpy(&w, raw, sizeof w);
-            if ((w & mask[i][0]) != word[i][0]) { continue; }
-            if (length_i > 8) {
-                std::memcpy(&w, raw + 8, sizeof w);
-                if ((w & mask[i][1]) != word[i][1]) { continue; }
-            }
-            n = length_i;
+            if (!is_plain_key_at(raw, i)) { continue; }
+            n = length[i];
             return int(i);
         }
         return -1;
+    }
+
+    // Whether the string at raw (as for probe) is exactly plain key i.
+    [[gnu::always_inline]] inline bool is_plain_key_at(const char *raw, unsigned i) const noexcept {
+        const size_t length_i = length[i];
+        // No key byte is NUL, so a match never runs past the copy's terminator.
+        if (raw[length_i] != '"') { return false; }
+        uint64_t w;
+        std::memcpy(&w, raw, sizeof w);
+        if ((w & mask[i][0]) != word[i][0]) { return false; }
+        if (length_i > 8) {
+            std::memcpy(&w, raw + 8, sizeof w);
+            if ((w & mask[i][1]) != word[i][1]) { return false; }
+        }
+        return true;
     }
 
     // Index of the wanted key equal to raw[0..<n], or -1. Reads 16 bytes at
@@ -904,12 +926,26 @@ inline bool reserve_copy(runnel_json_parser *parser, size_t length) noexcept {
     byte *p = skip_whitespace(begin);
     if (*p != '{') { return false; }
     p = skip_whitespace(p + 1);
+    if (parser->order_keyset != keyset->id) {
+        std::memset(parser->next_key, 0, sizeof parser->next_key);
+        parser->order_keyset = keyset->id;
+    }
+    unsigned previous = 0; // entry of next_key for the key before this one
     if (*p != '}') {
         for (;;) {
             if (*p != '"') { return false; }
             const char *key = reinterpret_cast<const char *>(p + 1);
-            size_t key_length;
-            int index = keyset->probe(key, key_length);
+            size_t key_length = 0;
+            int index;
+            const unsigned guess = parser->next_key[previous];
+            if (guess != 0 && keyset->is_plain_key_at(key, guess - 1)) {
+                index = int(guess - 1);
+                key_length = keyset->length[index];
+            } else {
+                index = keyset->probe(key, key_length);
+                parser->next_key[previous] = static_cast<unsigned char>(index + 1);
+            }
+            previous = index >= 0 ? unsigned(index) + 1 : RUNNEL_JSON_MAX_KEYS + 1;
             if (index >= 0) {
                 p += key_length + 1; // at the closing quote
             } else {
@@ -989,6 +1025,9 @@ runnel_json_keyset *runnel_json_keyset_create(const char *const *keys, size_t co
         std::memcpy(&set->prefix_mask[k], selected, sizeof selected);
     }
     set->count = count;
+    // From 1: a parser's order_keyset starts at 0, which names no keyset.
+    static std::atomic<uint64_t> next_id{1};
+    set->id = next_id.fetch_add(1, std::memory_order_relaxed);
     char *cursor = set->storage.get();
     for (size_t i = 0; i < count; i++) {
         const size_t n = std::strlen(keys[i]);

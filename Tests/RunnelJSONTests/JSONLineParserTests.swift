@@ -195,4 +195,36 @@ struct JSONLineParserTests {
             #expect(parser[index].int64Value == Int64(index))
         }
     }
+
+    @Test("the key order remembered from earlier lines never decides a key: orders that change from line to line, optional keys, prefixes and other key sets")
+    func keyOrderGuesses() {
+        let parser = JSONLineParser()
+        // Keys sharing first bytes and prefixes of one another ("event" of "event_id").
+        let names = ["event_id", "event_name", "event", "user_id", "session_id", "e", "ev"]
+        let keys = JSONKeySet(keys: names)
+        let other = JSONKeySet(keys: ["session_id", "event_id"])
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<400 {
+            // A random subset in a random order, sometimes with an unwanted key between.
+            var present = names.filter { _ in Bool.random(using: &generator) }
+            present.shuffle(using: &generator)
+            var fields = present.map { "\"\($0)\":\"\($0)-\(round)\"" }
+            if Bool.random(using: &generator) { fields.insert(#""unwanted":[1,{"event_id":"no"}]"#, at: Int.random(in: 0...fields.count)) }
+            let line = "{" + fields.joined(separator: ",") + "}"
+            #expect(parser.parse(line, keys: keys) == .ok)
+            for (index, name) in names.enumerated() {
+                if present.contains(name) {
+                    #expect(parser[index].stringValue == "\(name)-\(round)", "\(line)")
+                } else {
+                    #expect(parser[index].summary == "missing", "\(line)")
+                }
+            }
+            if round % 7 == 0 {
+                // Another key set on the same parser in between.
+                #expect(parser.parse(#"{"event_id":"x","session_id":"y"}"#, keys: other) == .ok)
+                #expect(parser[0].stringValue == "y")
+                #expect(parser[1].stringValue == "x")
+            }
+        }
+    }
 }
