@@ -41,6 +41,38 @@ private struct CollidingKey: StreamKey {
         for id in 0..<300 { #expect(map[HashedKey(CollidingKey(id: id))] == reference[id]) }
     }
 
+    /// Removing many entries at once (compaction and an index rebuild) or a few (one by
+    /// one) leaves a map that agrees with a Dictionary through later inserts, updates and
+    /// removals; with colliding keys whose probe chains wrap the table.
+    @Test(arguments: [1, 2, 3])
+    func bulkRemovalRebuildsAConsistentIndex(seed: UInt64) {
+        var rng = SeededRNG(seed)
+        let map = KeyGroupMap<CollidingKey, [Int]>()
+        var reference: [Int: [Int]] = [:]
+        for round in 0..<30 {
+            for step in 0..<2_000 {
+                let id = Int(rng.next() % 1_500)
+                let key = HashedKey(CollidingKey(id: id))
+                if rng.next() % 4 == 0 {
+                    #expect(map.removeValue(forKey: key) == reference.removeValue(forKey: id))
+                } else {
+                    map.updateValue([step, round], forKey: key)
+                    reference[id] = [step, round]
+                }
+            }
+            // A share of the entries that is above the bulk threshold in some rounds and
+            // below it in others (from all, to one in 40).
+            let modulus = 1 + round % 40
+            let remove = { (id: Int) in id % modulus == round % modulus }
+            let expected = reference.keys.filter(remove).count
+            #expect(map.count(where: { k, _ in remove(k.id) }) == expected)
+            map.removeAll(expected: expected) { k, _ in remove(k.id) }
+            reference = reference.filter { !remove($0.key) }
+            #expect(map.count == reference.count)
+            for id in 0..<1_500 { #expect(map[HashedKey(CollidingKey(id: id))] == reference[id], "round \(round), key \(id)") }
+        }
+    }
+
     @Test func stringKeysAndGrowth() {
         let map = KeyGroupMap<String, [Int]>()
         for i in 0..<10_000 { map.updateValue([i], forKey: HashedKey("key-\(i)")) }

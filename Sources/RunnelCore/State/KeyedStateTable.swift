@@ -110,8 +110,10 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
 
     /// Removes the entries of one local key group index whose refresh time is at or before `expiredAtOrBefore`.
     func sweep(localGroup: Int, expiredAtOrBefore limit: Timestamp) {
-        guard group(localGroup).contains(where: { $1.refreshedAt <= limit }) else { return }
-        mutableGroup(localGroup).removeAll { $1.refreshedAt <= limit }
+        // Counted on the current map first: nothing to remove leaves a frozen map frozen.
+        let expired = group(localGroup).count(where: { $1.refreshedAt <= limit })
+        guard expired > 0 else { return }
+        mutableGroup(localGroup).removeAll(expected: expired) { $1.refreshedAt <= limit }
         if let changelog, changelog.isRecording { changelog.expire(localGroup, atOrBefore: limit) }
     }
 }
