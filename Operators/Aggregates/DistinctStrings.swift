@@ -95,7 +95,7 @@ public struct DistinctStrings: Sendable, Hashable {
         arena.writeBytes(utf8)
         precondition(arena.count <= Int(UInt32.max), "a DistinctStrings set is limited to 4 GiB")
         members.append(Member(hash: hash, offset: UInt32(arena.count - utf8.count), length: UInt32(utf8.count)))
-        if !index.record(count: members.count, slot: slot) {
+        if !index.record(count: members.count, slot: slot, hash: hash) {
             let members = self.members
             index.rebuild(count: members.count) { members[$0].hash }
         }

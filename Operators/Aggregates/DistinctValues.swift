@@ -55,7 +55,7 @@ public struct DistinctValues<Value: StreamKey>: Sendable, Hashable {
         if found { return }
         if members.isEmpty { members.reserveCapacity(4) }
         members.append((hash, value))
-        if !index.record(count: members.count, slot: slot) {
+        if !index.record(count: members.count, slot: slot, hash: hash) {
             let members = self.members
             index.rebuild(count: members.count) { members[$0].hash }
         }
