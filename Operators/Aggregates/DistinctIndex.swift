@@ -67,6 +67,8 @@ struct DistinctIndex: Sendable {
 
     /// Builds the table for `count` members at twice the size it needs.
     mutating func rebuild(count: Int, hashOf: (Int) -> UInt64) {
+        // Member numbers (plus one) must fit the slots' low 32 bits.
+        precondition(count < Int(UInt32.max), "a distinct set is limited to 2^32 - 1 members")
         var capacity = 64
         while capacity < count * 4 { capacity *= 2 }
         var table = [UInt64](repeating: 0, count: capacity)

@@ -101,7 +101,8 @@ struct runnel_json_parser {
     // Fast path: for each wanted key, the wanted plain key that followed it in
     // the last line read with keyset `order_keyset` that had it (key index + 1;
     // 0 for none). Entry 0 is for the first key of a line, entry
-    // RUNNEL_JSON_MAX_KEYS + 1 for a key after one not wanted. The lines of one
+    // RUNNEL_JSON_MAX_KEYS + 1 for a key after one that is not a wanted plain
+    // key (not wanted at all, or wanted but found by find). The lines of one
     // producer give their keys in one order (an optional field skipped now and
     // then), so each key is first checked against the one that followed its
     // predecessor last time: a comparison whose branch predicts well, where

@@ -556,6 +556,29 @@ private func batch(_ items: StreamItem<Int>...) -> StreamBatch<Int> { StreamBatc
         #expect(r.calls.filter { $0.hasPrefix("h") || $0.hasPrefix("e") } == ["h1#11", "h3#33"])
     }
 
+    @Test func aBatchsHashesDoNotOutliveIt() {
+        // A barrier as the last item does not hold the batch: the next batch, without a
+        // hashes item, must not take this one's hashes.
+        let c = Channel<Int>(capacity: 10)
+        let r = KeyedRecorder()
+        let gate = InputGate(channels: [c], handler: r.handler)
+        c.push(batch(.keyHashes([0, 5, 0]), .record(1, 1), .barrier(CheckpointBarrier(id: 1))))
+        c.push(batch(.record(2, 2)))
+        while gate.drain(maxBatches: 1, canContinue: { true }) > 0 {}
+        #expect(r.calls.filter { !$0.hasPrefix("p") } == ["h1#5", "e2"])
+    }
+
+    @Test func aShortOrEmptyHashesItemIsSafe() {
+        // Not what a sender ships, but the gate must not trap on it.
+        let c = Channel<Int>(capacity: 10)
+        let r = KeyedRecorder()
+        let gate = InputGate(channels: [c], handler: r.handler)
+        c.push(batch(.keyHashes([]), .record(1, 1), .record(2, 2)))
+        c.push(batch(.record(3, 3), .keyHashes([0]), .record(4, 4)))
+        while gate.drain(maxBatches: 1, canContinue: { true }) > 0 {}
+        #expect(r.calls.filter { !$0.hasPrefix("p") } == ["e1", "e2", "e3", "e4"])
+    }
+
     @Test func keyedSenderToGateEndToEnd() {
         let channels = (0..<2).map { _ in Channel<Int>(capacity: 100) }
         let sender = ExchangeSender(channels: channels, keyHash: { UInt64($0) &* 0x9E37_79B9 },

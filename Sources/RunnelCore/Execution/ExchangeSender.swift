@@ -28,7 +28,7 @@ public final class ExchangeSender<Element> {
     ///   - channels: one channel per target subtask.
     ///   - route: the target index of a record (hash exchange), or `nil` for forward.
     ///   - forwardTarget: the only target of a forward exchange.
-    ///   - batchSize: records per shipped batch.
+    ///   - batchSize: items per shipped batch (records, and the control items among them).
     public init(channels: [Channel<Element>], route: ((Element) -> Int)?, forwardTarget: Int = 0, batchSize: Int) {
         self.channels = channels
         self.route = route
@@ -43,6 +43,11 @@ public final class ExchangeSender<Element> {
 
     /// Creates the sender of a keyed exchange: each record goes to `target(keyHash(record))`
     /// with its key hash (each batch starts with a ``StreamItem/keyHashes(_:)`` item).
+    /// - Parameters:
+    ///   - channels: one channel per target subtask.
+    ///   - keyHash: the stable hash of a record's key (the receiver's keyed operator gets it).
+    ///   - target: the index of the channel that takes a record with this key hash.
+    ///   - batchSize: items per shipped batch (the hashes item counts as one).
     public init(channels: [Channel<Element>], keyHash: @escaping (Element) -> UInt64, target: @escaping (UInt64) -> Int,
                 batchSize: Int) {
         self.channels = channels

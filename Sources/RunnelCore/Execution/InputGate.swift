@@ -61,8 +61,10 @@ public final class InputGate<Element> {
     /// loop as unspecialized generic code.
     private var processBatch: ((inout StreamBatch<Element>, Int, Int) -> Int?)!
 
-    /// How many records ahead of the one processed the gate asks a keyed handler to
-    /// prefetch the state of the next (``ElementHandler/prefetch``): enough for a load from
+    /// How many items ahead of the one processed the gate asks a keyed handler to prefetch
+    /// the state of a record (``ElementHandler/prefetch``; in a keyed batch nearly every
+    /// item is a record, and a control item's position prefetches harmlessly for hash 0):
+    /// enough for a load from
     /// memory (~100 ns) to complete while the records between are processed (each takes
     /// hundreds of nanoseconds in a keyed operator), few enough that the lines fetched are
     /// still in the cache when used.
@@ -91,7 +93,8 @@ public final class InputGate<Element> {
                 guard let base = items.baseAddress else { return nil }
                 // The key hashes of a keyed batch (its first item), by position; kept with
                 // the rest of a batch a barrier holds.
-                var hashes = gate.inputs[i].heldKeyHashes
+                // (A batch's hashes belong to it alone: a new batch starts without any.)
+                var hashes: ContiguousArray<UInt64> = start > 0 ? gate.inputs[i].heldKeyHashes : []
                 gate.inputs[i].heldKeyHashes = []
                 for index in start..<items.count {
                     if prefetches, index &+ Self.prefetchDistance < hashes.count {
@@ -113,8 +116,11 @@ public final class InputGate<Element> {
                         hashes = keyHashes
                         // The records the loop's look-ahead has passed already.
                         if prefetches {
-                            for ahead in (index &+ 1)..<min(index &+ 1 &+ Self.prefetchDistance, hashes.count) {
+                            var ahead = index &+ 1
+                            let upper = min(index &+ 1 &+ Self.prefetchDistance, hashes.count)
+                            while ahead < upper {
                                 prefetch(hashes[ahead])
+                                ahead &+= 1
                             }
                         }
                     case .watermark(let wm):
@@ -123,7 +129,8 @@ public final class InputGate<Element> {
                         gate.setIdle(idle, input: i)
                     case .barrier(let barrier):
                         gate.receiveBarrier(barrier, input: i)
-                        gate.inputs[i].heldKeyHashes = hashes
+                        // Kept only for the rest of this batch, if `drain` holds one.
+                        if index &+ 1 < items.count { gate.inputs[i].heldKeyHashes = hashes }
                         return index + 1
                     case .end:
                         gate.receiveEnd(input: i)

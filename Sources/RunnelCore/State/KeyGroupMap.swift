@@ -14,7 +14,10 @@ import CPrefetch
 /// - a lookup of an absent key (every insert into deduplication state) reads only the index,
 ///   and one of a present key reads one entry;
 /// - removal moves the last entry into the hole and back-shifts the index, so there are no
-///   tombstones, and growth rebuilds the index from the index alone;
+///   tombstones, and growth rebuilds the index from the index alone; removing many entries
+///   at once (TTL sweeps) instead slides the rest down and rebuilds the index from the
+///   entries (``removeAll(expected:where:)``), which moves positions, so it is done only
+///   while nothing shares the entries;
 /// - a checkpoint reads and copies `count` entries rather than a table of which more than
 ///   half is empty: on the replay job's million deduplication keys per subtask the old
 ///   layout (entries in the probe table, 41 % full on average) copied and scanned 117 bytes
