@@ -73,21 +73,27 @@ private struct CollidingKey: StreamKey {
         }
     }
 
-    /// The backend's prefetch touches every declared state for keys of its own groups,
-    /// ignores hashes of groups another subtask owns, and changes nothing.
+    /// The backend prefetches only once its state is large; then its prefetch touches every
+    /// declared state for keys of its own groups, ignores hashes of groups another subtask
+    /// owns, and changes nothing.
     @Test func backendPrefetchIsOnlyAHint() {
         let assignment = KeyGroupAssignment(parallelism: 2)
         let backend = KeyedStateBackend<String>(assignment: assignment, keyGroups: assignment.keyGroups(ofSubtask: 0))
         let value = backend.valueState(ValueStateDescriptor<Int>("value"))
         let list = backend.listState(ListStateDescriptor<String>("list"))
-        let owned = (0..<2_000).map { "key-\($0)" }
+        let owned = (0..<30_000).map { "key-\($0)" }
             .filter { backend.keyGroups.contains(assignment.keyGroup(forHash: $0.stableHash)) }
+        backend.judgePrefetching()
+        #expect(!backend.prefetchPays)
         for (i, key) in owned.enumerated() {
             backend.setCurrentKey(key)
             value.value = i
             list.append(key)
         }
-        for i in 0..<4_000 { backend.prefetch(keyHash: "key-\(i)".stableHash) }
+        // Two states of ~15 k entries each: past the threshold, so the prefetch runs.
+        backend.judgePrefetching()
+        #expect(backend.prefetchPays)
+        for i in 0..<60_000 { backend.prefetch(keyHash: "key-\(i)".stableHash) }
         for hash in [UInt64.max, 0, 1 << 63] { backend.prefetch(keyHash: hash) }
         for (i, key) in owned.enumerated() {
             backend.setCurrentKey(key)

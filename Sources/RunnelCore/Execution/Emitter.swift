@@ -7,27 +7,49 @@ public struct ElementHandler<Element> {
     public let watermark: (Timestamp) -> Void
     /// Processes the end of input: flush and finish.
     public let endOfInput: () -> Void
+    /// Whether this is a keyed operator's handler, with the two entry points below.
+    public let isKeyed: Bool
     /// For a keyed operator: processes one record of a keyed exchange whose key's stable
     /// hash the sender computed (``StreamItem/keyHashes(_:)``), so the key is not hashed
-    /// twice. Nil: such records go to `element`.
-    public let hashedElement: ((Element, Timestamp, UInt64) -> Void)?
+    /// twice. Otherwise it hands the record to `element`.
+    public let hashedElement: (Element, Timestamp, UInt64) -> Void
     /// For a keyed operator: starts loading into the cache the state that a record with this
     /// key hash will touch. The input gate calls it a few records ahead of processing, so
     /// that the memory latency of a large state table overlaps the records in between.
-    public let prefetch: ((UInt64) -> Void)?
+    /// Otherwise it does nothing.
+    ///
+    /// (These two are not optional: a closure of a generic type kept in an `Optional` is
+    /// stored at the most general abstraction, and every call then goes through a
+    /// reabstraction thunk, ~20 instructions.)
+    public let prefetch: (UInt64) -> Void
 
-    /// Creates a handler from its three entry points, and for a keyed operator the two that
-    /// take key hashes.
+    /// Creates a handler from its three entry points.
     public init(
         element: @escaping (Element, Timestamp) -> Void,
         watermark: @escaping (Timestamp) -> Void,
-        endOfInput: @escaping () -> Void,
-        hashedElement: ((Element, Timestamp, UInt64) -> Void)? = nil,
-        prefetch: ((UInt64) -> Void)? = nil
+        endOfInput: @escaping () -> Void
     ) {
         self.element = element
         self.watermark = watermark
         self.endOfInput = endOfInput
+        self.isKeyed = false
+        self.hashedElement = { value, ts, _ in element(value, ts) }
+        self.prefetch = { _ in }
+    }
+
+    /// Creates a keyed operator's handler: the three entry points, and the two that take
+    /// key hashes.
+    public init(
+        element: @escaping (Element, Timestamp) -> Void,
+        watermark: @escaping (Timestamp) -> Void,
+        endOfInput: @escaping () -> Void,
+        hashedElement: @escaping (Element, Timestamp, UInt64) -> Void,
+        prefetch: @escaping (UInt64) -> Void
+    ) {
+        self.element = element
+        self.watermark = watermark
+        self.endOfInput = endOfInput
+        self.isKeyed = true
         self.hashedElement = hashedElement
         self.prefetch = prefetch
     }

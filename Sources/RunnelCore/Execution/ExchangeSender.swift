@@ -17,9 +17,12 @@ public final class ExchangeSender<Element> {
     /// Not optional: unwrapping an optional closure retains it, per record.
     private let keyHash: (Element) -> UInt64
     private let targetOfHash: (UInt64) -> Int
-    /// For a keyed exchange: per target, the key hashes of the buffered batch's items, sent
-    /// in its first item (``StreamItem/keyHashes(_:)``), a placeholder until it is shipped.
-    private var keyHashes: [ContiguousArray<UInt64>]
+    /// For a keyed exchange: per target, the key hashes of the buffered batch's items by
+    /// position (as many as the batch has items), sent in its first item
+    /// (``StreamItem/keyHashes(_:)``, a placeholder until the batch is shipped). Plain
+    /// memory of `batchSize + 1` hashes each: appending to an array of arrays checked
+    /// uniqueness and capacity twice per record.
+    private let keyHashes: [UnsafeMutablePointer<UInt64>]
     private let batchSize: Int
     private let forwardTarget: Int
 
@@ -41,6 +44,10 @@ public final class ExchangeSender<Element> {
         self.keyHashes = []
     }
 
+    deinit {
+        for hashes in keyHashes { hashes.deallocate() }
+    }
+
     /// Creates the sender of a keyed exchange: each record goes to `target(keyHash(record))`
     /// with its key hash (each batch starts with a ``StreamItem/keyHashes(_:)`` item).
     /// - Parameters:
@@ -58,13 +65,7 @@ public final class ExchangeSender<Element> {
         self.forwardTarget = 0
         self.batchSize = batchSize
         self.buffers = Self.emptyBuffers(channels.count, batchSize)
-        self.keyHashes = channels.map { _ in Self.emptyHashes(batchSize) }
-    }
-
-    private static func emptyHashes(_ batchSize: Int) -> ContiguousArray<UInt64> {
-        var hashes = ContiguousArray<UInt64>()
-        hashes.reserveCapacity(batchSize + 1)
-        return hashes
+        self.keyHashes = channels.map { _ in .allocate(capacity: batchSize + 1) }
     }
 
     private static func emptyBuffers(_ count: Int, _ batchSize: Int) -> [StreamBatch<Element>] {
@@ -95,12 +96,13 @@ public final class ExchangeSender<Element> {
         if isKeyed {
             let hash = keyHash(value)
             target = targetOfHash(hash)
+            let hashes = keyHashes[target]
             if buffers[target].isEmpty {
                 buffers[target].append(.keyHashes([]))
-                keyHashes[target].append(0)
+                hashes[0] = 0
             }
+            hashes[buffers[target].count] = hash
             buffers[target].append(.record(value, ts))
-            keyHashes[target].append(hash)
         } else {
             target = route?(value) ?? forwardTarget
             buffers[target].append(.record(value, ts))
@@ -117,7 +119,7 @@ public final class ExchangeSender<Element> {
         }
         for i in buffers.indices {
             // Keeps the positions of a keyed batch's hashes (an empty buffer gets none).
-            if isKeyed && !buffers[i].isEmpty { keyHashes[i].append(0) }
+            if isKeyed && !buffers[i].isEmpty { keyHashes[i][buffers[i].count] = 0 }
             buffers[i].append(item)
             flush(i)
         }
@@ -133,10 +135,9 @@ public final class ExchangeSender<Element> {
         var next = StreamBatch<Element>()
         next.reserveCapacity(batchSize)
         swap(&next, &buffers[i])
-        if isKeyed && !keyHashes[i].isEmpty {
-            var hashes = Self.emptyHashes(batchSize)
-            swap(&hashes, &keyHashes[i])
-            next[0] = .keyHashes(hashes)
+        // A keyed batch with records starts with its hashes item (a control item alone has none).
+        if isKeyed, case .keyHashes = next[0] {
+            next[0] = .keyHashes(ContiguousArray(UnsafeBufferPointer(start: keyHashes[i], count: next.count)))
         }
         channels[i].push(next)
     }

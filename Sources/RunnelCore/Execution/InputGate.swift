@@ -81,10 +81,9 @@ public final class InputGate<Element> {
             // retain and release, which would otherwise happen per record.
             let gate = self
             let element = handler.element
-            let hashedElement = handler.hashedElement ?? { value, ts, _ in element(value, ts) }
-            // Unwrapped once per batch: an optional closure is retained when unwrapped.
-            let prefetches = handler.prefetch != nil
-            let prefetch = handler.prefetch ?? { _ in }
+            let hashedElement = handler.hashedElement
+            let prefetches = handler.isKeyed
+            let prefetch = handler.prefetch
             // Records are moved out of the batch (leaving a trivial item behind) rather than
             // copied: a copy retained each record here and the batch released it again
             // later, two atomic operations per record on objects last touched by the

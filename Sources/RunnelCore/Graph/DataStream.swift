@@ -10,7 +10,7 @@ public struct DataStream<Element> {
     func transform<Out>(_ name: String, inputs: [GraphEdge]? = nil,
                         make: @escaping (OperatorSetup, Emitter<Out>) throws -> ElementHandler<Element>) -> DataStream<Out> {
         let n = environment.addNode(name, role: .transform)
-        n.inputs = inputs ?? [TypedEdge<Element>(from: node, keyHash: nil)]
+        n.inputs = inputs ?? [TypedEdge<Element>(from: node)]
         n.makeEmitter = { Emitter<Out>(recordsOut: $0) }
         n.instantiate = { setup, emitter in HandlerBox(try make(setup, emitter as! Emitter<Out>)) }
         n.makeGate = { channels, handler in
@@ -68,7 +68,7 @@ public struct DataStream<Element> {
 
     /// Merges this stream with the streams in `others` (of the same type).
     public func union(_ name: String, _ others: [DataStream<Element>]) -> DataStream<Element> {
-        let edges = ([self] + others).map { TypedEdge<Element>(from: $0.node, keyHash: nil) as GraphEdge }
+        let edges = ([self] + others).map { TypedEdge<Element>(from: $0.node) as GraphEdge }
         return self.transform(name, inputs: edges) { setup, out in
             // End of input arrives once per chained input and once from an input gate.
             var endsToSee = setup.endOfInputCount
@@ -99,7 +99,7 @@ public struct DataStream<Element> {
     /// Writes the stream to a sink.
     public func sink<S: Sink>(_ name: String, _ sink: S) where S.Input == Element {
         let n = environment.addNode(name, role: .sink)
-        n.inputs = [TypedEdge<Element>(from: node, keyHash: nil)]
+        n.inputs = [TypedEdge<Element>(from: node)]
         n.instantiate = { setup, _ in
             let writer = try sink.createWriter(subtask: setup.subtask, parallelism: setup.parallelism)
             let recordsIn = setup.counter("records_in")

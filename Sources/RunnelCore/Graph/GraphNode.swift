@@ -57,27 +57,41 @@ class GraphEdge {
 }
 
 final class TypedEdge<Element>: GraphEdge {
-    /// The stable hash of a record's key, for hash edges.
-    let keyHash: ((Element) -> UInt64)?
+    /// Whether this is a hash edge (records go to the subtask that owns their key group).
+    let isHashed: Bool
     private var senderFactory: (([AnyObject], Int, KeyGroupAssignment, Int, AnyObject) -> any OutputDriver)!
 
-    init(from: Int, keyHash: ((Element) -> UInt64)?) {
-        self.keyHash = keyHash
+    /// A forward edge.
+    override init(from: Int) {
+        isHashed = false
         super.init(from: from)
         // Formed here, where `Element` is concrete, so that the exchange's per-record code
         // (routing, buffering) is specialized; the plan calls through the erased class.
-        senderFactory = { channels, subtask, assignment, batchSize, upstream in
+        senderFactory = { channels, subtask, _, batchSize, upstream in
             let typed = channels.map { $0 as! Channel<Element> }
-            let sender = keyHash.map { keyHash in
-                ExchangeSender(channels: typed, keyHash: keyHash,
-                               target: { assignment.subtask(ofKeyGroup: assignment.keyGroup(forHash: $0)) }, batchSize: batchSize)
-            } ?? ExchangeSender(channels: typed, route: nil, forwardTarget: subtask, batchSize: batchSize)
+            let sender = ExchangeSender(channels: typed, route: nil, forwardTarget: subtask, batchSize: batchSize)
             (upstream as! Emitter<Element>).connect(sender.handler)
             return sender
         }
     }
 
-    override var isForward: Bool { keyHash == nil }
+    /// A hash edge; `keyHash` gives the stable hash of a record's key. (Not an optional
+    /// parameter: a closure passed through an `Optional` is called through reabstraction
+    /// thunks, per record.)
+    init(from: Int, keyHash: @escaping (Element) -> UInt64) {
+        isHashed = true
+        super.init(from: from)
+        senderFactory = { channels, _, assignment, batchSize, upstream in
+            let typed = channels.map { $0 as! Channel<Element> }
+            let sender = ExchangeSender(channels: typed, keyHash: keyHash,
+                                        target: { assignment.subtask(ofKeyGroup: assignment.keyGroup(forHash: $0)) },
+                                        batchSize: batchSize)
+            (upstream as! Emitter<Element>).connect(sender.handler)
+            return sender
+        }
+    }
+
+    override var isForward: Bool { !isHashed }
 
     override func connectChained(upstream: AnyObject, downstream: AnyObject) {
         (upstream as! Emitter<Element>).connect((downstream as! HandlerBox<Element>).handler)

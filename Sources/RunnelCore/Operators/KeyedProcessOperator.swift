@@ -78,6 +78,7 @@ public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
         guard wm > timers.currentWatermark else { return }
         timers.advanceWatermark(to: wm)
         backend.sweepExpiredEntries()
+        backend.judgePrefetching()
         output.emitWatermark(wm)
     }
 

@@ -165,7 +165,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     /// the event-time session path, else its windows' contents (not every table of the
     /// backend: the others are not read per element, or are empty).
     private func prefetch(keyHash: UInt64) {
-        guard let g = backend.localGroup(forHash: keyHash) else { return }
+        guard backend.prefetchPays, let g = backend.localGroup(forHash: keyHash) else { return }
         if usesSessionFastPath {
             sessionSlots.prefetch(localGroup: g, keyHash: keyHash)
         } else {
@@ -299,6 +299,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     func processWatermark(_ wm: Timestamp) {
         guard wm > timers.currentWatermark else { return }
         timers.advanceWatermark(to: wm)
+        backend.judgePrefetching()
         output.emitWatermark(wm)
     }
 
