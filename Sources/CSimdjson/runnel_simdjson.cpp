@@ -1091,10 +1091,11 @@ const char *runnel_json_parser_last_error(const runnel_json_parser *parser) {
 size_t runnel_count_byte(const void *bytes, size_t length, unsigned char value) {
     const unsigned char *p = static_cast<const unsigned char *>(bytes);
     size_t total = 0;
-    // In chunks of at most 255 bytes, so that the vectorized loop can count in
-    // byte lanes without overflowing them.
+    // In chunks of at most 240 bytes (under 256, so that the vectorized loop can
+    // count in byte lanes without overflowing them, and a multiple of the vector
+    // widths, so that no chunk ends with a scalar tail but the last).
     while (length > 0) {
-        const size_t chunk = length < 255 ? length : 255;
+        const size_t chunk = length < 240 ? length : 240;
         unsigned char count = 0;
         for (size_t i = 0; i < chunk; i++) { count = static_cast<unsigned char>(count + (p[i] == value)); }
         total += count;

@@ -16,8 +16,8 @@ import Darwin
 /// piles up. Striped readers move through the file, and through event time, together.
 ///
 /// Line numbers of a block need the newlines of the blocks between (read by other
-/// stripes); they are counted with `memchr` over those bytes. With one stripe the file is
-/// read as one range and nothing is counted.
+/// stripes); they are counted over those bytes, in read-only mappings of the file (see
+/// `NewlineCounter`). With one stripe the file is read as one range and nothing is counted.
 ///
 /// One reader is used by one thread at a time; it is not `Sendable`.
 public final class NDJSONStripeReader {

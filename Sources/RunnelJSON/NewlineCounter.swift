@@ -21,7 +21,9 @@ final class NewlineCounter {
     private let fd: Int32
     private let scratch: UnsafeMutableRawPointer
 
-    init(path: String) throws {
+    init(path: String, mapWindow: Int = 64 << 20) throws {
+        precondition(mapWindow > 0)
+        self.mapWindow = mapWindow
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileIOError(operation: "open", path: path, code: errno) }
         var info = stat()
@@ -57,14 +59,37 @@ final class NewlineCounter {
 
     /// The number of newlines in `range`.
     ///
-    /// Counted in a read-only mapping of the range rather than in `pread` copies: a stripe
+    /// Counted in read-only mappings of the file rather than in `pread` copies: a stripe
     /// reader counts the lines of every block of the other stripes, so copying them doubled
     /// the bytes each thread copied out of the page cache (at p = 2 that copy was 4 % of the
-    /// replay's samples, half of it for counting). Falls back to `pread` if the mapping
-    /// fails, and for a range past the file's current end (a mapping beyond it would fault).
-    func count(in range: Range<Int64>) throws -> Int64 {
-        guard !range.isEmpty else { return 0 }
-        if let counted = countMapped(range) { return counted }
+    /// replay's samples, half of it for counting). The range is mapped a window at a time
+    /// (``mapWindow``), so a long range (a reader resumed far into a file counts all the
+    /// lines before it) never maps more than that. A window that cannot be mapped, or that
+    /// lies past the file's current end, is read with `pread` instead.
+    ///
+    /// Like the readers, this assumes the file does not shrink while it is read: a mapped
+    /// page cut off by a truncation after the size check faults (`SIGBUS`) where `pread`
+    /// would return short.
+    func count(in range: Range<Int64>, mapping: Bool = true) throws -> Int64 {
+        var total: Int64 = 0
+        var at = range.lowerBound
+        while at < range.upperBound {
+            let window = at..<min(range.upperBound, at + Int64(mapWindow))
+            if mapping, let counted = countMapped(window) {
+                total += counted
+            } else {
+                total += try countRead(window)
+            }
+            at = window.upperBound
+        }
+        return total
+    }
+
+    /// The most bytes ``count(in:mapping:)`` maps at once (64 MiB unless a test sets less).
+    let mapWindow: Int
+
+    /// The newlines in `range` read through `pread`.
+    private func countRead(_ range: Range<Int64>) throws -> Int64 {
         var total: Int64 = 0
         var at = range.lowerBound
         while at < range.upperBound {
@@ -76,7 +101,8 @@ final class NewlineCounter {
         return total
     }
 
-    /// ``count(in:)`` through `mmap`, or nil when the range cannot be mapped safely.
+    /// The newlines in `range` (at most ``mapWindow`` bytes) through `mmap`, or nil when
+    /// it cannot be mapped safely.
     private func countMapped(_ range: Range<Int64>) -> Int64? {
         var info = stat()
         guard fstat(fd, &info) == 0, range.upperBound <= Int64(info.st_size) else { return nil }

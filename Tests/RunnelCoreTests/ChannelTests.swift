@@ -579,10 +579,11 @@ private func batch(_ items: StreamItem<Int>...) -> StreamBatch<Int> { StreamBatc
         #expect(r.calls.filter { !$0.hasPrefix("p") } == ["e1", "e2", "e3", "e4"])
     }
 
-    @Test func keyedSenderToGateEndToEnd() {
+    @Test(arguments: [1, 2, 8, 2_048])
+    func keyedSenderToGateEndToEnd(batchSize: Int) {
         let channels = (0..<2).map { _ in Channel<Int>(capacity: 100) }
         let sender = ExchangeSender(channels: channels, keyHash: { UInt64($0) &* 0x9E37_79B9 },
-                                    target: { Int($0 % 2) }, batchSize: 8)
+                                    target: { Int($0 % 2) }, batchSize: batchSize)
         let recorders = [KeyedRecorder(), KeyedRecorder()]
         let gates = (0..<2).map { InputGate(channels: [channels[$0]], handler: recorders[$0].handler) }
         for v in 0..<50 { sender.handler.element(v, Timestamp(v)) }

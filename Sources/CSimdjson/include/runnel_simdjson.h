@@ -9,9 +9,10 @@
  * every Swift module that imports this one, so only one C++ translation unit
  * pays its compile cost.
  *
- * The API does exactly one thing: parse one JSON document that must be an
+ * The API does one main thing: parse one JSON document that must be an
  * object and copy a precompiled set of wanted top-level fields into caller
- * provided slots, walking the object's fields once.
+ * provided slots, walking the object's fields once. Beside it, one helper for
+ * the NDJSON readers: counting a byte (newlines) in a buffer.
  *
  * Threading: a parser handle is single-threaded (one per thread); a keyset is
  * immutable after creation and may be shared by any number of threads.

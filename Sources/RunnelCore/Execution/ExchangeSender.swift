@@ -33,6 +33,7 @@ public final class ExchangeSender<Element> {
     ///   - forwardTarget: the only target of a forward exchange.
     ///   - batchSize: items per shipped batch (records, and the control items among them).
     public init(channels: [Channel<Element>], route: ((Element) -> Int)?, forwardTarget: Int = 0, batchSize: Int) {
+        precondition(batchSize > 0, "an exchange batch holds at least one item")
         self.channels = channels
         self.route = route
         self.isKeyed = false
@@ -57,6 +58,7 @@ public final class ExchangeSender<Element> {
     ///   - batchSize: items per shipped batch (the hashes item counts as one).
     public init(channels: [Channel<Element>], keyHash: @escaping (Element) -> UInt64, target: @escaping (UInt64) -> Int,
                 batchSize: Int) {
+        precondition(batchSize > 0, "an exchange batch holds at least one item")
         self.channels = channels
         self.route = nil
         self.isKeyed = true

@@ -78,7 +78,6 @@ public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
         guard wm > timers.currentWatermark else { return }
         timers.advanceWatermark(to: wm)
         backend.sweepExpiredEntries()
-        backend.judgePrefetching()
         output.emitWatermark(wm)
     }
 

@@ -299,7 +299,6 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     func processWatermark(_ wm: Timestamp) {
         guard wm > timers.currentWatermark else { return }
         timers.advanceWatermark(to: wm)
-        backend.judgePrefetching()
         output.emitWatermark(wm)
     }
 
