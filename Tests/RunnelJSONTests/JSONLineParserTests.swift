@@ -203,7 +203,7 @@ struct JSONLineParserTests {
         let names = ["event_id", "event_name", "event", "user_id", "session_id", "e", "ev"]
         let keys = JSONKeySet(keys: names)
         let other = JSONKeySet(keys: ["session_id", "event_id"])
-        var generator = SplitMix(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         for round in 0..<400 {
             // A random subset in a random order, sometimes with an unwanted key between.
             var present = names.filter { _ in Bool.random(using: &generator) }
@@ -231,7 +231,7 @@ struct JSONLineParserTests {
     @Test("key sets made and dropped while one parser reads lines with each: no key order remembered for one applies to another")
     func keySetChurn() {
         let parser = JSONLineParser()
-        var generator = SplitMix(seed: 11)
+        var generator = SeededGenerator(seed: 11)
         for round in 0..<200 {
             // Each key set lists the same names in another order (so key indexes differ),
             // and is dropped after its line (its memory may be reused by the next one).
@@ -246,18 +246,5 @@ struct JSONLineParserTests {
                 for (index, name) in names.enumerated() { #expect(parser[index].stringValue == "\(name)\(round)") }
             }
         }
-    }
-}
-
-/// A deterministic generator (SplitMix64), so that a failing case reproduces.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
