@@ -64,10 +64,9 @@ public final class InputGate<Element> {
     /// How many items ahead of the one processed the gate asks a keyed handler to prefetch
     /// the state of a record (``ElementHandler/prefetch``; in a keyed batch nearly every
     /// item is a record, and a control item's position prefetches harmlessly for hash 0):
-    /// enough for a load from
-    /// memory (~100 ns) to complete while the records between are processed (each takes
-    /// hundreds of nanoseconds in a keyed operator), few enough that the lines fetched are
-    /// still in the cache when used.
+    /// enough for a load from memory (~100 ns) to complete while the records between are
+    /// processed (each takes hundreds of nanoseconds in a keyed operator), few enough that
+    /// the lines fetched are still in the cache when used.
     public static var prefetchDistance: Int { 4 }
 
     /// Creates a gate over `channels` feeding `handler`.
@@ -91,8 +90,8 @@ public final class InputGate<Element> {
             return batch.withUnsafeMutableBufferPointer { items -> Int? in
                 guard let base = items.baseAddress else { return nil }
                 // The key hashes of a keyed batch (its first item), by position; kept with
-                // the rest of a batch a barrier holds.
-                // (A batch's hashes belong to it alone: a new batch starts without any.)
+                // the rest of a batch a barrier holds. A batch's hashes belong to it alone: a
+                // new batch starts without any.
                 var hashes: ContiguousArray<UInt64> = start > 0 ? gate.inputs[i].heldKeyHashes : []
                 gate.inputs[i].heldKeyHashes = []
                 for index in start..<items.count {
