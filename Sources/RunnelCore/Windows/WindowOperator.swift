@@ -324,8 +324,8 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
                 : trigger.onProcessingTime(timer.time, window: window, context: $0)
         }
         let kind: FiringKind = result.isEarly ? .early : (timer.time == window.maxTimestamp ? .onTime : .late)
-        handle(result, window: window, kind: kind)
         let isCleanup = (domain == .eventTime) == assigner.isEventTime && timer.time == cleanupTime(window)
+        handle(result, window: window, kind: kind, contentsEnd: isCleanup)
         if isCleanup { clearAllState(window) }
     }
 
@@ -351,23 +351,41 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         return result
     }
 
-    private func handle(_ result: TriggerResult, window: TimeWindow, kind: FiringKind) {
+    /// Fires and/or purges `window` as `result` says. `contentsEnd`: the window's contents
+    /// are cleared right after (its cleanup time has come).
+    private func handle(_ result: TriggerResult, window: TimeWindow, kind: FiringKind, contentsEnd: Bool = false) {
         guard result.fire || result.purge else { return }
-        guard let acc = contents.read(backend, ttl: nil)?[window] else { return }
-        if result.fire {
-            windowsFired.increment()
-            output.emit(WindowResult(key: backend.currentKey, window: window, value: aggregate.result(acc), firing: kind),
-                        timestamp: window.maxTimestamp)
+        // Contents about to go are moved out of state rather than copied: a copy of the
+        // key's windows and of the accumulator retains everything they hold (a distinct
+        // set's buffers, strings), to release it all again a moment later.
+        if result.purge || contentsEnd {
+            guard let acc = takeContents(window) else { return }
+            if result.fire { fire(window, acc, kind: kind) }
+            return
         }
-        if result.purge { removeContents(window) }
+        guard let acc = contents.read(backend, ttl: nil)?[window] else { return }
+        if result.fire { fire(window, acc, kind: kind) }
     }
 
-    private func removeContents(_ window: TimeWindow) {
+    private func fire(_ window: TimeWindow, _ acc: Agg.Accumulator, kind: FiringKind) {
+        windowsFired.increment()
+        output.emit(WindowResult(key: backend.currentKey, window: window, value: aggregate.result(acc), firing: kind),
+                    timestamp: window.maxTimestamp)
+    }
+
+    /// Removes `window`'s contents from the current key's state and returns them.
+    private func takeContents(_ window: TimeWindow) -> Agg.Accumulator? {
+        var taken: Agg.Accumulator?
         let emptied = contents.modify(backend, ttl: nil, initial: { WindowMap() }) { map -> Bool in
-            map.removeValue(forKey: window)
+            taken = map.removeValue(forKey: window)
             return map.isEmpty
         }
         if emptied { contents.remove(backend) }
+        return taken
+    }
+
+    private func removeContents(_ window: TimeWindow) {
+        _ = takeContents(window)
     }
 
     private func clearAllState(_ window: TimeWindow) {
