@@ -371,12 +371,21 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         guard kept != count else { return }
         count = kept
         index.update(repeating: 0, count: capacity)
+        fillIndex(count) { p in Self.fingerprint(entries[p].hash) << 32 | UInt64(p + 1) }
+    }
+
+    /// Fills the cleared index with the slots `slot(0..<n)` gives (fingerprint and position;
+    /// 0 to skip), each at the first empty slot from its home: an index rebuilt after growth
+    /// or a bulk removal, where nothing is looked up and nothing removed.
+    @inline(__always)
+    private func fillIndex(_ n: Int, _ slot: (Int) -> UInt64) {
         let mask = capacity - 1
-        for p in 0..<count {
-            let f = Self.fingerprint(entries[p].hash)
-            var i = home(f)
+        for j in 0..<n {
+            let s = slot(j)
+            if s == 0 { continue }
+            var i = home(s >> 32)
             while index[i] != 0 { i = (i + 1) & mask }
-            index[i] = f << 32 | UInt64(p + 1)
+            index[i] = s
         }
     }
 
@@ -451,12 +460,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         let oldCapacity = capacity, oldIndex = index
         capacity = newCapacity
         index = Self.allocateIndex(capacity)
-        let mask = capacity - 1
-        for j in 0..<oldCapacity where oldIndex[j] != 0 {
-            var i = home(oldIndex[j] >> 32)
-            while index[i] != 0 { i = (i + 1) & mask }
-            index[i] = oldIndex[j]
-        }
+        fillIndex(oldCapacity) { oldIndex[$0] }
         oldIndex.deallocate()
         let moved = UnsafeMutablePointer<Item>.allocate(capacity: Self.entryCapacity(capacity))
         moved.moveInitialize(from: entries, count: count)

@@ -91,8 +91,23 @@ public final class KeyedStateBackend<Key: StreamKey> {
     /// this stable hash would be (for the input gate, a few records ahead; see
     /// ``ElementHandler/prefetch``). A hint only: it changes nothing.
     public func prefetch(keyHash: UInt64) {
-        guard prefetchPays, let local = localGroup(forHash: keyHash) else { return }
+        guard let local = prefetchGroup(forHash: keyHash) else { return }
         prefetchRun._withUnsafeGuaranteedRef { $0.run(local, keyHash) }
+    }
+
+    /// ``prefetch(keyHash:)`` for one of this backend's states only (an operator that knows
+    /// which state a record reads first).
+    @inline(__always)
+    public func prefetch<V>(keyHash: UInt64, in table: KeyedStateTable<Key, V>) {
+        guard let local = prefetchGroup(forHash: keyHash) else { return }
+        table.prefetch(localGroup: local, keyHash: keyHash)
+    }
+
+    /// The local group to prefetch in for a key hash: nil when prefetching does not pay
+    /// (``prefetchPays``) or the group is not this subtask's.
+    @inline(__always)
+    private func prefetchGroup(forHash hash: UInt64) -> Int? {
+        prefetchPays ? localGroup(forHash: hash) : nil
     }
 
     /// Whether this backend's state is large enough for ``prefetch(keyHash:)`` to pay: a
@@ -122,7 +137,7 @@ public final class KeyedStateBackend<Key: StreamKey> {
     /// The index within ``keyGroups`` of the key group of a key hash; nil when this subtask
     /// does not own it.
     @inline(__always)
-    func localGroup(forHash hash: UInt64) -> Int? {
+    private func localGroup(forHash hash: UInt64) -> Int? {
         let local = assignment.keyGroup(forHash: hash) &- keyGroups.lowerBound
         return local >= 0 && local < keyGroups.count ? local : nil
     }

@@ -165,11 +165,10 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     /// the event-time session path, else its windows' contents (not every table of the
     /// backend: the others are not read per element, or are empty).
     private func prefetch(keyHash: UInt64) {
-        guard backend.prefetchPays, let g = backend.localGroup(forHash: keyHash) else { return }
         if usesSessionFastPath {
-            sessionSlots.prefetch(localGroup: g, keyHash: keyHash)
+            backend.prefetch(keyHash: keyHash, in: sessionSlots)
         } else {
-            contents.prefetch(localGroup: g, keyHash: keyHash)
+            backend.prefetch(keyHash: keyHash, in: contents)
         }
     }
 
@@ -384,12 +383,8 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         return taken
     }
 
-    private func removeContents(_ window: TimeWindow) {
-        _ = takeContents(window)
-    }
-
     private func clearAllState(_ window: TimeWindow) {
-        removeContents(window)
+        _ = takeContents(window)
         _ = withTrigger(window) { ctx in
             trigger.clear(window: window, context: ctx)
             ctx.state = TriggerState()
