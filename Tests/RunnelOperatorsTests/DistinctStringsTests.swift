@@ -94,4 +94,73 @@ import Testing
         #expect(a.count == distinct && b.count == distinct + 1)
         #expect(!a.contains("only in b") && b.contains("only in b"))
     }
+
+    /// Members of up to 8 bytes are stored in their record as one word: values that pack
+    /// to the same word (trailing NULs) or that cross the 8/9-byte boundary must stay apart,
+    /// with and without the hash table.
+    @Test(arguments: [5, 16, 17, 200])
+    func shortMembersAreToldApartByLength(others: Int) {
+        let tricky = ["", "\u{0}", "\u{0}\u{0}", "a", "a\u{0}", "a\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}", "12345678", "123456789",
+                      "1234567", "1234567\u{0}", "1234567\u{0}\u{0}", "é", "ééé", "éééé", "éééé\u{0}"]
+        var set = DistinctStrings()
+        var reference = Set<String>()
+        for i in 0..<others {
+            let v = "o\(i)"
+            set.insert(v)
+            reference.insert(v)
+        }
+        for v in tricky + tricky {
+            set.insert(v)
+            reference.insert(v)
+        }
+        #expect(set.count == reference.count)
+        #expect(Set(set.values) == reference)
+        for v in reference { #expect(set.contains(v)) }
+        for absent in ["\u{0}\u{0}\u{0}", "a\u{0}\u{0}", "1234567\u{0}\u{0}\u{0}", "12345678\u{0}", "ééé\u{0}"] {
+            #expect(!set.contains(absent))
+        }
+    }
+
+    /// A copy taken at any size, through every growth of the members, the bytes and the
+    /// table, is unaffected by what the original adds later, and the other way round.
+    @Test func copiesTakenWhileGrowingStayIndependent() {
+        var set = DistinctStrings()
+        var copies: [(DistinctStrings, Int)] = []
+        for i in 0..<300 {
+            copies.append((set, i))
+            set.insert(Self.sample(i + 7))
+            set.insert(Self.sample(i + 7)) // again: no effect
+        }
+        for (copy, size) in copies {
+            let expected = Set((0..<size).map { Self.sample($0 + 7) })
+            #expect(copy.count == expected.count)
+            #expect(Set(copy.values) == expected)
+            var grown = copy
+            grown.insert("added to the copy \(size)")
+            #expect(grown.count == expected.count + 1 && copy.count == expected.count)
+        }
+        #expect(!set.contains("added to the copy 3"))
+    }
+
+    /// Equal sets built in different orders (one through the table, one merged from
+    /// small ones) are equal, hash alike and encode the same members.
+    @Test func equalityAndHashIgnoreInsertionOrderAndLayout() throws {
+        let members = (0..<60).map(Self.sample)
+        var forward = DistinctStrings()
+        for m in members { forward.insert(m) }
+        var merged = DistinctStrings()
+        for chunk in stride(from: members.count, to: 0, by: -7) {
+            var part = DistinctStrings()
+            for m in members[max(0, chunk - 7)..<chunk].reversed() { part.insert(m) }
+            merged.formUnion(part)
+        }
+        #expect(forward == merged)
+        #expect(forward.hashValue == merged.hashValue)
+        var writer = BinaryWriter()
+        merged.encode(to: &writer)
+        var reader = BinaryReader(writer.bytes)
+        let decoded = try DistinctStrings(from: &reader)
+        #expect(decoded == forward)
+        #expect(decoded.values == merged.values) // insertion order survives a checkpoint
+    }
 }

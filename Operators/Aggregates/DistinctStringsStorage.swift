@@ -1,0 +1,271 @@
+import RunnelCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The sizes recorded at the start of a ``DistinctStringsStorage``.
+struct DistinctStringsHeader {
+    /// Members stored.
+    var count: Int
+    /// Members there is room for.
+    var memberCapacity: Int
+    /// The table's size minus one (a power of two minus one); 0 while the set has no table
+    /// and is searched linearly.
+    var tableMask: Int
+    /// Bytes of the byte area in use.
+    var byteCount: Int
+    /// Bytes of the byte area (a multiple of 8).
+    var byteCapacity: Int
+}
+
+/// The one buffer of a ``DistinctStrings`` set, in 64-bit words after its header:
+///
+/// - `memberCapacity` member records of two words each, in insertion order. A member of at
+///   most 8 bytes is `(its bytes, little-endian, zero-padded; its length)`. A longer one is
+///   `(its stable hash; its length | its offset in the byte area << 32)`. Lengths above 8
+///   tell the kinds apart.
+/// - The hash table, once the set has more than ``linearLimit`` members: open addressing,
+///   at most half full, each slot `the top 32 bits of the member's hash << 32 | (member +
+///   1)` (0 is empty), so a probe reads no member record until the bits match.
+/// - The byte area: the UTF-8 bytes of the longer members, one after another.
+///
+/// A buffer never changes its capacities: a set that outgrows one moves to a larger one
+/// (``grownToAdd(_:)``). The owning set copies it before writing when it is shared.
+///
+/// `ManagedBuffer` is not `Sendable`; a set that crosses threads is safe all the same,
+/// because a buffer is only written while its one owner holds it uniquely.
+final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64> {
+    /// Sets up to this size are searched linearly.
+    static var linearLimit: Int { 16 }
+
+    /// Members a new set has room for.
+    static var initialMembers: Int { 8 }
+
+    /// Members up to this length (bytes) are stored in their record.
+    static var shortLimit: Int { 8 }
+
+    /// The byte area of a new set whose first member is `length` bytes long.
+    static func initialBytes(forFirst length: Int) -> Int {
+        length <= shortLimit ? 0 : roundedToWords(4 * length)
+    }
+
+    /// A buffer with the given capacities, holding nothing.
+    static func make(memberCapacity: Int, tableSize: Int, byteCapacity: Int) -> DistinctStringsStorage {
+        let words = 2 * memberCapacity + tableSize + byteCapacity / 8
+        let buffer = create(minimumCapacity: words) { _ in
+            DistinctStringsHeader(count: 0, memberCapacity: memberCapacity, tableMask: tableSize == 0 ? 0 : tableSize - 1,
+                                  byteCount: 0, byteCapacity: byteCapacity)
+        }
+        let storage = unsafeDowncast(buffer, to: DistinctStringsStorage.self)
+        if tableSize > 0 {
+            storage.withUnsafeMutablePointerToElements { ($0 + 2 * memberCapacity).initialize(repeating: 0, count: tableSize) }
+        }
+        return storage
+    }
+
+    /// Where `utf8` is (`found`) or would be recorded (`slot`, in the table; 0 without
+    /// one), and its stable hash if it had to be computed (or was `knownHash`).
+    @inline(__always)
+    func find(_ utf8: UnsafeRawBufferPointer, knownHash: UInt64?) -> (slot: Int, found: Bool, hash: UInt64?) {
+        withUnsafeMutablePointers { header, words in
+            let count = header.pointee.count
+            let mask = header.pointee.tableMask
+            let table = words + 2 * header.pointee.memberCapacity
+            let length = utf8.count
+            if length <= Self.shortLimit {
+                // Compared as one word: no hash unless the set has a table.
+                let word = Self.pack(utf8)
+                let tag = UInt64(truncatingIfNeeded: length)
+                if mask == 0 {
+                    for i in 0..<count where words[2 * i + 1] == tag && words[2 * i] == word { return (0, true, knownHash) }
+                    return (0, false, knownHash)
+                }
+                let hash = knownHash ?? StableHash.hash(bytes: utf8)
+                let (slot, found) = Self.probe(table, mask: mask, hash: hash) { m in words[2 * m + 1] == tag && words[2 * m] == word }
+                return (slot, found, hash)
+            }
+            let hash = knownHash ?? StableHash.hash(bytes: utf8)
+            let bytes = UnsafeRawPointer(table + (mask == 0 ? 0 : mask + 1))
+            let matches = { (m: Int) -> Bool in
+                let info = words[2 * m + 1]
+                return words[2 * m] == hash && Int(truncatingIfNeeded: info & 0xFFFF_FFFF) == length
+                    && memcmp(bytes + Int(truncatingIfNeeded: info >> 32), utf8.baseAddress!, length) == 0
+            }
+            if mask == 0 {
+                for i in 0..<count where matches(i) { return (0, true, hash) }
+                return (0, false, hash)
+            }
+            let (slot, found) = Self.probe(table, mask: mask, hash: hash, matches: matches)
+            return (slot, found, hash)
+        }
+    }
+
+    /// Linear probing from `hash`'s home slot; `matches` confirms a member whose
+    /// fingerprint matches.
+    @inline(__always)
+    private static func probe(_ table: UnsafeMutablePointer<UInt64>, mask: Int, hash: UInt64,
+                              matches: (Int) -> Bool) -> (slot: Int, found: Bool) {
+        let fingerprint = hash >> 32
+        var slot = home(hash, mask: mask)
+        while true {
+            let entry = table[slot]
+            if entry == 0 { return (slot, false) }
+            if entry >> 32 == fingerprint, matches(Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1) { return (slot, true) }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    @inline(__always)
+    private static func home(_ hash: UInt64, mask: Int) -> Int {
+        Int(truncatingIfNeeded: hash >> 7) & mask
+    }
+
+    /// Adds `utf8` as the next member; the buffer has room for it (``grownToAdd(_:)``
+    /// returned nil), `find` did not find it, and with a table, `slot` and `hash` are what
+    /// `find` returned.
+    @inline(__always)
+    func append(_ utf8: UnsafeRawBufferPointer, hash: UInt64?, slot: Int?) {
+        withUnsafeMutablePointers { header, words in
+            let i = header.pointee.count
+            let length = utf8.count
+            let mask = header.pointee.tableMask
+            let table = words + 2 * header.pointee.memberCapacity
+            precondition(i < header.pointee.memberCapacity, "DistinctStrings: no room for a member")
+            var memberHash = hash
+            if length <= Self.shortLimit {
+                words[2 * i] = Self.pack(utf8)
+                words[2 * i + 1] = UInt64(truncatingIfNeeded: length)
+            } else {
+                let offset = header.pointee.byteCount
+                precondition(offset + length <= header.pointee.byteCapacity, "DistinctStrings: no room for a member's bytes")
+                precondition(offset + length <= Int(UInt32.max), "a DistinctStrings set is limited to 4 GiB")
+                let bytes = UnsafeMutableRawPointer(table + (mask == 0 ? 0 : mask + 1))
+                (bytes + offset).copyMemory(from: utf8.baseAddress!, byteCount: length)
+                header.pointee.byteCount = offset + length
+                let h = hash ?? StableHash.hash(bytes: utf8)
+                memberHash = h
+                words[2 * i] = h
+                words[2 * i + 1] = UInt64(truncatingIfNeeded: length) | UInt64(truncatingIfNeeded: offset) << 32
+            }
+            header.pointee.count = i + 1
+            if mask != 0 {
+                let h = memberHash ?? StableHash.hash(bytes: utf8)
+                table[slot!] = (h >> 32) << 32 | UInt64(truncatingIfNeeded: i + 1)
+            }
+        }
+    }
+
+    /// A larger buffer holding the same members, when adding one of `length` bytes needs
+    /// more room or a (larger) table; nil when this one has room.
+    func grownToAdd(_ length: Int) -> DistinctStringsStorage? {
+        let old = header
+        let tableSize = old.tableMask == 0 ? 0 : old.tableMask + 1
+        let needsMembers = old.count == old.memberCapacity
+        let needsBytes = length > Self.shortLimit && old.byteCount + length > old.byteCapacity
+        let needsTable = tableSize == 0 ? old.count + 1 > Self.linearLimit : (old.count + 1) * 2 > tableSize
+        guard needsMembers || needsBytes || needsTable else { return nil }
+        // Member numbers (plus one) must fit the table slots' low 32 bits.
+        precondition(old.count < Int(UInt32.max) - 1, "a DistinctStrings set is limited to 2^32 - 2 members")
+        var newTableSize = tableSize
+        if needsTable {
+            newTableSize = 64
+            while newTableSize < (old.count + 1) * 4 { newTableSize *= 2 }
+        }
+        let grown = Self.make(memberCapacity: needsMembers ? 2 * old.memberCapacity : old.memberCapacity,
+                              tableSize: newTableSize,
+                              byteCapacity: needsBytes ? Self.roundedToWords(max(2 * old.byteCapacity, old.byteCount + 4 * length))
+                                  : old.byteCapacity)
+        fill(grown, copyingTable: !needsTable)
+        return grown
+    }
+
+    /// An equal buffer of the same capacities, for a set about to change a shared one.
+    func copy() -> DistinctStringsStorage {
+        let old = header
+        let copy = Self.make(memberCapacity: old.memberCapacity, tableSize: old.tableMask == 0 ? 0 : old.tableMask + 1,
+                             byteCapacity: old.byteCapacity)
+        fill(copy, copyingTable: true)
+        return copy
+    }
+
+    /// Copies the members and bytes into `target` (empty, with room for them), and the
+    /// table too (same size) or else builds target's table from the members.
+    private func fill(_ target: DistinctStringsStorage, copyingTable: Bool) {
+        withUnsafeMutablePointers { header, words in
+            target.withUnsafeMutablePointers { targetHeader, targetWords in
+                let count = header.pointee.count
+                let byteCount = header.pointee.byteCount
+                let table = words + 2 * header.pointee.memberCapacity
+                let tableSize = header.pointee.tableMask == 0 ? 0 : header.pointee.tableMask + 1
+                let targetMask = targetHeader.pointee.tableMask
+                let targetTable = targetWords + 2 * targetHeader.pointee.memberCapacity
+                let targetTableSize = targetMask == 0 ? 0 : targetMask + 1
+                targetWords.update(from: words, count: 2 * count)
+                if byteCount > 0 {
+                    UnsafeMutableRawPointer(targetTable + targetTableSize)
+                        .copyMemory(from: UnsafeRawPointer(table + tableSize), byteCount: byteCount)
+                }
+                targetHeader.pointee.count = count
+                targetHeader.pointee.byteCount = byteCount
+                guard targetTableSize > 0 else { return }
+                if copyingTable {
+                    targetTable.update(from: table, count: tableSize)
+                    return
+                }
+                for m in 0..<count {
+                    let hash = words[2 * m + 1] > UInt64(Self.shortLimit) ? words[2 * m]
+                        : Self.withUnpacked(words[2 * m], length: Int(words[2 * m + 1])) { StableHash.hash(bytes: $0) }
+                    var slot = Self.home(hash, mask: targetMask)
+                    while targetTable[slot] != 0 { slot = (slot + 1) & targetMask }
+                    targetTable[slot] = (hash >> 32) << 32 | UInt64(truncatingIfNeeded: m + 1)
+                }
+            }
+        }
+    }
+
+    /// The stable hash stored for member `i`: nil for a short member (it stores its bytes
+    /// instead, and hashing them is cheap).
+    func storedHash(_ i: Int) -> UInt64? {
+        withUnsafeMutablePointerToElements { words in
+            words[2 * i + 1] > UInt64(Self.shortLimit) ? words[2 * i] : nil
+        }
+    }
+
+    /// Calls `body` with the UTF-8 bytes of member `i`.
+    func withMemberBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeMutablePointers { header, words in
+            let info = words[2 * i + 1]
+            if info <= UInt64(Self.shortLimit) {
+                return try Self.withUnpacked(words[2 * i], length: Int(info), body)
+            }
+            let mask = header.pointee.tableMask
+            let bytes = UnsafeRawPointer(words + 2 * header.pointee.memberCapacity + (mask == 0 ? 0 : mask + 1))
+            return try body(UnsafeRawBufferPointer(start: bytes + Int(truncatingIfNeeded: info >> 32),
+                                                   count: Int(truncatingIfNeeded: info & 0xFFFF_FFFF)))
+        }
+    }
+
+    /// The bytes of a short member, as `pack` stored them.
+    private static func withUnpacked<R>(_ word: UInt64, length: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: word.littleEndian) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+    }
+
+    /// At most 8 bytes as a little-endian word, zero-padded: two 4-byte loads that may
+    /// overlap (the overlap ORs equal bytes), or up to three byte loads, rather than a
+    /// `memcpy` call.
+    @inline(__always)
+    static func pack(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        let n = bytes.count
+        guard n > 0, let p = bytes.baseAddress else { return 0 }
+        if n >= 4 {
+            return UInt64(p.loadUnaligned(as: UInt32.self).littleEndian)
+                | UInt64(p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self).littleEndian) << UInt64(8 * (n - 4))
+        }
+        var word = UInt64(p.load(as: UInt8.self))
+        if n >= 2 { word |= UInt64(p.load(fromByteOffset: 1, as: UInt8.self)) << 8 }
+        if n == 3 { word |= UInt64(p.load(fromByteOffset: 2, as: UInt8.self)) << 16 }
+        return word
+    }
+
+    private static func roundedToWords(_ bytes: Int) -> Int { (bytes + 7) & ~7 }
+}
