@@ -47,4 +47,50 @@ import Testing
         #expect(service.timerCounts.eventTime == pending.count)
         #expect(service.eventTimeTimers == pending)
     }
+
+    /// Without deduplication (timers distinct by construction, as window operators whose
+    /// timers follow from their state register them): every registration fires once,
+    /// deleting does nothing, and the order is still earliest first, against a reference.
+    /// (Registering a pending timer again breaks the queue's contract; debug builds assert.)
+    @Test(arguments: [1, 2, 3])
+    func withoutDeduplicationEveryRegistrationFiresOnceInOrder(seed: UInt64) {
+        var rng = SplitMix(seed: seed)
+        let service = InternalTimerService<String, NoNamespace>(processingTimeService: ManualClock(start: 0),
+                                                                eventTimersDistinctByConstruction: true)
+        var pending: [InternalTimer<String, NoNamespace>: Int] = [:]
+        var watermark: Timestamp = 0
+        func register(_ time: Timestamp, _ key: String) {
+            let timer = InternalTimer(time: time, key: HashedKey(key), namespace: NoNamespace())
+            guard pending[timer] == nil else { return } // distinct while pending: the contract
+            service.registerEventTimeTimer(time, key: timer.hashedKey, namespace: NoNamespace())
+            pending[timer, default: 0] += 1
+        }
+        service.onEventTime = { timer in
+            #expect(timer.time <= watermark)
+            #expect(timer.time == pending.keys.map(\.time).min(), "not the earliest: \(timer.time)")
+            #expect(pending[timer] != nil, "fired more often than registered: \(timer)")
+            pending[timer] = pending[timer].flatMap { $0 > 1 ? $0 - 1 : nil }
+            if rng.next() % 4 == 0 {
+                register(max(timer.time + Int64(rng.next() % 40) - 20, 0), "r\(rng.next() % 20)")
+            }
+        }
+        for _ in 0..<300 {
+            for _ in 0..<Int(rng.next() % 8) {
+                register(watermark + Int64(rng.next() % 200) - 10, "k\(rng.next() % 10)")
+            }
+            if rng.next() % 3 == 0, let victim = pending.keys.randomElement(using: &rng) {
+                // Does nothing here: the timer still fires.
+                service.deleteEventTimeTimer(victim.time, key: victim.hashedKey, namespace: NoNamespace())
+            }
+            #expect(service.timerCounts.eventTime == pending.values.reduce(0, +))
+            #expect(service.eventTimeTimers == Set(pending.keys))
+            watermark += Int64(rng.next() % 50)
+            service.advanceWatermark(to: watermark)
+            #expect(!pending.keys.contains { $0.time <= watermark }, "a due timer did not fire")
+        }
+        watermark = Watermark.endOfTime
+        service.advanceWatermark(to: watermark)
+        #expect(pending.isEmpty)
+        #expect(service.timerCounts.eventTime == 0)
+    }
 }

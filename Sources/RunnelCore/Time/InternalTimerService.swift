@@ -9,7 +9,7 @@ public final class InternalTimerService<Key: StreamKey, Namespace: StreamKey> {
     /// A fired timer is handed to this callback (set by the owning operator).
     public typealias Callback = (InternalTimer<Key, Namespace>) -> Void
 
-    private let eventTimers = TimerQueue<Key, Namespace>()
+    private let eventTimers: TimerQueue<Key, Namespace>
     private let processingTimers = TimerQueue<Key, Namespace>()
     private var scheduledProcessingTime: Timestamp?
     /// The operator's current watermark.
@@ -22,6 +22,16 @@ public final class InternalTimerService<Key: StreamKey, Namespace: StreamKey> {
     /// Creates a timer service on a task's processing-time service.
     public init(processingTimeService: any ProcessingTimeService) {
         self.processingTimeService = processingTimeService
+        eventTimers = TimerQueue()
+    }
+
+    /// Creates a timer service whose event-time timers are kept without set semantics
+    /// (`TimerQueue(deduplicates: false)`), for an owner that registers each event-time
+    /// timer once, never deletes one (deleting does nothing) and checks its state when one
+    /// fires: a window operator whose timers follow from its windows.
+    init(processingTimeService: any ProcessingTimeService, eventTimersDistinctByConstruction: Bool) {
+        self.processingTimeService = processingTimeService
+        eventTimers = TimerQueue(deduplicates: !eventTimersDistinctByConstruction)
     }
 
     /// The current processing time.

@@ -52,6 +52,13 @@ public struct NoNamespace: StreamKey {
 /// is reading an array. (A heap of the timers themselves spent most of the timer cost
 /// moving 48-byte entries through its levels.)
 ///
+/// A queue made with `deduplicates: false` keeps no set: it is for an owner whose timers
+/// are distinct by construction and which checks its own state when one fires (a window
+/// operator whose timers follow from its windows). Registering then costs no hash lookup
+/// and popping none either, but a timer registered twice fires twice, and ``remove(_:)``
+/// does nothing. The set was a third of the timer cost of the creator replay's windows: a
+/// map of every pending timer, probed at random on each registration and firing.
+///
 /// Thread safety: owned by one subtask.
 final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     typealias Timer = InternalTimer<Key, Namespace>
@@ -69,25 +76,45 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     /// timer on insert and removal showed in profiles; partitioned so that a snapshot
     /// freezes them copy-on-write, one partition at a time, instead of copying every timer
     /// while the task waits (that copy was most of the checkpoint pause).
+    /// Unused (empty) when the queue does not deduplicate.
     private let live: CopyOnWriteMaps<Timer, Void>
-    /// Registered timers.
+    /// Registered timers (pending entries, when the queue does not deduplicate).
     private(set) var count = 0
+    /// Whether registering a timer twice keeps one (the set `live` is kept).
+    let deduplicates: Bool
+    #if DEBUG
+    /// Without deduplication, debug builds (and so the tests) check the owner's promise:
+    /// no timer is registered while an equal one is pending.
+    private var pendingDistinct: Set<Timer> = []
+    #endif
 
     private static var partitionBits: UInt64 { 6 }
 
-    init() {
-        live = CopyOnWriteMaps(count: 1 << Self.partitionBits)
+    /// A queue with set semantics, or without (`deduplicates: false`; see above).
+    init(deduplicates: Bool = true) {
+        self.deduplicates = deduplicates
+        live = CopyOnWriteMaps(count: deduplicates ? 1 << Self.partitionBits : 1)
     }
 
     /// Whether no timer is registered.
     var isEmpty: Bool { count == 0 }
     /// The registered timers, as a set (for inspection; not on the hot path).
-    var timers: Set<Timer> { Set(live.maps.flatMap(\.allKeys)) }
+    var timers: Set<Timer> {
+        guard !deduplicates else { return Set(live.maps.flatMap(\.allKeys)) }
+        var pending = Set(draining[drainingIndex...])
+        buckets.forEach { _, bucket in pending.formUnion(bucket) }
+        return pending
+    }
 
     /// The registered timers, frozen: later changes to the queue copy the partition they
-    /// touch first, so a snapshot may read these on another thread. O(partitions).
+    /// touch first, so a snapshot may read these on another thread. O(partitions) (without
+    /// deduplication, a copy of every pending timer: such owners rebuild their timers from
+    /// their state instead of writing them).
     func frozenTimers() -> [KeyGroupMap<Timer, Void>] {
-        live.freeze()
+        guard !deduplicates else { return live.freeze() }
+        let pending = KeyGroupMap<Timer, Void>()
+        for timer in timers { pending.updateValue((), forKey: HashedKey(timer)) }
+        return [pending]
     }
 
     @inline(__always)
@@ -110,8 +137,14 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     /// Registers `timer`; returns false if it was already registered.
     @discardableResult
     func insert(_ timer: Timer) -> Bool {
-        let key = HashedKey(timer)
-        guard changePartition(key, inserting: true, { $0.updateValue((), forKey: key) == nil }) else { return false }
+        if deduplicates {
+            let key = HashedKey(timer)
+            guard changePartition(key, inserting: true, { $0.updateValue((), forKey: key) == nil }) else { return false }
+        } else {
+            #if DEBUG
+            assert(pendingDistinct.insert(timer).inserted, "a timer registered twice in a queue without deduplication: \(timer)")
+            #endif
+        }
         count += 1
         if timer.time < drainingTime && drainingIndex < draining.count {
             // Earlier than the bucket being popped (registered while timers fire): put the
@@ -133,6 +166,7 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
 
     /// Deletes `timer` if registered.
     func remove(_ timer: Timer) {
+        guard deduplicates else { return }
         let key = HashedKey(timer)
         guard changePartition(key, inserting: false, { $0.removeValue(forKey: key) != nil }) else { return }
         count -= 1
@@ -148,6 +182,7 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     var earliest: Timestamp? {
         while true {
             while drainingIndex < draining.count {
+                if !deduplicates { return drainingTime }
                 let key = HashedKey(draining[drainingIndex])
                 if live.map(partition(key))[key] != nil { return drainingTime }
                 drainingIndex += 1
@@ -164,6 +199,13 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
             while drainingIndex < draining.count && drainingTime <= time {
                 let timer = draining[drainingIndex]
                 drainingIndex += 1
+                if !deduplicates {
+                    count -= 1
+                    #if DEBUG
+                    pendingDistinct.remove(timer)
+                    #endif
+                    return timer
+                }
                 let key = HashedKey(timer)
                 if changePartition(key, inserting: false, { $0.removeValue(forKey: key) != nil }) {
                     count -= 1

@@ -62,7 +62,20 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         self.keyOf = keyOf
         self.output = output
         self.sideOutputs = setup.sideOutputs
-        let timers = InternalTimerService<Key, TimeWindow>(processingTimeService: setup.processingTime)
+        // The fast path handles no allowed lateness: with lateness, fired sessions can still
+        // grow and late sessions fire at once, which the general path implements.
+        let usesSessionFastPath = assigner.isMerging && assigner.isEventTime && Trig.self == EventTimeTrigger.self
+            && allowedLateness == 0
+        let eventTimeDefault = !assigner.isMerging && assigner.isEventTime && Trig.self == EventTimeTrigger.self
+        let timersFromState = usesSessionFastPath || (eventTimeDefault && allowedLateness == 0)
+        self.usesSessionFastPath = usesSessionFastPath
+        self.timersFromState = timersFromState
+        self.canRebuildTimers = usesSessionFastPath || eventTimeDefault
+        // Timers that follow from the windows are registered once each (see
+        // `registerCleanupTimer`) and checked against the state when they fire, so their
+        // queue keeps no set of them.
+        let timers = InternalTimerService<Key, TimeWindow>(processingTimeService: setup.processingTime,
+                                                           eventTimersDistinctByConstruction: timersFromState)
         self.timers = timers
         let clock = setup.processingTime
         let backend = KeyedStateBackend<Key>(
@@ -72,14 +85,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         self.contents = backend.table(named: "window-contents", ttl: nil, of: WindowMap<Agg.Accumulator>.self)
         self.triggerStates = backend.table(named: "window-trigger-state", ttl: nil, of: WindowMap<TriggerState>.self)
         self.sessions = backend.table(named: "window-sessions", ttl: nil, of: [TimeWindow].self)
-        // The fast path handles no allowed lateness: with lateness, fired sessions can still
-        // grow and late sessions fire at once, which the general path implements.
-        self.usesSessionFastPath = assigner.isMerging && assigner.isEventTime && Trig.self == EventTimeTrigger.self
-            && allowedLateness == 0
         self.sessionSlots = backend.table(named: "window-session-slots", ttl: nil, of: [SessionSlot<Agg.Accumulator>].self)
-        let eventTimeDefault = !assigner.isMerging && assigner.isEventTime && Trig.self == EventTimeTrigger.self
-        self.timersFromState = usesSessionFastPath || (eventTimeDefault && allowedLateness == 0)
-        self.canRebuildTimers = usesSessionFastPath || eventTimeDefault
         self.recordsIn = setup.counter("records_in")
         self.lateRecords = setup.counter("late_records")
         self.windowsFired = setup.counter("windows_fired")
@@ -132,7 +138,11 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
                     let hashed = HashedKey(key)
                     for window in entry.value.keys {
                         timers.registerEventTimeTimer(window.maxTimestamp, key: hashed, namespace: window)
-                        timers.registerEventTimeTimer(cleanupTime(window), key: hashed, namespace: window)
+                        // Once when they coincide (no allowed lateness): the queue may not
+                        // deduplicate.
+                        if cleanupTime(window) != window.maxTimestamp {
+                            timers.registerEventTimeTimer(cleanupTime(window), key: hashed, namespace: window)
+                        }
                     }
                 }
             }
@@ -405,6 +415,10 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     }
 
     private func registerCleanupTimer(_ window: TimeWindow) {
+        // With timers from state (the default event-time trigger, no allowed lateness) the
+        // cleanup time is the window's end, whose timer the trigger registers on the same
+        // first element; the queue does not deduplicate, so it is registered once.
+        if timersFromState { return }
         if assigner.isEventTime {
             timers.registerEventTimeTimer(cleanupTime(window), key: backend.currentHashedKey, namespace: window)
         } else {
