@@ -79,22 +79,22 @@ public struct DistinctStrings: Sendable, Hashable {
         guard storage != nil else {
             let storage = DistinctStringsStorage.make(memberCapacity: DistinctStringsStorage.initialMembers, tableSize: 0,
                                                       byteCapacity: DistinctStringsStorage.initialBytes(forFirst: utf8.count))
-            storage.append(utf8, hash: knownHash, slot: nil)
+            _ = storage.insert(utf8, knownHash: knownHash)
             self.storage = storage
             return
         }
-        if !isKnownUniquelyReferenced(&storage) { storage = storage!.copy() }
-        let storage = self.storage!
-        let (slot, found, hash) = storage.find(utf8, knownHash: knownHash)
-        if found { return }
-        if let grown = storage.grownToAdd(utf8.count) {
-            // The new buffer has room (and a table, if the set outgrew linear search).
-            let (slot, _, hash) = grown.find(utf8, knownHash: hash)
-            grown.append(utf8, hash: hash, slot: slot)
-            self.storage = grown
-        } else {
-            storage.append(utf8, hash: hash, slot: slot)
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.unsafelyUnwrapped.copy() }
+        // One call finds the value and, when there is room, adds it; only growth (into a
+        // new buffer, which then has room) takes a second.
+        // Through an unmanaged reference: the call needs no retain of the buffer that `self`
+        // holds throughout (the compiler adds one around a call on a stored property).
+        let outcome = Unmanaged.passUnretained(storage.unsafelyUnwrapped)._withUnsafeGuaranteedRef {
+            $0.insert(utf8, knownHash: knownHash)
         }
+        guard case .needsRoom(let hash) = outcome else { return }
+        let grown = storage.unsafelyUnwrapped.grown(toAdd: utf8.count)
+        _ = grown.insert(utf8, knownHash: hash)
+        storage = grown
     }
 
     public static func == (a: DistinctStrings, b: DistinctStrings) -> Bool {

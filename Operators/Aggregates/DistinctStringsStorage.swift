@@ -30,7 +30,7 @@ struct DistinctStringsHeader {
 /// - The byte area: the UTF-8 bytes of the longer members, one after another.
 ///
 /// A buffer never changes its capacities: a set that outgrows one moves to a larger one
-/// (``grownToAdd(_:)``). The owning set copies it before writing when it is shared.
+/// (``grown(toAdd:)``). The owning set copies it before writing when it is shared.
 ///
 /// `ManagedBuffer` is not `Sendable`; a set that crosses threads is safe all the same,
 /// because a buffer is only written while its one owner holds it uniquely.
@@ -64,7 +64,9 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
     }
 
     /// Where `utf8` is (`found`) or would be recorded (`slot`, in the table; 0 without
-    /// one), and its stable hash if it had to be computed (or was `knownHash`).
+    /// one), and its hash if it had to be computed (or was `knownHash`). `knownHash` is a
+    /// long member's stable hash (``storedHash(_:)``); short members are hashed from their
+    /// packed word whatever it says.
     @inline(__always)
     func find(_ utf8: UnsafeRawBufferPointer, knownHash: UInt64?) -> (slot: Int, found: Bool, hash: UInt64?) {
         withUnsafeMutablePointers { header, words in
@@ -80,7 +82,7 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
                     for i in 0..<count where words[2 * i + 1] == tag && words[2 * i] == word { return (0, true, knownHash) }
                     return (0, false, knownHash)
                 }
-                let hash = knownHash ?? StableHash.hash(bytes: utf8)
+                let hash = Self.shortHash(word, length: length)
                 let (slot, found) = Self.probe(table, mask: mask, hash: hash) { m in words[2 * m + 1] == tag && words[2 * m] == word }
                 return (slot, found, hash)
             }
@@ -97,6 +99,39 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
             }
             let (slot, found) = Self.probe(table, mask: mask, hash: hash, matches: matches)
             return (slot, found, hash)
+        }
+    }
+
+    /// What ``insert(_:knownHash:)`` did.
+    enum InsertOutcome {
+        /// The value was a member already.
+        case found
+        /// The value is now a member.
+        case added
+        /// The value is not a member and this buffer has no room for it (or must build or
+        /// grow its table first): add it to ``grown(toAdd:)``; its hash, if computed, is here.
+        case needsRoom(hash: UInt64?)
+    }
+
+    /// Adds `utf8` unless it is a member or there is no room for it.
+    @inline(__always)
+    func insert(_ utf8: UnsafeRawBufferPointer, knownHash: UInt64?) -> InsertOutcome {
+        let (slot, found, hash) = find(utf8, knownHash: knownHash)
+        if found { return .found }
+        guard hasRoom(toAdd: utf8.count) else { return .needsRoom(hash: hash) }
+        append(utf8, hash: hash, slot: slot)
+        return .added
+    }
+
+    /// Whether a member of `length` bytes fits: a free member record, room for its bytes,
+    /// and a table that stays at most half full (or no table needed yet).
+    @inline(__always)
+    private func hasRoom(toAdd length: Int) -> Bool {
+        withUnsafeMutablePointerToHeader { header in
+            let h = header.pointee
+            guard h.count < h.memberCapacity else { return false }
+            if length > Self.shortLimit && h.byteCount + length > h.byteCapacity { return false }
+            return h.tableMask == 0 ? h.count < Self.linearLimit : (h.count + 1) * 2 <= h.tableMask + 1
         }
     }
 
@@ -120,11 +155,10 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
         Int(truncatingIfNeeded: hash >> 7) & mask
     }
 
-    /// Adds `utf8` as the next member; the buffer has room for it (``grownToAdd(_:)``
-    /// returned nil), `find` did not find it, and with a table, `slot` and `hash` are what
-    /// `find` returned.
+    /// Adds `utf8` as the next member; the buffer has room for it, `find` did not find it,
+    /// and with a table, `slot` and `hash` are what `find` returned.
     @inline(__always)
-    func append(_ utf8: UnsafeRawBufferPointer, hash: UInt64?, slot: Int?) {
+    private func append(_ utf8: UnsafeRawBufferPointer, hash: UInt64?, slot: Int?) {
         withUnsafeMutablePointers { header, words in
             let i = header.pointee.count
             let length = utf8.count
@@ -133,8 +167,10 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
             precondition(i < header.pointee.memberCapacity, "DistinctStrings: no room for a member")
             var memberHash = hash
             if length <= Self.shortLimit {
-                words[2 * i] = Self.pack(utf8)
+                let word = Self.pack(utf8)
+                words[2 * i] = word
                 words[2 * i + 1] = UInt64(truncatingIfNeeded: length)
+                memberHash = Self.shortHash(word, length: length)
             } else {
                 let offset = header.pointee.byteCount
                 precondition(offset + length <= header.pointee.byteCapacity, "DistinctStrings: no room for a member's bytes")
@@ -149,21 +185,20 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
             }
             header.pointee.count = i + 1
             if mask != 0 {
-                let h = memberHash ?? StableHash.hash(bytes: utf8)
+                let h = memberHash!
                 table[slot!] = (h >> 32) << 32 | UInt64(truncatingIfNeeded: i + 1)
             }
         }
     }
 
-    /// A larger buffer holding the same members, when adding one of `length` bytes needs
-    /// more room or a (larger) table; nil when this one has room.
-    func grownToAdd(_ length: Int) -> DistinctStringsStorage? {
+    /// A larger buffer holding the same members, with room to add one of `length` bytes
+    /// (which this one lacks: more members, more bytes, or a (larger) table).
+    func grown(toAdd length: Int) -> DistinctStringsStorage {
         let old = header
         let tableSize = old.tableMask == 0 ? 0 : old.tableMask + 1
         let needsMembers = old.count == old.memberCapacity
         let needsBytes = length > Self.shortLimit && old.byteCount + length > old.byteCapacity
         let needsTable = tableSize == 0 ? old.count + 1 > Self.linearLimit : (old.count + 1) * 2 > tableSize
-        guard needsMembers || needsBytes || needsTable else { return nil }
         // Member numbers (plus one) must fit the table slots' low 32 bits.
         precondition(old.count < Int(UInt32.max) - 1, "a DistinctStrings set is limited to 2^32 - 2 members")
         var newTableSize = tableSize
@@ -213,8 +248,8 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
                     return
                 }
                 for m in 0..<count {
-                    let hash = words[2 * m + 1] > UInt64(Self.shortLimit) ? words[2 * m]
-                        : Self.withUnpacked(words[2 * m], length: Int(words[2 * m + 1])) { StableHash.hash(bytes: $0) }
+                    let info = words[2 * m + 1]
+                    let hash = info > UInt64(Self.shortLimit) ? words[2 * m] : Self.shortHash(words[2 * m], length: Int(info))
                     var slot = Self.home(hash, mask: targetMask)
                     while targetTable[slot] != 0 { slot = (slot + 1) & targetMask }
                     targetTable[slot] = (hash >> 32) << 32 | UInt64(truncatingIfNeeded: m + 1)
@@ -248,6 +283,14 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
     /// The bytes of a short member, as `pack` stored them.
     private static func withUnpacked<R>(_ word: UInt64, length: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try withUnsafeBytes(of: word.littleEndian) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+    }
+
+    /// The table's hash of a short member (`pack`ed, and its length, which tells apart
+    /// values that differ only in trailing NULs): from the word, cheaper than hashing the
+    /// bytes. Only the table uses it; long members keep their `StableHash`.
+    @inline(__always)
+    private static func shortHash(_ word: UInt64, length: Int) -> UInt64 {
+        StableHash.mix(word ^ UInt64(truncatingIfNeeded: length) &* 0x9E37_79B9_7F4A_7C15)
     }
 
     /// At most 8 bytes as a little-endian word, zero-padded: two 4-byte loads that may
