@@ -119,18 +119,14 @@ public struct JSONWriter {
 
     /// Writes a member name; the next call must write its value.
     public mutating func key(_ name: StaticString) {
-        separate()
-        escapedString(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        put(UInt8(ascii: ":"))
+        separatedString(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), colon: true)
         afterKey = true
     }
 
     /// Writes a member name from a runtime string (escaped like any string).
     @_disfavoredOverload
     public mutating func key(_ name: String) {
-        separate()
-        Self.withUTF8(of: name) { escapedString($0) }
-        put(UInt8(ascii: ":"))
+        Self.withUTF8(of: name) { separatedString($0, colon: true) }
         afterKey = true
     }
 
@@ -149,21 +145,18 @@ public struct JSONWriter {
     /// `\n`, `\t`, `\r`, `\b`, `\f` or `\u00XX`, and other UTF-8 passes through.
     @_disfavoredOverload
     public mutating func string(_ value: String) {
-        separate()
-        Self.withUTF8(of: value) { escapedString($0) }
+        Self.withUTF8(of: value) { separatedString($0, colon: false) }
     }
 
     /// Writes a JSON string from a literal.
     public mutating func string(_ value: StaticString) {
-        separate()
-        escapedString(UnsafeRawBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
+        separatedString(UnsafeRawBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount), colon: false)
     }
 
     /// Writes a JSON string from UTF-8 bytes (e.g. a field view from `JSONLineParser`)
     /// without creating a `String`. The bytes are escaped but not validated.
     public mutating func string(utf8 value: UnsafeRawBufferPointer) {
-        separate()
-        escapedString(value)
+        separatedString(value, colon: false)
     }
 
     /// Writes `text`, JSON the caller already encoded (a record another writer produced), as
@@ -175,8 +168,14 @@ public struct JSONWriter {
 
     /// Writes an integer, digit by digit.
     public mutating func int(_ value: Int64) {
-        separate()
-        let out = reserve(20)
+        // One capacity check for the comma owed and the digits.
+        let comma = owesComma()
+        var out = reserve(21)
+        if comma {
+            out.pointee = UInt8(ascii: ",")
+            out += 1
+            commit(1)
+        }
         var sign = 0
         if value < 0 {
             out.pointee = UInt8(ascii: "-")
@@ -283,8 +282,13 @@ public struct JSONWriter {
 
     /// Writes a quoted `YYYY-MM-DDTHH:MM:SS.mmmZ` timestamp (see `ISO8601Timestamp`).
     public mutating func timestamp(millis: Int64) {
-        separate()
-        let text = reserve(ISO8601Timestamp.fixedLength + 2)
+        let comma = owesComma()
+        var text = reserve(ISO8601Timestamp.fixedLength + 3)
+        if comma {
+            text.pointee = UInt8(ascii: ",")
+            text += 1
+            commit(1)
+        }
         if let n = timestamps.format(millis: millis, to: text + 1) {
             text[0] = UInt8(ascii: "\"")
             text[n + 1] = UInt8(ascii: "\"")
@@ -302,16 +306,20 @@ public struct JSONWriter {
     /// Emits the comma owed before a new member or element, unless a key was just written.
     @inline(__always)
     private mutating func separate() {
+        if owesComma() { put(UInt8(ascii: ",")) }
+    }
+
+    /// Whether a comma is owed before a new member or element (and records the value).
+    @inline(__always)
+    private mutating func owesComma() -> Bool {
         if afterKey {
             afterKey = false
-            return
+            return false
         }
         let bit: UInt64 = 1 << UInt64(depth)
-        if hasValue & bit != 0 {
-            put(UInt8(ascii: ","))
-        } else {
-            hasValue |= bit
-        }
+        if hasValue & bit != 0 { return true }
+        hasValue |= bit
+        return false
     }
 
     private mutating func open(_ bracket: UInt8) {
@@ -379,17 +387,70 @@ public struct JSONWriter {
         putRaw(UnsafeRawBufferPointer(buffer))
     }
 
-    /// Writes `text` as a quoted JSON string, with one capacity check for the worst case
-    /// (every byte escaped as `\u00XX`).
-    private mutating func escapedString(_ text: UnsafeRawBufferPointer) {
+    /// Writes the comma owed, `text` as a quoted JSON string, and a colon after a key, with
+    /// one capacity check for the worst case (every byte escaped as `\u00XX`): keys and
+    /// short values are most of an output record, and each separate write checked the
+    /// buffer's uniqueness and capacity again.
+    @inline(__always)
+    private mutating func separatedString(_ text: UnsafeRawBufferPointer, colon: Bool) {
+        let comma = owesComma()
         let count = text.count
-        let start = reserve(count &* 6 &+ 2)
+        let start = reserve(count &* 6 &+ 4)
         var out = start
+        if comma {
+            out.pointee = UInt8(ascii: ",")
+            out += 1
+        }
         out.pointee = UInt8(ascii: "\"")
         out += 1
+        let first = Self.firstByteToEscape(text, from: 0)
+        if first == count {
+            Self.copyShort(text, to: out)
+            out += count
+        } else {
+            out = Self.escaped(text, firstEscape: first, to: out)
+        }
+        out.pointee = UInt8(ascii: "\"")
+        out += 1
+        if colon {
+            out.pointee = UInt8(ascii: ":")
+            out += 1
+        }
+        commit(out - start)
+    }
+
+    /// Copies `text` to `out`: up to 16 bytes as two moves of 8 or 4 bytes that may overlap,
+    /// or byte by byte under 4 (no `memcpy` call for the short keys and ids that make up
+    /// most records).
+    @inline(__always)
+    private static func copyShort(_ text: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) {
+        let count = text.count
+        guard let source = text.baseAddress, count > 0 else { return }
+        let target = UnsafeMutableRawPointer(out)
+        switch count {
+        case 8...16:
+            target.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            (target + (count - 8)).storeBytes(of: source.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self), as: UInt64.self)
+        case 4..<8:
+            target.storeBytes(of: source.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            (target + (count - 4)).storeBytes(of: source.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self), as: UInt32.self)
+        case 1..<4:
+            for k in 0..<count { target.storeBytes(of: source.load(fromByteOffset: k, as: UInt8.self), toByteOffset: k, as: UInt8.self) }
+        default:
+            target.copyMemory(from: source, byteCount: count)
+        }
+    }
+
+    /// Writes `text` to `out` with its special bytes escaped (`firstEscape` is the first of
+    /// them) and returns the end.
+    private static func escaped(_ text: UnsafeRawBufferPointer, firstEscape: Int, to start: UnsafeMutablePointer<UInt8>)
+        -> UnsafeMutablePointer<UInt8> {
+        let count = text.count
+        var out = start
         var runStart = 0
+        var index = firstEscape
         while true {
-            let index = Self.firstByteToEscape(text, from: runStart)
+            if runStart != 0 { index = Self.firstByteToEscape(text, from: runStart) }
             if runStart < index {
                 UnsafeMutableRawPointer(out).copyMemory(from: text.baseAddress! + runStart, byteCount: index &- runStart)
                 out += index &- runStart
@@ -417,9 +478,7 @@ public struct JSONWriter {
             }
             out += 2
         }
-        out.pointee = UInt8(ascii: "\"")
-        out += 1
-        commit(out - start)
+        return out
     }
 
     /// The index of the first byte at or after `start` that must be escaped (a quote, a
@@ -442,12 +501,32 @@ public struct JSONWriter {
             if flags != 0 { return i + flags.trailingZeroBitCount >> 3 }
             i += 8
         }
-        while i < count {
-            let byte = text[i]
-            if byte < 0x20 || byte == 0x22 || byte == 0x5C { return i }
-            i += 1
+        if i >= count { return count }
+        // The last 1-7 bytes, moved to the bottom of a word before testing them (a byte
+        // below `i` may be one just escaped, whose flag could spill into them): from the
+        // word that ends at `count` when there is one, else packed from the text. The
+        // zeros shifted in on top would be flagged; the mask drops them.
+        let n = count - i
+        let p = text.baseAddress!
+        var v: UInt64
+        if count >= 8 {
+            v = p.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self).littleEndian >> UInt64(8 * (8 - n))
+        } else {
+            if count >= 4 {
+                v = UInt64(p.loadUnaligned(as: UInt32.self).littleEndian)
+                    | UInt64(p.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self).littleEndian) << UInt64(8 * (count - 4))
+            } else {
+                v = UInt64(p.load(as: UInt8.self))
+                if count >= 2 { v |= UInt64(p.load(fromByteOffset: 1, as: UInt8.self)) << 8 }
+                if count == 3 { v |= UInt64(p.load(fromByteOffset: 2, as: UInt8.self)) << 16 }
+            }
+            v >>= UInt64(8 * i)
         }
-        return count
+        let quote = v ^ (ones &* 0x22)
+        let backslash = v ^ (ones &* 0x5C)
+        let flags = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (v &- ones &* 0x20) & ~v) & highs
+            & (UInt64.max >> UInt64(8 * (8 - n)))
+        return flags == 0 ? count : i + flags.trailingZeroBitCount >> 3
     }
 
     private static func powerOf10(_ n: Int) -> UInt128 {

@@ -192,5 +192,46 @@ struct JSONWriterTests {
         big.null()
         #expect(text(big) == "null")
     }
-}
 
+    /// The escaping of keys and string values, byte for byte against a plain reference, for
+    /// random texts of 0 to 40 bytes with special bytes (quotes, backslashes, control
+    /// characters, UTF-8) at every position: the word-at-a-time scan, its 1-7 byte tail
+    /// (read from a word that may hold an escaped byte just below it), and the short copies.
+    @Test(arguments: [1, 2, 3])
+    func escapingMatchesAReference(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        func reference(_ bytes: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = [0x22]
+            for b in bytes {
+                switch b {
+                case 0x22: out += [0x5C, 0x22]
+                case 0x5C: out += [0x5C, 0x5C]
+                case 0x0A: out += Array("\\n".utf8)
+                case 0x09: out += Array("\\t".utf8)
+                case 0x0D: out += Array("\\r".utf8)
+                case 0x08: out += Array("\\b".utf8)
+                case 0x0C: out += Array("\\f".utf8)
+                case 0..<0x20: out += Array(String(format: "\\u%04x", Int(b)).utf8)
+                default: out.append(b)
+                }
+            }
+            return out + [0x22]
+        }
+        let specials: [UInt8] = [0x22, 0x5C, 0x00, 0x01, 0x0A, 0x1F, 0x20, 0x21, 0x5B, 0x5D, 0x7F, 0x80, 0xC3, 0xFF]
+        for _ in 0..<3_000 {
+            let length = Int(rng.next() % 41)
+            var bytes = (0..<length).map { _ in UInt8(0x41 + rng.next() % 26) }
+            for _ in 0..<Int(rng.next() % 4) where length > 0 {
+                bytes[Int(rng.next() % UInt64(length))] = specials[Int(rng.next() % UInt64(specials.count))]
+            }
+            var writer = JSONWriter()
+            bytes.withUnsafeBytes { writer.string(utf8: $0) }
+            #expect(writer.bytes == reference(bytes), "\(bytes)")
+            var keyed = JSONWriter()
+            keyed.beginObject()
+            bytes.withUnsafeBytes { keyed.string(utf8: $0) }
+            keyed.endObject()
+            #expect(keyed.bytes == [0x7B] + reference(bytes) + [0x7D])
+        }
+    }
+}
