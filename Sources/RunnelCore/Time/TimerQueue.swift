@@ -46,11 +46,14 @@ public struct NoNamespace: StreamKey {
 /// A priority queue of timers with set semantics: registering a timer twice keeps one,
 /// and deleting is O(1) (a deleted timer is skipped when its time comes).
 ///
-/// Timers are kept in buckets by time, with a heap of the distinct times. Window operators
-/// register one timer per key and window, and all windows of one size end at the same
-/// instants: a whole minute's worth of timers then costs one heap entry, and popping them
-/// is reading an array. (A heap of the timers themselves spent most of the timer cost
-/// moving 48-byte entries through its levels.)
+/// Timers are kept in buckets of 1,024 ms, with a heap of the buckets' numbers; a bucket
+/// is sorted by time when its turn comes. Window operators register one timer per key and
+/// window, and all windows of one size end at the same instants: a whole minute's worth of
+/// timers then costs one heap entry, and popping them is reading an array. Session ends
+/// are scattered to the millisecond: buckets of one instant each cost them a heap entry, a
+/// map entry and an array apiece. (A heap of the timers themselves spent most of the timer
+/// cost moving 48-byte entries through its levels.) Timers fire in time order, those of
+/// one time in registration order.
 ///
 /// A queue made with `deduplicates: false` keeps no set: it is for an owner whose timers
 /// are distinct by construction and which checks its own state when one fires (a window
@@ -63,13 +66,15 @@ public struct NoNamespace: StreamKey {
 final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     typealias Timer = InternalTimer<Key, Namespace>
 
-    /// The distinct times that have a bucket.
+    /// The buckets that hold timers (see ``bucket(of:)``).
     private var times = Heap<Timestamp>()
-    /// The timers of each time in `times`, in registration order.
+    /// The timers of each bucket in `times`, in registration order.
     private var buckets = KeyGroupMap<Timestamp, ContiguousArray<Timer>>()
-    /// The bucket being popped (taken out of `buckets`), its time, and the next index.
+    /// The bucket being popped (taken out of `buckets` and sorted by time, registration
+    /// order kept among equal times), its number, and the next index. It is always the
+    /// earliest bucket: a timer registered for an earlier one puts it back.
     private var draining = ContiguousArray<Timer>()
-    private var drainingTime: Timestamp = .min
+    private var drainingBucket: Timestamp = .min
     private var drainingIndex = 0
     /// The registered timers (a set: the values carry nothing), in partitions by the top
     /// bits of the timer's hash. Key-group maps rather than a `Set`, whose SipHash of every
@@ -146,23 +151,42 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
             #endif
         }
         count += 1
-        if timer.time < drainingTime && drainingIndex < draining.count {
-            // Earlier than the bucket being popped (registered while timers fire): put the
-            // rest of that bucket back so that timers keep popping in time order.
-            let rest = draining[drainingIndex...]
-            buckets.withValue(forKey: HashedKey(drainingTime), default: {
-                times.insert(drainingTime)
-                return []
-            }) { $0.insert(contentsOf: rest, at: 0) }
-            draining = []
-            drainingIndex = 0
+        let bucket = Self.bucket(of: timer.time)
+        if drainingIndex < draining.count {
+            if bucket == drainingBucket {
+                // The bucket being popped (registered while timers fire): into its sorted
+                // rest, after the timers of the same time.
+                var slot = draining.count
+                while slot > drainingIndex && draining[slot - 1].time > timer.time { slot -= 1 }
+                draining.insert(timer, at: slot)
+                return true
+            }
+            if bucket < drainingBucket {
+                // Earlier than the bucket being popped: put the rest of that bucket back so
+                // that timers keep popping in time order.
+                let rest = draining[drainingIndex...]
+                buckets.withValue(forKey: HashedKey(drainingBucket), default: {
+                    times.insert(drainingBucket)
+                    return []
+                }) { $0.insert(contentsOf: rest, at: 0) }
+                draining = []
+                drainingIndex = 0
+            }
         }
-        buckets.withValue(forKey: HashedKey(timer.time), default: {
-            times.insert(timer.time)
+        buckets.withValue(forKey: HashedKey(bucket), default: {
+            times.insert(bucket)
             return []
         }) { $0.append(timer) }
         return true
     }
+
+    /// Timers are kept in buckets of 1,024 ms (by time, rounded down): the ends of windows of
+    /// one size fall on the same instants and share one, and timers at scattered times
+    /// (session ends, each at its last element plus the gap) share one per second instead
+    /// of taking a heap entry, a map entry and an array each. A bucket is sorted when its
+    /// turn comes.
+    @inline(__always)
+    private static func bucket(of time: Timestamp) -> Timestamp { time >> 10 }
 
     /// Deletes `timer` if registered.
     func remove(_ timer: Timer) {
@@ -182,9 +206,9 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     var earliest: Timestamp? {
         while true {
             while drainingIndex < draining.count {
-                if !deduplicates { return drainingTime }
+                if !deduplicates { return draining[drainingIndex].time }
                 let key = HashedKey(draining[drainingIndex])
-                if live.map(partition(key))[key] != nil { return drainingTime }
+                if live.map(partition(key))[key] != nil { return draining[drainingIndex].time }
                 drainingIndex += 1
             }
             guard let next = times.min else { return nil }
@@ -195,8 +219,9 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     /// Removes and returns the earliest timer due at `time`, if any.
     func popDue(atOrBefore time: Timestamp) -> Timer? {
         while true {
-            // (`earliest` may have taken a bucket that is not due yet.)
-            while drainingIndex < draining.count && drainingTime <= time {
+            // (`earliest`, or a watermark inside a bucket, may have taken timers that are
+            // not due yet: they wait in `draining`, which is sorted.)
+            while drainingIndex < draining.count && draining[drainingIndex].time <= time {
                 let timer = draining[drainingIndex]
                 drainingIndex += 1
                 if !deduplicates {
@@ -212,18 +237,55 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
                     return timer
                 }
             }
-            guard drainingIndex >= draining.count, let next = times.min, next <= time else { return nil }
+            guard drainingIndex >= draining.count, let next = times.min, next <= Self.bucket(of: time) else { return nil }
             takeBucket(next)
         }
     }
 
-    /// Makes the bucket of `next` (the earliest time) the one being popped. Only called
-    /// once the previous one is used up; timers registered for its time later get a new
-    /// bucket, taken after this one.
-    private func takeBucket(_ next: Timestamp) {
+    /// Makes the bucket `next` (the earliest) the one being popped, sorted by time. Only
+    /// called once the previous one is used up; timers registered for it later are sorted
+    /// into it while it is popped.
+    ///
+    /// The sort keeps registration order among equal times. Usually there is nothing to do:
+    /// the timers of window ends share one time. Otherwise each timer's time within the
+    /// bucket (its low 10 bits) and position make one integer, those are sorted, and the
+    /// timers gathered in that order: plain loops and an integer sort, which this generic
+    /// code keeps specialized (a generic sort of the timers themselves, or a helper the
+    /// client module could not specialize, cost a metadata lookup per step).
+    func takeBucket(_ next: Timestamp) {
         times.removeMin()
-        draining = buckets.removeValue(forKey: HashedKey(next)) ?? []
-        drainingTime = next
+        var bucket = buckets.removeValue(forKey: HashedKey(next)) ?? []
+        var inOrder = true
+        var i = 1
+        while i < bucket.count {
+            if bucket[i - 1].time > bucket[i].time {
+                inOrder = false
+                break
+            }
+            i += 1
+        }
+        if !inOrder {
+            var keys: [UInt64] = []
+            keys.reserveCapacity(bucket.count)
+            for k in bucket.indices {
+                keys.append(UInt64(truncatingIfNeeded: bucket[k].time & 1023) << 32 | UInt64(truncatingIfNeeded: k))
+            }
+            sortTimerKeys(&keys)
+            var ordered = ContiguousArray<Timer>()
+            ordered.reserveCapacity(bucket.count)
+            for key in keys { ordered.append(bucket[Int(truncatingIfNeeded: key & 0xFFFF_FFFF)]) }
+            bucket = ordered
+        }
+        draining = bucket
+        drainingBucket = next
         drainingIndex = 0
     }
+}
+
+/// Sorts the keys a timer bucket is ordered by (see `TimerQueue.takeBucket`). Not generic,
+/// and outside the generic queue: called from there, the standard library's sort was left
+/// unspecialized in the client module, which then ran the queue's code generically too.
+@inline(never)
+func sortTimerKeys(_ keys: inout [UInt64]) {
+    keys.sort()
 }
