@@ -160,5 +160,33 @@ struct ISO8601TimestampTests {
             #expect(actual == expected, "\(text)")
         }
     }
-}
 
+    /// The 24-byte form (`.mmmZ`) has its own fast path. Against the general path (the same
+    /// text with a fourth fraction digit `0`, which means the same instant): random valid
+    /// timestamps, and each of them with any one byte replaced by another.
+    @Test func theThreeDigitFormAgreesWithTheGeneralPath() {
+        var rng = SeededGenerator(seed: 24)
+        let replacements = Array("0123456789:.-TZ /a\u{0}".utf8) + [0x2F, 0x3A, 0x80, 0xFF]
+        func general(_ text: [UInt8]) -> Int64? {
+            var longer = text
+            longer.insert(UInt8(ascii: "0"), at: 23)
+            return longer.withUnsafeBytes { ISO8601Timestamp.parseMillis($0) }
+        }
+        var parser = ISO8601TimestampParser()
+        for _ in 0..<300 {
+            let millis = Int64(rng.next() % 400_000_000_000_000) - 60_000_000_000_000
+            var text: [UInt8] = []
+            ISO8601Timestamp.format(millis: millis, into: &text)
+            guard text.count == 24 else { continue } // years 0...9999 only
+            #expect(text.withUnsafeBytes { ISO8601Timestamp.parseMillis($0) } == millis)
+            #expect(text.withUnsafeBytes { parser.parseMillis($0) } == millis)
+            for _ in 0..<20 {
+                var bad = text
+                bad[Int(rng.next() % 24)] = replacements[Int(rng.next() % UInt64(replacements.count))]
+                let expected = general(bad)
+                #expect(bad.withUnsafeBytes { ISO8601Timestamp.parseMillis($0) } == expected, "\(String(decoding: bad, as: UTF8.self))")
+                #expect(bad.withUnsafeBytes { parser.parseMillis($0) } == expected)
+            }
+        }
+    }
+}
