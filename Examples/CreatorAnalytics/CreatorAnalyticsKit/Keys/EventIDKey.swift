@@ -74,9 +74,11 @@ public enum EventIDKey: StreamKey, Sendable {
         else { return nil }
         func word(_ offset: Int) -> UInt64 { UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
         func half(_ offset: Int) -> UInt64 { UInt64(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
-        guard let a = hex8(word(0)), let b = hex4(half(9)), let c = hex4(half(14)),
-              let d = hex4(half(19)), let e = hex8(word(24)), let f = hex4(half(32)) else { return nil }
-        return (a << 32 | b << 16 | c, d << 48 | e << 16 | f)
+        // The 32 digits as four words of eight: the four-digit groups are paired up, the
+        // earlier group in the low bytes (first character lowest, as `hex8` reads them).
+        guard let a = hex8(word(0)), let b = hex8(half(9) | half(14) << 32),
+              let c = hex8(half(19) | half(24) << 32), let d = hex8(word(28)) else { return nil }
+        return (a << 32 | b, c << 32 | d)
     }
 
     /// The value of eight lowercase hex digits (first character in the lowest byte), or nil.
@@ -97,13 +99,5 @@ public enum EventIDKey: StreamKey, Sendable {
         x = ((x >> 8) | x) & 0x0000_FFFF_0000_FFFF
         x = ((x >> 16) | x) & 0x0000_0000_FFFF_FFFF
         return x
-    }
-
-    /// The value of four lowercase hex digits held in the low 32 bits, or nil.
-    @inline(__always)
-    private static func hex4(_ w: UInt64) -> UInt64? {
-        // Pad with '0' digits in front (the high bytes), then reuse the eight-digit path.
-        guard let v = hex8(w << 32 | 0x3030_3030) else { return nil }
-        return v & 0xFFFF
     }
 }
