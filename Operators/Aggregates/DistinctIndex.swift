@@ -1,5 +1,5 @@
-/// The lookup structure shared by the distinct-value sets (``DistinctValues``,
-/// ``DistinctStrings``): small sets are searched linearly, hashes first; from
+/// The lookup structure of ``DistinctValues`` (``DistinctStrings`` keeps its own table in
+/// its one buffer, `DistinctStringsStorage`): small sets are searched linearly, hashes first; from
 /// ``inlineLimit`` members on, an open-addressing table at most half full, rebuilt at twice
 /// the size as the set grows.
 ///

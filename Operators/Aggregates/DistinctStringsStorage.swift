@@ -51,6 +51,7 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
 
     /// A buffer with the given capacities, holding nothing.
     static func make(memberCapacity: Int, tableSize: Int, byteCapacity: Int) -> DistinctStringsStorage {
+        assert(byteCapacity % 8 == 0, "the byte area is sized in whole words")
         let words = 2 * memberCapacity + tableSize + byteCapacity / 8
         let buffer = create(minimumCapacity: words) { _ in
             DistinctStringsHeader(count: 0, memberCapacity: memberCapacity, tableMask: tableSize == 0 ? 0 : tableSize - 1,
@@ -235,7 +236,7 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
                 let targetMask = targetHeader.pointee.tableMask
                 let targetTable = targetWords + 2 * targetHeader.pointee.memberCapacity
                 let targetTableSize = targetMask == 0 ? 0 : targetMask + 1
-                targetWords.update(from: words, count: 2 * count)
+                targetWords.initialize(from: words, count: 2 * count)
                 if byteCount > 0 {
                     UnsafeMutableRawPointer(targetTable + targetTableSize)
                         .copyMemory(from: UnsafeRawPointer(table + tableSize), byteCount: byteCount)
@@ -244,7 +245,7 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
                 targetHeader.pointee.byteCount = byteCount
                 guard targetTableSize > 0 else { return }
                 if copyingTable {
-                    targetTable.update(from: table, count: tableSize)
+                    targetTable.update(from: table, count: tableSize) // over the zeros `make` wrote
                     return
                 }
                 for m in 0..<count {

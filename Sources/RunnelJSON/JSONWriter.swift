@@ -494,7 +494,7 @@ public struct JSONWriter {
         let count = text.count
         var i = start
         while i + 8 <= count {
-            let v = text.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let v = text.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian
             let quote = v ^ (ones &* 0x22)
             let backslash = v ^ (ones &* 0x5C)
             let flags = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (v &- ones &* 0x20) & ~v) & highs

@@ -110,19 +110,26 @@ import Testing
         }
         service.onEventTime = { timer in
             fired.append(timer.key)
-            if timer.key == "c" { register(500, "d") }      // same bucket, being popped
+            if timer.key == "c" { register(500, "d") }      // same bucket, being popped: after a and b
+            if timer.key == "a" { register(500, "k") }      // the same, ahead of a later pending one (x)
             if timer.key == "d" { register(400, "e") }      // earlier time, same bucket
             if timer.key == "f" { register(-3_000, "g") }   // an earlier bucket: puts this one back
+            if timer.key == "g" { register(2_500, "j") }    // into the put-back bucket, after i
         }
         register(500, "a")
         register(500, "b")
         register(300, "c")
+        register(600, "x")
         register(2_500, "f")
         register(2_600, "h")
         register(2_500, "i")
+        register(Int64.min + 1, "min")
+        register(Int64.max - 1, "max")
         service.advanceWatermark(to: 1_000)
-        #expect(fired == ["c", "a", "b", "d", "e"])
+        #expect(fired == ["min", "c", "a", "b", "d", "e", "k", "x"]) // e (400) is pending before k
         service.advanceWatermark(to: 5_000)
-        #expect(fired == ["c", "a", "b", "d", "e", "f", "g", "i", "h"])
+        #expect(fired == ["min", "c", "a", "b", "d", "e", "k", "x", "f", "g", "i", "j", "h"])
+        service.advanceWatermark(to: Watermark.endOfTime)
+        #expect(fired.last == "max" && fired.count == 14)
     }
 }

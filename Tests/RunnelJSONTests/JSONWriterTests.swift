@@ -227,11 +227,16 @@ struct JSONWriterTests {
             var writer = JSONWriter()
             bytes.withUnsafeBytes { writer.string(utf8: $0) }
             #expect(writer.bytes == reference(bytes), "\(bytes)")
-            var keyed = JSONWriter()
-            keyed.beginObject()
-            bytes.withUnsafeBytes { keyed.string(utf8: $0) }
-            keyed.endObject()
-            #expect(keyed.bytes == [0x7B] + reference(bytes) + [0x7D])
+            // After other values: the comma owed comes in the same reservation.
+            var listed = JSONWriter()
+            listed.beginArray()
+            listed.int(7)
+            bytes.withUnsafeBytes { listed.string(utf8: $0) }
+            listed.timestamp(millis: 0)
+            bytes.withUnsafeBytes { listed.string(utf8: $0) }
+            listed.endArray()
+            #expect(listed.bytes == Array("[7,".utf8) + reference(bytes) + Array(",\"1970-01-01T00:00:00.000Z\",".utf8)
+                + reference(bytes) + [0x5D])
         }
     }
 }

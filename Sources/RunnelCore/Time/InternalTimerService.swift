@@ -27,8 +27,10 @@ public final class InternalTimerService<Key: StreamKey, Namespace: StreamKey> {
 
     /// Creates a timer service whose event-time timers are kept without set semantics
     /// (`TimerQueue(deduplicates: false)`), for an owner that registers each event-time
-    /// timer once, never deletes one (deleting does nothing) and checks its state when one
-    /// fires: a window operator whose timers follow from its windows.
+    /// timer at most once while it is pending and checks its state when one fires (deleting
+    /// does nothing, so a deleted timer still fires): a window operator whose timers follow
+    /// from its windows, whose default trigger deletes a window's timer only once it has
+    /// fired.
     init(processingTimeService: any ProcessingTimeService, eventTimersDistinctByConstruction: Bool) {
         self.processingTimeService = processingTimeService
         eventTimers = TimerQueue(deduplicates: !eventTimersDistinctByConstruction)
@@ -42,7 +44,8 @@ public final class InternalTimerService<Key: StreamKey, Namespace: StreamKey> {
         eventTimers.insert(InternalTimer(time: time, key: key, namespace: namespace))
     }
 
-    /// Deletes an event-time timer (no effect if absent).
+    /// Deletes an event-time timer (no effect if absent; none at all on a service made with
+    /// `eventTimersDistinctByConstruction`, whose owner ignores unwanted timers as they fire).
     public func deleteEventTimeTimer(_ time: Timestamp, key: HashedKey<Key>, namespace: Namespace) {
         eventTimers.remove(InternalTimer(time: time, key: key, namespace: namespace))
     }

@@ -49,11 +49,11 @@ public struct NoNamespace: StreamKey {
 /// Timers are kept in buckets of 1,024 ms, with a heap of the buckets' numbers; a bucket
 /// is sorted by time when its turn comes. Window operators register one timer per key and
 /// window, and all windows of one size end at the same instants: a whole minute's worth of
-/// timers then costs one heap entry, and popping them is reading an array. Session ends
-/// are scattered to the millisecond: buckets of one instant each cost them a heap entry, a
-/// map entry and an array apiece. (A heap of the timers themselves spent most of the timer
-/// cost moving 48-byte entries through its levels.) Timers fire in time order, those of
-/// one time in registration order.
+/// timers then costs one heap entry, and popping them is reading an array. Session ends,
+/// scattered to the millisecond, share a bucket per second (with buckets of one instant,
+/// as before, each cost a heap entry, a map entry and an array). (A heap of the timers
+/// themselves spent most of the timer cost moving 48-byte entries through its levels.)
+/// Timers fire in time order, those of one time in registration order.
 ///
 /// A queue made with `deduplicates: false` keeps no set: it is for an owner whose timers
 /// are distinct by construction and which checks its own state when one fires (a window
@@ -71,8 +71,8 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     /// The timers of each bucket in `times`, in registration order.
     private var buckets = KeyGroupMap<Timestamp, ContiguousArray<Timer>>()
     /// The bucket being popped (taken out of `buckets` and sorted by time, registration
-    /// order kept among equal times), its number, and the next index. It is always the
-    /// earliest bucket: a timer registered for an earlier one puts it back.
+    /// order kept among equal times), its number, and the next index. While timers are left
+    /// in it, it is the earliest bucket: a timer registered for an earlier one puts it back.
     private var draining = ContiguousArray<Timer>()
     private var drainingBucket: Timestamp = .min
     private var drainingIndex = 0
@@ -139,7 +139,8 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
         return live.withMutable(p, change)
     }
 
-    /// Registers `timer`; returns false if it was already registered.
+    /// Registers `timer`; returns false if it was already registered (with deduplication;
+    /// without, always true: the caller promises that it is not).
     @discardableResult
     func insert(_ timer: Timer) -> Bool {
         if deduplicates {
@@ -147,7 +148,8 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
             guard changePartition(key, inserting: true, { $0.updateValue((), forKey: key) == nil }) else { return false }
         } else {
             #if DEBUG
-            assert(pendingDistinct.insert(timer).inserted, "a timer registered twice in a queue without deduplication: \(timer)")
+            let inserted = pendingDistinct.insert(timer).inserted
+            assert(inserted, "a timer registered twice in a queue without deduplication: \(timer)")
             #endif
         }
         count += 1
@@ -188,7 +190,8 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     @inline(__always)
     private static func bucket(of time: Timestamp) -> Timestamp { time >> 10 }
 
-    /// Deletes `timer` if registered.
+    /// Deletes `timer` if registered (without deduplication, does nothing: the owner
+    /// ignores a timer it no longer wants when it fires).
     func remove(_ timer: Timer) {
         guard deduplicates else { return }
         let key = HashedKey(timer)
@@ -252,7 +255,7 @@ final class TimerQueue<Key: StreamKey, Namespace: StreamKey> {
     /// timers gathered in that order: plain loops and an integer sort, which this generic
     /// code keeps specialized (a generic sort of the timers themselves, or a helper the
     /// client module could not specialize, cost a metadata lookup per step).
-    func takeBucket(_ next: Timestamp) {
+    private func takeBucket(_ next: Timestamp) {
         times.removeMin()
         var bucket = buckets.removeValue(forKey: HashedKey(next)) ?? []
         var inOrder = true

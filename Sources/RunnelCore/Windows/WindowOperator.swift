@@ -216,7 +216,8 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
                 aggregate.add(value, to: &windows[target, default: { created = true; return aggregate.createAccumulator() }()])
                 return created
             }
-            // A window's cleanup timer is registered once, when its state is created.
+            // A window's cleanup timer is registered once, when its state is created (not at
+            // all with timers from state: it is then the end timer the trigger registers).
             if isNewWindow { registerCleanupTimer(target) }
             context.isFirstElement = isNewWindow
             let result = withTrigger(target) { trigger.onElement(timestamp: ts, window: target, context: $0) }
@@ -333,7 +334,10 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
                 : trigger.onProcessingTime(timer.time, window: window, context: $0)
         }
         let kind: FiringKind = result.isEarly ? .early : (timer.time == window.maxTimestamp ? .onTime : .late)
-        let isCleanup = (domain == .eventTime) == assigner.isEventTime && timer.time == cleanupTime(window)
+        // At or after the cleanup time: a window restored from a checkpoint written with more
+        // allowed lateness carries its cleanup timer at the old, later time, and must still
+        // be cleared by it.
+        let isCleanup = (domain == .eventTime) == assigner.isEventTime && timer.time >= cleanupTime(window)
         handle(result, window: window, kind: kind, contentsEnd: isCleanup)
         if isCleanup { clearAllState(window) }
     }
