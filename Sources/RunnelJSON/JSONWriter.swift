@@ -512,6 +512,8 @@ public struct JSONWriter {
         if count >= 8 {
             v = p.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self).littleEndian >> UInt64(8 * (8 - n))
         } else {
+            // The whole text, packed as `StableHash` packs a key's tail (in RunnelCore, which
+            // this module does not depend on).
             if count >= 4 {
                 v = UInt64(p.loadUnaligned(as: UInt32.self).littleEndian)
                     | UInt64(p.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self).littleEndian) << UInt64(8 * (count - 4))
