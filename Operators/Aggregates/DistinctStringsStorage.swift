@@ -294,21 +294,11 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
         StableHash.mix(word ^ UInt64(truncatingIfNeeded: length) &* 0x9E37_79B9_7F4A_7C15)
     }
 
-    /// At most 8 bytes as a little-endian word, zero-padded: two 4-byte loads that may
-    /// overlap (the overlap ORs equal bytes), or up to three byte loads, rather than a
-    /// `memcpy` call.
+    /// At most 8 bytes as a little-endian word, zero-padded (`StableHash.packedWord`).
     @inline(__always)
     static func pack(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        let n = bytes.count
-        guard n > 0, let p = bytes.baseAddress else { return 0 }
-        if n >= 4 {
-            return UInt64(p.loadUnaligned(as: UInt32.self).littleEndian)
-                | UInt64(p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self).littleEndian) << UInt64(8 * (n - 4))
-        }
-        var word = UInt64(p.load(as: UInt8.self))
-        if n >= 2 { word |= UInt64(p.load(fromByteOffset: 1, as: UInt8.self)) << 8 }
-        if n == 3 { word |= UInt64(p.load(fromByteOffset: 2, as: UInt8.self)) << 16 }
-        return word
+        guard let p = bytes.baseAddress else { return 0 }
+        return StableHash.packedWord(p, count: bytes.count)
     }
 
     private static func roundedToWords(_ bytes: Int) -> Int { (bytes + 7) & ~7 }

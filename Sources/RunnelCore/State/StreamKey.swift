@@ -24,25 +24,28 @@ public enum StableHash {
             h ^= h >> 29
             i += 8
         }
-        // The last 0–7 bytes as a little-endian value, as the loop above reads words: two
-        // 4-byte loads that may overlap (the overlap ORs equal bytes), or one to three byte
-        // loads, rather than a `memcpy` call; most keys are short ids, so this tail is a good
-        // part of every hash.
+        // The last 0–7 bytes as a little-endian value, as the loop above reads words (most
+        // keys are short ids, so this tail is a good part of every hash).
         var tail: UInt64 = 0
-        let rest = n - i
-        if rest > 0, let base = bytes.baseAddress {
-            let p = base + i
-            if rest >= 4 {
-                tail = UInt64(p.loadUnaligned(as: UInt32.self).littleEndian)
-                    | UInt64(p.loadUnaligned(fromByteOffset: rest - 4, as: UInt32.self).littleEndian) << UInt64(8 * (rest - 4))
-            } else {
-                tail = UInt64(p.load(as: UInt8.self))
-                if rest >= 2 { tail |= UInt64(p.load(fromByteOffset: 1, as: UInt8.self)) << 8 }
-                if rest == 3 { tail |= UInt64(p.load(fromByteOffset: 2, as: UInt8.self)) << 16 }
-            }
-        }
+        if n > i, let base = bytes.baseAddress { tail = packedWord(base + i, count: n - i) }
         h = (h ^ tail) &* 0x0000_0100_0000_01b3
         return mix(h)
+    }
+
+    /// `count` (0 to 8) bytes at `p` as a little-endian word, zero-padded: two 4-byte loads
+    /// that may overlap (the overlap ORs equal bytes), or up to three byte loads, rather
+    /// than a `memcpy` call. For hashing and comparing short ids a word at a time.
+    @inlinable @inline(__always)
+    public static func packedWord(_ p: UnsafeRawPointer, count: Int) -> UInt64 {
+        if count >= 4 {
+            return UInt64(p.loadUnaligned(as: UInt32.self).littleEndian)
+                | UInt64(p.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self).littleEndian) << UInt64(8 * (count - 4))
+        }
+        guard count > 0 else { return 0 }
+        var word = UInt64(p.load(as: UInt8.self))
+        if count >= 2 { word |= UInt64(p.load(fromByteOffset: 1, as: UInt8.self)) << 8 }
+        if count == 3 { word |= UInt64(p.load(fromByteOffset: 2, as: UInt8.self)) << 16 }
+        return word
     }
 
     /// A 64-bit finalizer (from the SplitMix64 generator) that spreads every input bit.
