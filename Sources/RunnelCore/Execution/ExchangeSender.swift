@@ -32,17 +32,24 @@ public final class ExchangeSender<Element> {
     ///   - route: the target index of a record (hash exchange), or `nil` for forward.
     ///   - forwardTarget: the only target of a forward exchange.
     ///   - batchSize: items per shipped batch (records, and the control items among them).
-    public init(channels: [Channel<Element>], route: ((Element) -> Int)?, forwardTarget: Int = 0, batchSize: Int) {
+    public convenience init(channels: [Channel<Element>], route: ((Element) -> Int)?, forwardTarget: Int = 0, batchSize: Int) {
+        self.init(channels: channels, route: route, isKeyed: false, keyHash: { _ in 0 }, target: { _ in 0 },
+                  forwardTarget: forwardTarget, batchSize: batchSize)
+    }
+
+    /// The one initializer both kinds of exchange go through.
+    private init(channels: [Channel<Element>], route: ((Element) -> Int)?, isKeyed: Bool, keyHash: @escaping (Element) -> UInt64,
+                 target: @escaping (UInt64) -> Int, forwardTarget: Int, batchSize: Int) {
         precondition(batchSize > 0, "an exchange batch holds at least one item")
         self.channels = channels
         self.route = route
-        self.isKeyed = false
-        self.keyHash = { _ in 0 }
-        self.targetOfHash = { _ in 0 }
+        self.isKeyed = isKeyed
+        self.keyHash = keyHash
+        self.targetOfHash = target
         self.forwardTarget = forwardTarget
         self.batchSize = batchSize
         self.buffers = Self.emptyBuffers(channels.count, batchSize)
-        self.keyHashes = []
+        self.keyHashes = isKeyed ? channels.map { _ in .allocate(capacity: batchSize + 1) } : []
     }
 
     deinit {
@@ -56,18 +63,10 @@ public final class ExchangeSender<Element> {
     ///   - keyHash: the stable hash of a record's key (the receiver's keyed operator gets it).
     ///   - target: the index of the channel that takes a record with this key hash.
     ///   - batchSize: items per shipped batch (the hashes item counts as one).
-    public init(channels: [Channel<Element>], keyHash: @escaping (Element) -> UInt64, target: @escaping (UInt64) -> Int,
-                batchSize: Int) {
-        precondition(batchSize > 0, "an exchange batch holds at least one item")
-        self.channels = channels
-        self.route = nil
-        self.isKeyed = true
-        self.keyHash = keyHash
-        self.targetOfHash = target
-        self.forwardTarget = 0
-        self.batchSize = batchSize
-        self.buffers = Self.emptyBuffers(channels.count, batchSize)
-        self.keyHashes = channels.map { _ in .allocate(capacity: batchSize + 1) }
+    public convenience init(channels: [Channel<Element>], keyHash: @escaping (Element) -> UInt64, target: @escaping (UInt64) -> Int,
+                            batchSize: Int) {
+        self.init(channels: channels, route: nil, isKeyed: true, keyHash: keyHash, target: target, forwardTarget: 0,
+                  batchSize: batchSize)
     }
 
     private static func emptyBuffers(_ count: Int, _ batchSize: Int) -> [StreamBatch<Element>] {
