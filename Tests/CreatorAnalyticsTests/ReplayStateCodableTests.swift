@@ -16,14 +16,14 @@ import Testing
 
     @Test func stateTypesOfTheReplayJobHaveSerializers() {
         #expect(StateSerializer<EventIDKey>.ofCodable != nil)
-        #expect(StateSerializer<WindowMap<PostViewsAggregate.Accumulator>>.ofCodable != nil)
-        #expect(StateSerializer<[SessionSlot<SessionAggregate.Accumulator>]>.ofCodable != nil)
-        #expect(StateSerializer<WindowMap<SessionAggregate.Accumulator>>.ofCodable != nil)
+        #expect(StateSerializer<WindowMap<PostViewsAccumulator>>.ofCodable != nil)
+        #expect(StateSerializer<[SessionSlot<SessionAccumulator>]>.ofCodable != nil)
+        #expect(StateSerializer<WindowMap<SessionAccumulator>>.ofCodable != nil)
         #expect(StateSerializer<WindowMap<TriggerState>>.ofCodable != nil)
     }
 
     @Test func accumulatorsAndKeysRoundTrip() throws {
-        var views = PostViewsAggregate.Accumulator()
+        var views = PostViewsAccumulator()
         views.views = 12
         for i in 0..<40 { views.viewers.insert("u-\(i % 30)") }
         views.creatorId = "c-7"
@@ -31,7 +31,7 @@ import Testing
         #expect(backViews == views)
         #expect(backViews.viewers.count == 30)
 
-        var session = SessionAggregate.Accumulator()
+        var session = SessionAccumulator()
         session.start = 1_700_000_000_000
         session.end = 1_700_000_108_491
         session.events = 3
@@ -43,9 +43,9 @@ import Testing
         for id in ["225ec07a-9950-4761-a9c3-a27688795369", "e-1", ""] {
             #expect(try roundTrip(EventIDKey(id)) == EventIDKey(id))
         }
-        var map = WindowMap<PostViewsAggregate.Accumulator>()
+        var map = WindowMap<PostViewsAccumulator>()
         map[TimeWindow(start: 0, end: 60_000)] = views
-        map[TimeWindow(start: 60_000, end: 120_000)] = PostViewsAggregate.Accumulator()
+        map[TimeWindow(start: 60_000, end: 120_000)] = PostViewsAccumulator()
         let backMap = try roundTrip(map)
         #expect(backMap.keys == map.keys)
         #expect(backMap[TimeWindow(start: 0, end: 60_000)] == views)

@@ -13,7 +13,7 @@ import Testing
 
     @Test("the first event's referrer, in any arrival order; ties at one millisecond go to the least referrer")
     func entryReferrer() {
-        let aggregate = SessionAggregate()
+        let aggregate = SessionAggregate<SessionActivity>()
         let events = [Self.activity(30, "https://b"), Self.activity(10, "https://search"), Self.activity(20, nil),
                       Self.activity(10, "https://a-tie")]
         for order in [events, events.reversed(), [events[2], events[3], events[0], events[1]]] {
@@ -30,7 +30,7 @@ import Testing
 
     @Test("merging windows keeps the earlier session's entry; an empty accumulator changes nothing; state round-trips")
     func mergeAndCodec() throws {
-        let aggregate = SessionAggregate()
+        let aggregate = SessionAggregate<SessionActivity>()
         var late = aggregate.createAccumulator()
         aggregate.add(Self.activity(100, "https://late"), to: &late)
         var early = aggregate.createAccumulator()
@@ -43,7 +43,7 @@ import Testing
         var writer = BinaryWriter()
         merged.encode(to: &writer)
         var reader = BinaryReader(writer.bytes)
-        #expect(try SessionAggregate.Accumulator(from: &reader) == merged)
+        #expect(try SessionAccumulator(from: &reader) == merged)
         var single = aggregate.createAccumulator()
         aggregate.add(SessionActivity(visitor: "u", timestamp: 1, isPostView: true, viewedPost: "p"), to: &single)
         #expect(single.bounced)

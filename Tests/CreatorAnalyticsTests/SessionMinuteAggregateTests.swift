@@ -5,8 +5,8 @@ import Testing
 
 /// Per-minute metrics over closed sessions.
 @Suite struct SessionMinuteAggregateTests {
-    static func session(_ seconds: Int64, events: Int = 3, views: Int = 2) -> SessionAggregate.Accumulator {
-        var acc = SessionAggregate.Accumulator()
+    static func session(_ seconds: Int64, events: Int = 3, views: Int = 2) -> SessionAccumulator {
+        var acc = SessionAccumulator()
         acc.start = 1_000_000
         acc.end = 1_000_000 + seconds * 1000
         acc.events = events

@@ -9,7 +9,15 @@
 public final class ExchangeSender<Element> {
     private let channels: [Channel<Element>]
     var channelsForWiring: [Channel<Element>] { channels }
-    private var buffers: [StreamBatch<Element>]
+    /// Per target, the memory of the batch being filled (room for `batchSize + 1` items: a
+    /// keyed batch of size 1 holds its hashes item and a record) and how many items it holds. Plain memory that becomes the shipped ``StreamBatch``: an
+    /// array per target checked its uniqueness and capacity (and the outer array's) on
+    /// every record.
+    private let pending: UnsafeMutablePointer<UnsafeMutablePointer<StreamItem<Element>>>
+    private let pendingCounts: UnsafeMutablePointer<Int>
+    /// For a keyed exchange, per target: whether the batch being filled starts with the
+    /// placeholder of its hashes item (it does when a record came first).
+    private let startsWithHashes: UnsafeMutablePointer<Bool>
     private let route: ((Element) -> Int)?
     /// Whether this is a keyed exchange, which sends records with their key hashes.
     private let isKeyed: Bool
@@ -48,11 +56,25 @@ public final class ExchangeSender<Element> {
         self.targetOfHash = target
         self.forwardTarget = forwardTarget
         self.batchSize = batchSize
-        self.buffers = Self.emptyBuffers(channels.count, batchSize)
+        pending = .allocate(capacity: channels.count)
+        pendingCounts = .allocate(capacity: channels.count)
+        startsWithHashes = .allocate(capacity: channels.count)
+        for i in channels.indices {
+            (pending + i).initialize(to: .allocate(capacity: batchSize + 1))
+            (pendingCounts + i).initialize(to: 0)
+            (startsWithHashes + i).initialize(to: false)
+        }
         self.keyHashes = isKeyed ? channels.map { _ in .allocate(capacity: batchSize + 1) } : []
     }
 
     deinit {
+        for i in channels.indices {
+            pending[i].deinitialize(count: pendingCounts[i])
+            pending[i].deallocate()
+        }
+        pending.deallocate()
+        pendingCounts.deallocate()
+        startsWithHashes.deallocate()
         for hashes in keyHashes { hashes.deallocate() }
     }
 
@@ -67,14 +89,6 @@ public final class ExchangeSender<Element> {
                             batchSize: Int) {
         self.init(channels: channels, route: nil, isKeyed: true, keyHash: keyHash, target: target, forwardTarget: 0,
                   batchSize: batchSize)
-    }
-
-    private static func emptyBuffers(_ count: Int, _ batchSize: Int) -> [StreamBatch<Element>] {
-        (0..<count).map { _ in
-            var b = StreamBatch<Element>()
-            b.reserveCapacity(batchSize)
-            return b
-        }
     }
 
     /// The handler an upstream emitter connects to.
@@ -98,48 +112,65 @@ public final class ExchangeSender<Element> {
             let hash = keyHash(value)
             target = targetOfHash(hash)
             let hashes = keyHashes[target]
-            if buffers[target].isEmpty {
-                buffers[target].append(.keyHashes([]))
+            var n = pendingCounts[target]
+            if n == 0 {
+                pending[target].initialize(to: .keyHashes([]))
+                startsWithHashes[target] = true
                 hashes[0] = 0
+                n = 1
             }
-            hashes[buffers[target].count] = hash
-            buffers[target].append(.record(value, ts))
+            hashes[n] = hash
+            assert(n <= batchSize, "a batch is shipped once full")
+            (pending[target] + n).initialize(to: .record(value, ts))
+            pendingCounts[target] = n &+ 1
         } else {
             target = route?(value) ?? forwardTarget
-            buffers[target].append(.record(value, ts))
+            assert(pendingCounts[target] < batchSize, "a batch is shipped once full")
+            (pending[target] + pendingCounts[target]).initialize(to: .record(value, ts))
+            pendingCounts[target] &+= 1
         }
-        if buffers[target].count >= batchSize { flush(target) }
+        if pendingCounts[target] >= batchSize { flush(target) }
     }
 
     /// Sends a control item to every target, after the records buffered before it.
     public func broadcast(_ item: StreamItem<Element>) {
         if route == nil && !isKeyed {
-            buffers[forwardTarget].append(item)
+            append(item, to: forwardTarget)
             flush(forwardTarget)
             return
         }
-        for i in buffers.indices {
+        for i in channels.indices {
             // Keeps the positions of a keyed batch's hashes (an empty buffer gets none).
-            if isKeyed && !buffers[i].isEmpty { keyHashes[i][buffers[i].count] = 0 }
-            buffers[i].append(item)
+            if isKeyed && pendingCounts[i] > 0 { keyHashes[i][pendingCounts[i]] = 0 }
+            append(item, to: i)
             flush(i)
         }
     }
 
+    /// Adds a control item to target `i`'s batch (which has room: a full batch is shipped
+    /// at once, so it holds at most `batchSize - 1` items here).
+    private func append(_ item: StreamItem<Element>, to i: Int) {
+        assert(pendingCounts[i] < batchSize, "a batch is shipped once full")
+        (pending[i] + pendingCounts[i]).initialize(to: item)
+        pendingCounts[i] += 1
+    }
+
     /// Ships every non-empty buffer (called at the end of each task step to bound latency).
     public func flushAll() {
-        for i in buffers.indices where !buffers[i].isEmpty { flush(i) }
+        for i in channels.indices where pendingCounts[i] > 0 { flush(i) }
     }
 
     private func flush(_ i: Int) {
-        guard !buffers[i].isEmpty else { return }
-        var next = StreamBatch<Element>()
-        next.reserveCapacity(batchSize)
-        swap(&next, &buffers[i])
+        let count = pendingCounts[i]
+        guard count > 0 else { return }
+        let items = pending[i]
         // A keyed batch with records starts with its hashes item (a control item alone has none).
-        if isKeyed, case .keyHashes = next[0] {
-            next[0] = .keyHashes(ContiguousArray(UnsafeBufferPointer(start: keyHashes[i], count: next.count)))
+        if startsWithHashes[i] {
+            items.pointee = .keyHashes(ContiguousArray(UnsafeBufferPointer(start: keyHashes[i], count: count)))
+            startsWithHashes[i] = false
         }
-        channels[i].push(next)
+        pending[i] = .allocate(capacity: batchSize + 1)
+        pendingCounts[i] = 0
+        channels[i].push(StreamBatch(takingOwnershipOf: items, count: count))
     }
 }

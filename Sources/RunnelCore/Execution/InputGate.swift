@@ -23,9 +23,9 @@ public final class InputGate<Element> {
         var ended = false
         /// Delivered the barrier being aligned: not read until every input has.
         var blocked = false
-        /// The rest of a batch that held a barrier, read before the channel's next batch.
+        /// The rest of a batch that held a barrier (from its first item not taken), read
+        /// before the channel's next batch.
         var held: StreamBatch<Element>?
-        var heldFrom = 0
         /// The key hashes of the held batch, if keyed (see ``StreamItem/keyHashes(_:)``).
         var heldKeyHashes: ContiguousArray<UInt64> = []
     }
@@ -54,12 +54,12 @@ public final class InputGate<Element> {
     /// Until when inputs still idle count at their last watermarks; nil when not waking.
     private var wakingUntil: Timestamp?
 
-    /// Processes the items of a batch from input `i`, starting at an index; stops after a
-    /// checkpoint barrier and returns the index after it (nil when the batch was used up).
-    /// Formed in `init`, where the element type is concrete: the task reaches the gate
+    /// Processes the items of a batch from input `i`, from its first item not yet taken; stops
+    /// after a checkpoint barrier and returns the index after it (nil when the batch was used
+    /// up). Formed in `init`, where the element type is concrete: the task reaches the gate
     /// through an existential, and a method called from there would run the per-record
     /// loop as unspecialized generic code.
-    private var processBatch: ((inout StreamBatch<Element>, Int, Int) -> Int?)!
+    private var processBatch: ((StreamBatch<Element>, Int) -> Int?)!
 
     /// How many items ahead of the one processed the gate asks a keyed handler to prefetch
     /// the state of a record (``ElementHandler/prefetch``; in a keyed batch nearly every
@@ -75,7 +75,7 @@ public final class InputGate<Element> {
         self.inputs = Array(repeating: InputState(), count: channels.count)
         self.handler = handler
         if channels.isEmpty { isFinished = true }
-        processBatch = { [unowned self] batch, start, i in
+        processBatch = { [unowned self] batch, i in
             // One strong reference per batch: touching an unowned reference costs an atomic
             // retain and release, which would otherwise happen per record.
             let gate = self
@@ -83,25 +83,24 @@ public final class InputGate<Element> {
             let hashedElement = handler.hashedElement
             let prefetches = handler.isKeyed
             let prefetch = handler.prefetch
-            // Records are moved out of the batch (leaving a trivial item behind) rather than
-            // copied: a copy retained each record here and the batch released it again
-            // later, two atomic operations per record on objects last touched by the
-            // producer's thread, whose cache line then had to cross cores twice.
-            return batch.withUnsafeMutableBufferPointer { items -> Int? in
-                guard let base = items.baseAddress else { return nil }
+            let count = batch.itemCount
+            // Records are moved out of the batch rather than copied: a copy retained each
+            // record here and the batch released it again later, two atomic operations per
+            // record on objects last touched by the producer's thread, whose cache line then
+            // had to cross cores twice. The batch frees only the items not taken.
+            return batch.takeItems { base, start -> (taken: Int, result: Int?) in
                 // The key hashes of a keyed batch (its first item), by position; kept with
                 // the rest of a batch a barrier holds. A batch's hashes belong to it alone: a
                 // new batch starts without any.
                 var hashes: ContiguousArray<UInt64> = start > 0 ? gate.inputs[i].heldKeyHashes : []
                 gate.inputs[i].heldKeyHashes = []
-                for index in start..<items.count {
+                for index in start..<count {
                     if prefetches, index &+ Self.prefetchDistance < hashes.count {
                         prefetch(hashes[index &+ Self.prefetchDistance])
                     }
-                    let item = (base + index).move()
-                    (base + index).initialize(to: .end)
                     // Consumed, so that the record is moved out of it rather than copied
                     // (and the item destroyed after).
+                    let item = (base + index).move()
                     switch consume item {
                     case .record(let value, let ts):
                         if gate.inputs[i].idle { gate.setIdle(false, input: i) }
@@ -128,13 +127,13 @@ public final class InputGate<Element> {
                     case .barrier(let barrier):
                         gate.receiveBarrier(barrier, input: i)
                         // Kept only for the rest of this batch, if `drain` holds one.
-                        if index &+ 1 < items.count { gate.inputs[i].heldKeyHashes = hashes }
-                        return index + 1
+                        if index &+ 1 < count { gate.inputs[i].heldKeyHashes = hashes }
+                        return (index &+ 1, index &+ 1)
                     case .end:
                         gate.receiveEnd(input: i)
                     }
                 }
-                return nil
+                return (count, nil)
             }
         }
     }
@@ -177,11 +176,9 @@ public final class InputGate<Element> {
                 emptyInARow += 1
                 continue
             }
-            var batch: StreamBatch<Element>
-            var start = 0
+            let batch: StreamBatch<Element>
             if let held = inputs[i].held {
                 batch = held
-                start = inputs[i].heldFrom
                 inputs[i].held = nil
             } else if let popped = channels[i].pop() {
                 batch = popped
@@ -191,9 +188,8 @@ public final class InputGate<Element> {
             }
             emptyInARow = 0
             processed += 1
-            if let rest = processBatch(&batch, start, i), rest < batch.count {
+            if let rest = processBatch(batch, i), rest < batch.itemCount {
                 inputs[i].held = batch
-                inputs[i].heldFrom = rest
             }
         }
         return processed

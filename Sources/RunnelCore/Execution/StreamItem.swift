@@ -21,6 +21,3 @@ public enum StreamItem<Element> {
     /// The sender has finished: nothing follows.
     case end
 }
-
-/// A batch of stream items: the unit that crosses threads.
-public typealias StreamBatch<Element> = ContiguousArray<StreamItem<Element>>

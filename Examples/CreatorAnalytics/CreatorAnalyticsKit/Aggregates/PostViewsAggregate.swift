@@ -6,29 +6,22 @@ import RunnelOperators
 /// A viewer is the `user_id`, or the `session_id` for anonymous views; a view with
 /// neither adds no viewer. The creator is the smallest `creator_id` seen, so the result
 /// does not depend on arrival order.
-public struct PostViewsAggregate: AggregateFunction, Sendable {
+///
+/// Generic over what a view is (``PostViewFields``): the live job counts ``PostView``s, the
+/// replay job its ``ReplayEvent``s.
+public struct PostViewsAggregate<View: PostViewFields>: AggregateFunction, Sendable {
     /// The running state of one post's window.
-    public struct Accumulator: Sendable, Hashable {
-        /// Views counted.
-        public var views = 0
-        /// Distinct viewer ids.
-        public var viewers = DistinctStrings()
-        /// The post's creator.
-        public var creatorId: String?
-
-        /// An empty accumulator.
-        public init() {}
-    }
+    public typealias Accumulator = PostViewsAccumulator
 
     /// Creates the aggregate.
     public init() {}
 
     public func createAccumulator() -> Accumulator { Accumulator() }
 
-    public func add(_ view: PostView, to acc: inout Accumulator) {
+    public func add(_ view: View, to acc: inout Accumulator) {
         acc.views += 1
-        if let viewer = view.viewer { acc.viewers.insert(viewer) }
-        if let c = view.creatorId, acc.creatorId.map({ c < $0 }) ?? true { acc.creatorId = c }
+        if let viewer = view.visitor { acc.viewers.insert(viewer) }
+        if let c = view.viewedCreator, acc.creatorId.map({ c < $0 }) ?? true { acc.creatorId = c }
     }
 
     public func merge(_ other: Accumulator, into acc: inout Accumulator) {
@@ -40,7 +33,20 @@ public struct PostViewsAggregate: AggregateFunction, Sendable {
     public func result(_ acc: Accumulator) -> Accumulator { acc }
 }
 
-extension PostViewsAggregate.Accumulator: StateCodable {
+/// The running state of one post's window in ``PostViewsAggregate``.
+public struct PostViewsAccumulator: Sendable, Hashable {
+    /// Views counted.
+    public var views = 0
+    /// Distinct viewer ids.
+    public var viewers = DistinctStrings()
+    /// The post's creator.
+    public var creatorId: String?
+
+    /// An empty accumulator.
+    public init() {}
+}
+
+extension PostViewsAccumulator: StateCodable {
     public func encode(to writer: inout BinaryWriter) {
         writer.write(views)
         writer.write(viewers)

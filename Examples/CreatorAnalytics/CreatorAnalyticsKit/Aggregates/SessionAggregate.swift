@@ -3,37 +3,19 @@ import RunnelOperators
 
 /// Summarizes one user session: its first and last event times, events, post views,
 /// distinct posts viewed and entry referrer. Mergeable, as session windows merge.
-public struct SessionAggregate: AggregateFunction, Sendable {
+///
+/// Generic over what an event is (``SessionActivityFields``): the live job's
+/// ``SessionActivity``s, or the replay job's ``ReplayEvent``s.
+public struct SessionAggregate<Activity: SessionActivityFields>: AggregateFunction, Sendable {
     /// The running state of one session.
-    public struct Accumulator: Sendable, Hashable {
-        /// Time of the first event.
-        public var start: Timestamp = .max
-        /// Time of the last event.
-        public var end: Timestamp = .min
-        /// Events in the session.
-        public var events = 0
-        /// `post_viewed` events in the session.
-        public var postViews = 0
-        /// Distinct posts viewed.
-        public var posts = DistinctStrings()
-        /// The referrer of the first event (nil when it had none, or events carry none).
-        /// Of several first events at the same millisecond, the least referrer, so that the
-        /// result does not depend on arrival order.
-        public var entryReferrer: String?
-
-        /// Whether the session was one post view and nothing else.
-        public var bounced: Bool { events == 1 && postViews == 1 }
-
-        /// An empty accumulator.
-        public init() {}
-    }
+    public typealias Accumulator = SessionAccumulator
 
     /// Creates the aggregate.
     public init() {}
 
     public func createAccumulator() -> Accumulator { Accumulator() }
 
-    public func add(_ activity: SessionActivity, to acc: inout Accumulator) {
+    public func add(_ activity: Activity, to acc: inout Accumulator) {
         Self.enter(at: activity.timestamp, from: activity.referrer, into: &acc)
         acc.start = min(acc.start, activity.timestamp)
         acc.end = max(acc.end, activity.timestamp)
@@ -66,7 +48,31 @@ public struct SessionAggregate: AggregateFunction, Sendable {
     }
 }
 
-extension SessionAggregate.Accumulator: StateCodable {
+/// The running state of one session in ``SessionAggregate``.
+public struct SessionAccumulator: Sendable, Hashable {
+    /// Time of the first event.
+    public var start: Timestamp = .max
+    /// Time of the last event.
+    public var end: Timestamp = .min
+    /// Events in the session.
+    public var events = 0
+    /// `post_viewed` events in the session.
+    public var postViews = 0
+    /// Distinct posts viewed.
+    public var posts = DistinctStrings()
+    /// The referrer of the first event (nil when it had none, or events carry none).
+    /// Of several first events at the same millisecond, the least referrer, so that the
+    /// result does not depend on arrival order.
+    public var entryReferrer: String?
+
+    /// Whether the session was one post view and nothing else.
+    public var bounced: Bool { events == 1 && postViews == 1 }
+
+    /// An empty accumulator.
+    public init() {}
+}
+
+extension SessionAccumulator: StateCodable {
     public func encode(to writer: inout BinaryWriter) {
         writer.writeVarInt(start)
         writer.writeVarInt(end)

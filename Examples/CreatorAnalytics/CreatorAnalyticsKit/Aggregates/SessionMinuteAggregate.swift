@@ -16,7 +16,7 @@ public struct ClosedSession: Sendable, Hashable {
     }
 
     /// The closed session an accumulator of ``SessionAggregate`` describes.
-    public init(_ session: SessionAggregate.Accumulator) {
+    public init(_ session: SessionAccumulator) {
         self.init(durationMillis: max(0, session.end - session.start), bounced: session.bounced)
     }
 }

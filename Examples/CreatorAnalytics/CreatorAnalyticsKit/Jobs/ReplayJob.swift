@@ -166,13 +166,13 @@ public enum ReplayJob {
             .process(Step.dedup, Deduplicate<EventIDKey, ReplayEvent>(ttl: ttl))
 
 
-        // Projections, not whole events, cross the exchanges (see `PostView`).
+        // Replay events cross the exchanges as they are (plain values; see `PostViewFields`).
         events
-            .flatMap("post-view") { event, out in if let view = PostView(event) { out(view) } }
-            .keyBy { $0.postId }
+            .filter("post-view") { $0.name == .postViewed && $0.viewedPost != nil }
+            .keyBy { $0.viewedPost ?? "" }  // never "": the filter keeps views of a post
             .window(TumblingWindows(config.viewWindow))
             .allowedLateness(config.viewLateness)
-            .aggregate(Step.postViews, PostViewsAggregate())
+            .aggregate(Step.postViews, PostViewsAggregate<ReplayEvent>())
             .map("post-views-record") { r in
                 ReplayResult.postViews(PostViews(
                     windowStart: r.window.start, windowEnd: r.window.end, postId: r.key,
@@ -181,10 +181,10 @@ public enum ReplayJob {
             .sink(Step.viewResults, results)
 
         events
-            .flatMap("session-activity") { event, out in if let activity = SessionActivity(event) { out(activity) } }
-            .keyBy { $0.visitor }
+            .filter("session-activity") { $0.visitor != nil }
+            .keyBy { $0.visitor ?? "" }  // never "": the filter keeps events with a visitor
             .window(SessionWindows(gap: config.sessionGap))
-            .aggregate(Step.sessions, SessionAggregate())
+            .aggregate(Step.sessions, SessionAggregate<ReplayEvent>())
             .map("session-record") { r in
                 ReplayResult.session(SessionSummary(
                     sessionKey: r.key, start: r.value.start, end: r.value.end, events: r.value.events,

@@ -1,10 +1,11 @@
 /// What the post-view windows need of a `post_viewed` event.
 ///
-/// The job projects events to this before the `post_id` exchange rather than sending the
-/// whole event: an event is one shared, reference-counted box, and when two threads
+/// The live job projects events to this before the `post_id` exchange rather than sending
+/// the whole event: an event is one shared, reference-counted box, and when two threads
 /// retain and release the same box its reference count's cache line travels between the
 /// cores on every step. A projection is a plain value (ids of up to 15 bytes are stored
-/// inline by `String`), owned by the thread that receives it.
+/// inline by `String`), owned by the thread that receives it. (The replay job's
+/// ``ReplayEvent`` is a plain value already and crosses as it is; see ``PostViewFields``.)
 public struct PostView: Sendable, Hashable {
     /// The post viewed.
     public var postId: String

@@ -1,0 +1,70 @@
+import RunnelCore
+import Synchronization
+import Testing
+
+/// Counts how many of its instances are alive, so that a test can see a batch destroy
+/// exactly the records that were not taken out of it.
+private final class Tracked: Sendable {
+    static let alive = Atomic<Int>(0)
+    let value: Int
+    init(_ value: Int) {
+        self.value = value
+        Self.alive.add(1, ordering: .relaxed)
+    }
+    deinit { Self.alive.subtract(1, ordering: .relaxed) }
+}
+
+@Suite(.serialized) struct StreamBatchTests {
+    @Test func aBatchFreesTheRecordsNotTakenAndOnlyThose() {
+        let before = Tracked.alive.load(ordering: .relaxed)
+        let c = Channel<Tracked>(capacity: 10)
+        var seen: [Int] = []
+        let gate = InputGate(channels: [c], handler: ElementHandler(
+            element: { v, _ in seen.append(v.value) }, watermark: { _ in }, endOfInput: {}))
+        // A barrier stops the gate inside the batch; the rest stays in it until read.
+        c.push(StreamBatch([.record(Tracked(1), 1), .barrier(CheckpointBarrier(id: 1)), .record(Tracked(2), 2),
+                            .record(Tracked(3), 3)]))
+        _ = gate.drain(maxBatches: 1) { true }
+        #expect(seen == [1])
+        #expect(Tracked.alive.load(ordering: .relaxed) == before + 2)
+        // A batch dropped unread frees its records.
+        do {
+            let unread = StreamBatch<Tracked>([.record(Tracked(4), 4), .record(Tracked(5), 5)])
+            #expect(unread.count == 2)
+            #expect(Tracked.alive.load(ordering: .relaxed) == before + 4)
+        }
+        #expect(Tracked.alive.load(ordering: .relaxed) == before + 2)
+    }
+
+    @Test func aKeyedSenderWithBatchesOfOneShipsEachRecordWithItsHash() {
+        let c = Channel<Int>(capacity: 100)
+        let sender = ExchangeSender(channels: [c], keyHash: { UInt64($0) * 3 }, target: { _ in 0 }, batchSize: 1)
+        let h = sender.handler
+        for v in 1...3 { h.element(v, Timestamp(v)) }
+        h.watermark(3)
+        var batches: [String] = []
+        while let b = c.pop() {
+            batches.append(b.map { item -> String in
+                switch item {
+                case .record(let v, _): return "r\(v)"
+                case .keyHashes(let hashes): return "hashes\(Array(hashes))"
+                case .watermark(let w): return "wm\(w)"
+                default: return "other"
+                }
+            }.joined(separator: " "))
+        }
+        #expect(batches == ["hashes[0, 3] r1", "hashes[0, 6] r2", "hashes[0, 9] r3", "wm3"])
+    }
+
+    @Test func aSenderDroppedWithBufferedRecordsFreesThem() {
+        let before = Tracked.alive.load(ordering: .relaxed)
+        do {
+            let c = Channel<Tracked>(capacity: 10)
+            let sender = ExchangeSender(channels: [c], route: nil, batchSize: 100)
+            for v in 0..<5 { sender.handler.element(Tracked(v), Timestamp(v)) }
+            #expect(c.count == 0)
+            #expect(Tracked.alive.load(ordering: .relaxed) == before + 5)
+        }
+        #expect(Tracked.alive.load(ordering: .relaxed) == before)
+    }
+}
