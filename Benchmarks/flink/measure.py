@@ -1,6 +1,6 @@
 """Measuring a benchmark process and its descendants, and reading what Flink's print sink
 wrote: shared by the comparison scripts."""
-import datetime, os, subprocess, sys, tempfile, time
+import datetime, os, subprocess, sys, tempfile, threading, time
 
 import psutil
 
@@ -14,37 +14,54 @@ def runnel_binary(name):
     return os.path.join(os.environ.get("RUNNEL_BIN", os.path.join(ROOT, ".build", "release")), name)
 
 
-def measure(command, stdout):
+# Seconds between samples of the process tree. Sampling is not free: each sample walks
+# /proc and wakes this process on one of the machine's cores, so it preempts a benchmark
+# that keeps every core busy. Every 50 ms it slowed Runnel's 5 M-event replay (about 3.5 s,
+# both cores busy) by about 8 % (5 alternating runs: median 3.75 s sampled against 3.48 s
+# unobserved); every 250 ms, by about 2 % (3.57 s against 3.51 s), within this machine's
+# noise. A Flink run lasts tens of seconds, so its peak memory is still sampled hundreds
+# of times.
+SAMPLE_INTERVAL = 0.25
+
+
+def measure(command, stdout, interval=SAMPLE_INTERVAL):
     """Runs `command`; returns wall seconds, CPU seconds and peak RSS bytes of its process
-    tree. The tree is sampled every 50 ms (Flink's JVM is a grandchild of the Python
-    launcher); the child's own rusage at exit (which includes the descendants it waited
-    for) covers runs shorter than a sample. A descendant's CPU after the last sample is
-    lost unless it was waited for: that can only under-count Flink's CPU."""
+    tree. The wall time ends when the process exits (this thread blocks in wait4 for it);
+    the tree is sampled every `interval` seconds from another thread (Flink's JVM is a
+    grandchild of the Python launcher). The child's own rusage at exit (which includes the
+    descendants it waited for) covers what the samples miss, such as a run shorter than a
+    sample. A descendant's CPU after the last sample is lost unless it was waited for: that
+    can only under-count Flink's CPU."""
     start = time.monotonic()
     # Standard error to a file: a pipe read only at exit would block a chatty child.
     errors = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(command, stdout=stdout, stderr=errors, text=True)
     root = psutil.Process(process.pid)
-    cpu, peak = {}, 0
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid == process.pid:
-            break
-        try:
-            tree = [root] + root.children(recursive=True)
-        except psutil.NoSuchProcess:
-            tree = []
-        rss = 0
-        for p in tree:
+    cpu, peak = {}, [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(interval):
             try:
-                times = p.cpu_times()
-                cpu[p.pid] = times.user + times.system
-                rss += p.memory_info().rss
+                tree = [root] + root.children(recursive=True)
             except psutil.NoSuchProcess:
-                pass
-        peak = max(peak, rss)
-        time.sleep(0.05)
+                return
+            rss = 0
+            for p in tree:
+                try:
+                    times = p.cpu_times()
+                    cpu[p.pid] = times.user + times.system
+                    rss += p.memory_info().rss
+                except psutil.NoSuchProcess:
+                    pass
+            peak[0] = max(peak[0], rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - start
+    done.set()
+    sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     errors.seek(0)
     stderr = errors.read()
@@ -52,7 +69,7 @@ def measure(command, stdout):
     if process.returncode != 0:
         sys.exit(f"{command[0]} failed ({process.returncode}):\n{stderr[-3000:]}")
     waited = usage.ru_utime + usage.ru_stime
-    return wall, max(sum(cpu.values()), waited), max(peak, usage.ru_maxrss * 1024)
+    return wall, max(sum(cpu.values()), waited), max(peak[0], usage.ru_maxrss * 1024)
 
 
 def to_millis(text):
