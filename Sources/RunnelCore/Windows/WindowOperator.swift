@@ -40,6 +40,9 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     /// that left them out: also with allowed lateness, which only adds cleanup timers.
     let canRebuildTimers: Bool
     private var context: TriggerContext!
+    /// `context` reached without reference counting: a class reference read from a stored
+    /// property is retained and released around each use, an atomic pair per element.
+    private var contextRef: Unmanaged<TriggerContext>!
     private var currentWindow = TimeWindow(start: 0, end: 0)
 
     let recordsIn: Counter
@@ -98,6 +101,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
             deleteProcessingTimer: { [unowned(unsafe) self] t in self.timers.deleteProcessingTimeTimer(t, key: self.backend.currentHashedKey, namespace: self.currentWindow) },
             watermark: { [timers] in timers.currentWatermark },
             processingTime: { clock.currentTime })
+        self.contextRef = .passUnretained(self.context)
         timers.onEventTime = { [unowned self] t in self.onTimer(t, domain: .eventTime) }
         timers.onProcessingTime = { [unowned self] t in self.onTimer(t, domain: .processingTime) }
         try KeyedOperatorSnapshot.restore(setup: setup, backend: backend, timers: timers,
@@ -219,9 +223,9 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
             // A window's cleanup timer is registered once, when its state is created (not at
             // all with timers from state: it is then the end timer the trigger registers).
             if isNewWindow { registerCleanupTimer(target) }
-            context.isFirstElement = isNewWindow
+            contextRef._withUnsafeGuaranteedRef { $0.isFirstElement = isNewWindow }
             let result = withTrigger(target) { trigger.onElement(timestamp: ts, window: target, context: $0) }
-            context.isFirstElement = false
+            contextRef._withUnsafeGuaranteedRef { $0.isFirstElement = false }
             handle(result, window: target, kind: result.isEarly ? .early : (assigner.isEventTime && target.maxTimestamp <= timers.currentWatermark ? .late : .onTime))
         }
         if !accepted && assigner.isEventTime && ts.addingClamped(allowedLateness) <= timers.currentWatermark {
@@ -346,22 +350,24 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
 
     private func withTrigger(_ window: TimeWindow, _ body: (TriggerContext) -> TriggerResult) -> TriggerResult {
         currentWindow = window
-        guard trigger.keepsState else {
-            context.state = TriggerState()
-            return body(context)
-        }
-        let before = triggerStates.read(backend, ttl: nil)?[window] ?? TriggerState()
-        context.state = before
-        let result = body(context)
-        if context.state != before {
-            let state = context.state
-            let emptied = triggerStates.modify(backend, ttl: nil, initial: { WindowMap() }) { map -> Bool in
-                map[window] = state == TriggerState() ? nil : state
-                return map.isEmpty
+        return contextRef._withUnsafeGuaranteedRef { context in
+            guard trigger.keepsState else {
+                context.state = TriggerState()
+                return body(context)
             }
-            if emptied { triggerStates.remove(backend) }
+            let before = triggerStates.read(backend, ttl: nil)?[window] ?? TriggerState()
+            context.state = before
+            let result = body(context)
+            if context.state != before {
+                let state = context.state
+                let emptied = triggerStates.modify(backend, ttl: nil, initial: { WindowMap() }) { map -> Bool in
+                    map[window] = state == TriggerState() ? nil : state
+                    return map.isEmpty
+                }
+                if emptied { triggerStates.remove(backend) }
+            }
+            return result
         }
-        return result
     }
 
     /// Fires and/or purges `window` as `result` says. `contentsEnd`: the window's contents
