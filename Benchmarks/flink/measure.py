@@ -30,38 +30,49 @@ def measure(command, stdout, interval=SAMPLE_INTERVAL):
     the tree is sampled every `interval` seconds from another thread (Flink's JVM is a
     grandchild of the Python launcher). The child's own rusage at exit (which includes the
     descendants it waited for) covers what the samples miss, such as a run shorter than a
-    sample. A descendant's CPU after the last sample is lost unless it was waited for: that
-    can only under-count Flink's CPU."""
+    sample. A descendant's CPU after the last sample (up to `interval`) is lost unless it
+    was waited for: that can only under-count Flink's CPU."""
     start = time.monotonic()
     # Standard error to a file: a pipe read only at exit would block a chatty child.
     errors = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(command, stdout=stdout, stderr=errors, text=True)
     root = psutil.Process(process.pid)
-    cpu, peak = {}, [0]
+    cpu, peak, failure = {}, [0], []
     done = threading.Event()
 
     def sample():
-        while not done.wait(interval):
-            try:
-                tree = [root] + root.children(recursive=True)
-            except psutil.NoSuchProcess:
-                return
-            rss = 0
-            for p in tree:
+        try:
+            while not done.wait(interval):
                 try:
-                    times = p.cpu_times()
-                    cpu[p.pid] = times.user + times.system
-                    rss += p.memory_info().rss
+                    tree = [root] + root.children(recursive=True)
                 except psutil.NoSuchProcess:
-                    pass
-            peak[0] = max(peak[0], rss)
+                    return
+                rss = 0
+                for p in tree:
+                    try:
+                        times = p.cpu_times()
+                        cpu[p.pid] = times.user + times.system
+                        rss += p.memory_info().rss
+                    except psutil.Error:  # gone, or not readable: left out of this sample
+                        pass
+                peak[0] = max(peak[0], rss)
+        except Exception as error:  # reported after the run rather than lost with the thread
+            failure.append(error)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.monotonic() - start
-    done.set()
-    sampler.join()
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        wall = time.monotonic() - start
+        done.set()
+        sampler.join()
+    if failure:
+        raise failure[0]
     process.returncode = os.waitstatus_to_exitcode(status)
     errors.seek(0)
     stderr = errors.read()

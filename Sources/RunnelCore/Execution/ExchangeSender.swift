@@ -84,7 +84,8 @@ public final class ExchangeSender<Element> {
     ///   - channels: one channel per target subtask.
     ///   - keyHash: the stable hash of a record's key (the receiver's keyed operator gets it).
     ///   - target: the index of the channel that takes a record with this key hash.
-    ///   - batchSize: items per shipped batch (the hashes item counts as one).
+    ///   - batchSize: items per shipped batch; the hashes item counts as one, except that a
+    ///     batch of size 1 ships its hashes item with its one record.
     public convenience init(channels: [Channel<Element>], keyHash: @escaping (Element) -> UInt64, target: @escaping (UInt64) -> Int,
                             batchSize: Int) {
         self.init(channels: channels, route: nil, isKeyed: true, keyHash: keyHash, target: target, forwardTarget: 0,
@@ -119,8 +120,8 @@ public final class ExchangeSender<Element> {
                 hashes[0] = 0
                 n = 1
             }
-            hashes[n] = hash
             assert(n <= batchSize, "a batch is shipped once full")
+            hashes[n] = hash
             (pending[target] + n).initialize(to: .record(value, ts))
             pendingCounts[target] = n &+ 1
         } else {

@@ -1,7 +1,7 @@
 /// A batch of stream items: the unit that crosses threads, from an ``ExchangeSender`` to an
 /// ``InputGate`` through a ``Channel``.
 ///
-/// The consumer takes the items out in order, moving each one (``take(_:)``), and the batch
+/// The consumer takes the items out in order, moving each one (`takeItems(_:)`), and the batch
 /// frees only what was never taken. Plain memory rather than a `ContiguousArray`, for that:
 /// an array destroys all its elements when it is freed, through the generic value witness of
 /// `StreamItem` (a runtime call to find each item's case, then its destroy), so the gate

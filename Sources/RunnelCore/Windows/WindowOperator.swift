@@ -39,6 +39,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     /// Whether the operator can rebuild, from restored windows, the timers of a checkpoint
     /// that left them out: also with allowed lateness, which only adds cleanup timers.
     let canRebuildTimers: Bool
+    /// Set once, in `init`, and never reassigned: `contextRef` borrows it.
     private var context: TriggerContext!
     /// `context` reached without reference counting: a class reference read from a stored
     /// property is retained and released around each use, an atomic pair per element.

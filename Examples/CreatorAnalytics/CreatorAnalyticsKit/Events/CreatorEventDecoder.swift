@@ -182,7 +182,7 @@ public final class CreatorEventDecoder {
     private func identifier(_ field: Field) -> String? {
         switch parser[field.rawValue] {
         case .string(let bytes):
-            return String(decoding: bytes, as: UTF8.self)
+            return JSONBytes.string(bytes)
         case .integer(let value):
             return String(value)
         case .bool(let value):

@@ -169,7 +169,7 @@ public enum ReplayJob {
         // Replay events cross the exchanges as they are (plain values; see `PostViewFields`).
         events
             .filter("post-view") { $0.name == .postViewed && $0.viewedPost != nil }
-            .keyBy { $0.viewedPost ?? "" }  // never "": the filter keeps views of a post
+            .keyBy { $0.viewedPost ?? "" }  // the fallback is never taken: the filter keeps views of a post
             .window(TumblingWindows(config.viewWindow))
             .allowedLateness(config.viewLateness)
             .aggregate(Step.postViews, PostViewsAggregate<ReplayEvent>())
@@ -182,7 +182,7 @@ public enum ReplayJob {
 
         events
             .filter("session-activity") { $0.visitor != nil }
-            .keyBy { $0.visitor ?? "" }  // never "": the filter keeps events with a visitor
+            .keyBy { $0.visitor ?? "" }  // the fallback is never taken: the filter keeps events with a visitor
             .window(SessionWindows(gap: config.sessionGap))
             .aggregate(Step.sessions, SessionAggregate<ReplayEvent>())
             .map("session-record") { r in
