@@ -41,7 +41,7 @@ public enum JSONFieldValue {
     /// for strings longer than the small-string limit (15 UTF-8 bytes).
     @inlinable
     public var stringValue: String? {
-        if case .string(let bytes) = self { return String(decoding: bytes, as: UTF8.self) }
+        if case .string(let bytes) = self { return JSONBytes.string(bytes) }
         return nil
     }
 
