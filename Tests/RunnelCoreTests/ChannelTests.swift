@@ -379,20 +379,7 @@ private func batch(_ items: StreamItem<Int>...) -> StreamBatch<Int> { StreamBatc
         sender.flushAll()  // nothing buffered: no empty batch
         #expect(c.count == 3)
         h.endOfInput()
-        var items: [String] = []
-        while let b = c.pop() {
-            items.append(b.map { item -> String in
-                switch item {
-                case .record(let v, let t): return "r\(v)@\(t)"
-                case .keyHashes(let h): return "hashes\(Array(h))"
-                case .watermark(let w): return "wm\(w)"
-                case .idle(let i): return "idle\(i)"
-                case .barrier(let b): return "barrier\(b.id)"
-                case .end: return "end"
-                }
-            }.joined(separator: " "))
-        }
-        #expect(items == ["r1@10 r2@11 r3@12", "r4@13 wm13", "r5@14", "end"])
+        #expect(renderBatches(c, timestamps: true) == ["r1@10 r2@11 r3@12", "r4@13 wm13", "r5@14", "end"])
     }
 
     @Test func hashSenderRoutesRecordsAndBroadcastsControlItems() {
@@ -468,26 +455,39 @@ private func batch(_ items: StreamItem<Int>...) -> StreamBatch<Int> { StreamBatc
         for v in 0..<6 { h.element(v, Timestamp(v)) }
         h.watermark(5)
         h.endOfInput()
-        func render(_ c: Channel<Int>) -> [String] {
-            var batches: [String] = []
-            while let b = c.pop() {
-                batches.append(b.map { item -> String in
-                    switch item {
-                    case .record(let v, _): return "r\(v)"
-                    case .keyHashes(let hashes): return "hashes\(Array(hashes))"
-                    case .watermark(let w): return "wm\(w)"
-                    case .idle(let i): return "idle\(i)"
-                    case .barrier(let b): return "barrier\(b.id)"
-                    case .end: return "end"
-                    }
-                }.joined(separator: " "))
-            }
-            return batches
-        }
         // A full batch holds the hashes item and two records (batchSize counts items); a
         // control item shipped alone carries no hashes.
-        #expect(render(channels[0]) == ["hashes[0, 0, 20] r0 r2", "hashes[0, 40, 0] r4 wm5", "end"])
-        #expect(render(channels[1]) == ["hashes[0, 10, 30] r1 r3", "hashes[0, 50, 0] r5 wm5", "end"])
+        #expect(renderBatches(channels[0]) == ["hashes[0, 0, 20] r0 r2", "hashes[0, 40, 0] r4 wm5", "end"])
+        #expect(renderBatches(channels[1]) == ["hashes[0, 10, 30] r1 r3", "hashes[0, 50, 0] r5 wm5", "end"])
+    }
+
+    @Test func aKeyedSenderWithBatchesOfOneShipsEachRecordWithItsHash() {
+        let c = Channel<Int>(capacity: 100)
+        let sender = ExchangeSender(channels: [c], keyHash: { UInt64($0) * 3 }, target: { _ in 0 }, batchSize: 1)
+        let h = sender.handler
+        for v in 1...3 { h.element(v, Timestamp(v)) }
+        h.watermark(3)
+        // A batch of one record still starts with its hashes item.
+        #expect(renderBatches(c) == ["hashes[0, 3] r1", "hashes[0, 6] r2", "hashes[0, 9] r3", "wm3"])
+    }
+
+    /// The batches queued on `c`, one string each, items by kind and value (a record's
+    /// timestamp after an `@` when `timestamps`).
+    private func renderBatches(_ c: Channel<Int>, timestamps: Bool = false) -> [String] {
+        var batches: [String] = []
+        while let b = c.pop() {
+            batches.append(b.map { item -> String in
+                switch item {
+                case .record(let v, let t): return timestamps ? "r\(v)@\(t)" : "r\(v)"
+                case .keyHashes(let hashes): return "hashes\(Array(hashes))"
+                case .watermark(let w): return "wm\(w)"
+                case .idle(let i): return "idle\(i)"
+                case .barrier(let b): return "barrier\(b.id)"
+                case .end: return "end"
+                }
+            }.joined(separator: " "))
+        }
+        return batches
     }
 
     /// Records the keyed entry points a gate calls.

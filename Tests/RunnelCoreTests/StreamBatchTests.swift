@@ -61,26 +61,6 @@ private final class Tracked: Sendable {
         #expect(Tracked.alive.load(ordering: .relaxed) == before)
     }
 
-    @Test func aKeyedSenderWithBatchesOfOneShipsEachRecordWithItsHash() {
-        let c = Channel<Int>(capacity: 100)
-        let sender = ExchangeSender(channels: [c], keyHash: { UInt64($0) * 3 }, target: { _ in 0 }, batchSize: 1)
-        let h = sender.handler
-        for v in 1...3 { h.element(v, Timestamp(v)) }
-        h.watermark(3)
-        var batches: [String] = []
-        while let b = c.pop() {
-            batches.append(b.map { item -> String in
-                switch item {
-                case .record(let v, _): return "r\(v)"
-                case .keyHashes(let hashes): return "hashes\(Array(hashes))"
-                case .watermark(let w): return "wm\(w)"
-                default: return "other"
-                }
-            }.joined(separator: " "))
-        }
-        #expect(batches == ["hashes[0, 3] r1", "hashes[0, 6] r2", "hashes[0, 9] r3", "wm3"])
-    }
-
     @Test func aSenderDroppedWithBufferedRecordsFreesThem() {
         let before = Tracked.alive.load(ordering: .relaxed)
         do {
