@@ -10,9 +10,9 @@ public final class ExchangeSender<Element> {
     private let channels: [Channel<Element>]
     var channelsForWiring: [Channel<Element>] { channels }
     /// Per target, the memory of the batch being filled (room for `batchSize + 1` items: a
-    /// keyed batch of size 1 holds its hashes item and a record) and how many items it holds. Plain memory that becomes the shipped ``StreamBatch``: an
-    /// array per target checked its uniqueness and capacity (and the outer array's) on
-    /// every record.
+    /// keyed batch of size 1 holds its hashes item and a record) and how many items it
+    /// holds. Plain memory that becomes the shipped ``StreamBatch``: an array per target
+    /// checked its uniqueness and capacity (and the outer array's) on every record.
     private let pending: UnsafeMutablePointer<UnsafeMutablePointer<StreamItem<Element>>>
     private let pendingCounts: UnsafeMutablePointer<Int>
     /// For a keyed exchange, per target: whether the batch being filled starts with the
