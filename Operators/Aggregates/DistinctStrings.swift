@@ -111,7 +111,10 @@ public struct DistinctStrings: Sendable, Hashable {
         hasher.combine(count)
         var sum: UInt64 = 0
         if let storage {
-            for i in 0..<storage.header.count { sum &+= storage.withMemberBytes(i) { StableHash.hash(bytes: $0) } }
+            for i in 0..<storage.header.count {
+                // A long member's stable hash is stored with it; a short one is hashed here.
+                sum &+= storage.storedHash(i) ?? storage.withMemberBytes(i) { StableHash.hash(bytes: $0) }
+            }
         }
         hasher.combine(sum)
     }

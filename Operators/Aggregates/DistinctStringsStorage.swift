@@ -88,7 +88,7 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
                 return (slot, found, hash)
             }
             let hash = knownHash ?? StableHash.hash(bytes: utf8)
-            let bytes = UnsafeRawPointer(table + (mask == 0 ? 0 : mask + 1))
+            let bytes = UnsafeRawPointer(table + Self.tableSize(mask: mask))
             let matches = { (m: Int) -> Bool in
                 let info = words[2 * m + 1]
                 return words[2 * m] == hash && Int(truncatingIfNeeded: info & 0xFFFF_FFFF) == length
@@ -156,6 +156,17 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
         Int(truncatingIfNeeded: hash >> 7) & mask
     }
 
+    /// The table slot of member `member` with this hash: its fingerprint (the hash's top
+    /// 32 bits) and the member's number plus one, as ``probe(_:mask:hash:matches:)`` reads it.
+    @inline(__always)
+    private static func slotEntry(hash: UInt64, member: Int) -> UInt64 {
+        (hash >> 32) << 32 | UInt64(truncatingIfNeeded: member + 1)
+    }
+
+    /// The number of table slots for a header's `tableMask` (0: no table).
+    @inline(__always)
+    private static func tableSize(mask: Int) -> Int { mask == 0 ? 0 : mask + 1 }
+
     /// Adds `utf8` as the next member; the buffer has room for it, `find` did not find it,
     /// and with a table, `slot` and `hash` are what `find` returned.
     @inline(__always)
@@ -176,7 +187,7 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
                 let offset = header.pointee.byteCount
                 precondition(offset + length <= header.pointee.byteCapacity, "DistinctStrings: no room for a member's bytes")
                 precondition(offset + length <= Int(UInt32.max), "a DistinctStrings set is limited to 4 GiB")
-                let bytes = UnsafeMutableRawPointer(table + (mask == 0 ? 0 : mask + 1))
+                let bytes = UnsafeMutableRawPointer(table + Self.tableSize(mask: mask))
                 (bytes + offset).copyMemory(from: utf8.baseAddress!, byteCount: length)
                 header.pointee.byteCount = offset + length
                 let h = hash ?? StableHash.hash(bytes: utf8)
@@ -185,10 +196,7 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
                 words[2 * i + 1] = UInt64(truncatingIfNeeded: length) | UInt64(truncatingIfNeeded: offset) << 32
             }
             header.pointee.count = i + 1
-            if mask != 0 {
-                let h = memberHash!
-                table[slot!] = (h >> 32) << 32 | UInt64(truncatingIfNeeded: i + 1)
-            }
+            if mask != 0 { table[slot!] = Self.slotEntry(hash: memberHash!, member: i) }
         }
     }
 
@@ -196,7 +204,7 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
     /// (which this one lacks: more members, more bytes, or a (larger) table).
     func grown(toAdd length: Int) -> DistinctStringsStorage {
         let old = header
-        let tableSize = old.tableMask == 0 ? 0 : old.tableMask + 1
+        let tableSize = Self.tableSize(mask: old.tableMask)
         let needsMembers = old.count == old.memberCapacity
         let needsBytes = length > Self.shortLimit && old.byteCount + length > old.byteCapacity
         let needsTable = tableSize == 0 ? old.count + 1 > Self.linearLimit : (old.count + 1) * 2 > tableSize
@@ -218,7 +226,7 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
     /// An equal buffer of the same capacities, for a set about to change a shared one.
     func copy() -> DistinctStringsStorage {
         let old = header
-        let copy = Self.make(memberCapacity: old.memberCapacity, tableSize: old.tableMask == 0 ? 0 : old.tableMask + 1,
+        let copy = Self.make(memberCapacity: old.memberCapacity, tableSize: Self.tableSize(mask: old.tableMask),
                              byteCapacity: old.byteCapacity)
         fill(copy, copyingTable: true)
         return copy
@@ -232,10 +240,10 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
                 let count = header.pointee.count
                 let byteCount = header.pointee.byteCount
                 let table = words + 2 * header.pointee.memberCapacity
-                let tableSize = header.pointee.tableMask == 0 ? 0 : header.pointee.tableMask + 1
+                let tableSize = Self.tableSize(mask: header.pointee.tableMask)
                 let targetMask = targetHeader.pointee.tableMask
                 let targetTable = targetWords + 2 * targetHeader.pointee.memberCapacity
-                let targetTableSize = targetMask == 0 ? 0 : targetMask + 1
+                let targetTableSize = Self.tableSize(mask: targetMask)
                 targetWords.initialize(from: words, count: 2 * count)
                 if byteCount > 0 {
                     UnsafeMutableRawPointer(targetTable + targetTableSize)
@@ -253,7 +261,7 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
                     let hash = info > UInt64(Self.shortLimit) ? words[2 * m] : Self.shortHash(words[2 * m], length: Int(info))
                     var slot = Self.home(hash, mask: targetMask)
                     while targetTable[slot] != 0 { slot = (slot + 1) & targetMask }
-                    targetTable[slot] = (hash >> 32) << 32 | UInt64(truncatingIfNeeded: m + 1)
+                    targetTable[slot] = Self.slotEntry(hash: hash, member: m)
                 }
             }
         }
@@ -275,7 +283,7 @@ final class DistinctStringsStorage: ManagedBuffer<DistinctStringsHeader, UInt64>
                 return try Self.withUnpacked(words[2 * i], length: Int(info), body)
             }
             let mask = header.pointee.tableMask
-            let bytes = UnsafeRawPointer(words + 2 * header.pointee.memberCapacity + (mask == 0 ? 0 : mask + 1))
+            let bytes = UnsafeRawPointer(words + 2 * header.pointee.memberCapacity + Self.tableSize(mask: mask))
             return try body(UnsafeRawBufferPointer(start: bytes + Int(truncatingIfNeeded: info >> 32),
                                                    count: Int(truncatingIfNeeded: info & 0xFFFF_FFFF)))
         }

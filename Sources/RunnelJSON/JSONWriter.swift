@@ -168,14 +168,7 @@ public struct JSONWriter {
 
     /// Writes an integer, digit by digit.
     public mutating func int(_ value: Int64) {
-        // One capacity check for the comma owed and the digits.
-        let comma = owesComma()
-        var out = reserve(21)
-        if comma {
-            out.pointee = UInt8(ascii: ",")
-            out += 1
-            commit(1)
-        }
+        let out = reserveSeparated(20)
         var sign = 0
         if value < 0 {
             out.pointee = UInt8(ascii: "-")
@@ -282,13 +275,7 @@ public struct JSONWriter {
 
     /// Writes a quoted `YYYY-MM-DDTHH:MM:SS.mmmZ` timestamp (see `ISO8601Timestamp`).
     public mutating func timestamp(millis: Int64) {
-        let comma = owesComma()
-        var text = reserve(ISO8601Timestamp.fixedLength + 3)
-        if comma {
-            text.pointee = UInt8(ascii: ",")
-            text += 1
-            commit(1)
-        }
+        let text = reserveSeparated(ISO8601Timestamp.fixedLength + 2)
         if let n = timestamps.format(millis: millis, to: text + 1) {
             text[0] = UInt8(ascii: "\"")
             text[n + 1] = UInt8(ascii: "\"")
@@ -307,6 +294,20 @@ public struct JSONWriter {
     @inline(__always)
     private mutating func separate() {
         if owesComma() { put(UInt8(ascii: ",")) }
+    }
+
+    /// Room for `n` bytes after the comma owed before a new member or element, which is
+    /// written and committed: one capacity check for both (keys and short values are most
+    /// of an output record, and each separate write checked the buffer's uniqueness and
+    /// capacity again).
+    @inline(__always)
+    private mutating func reserveSeparated(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        let comma = owesComma()
+        let out = reserve(n &+ 1)
+        guard comma else { return out }
+        out.pointee = UInt8(ascii: ",")
+        commit(1)
+        return out + 1
     }
 
     /// Whether a comma is owed before a new member or element (and records the value).
@@ -388,19 +389,12 @@ public struct JSONWriter {
     }
 
     /// Writes the comma owed, `text` as a quoted JSON string, and a colon after a key, with
-    /// one capacity check for the worst case (every byte escaped as `\u00XX`): keys and
-    /// short values are most of an output record, and each separate write checked the
-    /// buffer's uniqueness and capacity again.
+    /// one capacity check for the worst case (every byte escaped as `\u00XX`).
     @inline(__always)
     private mutating func separatedString(_ text: UnsafeRawBufferPointer, colon: Bool) {
-        let comma = owesComma()
         let count = text.count
-        let start = reserve(count &* 6 &+ 4)
+        let start = reserveSeparated(count &* 6 &+ 3)
         var out = start
-        if comma {
-            out.pointee = UInt8(ascii: ",")
-            out += 1
-        }
         out.pointee = UInt8(ascii: "\"")
         out += 1
         let first = Self.firstByteToEscape(text, from: 0)
@@ -489,15 +483,10 @@ public struct JSONWriter {
     /// is exact. Bytes of 0x80 and above (UTF-8) are never flagged.
     @inline(__always)
     private static func firstByteToEscape(_ text: UnsafeRawBufferPointer, from start: Int) -> Int {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         let count = text.count
         var i = start
         while i + 8 <= count {
-            let v = text.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian
-            let quote = v ^ (ones &* 0x22)
-            let backslash = v ^ (ones &* 0x5C)
-            let flags = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (v &- ones &* 0x20) & ~v) & highs
+            let flags = escapeFlags(text.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian)
             if flags != 0 { return i + flags.trailingZeroBitCount >> 3 }
             i += 8
         }
@@ -524,11 +513,19 @@ public struct JSONWriter {
             }
             v >>= UInt64(8 * i)
         }
+        let flags = escapeFlags(v) & (UInt64.max >> UInt64(8 * (8 - n)))
+        return flags == 0 ? count : i + flags.trailingZeroBitCount >> 3
+    }
+
+    /// The high bit of each byte of `v` (little-endian) that may need escaping: a quote, a
+    /// backslash or a control character (see ``firstByteToEscape(_:from:)`` for why only
+    /// the lowest flag is exact).
+    @inline(__always)
+    private static func escapeFlags(_ v: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
         let quote = v ^ (ones &* 0x22)
         let backslash = v ^ (ones &* 0x5C)
-        let flags = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (v &- ones &* 0x20) & ~v) & highs
-            & (UInt64.max >> UInt64(8 * (8 - n)))
-        return flags == 0 ? count : i + flags.trailingZeroBitCount >> 3
+        return ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (v &- ones &* 0x20) & ~v) & (ones &* 0x80)
     }
 
     private static func powerOf10(_ n: Int) -> UInt128 {

@@ -126,9 +126,7 @@ public final class ExchangeSender<Element> {
             pendingCounts[target] = n &+ 1
         } else {
             target = route?(value) ?? forwardTarget
-            assert(pendingCounts[target] < batchSize, "a batch is shipped once full")
-            (pending[target] + pendingCounts[target]).initialize(to: .record(value, ts))
-            pendingCounts[target] &+= 1
+            append(.record(value, ts), to: target)
         }
         if pendingCounts[target] >= batchSize { flush(target) }
     }
@@ -148,8 +146,9 @@ public final class ExchangeSender<Element> {
         }
     }
 
-    /// Adds a control item to target `i`'s batch (which has room: a full batch is shipped
-    /// at once, so it holds at most `batchSize - 1` items here).
+    /// Adds an item to target `i`'s batch (which has room: a full batch is shipped at once,
+    /// so it holds at most `batchSize - 1` items here).
+    @inline(__always)
     private func append(_ item: StreamItem<Element>, to i: Int) {
         assert(pendingCounts[i] < batchSize, "a batch is shipped once full")
         (pending[i] + pendingCounts[i]).initialize(to: item)

@@ -20,9 +20,8 @@ public final class InternalTimerService<Key: StreamKey, Namespace: StreamKey> {
     var onProcessingTime: Callback = { _ in }
 
     /// Creates a timer service on a task's processing-time service.
-    public init(processingTimeService: any ProcessingTimeService) {
-        self.processingTimeService = processingTimeService
-        eventTimers = TimerQueue()
+    public convenience init(processingTimeService: any ProcessingTimeService) {
+        self.init(processingTimeService: processingTimeService, eventTimersDistinctByConstruction: false)
     }
 
     /// Creates a timer service whose event-time timers are kept without set semantics
