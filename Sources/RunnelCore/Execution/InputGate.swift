@@ -54,12 +54,12 @@ public final class InputGate<Element> {
     /// Until when inputs still idle count at their last watermarks; nil when not waking.
     private var wakingUntil: Timestamp?
 
-    /// Processes the items of a batch from input `i`, from its first item not yet taken; stops
-    /// after a checkpoint barrier and returns the index after it (nil when the batch was used
-    /// up). Formed in `init`, where the element type is concrete: the task reaches the gate
-    /// through an existential, and a method called from there would run the per-record
-    /// loop as unspecialized generic code.
-    private var processBatch: ((StreamBatch<Element>, Int) -> Int?)!
+    /// Processes the items of a batch from input `i`, from its first item not yet taken, and
+    /// stops after a checkpoint barrier (leaving the batch's later items in it). Formed in
+    /// `init`, where the element type is concrete: the task reaches the gate through an
+    /// existential, and a method called from there would run the per-record loop as
+    /// unspecialized generic code.
+    private var processBatch: ((StreamBatch<Element>, Int) -> Void)!
 
     /// How many items ahead of the one processed the gate asks a keyed handler to prefetch
     /// the state of a record (``ElementHandler/prefetch``; in a keyed batch nearly every
@@ -88,7 +88,7 @@ public final class InputGate<Element> {
             // record here and the batch released it again later, two atomic operations per
             // record on objects last touched by the producer's thread, whose cache line then
             // had to cross cores twice. The batch frees only the items not taken.
-            return batch.takeItems { base, start -> (taken: Int, result: Int?) in
+            batch.takeItems { base, start -> Int in
                 // The key hashes of a keyed batch (its first item), by position; kept with
                 // the rest of a batch a barrier holds. A batch's hashes belong to it alone: a
                 // new batch starts without any.
@@ -128,12 +128,12 @@ public final class InputGate<Element> {
                         gate.receiveBarrier(barrier, input: i)
                         // Kept only for the rest of this batch, if `drain` holds one.
                         if index &+ 1 < count { gate.inputs[i].heldKeyHashes = hashes }
-                        return (index &+ 1, index &+ 1)
+                        return index &+ 1
                     case .end:
                         gate.receiveEnd(input: i)
                     }
                 }
-                return (count, nil)
+                return count
             }
         }
     }
@@ -188,9 +188,8 @@ public final class InputGate<Element> {
             }
             emptyInARow = 0
             processed += 1
-            if let rest = processBatch(batch, i), rest < batch.itemCount {
-                inputs[i].held = batch
-            }
+            processBatch(batch, i)
+            if batch.hasItemsLeft { inputs[i].held = batch }
         }
         return processed
     }

@@ -50,12 +50,14 @@ public final class StreamBatch<Element>: @unchecked Sendable {
     /// items from there on stay initialized). This is the consumer's per-record loop, over
     /// plain memory.
     @inline(__always)
-    func takeItems<R>(_ body: (UnsafeMutablePointer<StreamItem<Element>>, _ from: Int) -> (taken: Int, result: R)) -> R {
-        let (newTaken, result) = body(items, taken)
+    func takeItems(_ body: (UnsafeMutablePointer<StreamItem<Element>>, _ from: Int) -> Int) {
+        let newTaken = body(items, taken)
         precondition(newTaken >= taken && newTaken <= itemCount, "items are taken in order")
         taken = newTaken
-        return result
     }
+
+    /// Whether items are left that were not taken (a barrier stopped the consumer).
+    var hasItemsLeft: Bool { taken < itemCount }
 }
 
 /// The items not yet taken out (for tests and diagnostics).
