@@ -69,11 +69,8 @@ public final class CreatorEventDecoder {
     ///   `NDJSONFileReader` or inside a `PaddedBuffer` satisfy this; for any
     ///   other memory use `decode(string:)` or copy into a `PaddedBuffer`.
     public func decode(_ line: UnsafeRawBufferPointer) -> CreatorEventDecodeResult {
-        let head: Head
-        switch check(line) {
-        case .valid(let checked): head = checked
-        case .invalid(let reason): return .invalid(reason: reason)
-        }
+        var reason = ""
+        guard let head = check(line, reason: &reason) else { return .invalid(reason: reason) }
         let name = head.name
         let userId = identifier(.userId), sessionId = identifier(.sessionId), postId = identifier(.postId)
         let creatorId = identifier(.creatorId), subscriberId = identifier(.subscriberId), commentId = identifier(.commentId)
@@ -102,16 +99,19 @@ public final class CreatorEventDecoder {
     /// Decodes one line into the fields the replay job reads (``ReplayEvent``): the same
     /// checks and reasons as ``decode(_:)``, with the same requirement on `line`.
     public func decodeReplayEvent(_ line: UnsafeRawBufferPointer) -> LineDecodeResult<ReplayEvent> {
-        let head: Head
-        switch check(line) {
-        case .valid(let checked): head = checked
-        case .invalid(let reason): return .invalid(reason: reason)
-        }
+        var reason = ""
+        guard let event = decodeReplayEvent(line, reason: &reason) else { return .invalid(reason: reason) }
+        return .valid(event)
+    }
+
+    /// ``decodeReplayEvent(_:)`` for the bulk path: the event, or nil with `reason` set.
+    public func decodeReplayEvent(_ line: UnsafeRawBufferPointer, reason: inout String) -> ReplayEvent? {
+        guard let head = check(line, reason: &reason) else { return nil }
         // The session id is read only when there is no user id: it names the visitor then.
         let visitor = identifier(.userId) ?? identifier(.sessionId)
         let isView = head.name == .postViewed
-        return .valid(ReplayEvent(eventKey: head.eventKey, name: head.name, timestamp: head.timestamp, visitor: visitor,
-                                  viewedPost: isView ? identifier(.postId) : nil, viewedCreator: isView ? identifier(.creatorId) : nil))
+        return ReplayEvent(eventKey: head.eventKey, name: head.name, timestamp: head.timestamp, visitor: visitor,
+                           viewedPost: isView ? identifier(.postId) : nil, viewedCreator: isView ? identifier(.creatorId) : nil)
     }
 
     /// What every valid line has.
@@ -121,38 +121,44 @@ public final class CreatorEventDecoder {
         var timestamp: Int64
     }
 
-    /// Parses `line` and applies every check of a valid line, leaving its fields in `parser`.
-    private func check(_ line: UnsafeRawBufferPointer) -> LineDecodeResult<Head> {
+    /// Parses `line` and applies every check of a valid line, leaving its fields in `parser`:
+    /// the line's head, or nil with `reason` set. (An optional rather than a
+    /// ``LineDecodeResult``: binding the head out of an enum payload copied it.)
+    private func check(_ line: UnsafeRawBufferPointer, reason: inout String) -> Head? {
+        func invalid(_ why: String) -> Head? {
+            reason = why
+            return nil
+        }
         switch parser.parse(line, keys: Self.keySet) {
         case .ok: break
-        case .notAnObject: return .invalid(reason: "not a JSON object")
-        case .malformed: return .invalid(reason: "malformed JSON")
+        case .notAnObject: return invalid("not a JSON object")
+        case .malformed: return invalid("malformed JSON")
         }
 
         let eventIdValue = parser[Field.eventId.rawValue]
-        if eventIdValue.isMissingOrNull { return .invalid(reason: "missing event_id") }
+        if eventIdValue.isMissingOrNull { return invalid("missing event_id") }
         guard let eventIdBytes = eventIdValue.stringBytes, !eventIdBytes.isEmpty else {
-            return .invalid(reason: "event_id must be a non-empty string")
+            return invalid("event_id must be a non-empty string")
         }
 
         let nameValue = parser[Field.eventName.rawValue]
-        if nameValue.isMissingOrNull { return .invalid(reason: "missing event_name") }
-        guard let nameBytes = nameValue.stringBytes else { return .invalid(reason: "event_name must be a string") }
+        if nameValue.isMissingOrNull { return invalid("missing event_name") }
+        guard let nameBytes = nameValue.stringBytes else { return invalid("event_name must be a string") }
         guard let name = CreatorEventName(wireName: nameBytes) else {
-            return .invalid(reason: "unknown event_name \"\(Self.excerpt(nameBytes))\"")
+            return invalid("unknown event_name \"\(Self.excerpt(nameBytes))\"")
         }
 
         let timestampValue = parser[Field.timestamp.rawValue]
-        if timestampValue.isMissingOrNull { return .invalid(reason: "missing timestamp") }
+        if timestampValue.isMissingOrNull { return invalid("missing timestamp") }
         guard let timestampBytes = timestampValue.stringBytes,
               let timestamp = timestamps.parseMillis(timestampBytes) else {
-            return .invalid(reason: "invalid timestamp")
+            return invalid("invalid timestamp")
         }
 
         if let missing = firstMissingRequiredField(name) {
-            return .invalid(reason: "missing required field \(missing) for \(name.wireName)")
+            return invalid("missing required field \(missing) for \(name.wireName)")
         }
-        return .valid(Head(eventKey: EventIDKey(utf8: eventIdBytes), name: name, timestamp: timestamp))
+        return Head(eventKey: EventIDKey(utf8: eventIdBytes), name: name, timestamp: timestamp)
     }
 
     /// Decodes a line given as a `String` by copying it into padded scratch

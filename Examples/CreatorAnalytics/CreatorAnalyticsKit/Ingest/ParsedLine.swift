@@ -28,10 +28,10 @@ public final class CreatorLineDecoder: LineDecoder {
         if line.bytes.isEmpty {
             return .invalid(DeadLetter(lineNumber: line.lineNumber, reason: "empty line", raw: ""))
         }
-        switch decoder.decodeReplayEvent(line.bytes) {
-        case .valid(let event):
+        var reason = ""
+        if let event = decoder.decodeReplayEvent(line.bytes, reason: &reason) {
             return .event(event)
-        case .invalid(let reason):
+        } else {
             let raw = UnsafeRawBufferPointer(rebasing: line.bytes.prefix(DeadLetter.maximumRawBytes))
             return .invalid(DeadLetter(lineNumber: line.lineNumber, reason: reason, raw: String(decoding: raw, as: UTF8.self)))
         }
