@@ -28,6 +28,33 @@ struct JSONWriterTests {
         #expect(writer.bytes.isEmpty)
     }
 
+    @Test("literal member names of every length come out as escaped runtime names do")
+    func literalKeys() {
+        // Literal names take a short path at 4 to 16 bytes: check every length around it,
+        // and names whose first, last or middle byte needs escaping (which take the general
+        // path), against the same names written as runtime strings.
+        let names: [StaticString] = [
+            "a", "ab", "abc", "abcd", "abcde", "abcdef", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghij",
+            "abcdefghijk", "abcdefghijkl", "abcdefghijklm", "abcdefghijklmn", "abcdefghijklmno",
+            "abcdefghijklmnop", "abcdefghijklmnopq", "abcdefghijklmnopqr", "window_start", "unique_viewers",
+            "\"bcd", "abc\"", "ab\\cd", "\u{1}bcdefgh", "abcdefg\u{1F}", "abcdefghijklmno\"", "\"bcdefghijklmnop",
+            "abcdefgh\nijklmnop", "héllo", "wörld_名前", "tab\there", "\u{7F}del",
+        ]
+        for name in names {
+            var literal = JSONWriter()
+            var runtime = JSONWriter()
+            literal.beginObject(); literal.key("first"); literal.int(1)
+            literal.key(name); literal.int(2); literal.endObject()
+            runtime.beginObject(); runtime.key("first"); runtime.int(1)
+            runtime.key(name.description); runtime.int(2); runtime.endObject()
+            #expect(text(literal) == text(runtime), "\(name)")
+        }
+        // A name right after an opening brace takes no comma; after a value, one.
+        var writer = JSONWriter()
+        writer.beginObject(); writer.key("abcd"); writer.int(1); writer.key("abcdefghijklmnop"); writer.int(2); writer.endObject()
+        #expect(text(writer) == #"{"abcd":1,"abcdefghijklmnop":2}"#)
+    }
+
     @Test("integers, including the extremes")
     func integers() {
         var writer = JSONWriter()
