@@ -119,47 +119,8 @@ public struct JSONWriter {
 
     /// Writes a member name; the next call must write its value.
     public mutating func key(_ name: StaticString) {
-        let count = name.utf8CodeUnitCount
-        if count >= 4 && count <= 16 && writeShortKey(UnsafeRawPointer(name.utf8Start), count: count) {
-            afterKey = true
-            return
-        }
-        separatedString(UnsafeRawBufferPointer(start: name.utf8Start, count: count), colon: true)
+        separatedString(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), colon: true)
         afterKey = true
-    }
-
-    /// Writes `"name":` for a name of 4 to 16 bytes that needs no escape, as two
-    /// overlapping loads, one test and two overlapping stores; returns false (having
-    /// written nothing) when a byte needs escaping. Most member names of output records
-    /// are such literals, and the general path (a loop over words, a packed tail) cost
-    /// about 170 instructions per name.
-    @inline(__always)
-    private mutating func writeShortKey(_ p: UnsafeRawPointer, count: Int) -> Bool {
-        let wide = count >= 8
-        let head: UInt64, tail: UInt64
-        if wide {
-            head = p.loadUnaligned(as: UInt64.self).littleEndian
-            tail = p.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self).littleEndian
-        } else {
-            // The upper halves are filled with spaces, which need no escape.
-            let spaces: UInt64 = 0x2020_2020_0000_0000
-            head = UInt64(p.loadUnaligned(as: UInt32.self).littleEndian) | spaces
-            tail = UInt64(p.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self).littleEndian) | spaces
-        }
-        guard Self.escapeFlags(head) | Self.escapeFlags(tail) == 0 else { return false }
-        let out = UnsafeMutableRawPointer(reserveSeparated(count &+ 3))
-        out.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
-        if wide {
-            (out + 1).storeBytes(of: head.littleEndian, as: UInt64.self)
-            (out + 1 + count - 8).storeBytes(of: tail.littleEndian, as: UInt64.self)
-        } else {
-            (out + 1).storeBytes(of: UInt32(truncatingIfNeeded: head).littleEndian, as: UInt32.self)
-            (out + 1 + count - 4).storeBytes(of: UInt32(truncatingIfNeeded: tail).littleEndian, as: UInt32.self)
-        }
-        (out + 1 + count).storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
-        (out + 2 + count).storeBytes(of: UInt8(ascii: ":"), as: UInt8.self)
-        commit(count &+ 3)
-        return true
     }
 
     /// Writes a member name from a runtime string (escaped like any string).
@@ -432,6 +393,7 @@ public struct JSONWriter {
     @inline(__always)
     private mutating func separatedString(_ text: UnsafeRawBufferPointer, colon: Bool) {
         let count = text.count
+        if count >= 4 && count <= 16, let p = text.baseAddress, writeShortText(p, count: count, colon: colon) { return }
         let start = reserveSeparated(count &* 6 &+ 3)
         var out = start
         out.pointee = UInt8(ascii: "\"")
@@ -452,24 +414,55 @@ public struct JSONWriter {
         commit(out - start)
     }
 
-    /// Copies `text` to `out`: up to 16 bytes as two moves of 8 or 4 bytes that may overlap,
-    /// or byte by byte under 4 (no `memcpy` call for the short keys and ids that make up
-    /// most records).
+    /// ``separatedString(_:colon:)`` for a text of 4 to 16 bytes that needs no escape, as
+    /// two overlapping loads, one test and two overlapping stores; returns false (having
+    /// written nothing) when a byte needs escaping. Most member names and ids of output
+    /// records are such texts, and the general path (a loop over words, a packed tail) cost
+    /// about 170 instructions per member name.
+    @inline(__always)
+    private mutating func writeShortText(_ p: UnsafeRawPointer, count: Int, colon: Bool) -> Bool {
+        let wide = count >= 8
+        let head: UInt64, tail: UInt64
+        if wide {
+            head = p.loadUnaligned(as: UInt64.self).littleEndian
+            tail = p.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self).littleEndian
+        } else {
+            // The upper halves are filled with spaces, which need no escape.
+            let spaces: UInt64 = 0x2020_2020_0000_0000
+            head = UInt64(p.loadUnaligned(as: UInt32.self).littleEndian) | spaces
+            tail = UInt64(p.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self).littleEndian) | spaces
+        }
+        guard Self.escapeFlags(head) | Self.escapeFlags(tail) == 0 else { return false }
+        let out = UnsafeMutableRawPointer(reserveSeparated(count &+ 3))
+        out.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
+        if wide {
+            (out + 1).storeBytes(of: head.littleEndian, as: UInt64.self)
+            (out + 1 + count - 8).storeBytes(of: tail.littleEndian, as: UInt64.self)
+        } else {
+            (out + 1).storeBytes(of: UInt32(truncatingIfNeeded: head).littleEndian, as: UInt32.self)
+            (out + 1 + count - 4).storeBytes(of: UInt32(truncatingIfNeeded: tail).littleEndian, as: UInt32.self)
+        }
+        (out + 1 + count).storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
+        guard colon else {
+            commit(count &+ 2)
+            return true
+        }
+        (out + 2 + count).storeBytes(of: UInt8(ascii: ":"), as: UInt8.self)
+        commit(count &+ 3)
+        return true
+    }
+
+    /// Copies `text` to `out`: byte by byte under 4 bytes (no `memcpy` call for the
+    /// shortest names and ids), else with `memcpy`. Texts of 4 to 16 bytes without escapes
+    /// never get here (``writeShortText(_:count:colon:)``).
     @inline(__always)
     private static func copyShort(_ text: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) {
         let count = text.count
         guard let source = text.baseAddress, count > 0 else { return }
         let target = UnsafeMutableRawPointer(out)
-        switch count {
-        case 8...16:
-            target.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
-            (target + (count - 8)).storeBytes(of: source.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self), as: UInt64.self)
-        case 4..<8:
-            target.storeBytes(of: source.loadUnaligned(as: UInt32.self), as: UInt32.self)
-            (target + (count - 4)).storeBytes(of: source.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self), as: UInt32.self)
-        case 1..<4:
+        if count < 4 {
             for k in 0..<count { target.storeBytes(of: source.load(fromByteOffset: k, as: UInt8.self), toByteOffset: k, as: UInt8.self) }
-        default:
+        } else {
             target.copyMemory(from: source, byteCount: count)
         }
     }

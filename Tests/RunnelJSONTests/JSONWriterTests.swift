@@ -28,11 +28,31 @@ struct JSONWriterTests {
         #expect(writer.bytes.isEmpty)
     }
 
-    @Test("literal member names of every length come out as escaped runtime names do")
-    func literalKeys() {
-        // Literal names take a short path at 4 to 16 bytes: check every length around it,
-        // and names whose first, last or middle byte needs escaping (which take the general
-        // path), against the same names written as runtime strings.
+    /// The JSON string literal of `text` by the writer's documented rules, written out byte
+    /// by byte: the reference the word-at-a-time paths are checked against.
+    func referenceQuoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            case "\u{8}": out += "\\b"
+            case "\u{C}": out += "\\f"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    @Test("short texts (4 to 16 bytes) and their neighbours come out escaped, as names and values")
+    func shortTexts() {
+        // Texts of 4 to 16 bytes take a short path: check every length around it, and texts
+        // whose first, last or middle byte needs escaping (which take the general path),
+        // against a byte-by-byte reference; as literal names, runtime names and values.
         let names: [StaticString] = [
             "a", "ab", "abc", "abcd", "abcde", "abcdef", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghij",
             "abcdefghijk", "abcdefghijkl", "abcdefghijklm", "abcdefghijklmn", "abcdefghijklmno",
@@ -41,13 +61,16 @@ struct JSONWriterTests {
             "abcdefgh\nijklmnop", "héllo", "wörld_名前", "tab\there", "\u{7F}del",
         ]
         for name in names {
+            let text = name.description
+            let expected = "{\"first\":1,\(referenceQuoted(text)):2,\"v\":\(referenceQuoted(text))}"
             var literal = JSONWriter()
-            var runtime = JSONWriter()
             literal.beginObject(); literal.key("first"); literal.int(1)
-            literal.key(name); literal.int(2); literal.endObject()
+            literal.key(name); literal.int(2); literal.key("v"); literal.string(name); literal.endObject()
+            #expect(self.text(literal) == expected, "\(text)")
+            var runtime = JSONWriter()
             runtime.beginObject(); runtime.key("first"); runtime.int(1)
-            runtime.key(name.description); runtime.int(2); runtime.endObject()
-            #expect(text(literal) == text(runtime), "\(name)")
+            runtime.key(text); runtime.int(2); runtime.key("v"); runtime.string(text); runtime.endObject()
+            #expect(self.text(runtime) == expected, "\(text)")
         }
         // A name right after an opening brace takes no comma; after a value, one.
         var writer = JSONWriter()

@@ -15,9 +15,6 @@ public final class ExchangeSender<Element> {
     /// checked its uniqueness and capacity (and the outer array's) on every record.
     private let pending: UnsafeMutablePointer<UnsafeMutablePointer<StreamItem<Element>>>
     private let pendingCounts: UnsafeMutablePointer<Int>
-    /// For a keyed exchange, per target: whether the batch being filled starts with the
-    /// placeholder of its hashes item (it does when a record came first).
-    private let startsWithHashes: UnsafeMutablePointer<Bool>
     private let route: ((Element) -> Int)?
     /// Whether this is a keyed exchange, which sends records with their key hashes.
     private let isKeyed: Bool
@@ -58,11 +55,9 @@ public final class ExchangeSender<Element> {
         self.batchSize = batchSize
         pending = .allocate(capacity: channels.count)
         pendingCounts = .allocate(capacity: channels.count)
-        startsWithHashes = .allocate(capacity: channels.count)
         for i in channels.indices {
             (pending + i).initialize(to: .allocate(capacity: batchSize + 1))
             (pendingCounts + i).initialize(to: 0)
-            (startsWithHashes + i).initialize(to: false)
         }
         self.keyHashes = isKeyed ? channels.map { _ in .allocate(capacity: batchSize + 1) } : []
     }
@@ -74,7 +69,6 @@ public final class ExchangeSender<Element> {
         }
         pending.deallocate()
         pendingCounts.deallocate()
-        startsWithHashes.deallocate()
         for hashes in keyHashes { hashes.deallocate() }
     }
 
@@ -116,7 +110,6 @@ public final class ExchangeSender<Element> {
             var n = pendingCounts[target]
             if n == 0 {
                 pending[target].initialize(to: .keyHashes([]))
-                startsWithHashes[target] = true
                 hashes[0] = 0
                 n = 1
             }
@@ -164,10 +157,10 @@ public final class ExchangeSender<Element> {
         let count = pendingCounts[i]
         guard count > 0 else { return }
         let items = pending[i]
-        // A keyed batch with records starts with its hashes item (a control item alone has none).
-        if startsWithHashes[i] {
+        // A keyed batch with records starts with the placeholder of its hashes item (a control
+        // item alone has none), filled in here.
+        if isKeyed, case .keyHashes = items.pointee {
             items.pointee = .keyHashes(ContiguousArray(UnsafeBufferPointer(start: keyHashes[i], count: count)))
-            startsWithHashes[i] = false
         }
         pending[i] = .allocate(capacity: batchSize + 1)
         pendingCounts[i] = 0
