@@ -8,7 +8,7 @@ Run through Benchmarks/flink/run.sh, which prepares the virtual environment.
 """
 import argparse, datetime, importlib.metadata, json, os, statistics, subprocess, sys, time
 
-from measure import ROOT, measure, print_sink_rows, runnel_binary, to_millis
+from measure import ROOT, measure, print_sink_rows, runnel_binary, to_millis, warm_page_cache
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--sizes", default="1000000,5000000", help="events per input, comma-separated")
@@ -74,9 +74,11 @@ for size in [int(s) for s in args.sizes.split(",")]:
             order.reverse()
         for name, runner in order:
             out = os.path.join(args.work, f"{name.lower()}-{size}.out")
+            resident = warm_page_cache(events)
             wall, cpu, peak = runner(events, out)
             measured[name].append((wall, cpu, peak))
-            print(f"{size} events, {name}: {wall:.2f} s wall, {cpu:.1f} s CPU, {peak / 2**20:.0f} MiB peak", flush=True)
+            cached = f", input {resident:.0%} cached before warming" if resident is not None else ""
+            print(f"{size} events, {name}: {wall:.2f} s wall, {cpu:.1f} s CPU, {peak / 2**20:.0f} MiB peak{cached}", flush=True)
     r_views, r_sessions = runnel_results(os.path.join(args.work, f"runnel-{size}.out"))
     f_views, f_sessions = flink_results(os.path.join(args.work, f"flink-{size}.out"))
     same = r_views == f_views and r_sessions == f_sessions
@@ -95,7 +97,7 @@ for size in [int(s) for s in args.sizes.split(",")]:
 
 stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 lines = [f"Creator replay, Runnel vs Flink {importlib.metadata.version('apache-flink')} (Flink SQL), parallelism {args.parallelism}, "
-         f"{args.runs} alternating runs each, {stamp}, {os.cpu_count()} vCPUs", "",
+         f"{args.runs} alternating runs each, input read into the page cache before every run, {stamp}, {os.cpu_count()} vCPUs", "",
          "| events | system | wall s, median (min–max) | events/s | events/s without Flink's start-up | CPU s (tree) | events per CPU-second | peak RSS (tree) | results identical |",
          "|---:|---|---:|---:|---:|---:|---:|---:|---|"]
 for r in rows:

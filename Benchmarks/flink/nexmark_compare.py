@@ -11,7 +11,7 @@ Run through Benchmarks/flink/run-nexmark.sh, which prepares the virtual environm
 """
 import argparse, collections, datetime, importlib.metadata, os, statistics, subprocess, sys
 
-from measure import ROOT, measure, print_sink_rows, runnel_binary, to_millis
+from measure import ROOT, measure, print_sink_rows, runnel_binary, to_millis, warm_page_cache
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--queries", default="q0,q1,q5,q7,q8,q11")
@@ -38,11 +38,13 @@ def events_file(count):
 def runnel(query, events, results=None):
     command = [NEXMARK, "--input", events, "--queries", query, "--runs", "1", "--checkpoints", "off",
                "--parallelism", str(args.parallelism)] + (["--results-file", results] if results else [])
+    warm_page_cache(events)  # both systems start on a hot cache (see measure.warm_page_cache)
     with open(os.devnull, "w") as devnull:
         return measure(command, devnull)
 
 
 def flink(query, events, sink, output=os.devnull):
+    warm_page_cache(events)
     with open(output, "w") as f:
         return measure([sys.executable, FLINK_JOB, events, query, str(args.parallelism), sink], f)
 
