@@ -41,7 +41,7 @@ def warm_page_cache(path):
 
     Every run, of either system, starts this way. This VM's kernel reclaims cold page-cache
     pages on its own (DAMON reclaim): at the end of a series, only 37 % of the 1 M-event input and
-    53 % of the 5 M-event input were still cached (`fincore`, 2026-11-27). Runnel then read
+    56 % of the 5 M-event input were still cached (`fincore`, 2026-11-27). Runnel then read
     the rest from disk: one of its 1 M-event runs took 4.5 s instead of 1.4 s, using the
     same CPU time. Flink's runs are long and CPU-bound, so reading from disk hides in them.
     Warming before every run measures both systems on a hot cache, which is what the
