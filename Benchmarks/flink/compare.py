@@ -4,6 +4,10 @@ time, events/s, CPU seconds of the whole process tree, events per CPU-second and
 of the tree, and Flink's fixed start-up cost (a run on a tiny input). Writes a Markdown
 table and a PNG chart into results/ (not committed).
 
+`--flink-configs default,tuned` runs Flink in each configuration of creator_replay_flink.py
+(as installed, and with the Nexmark benchmark's table settings), each as a system of its
+own in the same alternation.
+
 Run through Benchmarks/flink/run.sh, which prepares the virtual environment.
 """
 import argparse, datetime, importlib.metadata, json, os, statistics, subprocess, sys, time
@@ -17,7 +21,16 @@ parser.add_argument("--parallelism", type=int, default=2)
 parser.add_argument("--seed", type=int, default=42)
 parser.add_argument("--work", default="/tmp/runnel-vs-flink")
 parser.add_argument("--results", default=os.path.join(ROOT, "results"))
+parser.add_argument("--flink-configs", default="default",
+                    help="Flink configurations to run (default, tuned), comma-separated; see creator_replay_flink.py")
 args = parser.parse_args()
+FLINK_CONFIGS = args.flink_configs.split(",")
+for config in FLINK_CONFIGS:
+    if config not in ("default", "tuned"):
+        sys.exit(f"unknown Flink configuration {config!r}: default or tuned")
+# Each Flink configuration is a system of its own: "Flink" as installed, "Flink tuned".
+FLINKS = ["Flink" if c == "default" else f"Flink {c}" for c in FLINK_CONFIGS]
+SYSTEMS = ["Runnel"] + FLINKS
 os.makedirs(args.work, exist_ok=True)
 os.makedirs(args.results, exist_ok=True)
 CLI = runnel_binary("creator-analytics")
@@ -52,9 +65,18 @@ def run_runnel(events, out):
         return measure([CLI, "replay", "--input", events, "--output", out, "--parallelism", str(args.parallelism)], devnull)
 
 
-def run_flink(events, out):
+def run_flink(events, out, config="default"):
     with open(out, "w") as f:
-        return measure([sys.executable, FLINK_JOB, events, str(args.parallelism)], f)
+        return measure([sys.executable, FLINK_JOB, events, str(args.parallelism), config], f)
+
+
+def output_path(system, size):
+    return os.path.join(args.work, f"{system.lower().replace(' ', '-')}-{size}.out")
+
+
+RUNNERS = {"Runnel": run_runnel}
+for name, config in zip(FLINKS, FLINK_CONFIGS):
+    RUNNERS[name] = lambda events, out, config=config: run_flink(events, out, config)
 
 
 rows = []
@@ -68,31 +90,34 @@ for size in [int(s) for s in args.sizes.split(",")]:
     events = os.path.join(args.work, f"events-{size}.ndjson")
     if not os.path.exists(events):
         subprocess.run([CLI, "generate", "--events", str(size), "--seed", str(args.seed), "--output", events], check=True)
-    measured = {"Runnel": [], "Flink": []}
+    measured = {name: [] for name in SYSTEMS}
     for run in range(args.runs):
-        order = [("Runnel", run_runnel), ("Flink", run_flink)]
-        if run % 2 == 1:
-            order.reverse()
-        for name, runner in order:
-            out = os.path.join(args.work, f"{name.lower()}-{size}.out")
+        # Each run starts with the next system (with two, the order reverses every run).
+        order = SYSTEMS[run % len(SYSTEMS):] + SYSTEMS[:run % len(SYSTEMS)]
+        for name in order:
+            out = output_path(name, size)
             resident = warm_page_cache(events)
-            wall, cpu, peak = runner(events, out)
+            wall, cpu, peak = RUNNERS[name](events, out)
             measured[name].append((wall, cpu, peak))
             cached = f", input {resident:.0%} cached before warming" if resident is not None else ""
             print(f"{size} events, {name}: {wall:.2f} s wall, {cpu:.1f} s CPU, {peak / 2**20:.0f} MiB peak{cached}", flush=True)
-    r_views, r_sessions = runnel_results(os.path.join(args.work, f"runnel-{size}.out"))
-    f_views, f_sessions = flink_results(os.path.join(args.work, f"flink-{size}.out"))
-    same = r_views == f_views and r_sessions == f_sessions
-    print(f"{size} events: post views {len(r_views)} (Runnel) / {len(f_views)} (Flink), sessions {len(r_sessions)} / {len(f_sessions)}; "
-          f"identical: {same}", flush=True)
-    if not same:
-        for label, a, b in [("post views", r_views, f_views), ("sessions", r_sessions, f_sessions)]:
-            print(f"  {label} only in Runnel: {sorted(a - b)[:3]}; only in Flink: {sorted(b - a)[:3]}")
-    # The machine's speed drifts over minutes, so the ratio of each alternating pair (the two
-    # runs made next to each other) says more than a ratio of medians taken over the series.
-    pairs = sorted(f[0] / r[0] for r, f in zip(measured["Runnel"], measured["Flink"]))
-    pair_ratios[size] = (statistics.median(pairs), pairs[0], pairs[-1])
-    for name in ["Runnel", "Flink"]:
+    r_views, r_sessions = runnel_results(output_path("Runnel", size))
+    same = True
+    for flink in FLINKS:
+        f_views, f_sessions = flink_results(output_path(flink, size))
+        agrees = r_views == f_views and r_sessions == f_sessions
+        same = same and agrees
+        print(f"{size} events: post views {len(r_views)} (Runnel) / {len(f_views)} ({flink}), sessions {len(r_sessions)} / "
+              f"{len(f_sessions)}; identical: {agrees}", flush=True)
+        if not agrees:
+            for label, a, b in [("post views", r_views, f_views), ("sessions", r_sessions, f_sessions)]:
+                print(f"  {label} only in Runnel: {sorted(a - b)[:3]}; only in {flink}: {sorted(b - a)[:3]}")
+        # The machine's speed drifts over minutes, so the ratio of each alternating pair (the
+        # two runs made next to each other) says more than a ratio of medians taken over the
+        # series.
+        pairs = sorted(f[0] / r[0] for r, f in zip(measured["Runnel"], measured[flink]))
+        pair_ratios[(size, flink)] = (statistics.median(pairs), pairs[0], pairs[-1])
+    for name in SYSTEMS:
         walls = [m[0] for m in measured[name]]
         cpus = [m[1] for m in measured[name]]
         peaks = [m[2] for m in measured[name]]
@@ -101,24 +126,26 @@ for size in [int(s) for s in args.sizes.split(",")]:
                      "per_cpu_s": size / statistics.median(cpus), "peak_mib": max(peaks) / 2**20, "identical": same})
 
 stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-lines = [f"Creator replay, Runnel vs Flink {importlib.metadata.version('apache-flink')} (Flink SQL), parallelism {args.parallelism}, "
+configs = "" if FLINK_CONFIGS == ["default"] else f" in configurations {', '.join(FLINK_CONFIGS)}"
+lines = [f"Creator replay, Runnel vs Flink {importlib.metadata.version('apache-flink')} (Flink SQL){configs}, parallelism {args.parallelism}, "
          f"{args.runs} alternating runs each, input read into the page cache before every run, {stamp}, {os.cpu_count()} vCPUs", "",
          "| events | system | wall s, median (min–max) | events/s | events/s without Flink's start-up | CPU s (tree) | events per CPU-second | peak RSS (tree) | results identical |",
          "|---:|---|---:|---:|---:|---:|---:|---:|---|"]
 for r in rows:
-    net = r["size"] / max(r["wall"] - startup, 1e-3) if r["system"] == "Flink" else r["events_per_s"]
+    net = r["size"] / max(r["wall"] - startup, 1e-3) if r["system"] in FLINKS else r["events_per_s"]
     lines.append(f"| {r['size']:,} | {r['system']} | {r['wall']:.2f} ({r['wall_min']:.2f}–{r['wall_max']:.2f}) | {r['events_per_s']:,.0f} | "
                  f"{net:,.0f} | {r['cpu']:.1f} | {r['per_cpu_s']:,.0f} | {r['peak_mib']:.0f} MiB | {'yes' if r['identical'] else 'NO'} |")
 for size in sorted({r["size"] for r in rows}):
     runnel = next(r for r in rows if r["size"] == size and r["system"] == "Runnel")
-    flink = next(r for r in rows if r["size"] == size and r["system"] == "Flink")
-    lines.append("")
-    flink_net = size / max(flink["wall"] - startup, 1e-3)
-    lines.append(f"{size:,} events: Runnel/Flink events/s {runnel['events_per_s'] / flink['events_per_s']:.1f}× "
-                 f"({runnel['events_per_s'] / flink_net:.1f}× against Flink without its start-up), "
-                 f"events per CPU-second {runnel['per_cpu_s'] / flink['per_cpu_s']:.1f}×; "
-                 f"events/s per alternating pair {pair_ratios[size][0]:.1f}× "
-                 f"({pair_ratios[size][1]:.1f}–{pair_ratios[size][2]:.1f}×)")
+    for name in FLINKS:
+        flink = next(r for r in rows if r["size"] == size and r["system"] == name)
+        lines.append("")
+        flink_net = size / max(flink["wall"] - startup, 1e-3)
+        median, low, high = pair_ratios[(size, name)]
+        lines.append(f"{size:,} events: Runnel/{name} events/s {runnel['events_per_s'] / flink['events_per_s']:.1f}× "
+                     f"({runnel['events_per_s'] / flink_net:.1f}× against {name} without its start-up), "
+                     f"events per CPU-second {runnel['per_cpu_s'] / flink['per_cpu_s']:.1f}×; "
+                     f"events/s per alternating pair {median:.1f}× ({low:.1f}–{high:.1f}×)")
 lines.append("")
 lines.append(f"Flink's fixed start-up cost (100 events): {startup:.1f} s wall.")
 table = "\n".join(lines)
@@ -133,10 +160,11 @@ import matplotlib.pyplot as plt
 sizes = sorted({r["size"] for r in rows})
 figure, axes = plt.subplots(1, 2, figsize=(10, 4))
 for axis, key, title in [(axes[0], "events_per_s", "events/s"), (axes[1], "per_cpu_s", "events per CPU-second")]:
-    for i, system in enumerate(["Runnel", "Flink"]):
+    width = 0.8 / len(SYSTEMS)
+    for i, system in enumerate(SYSTEMS):
         values = [next(r[key] for r in rows if r["size"] == s and r["system"] == system) for s in sizes]
-        axis.bar([j + i * 0.4 for j in range(len(sizes))], values, width=0.4, label=system)
-    axis.set_xticks([j + 0.2 for j in range(len(sizes))], [f"{s / 1e6:g} M events" for s in sizes])
+        axis.bar([j + i * width for j in range(len(sizes))], values, width=width, label=system)
+    axis.set_xticks([j + 0.4 - width / 2 for j in range(len(sizes))], [f"{s / 1e6:g} M events" for s in sizes])
     axis.set_title(title)
     axis.legend()
 figure.suptitle(f"Creator replay, parallelism {args.parallelism} ({stamp})")
