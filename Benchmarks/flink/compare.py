@@ -4,14 +4,14 @@ time, events/s, CPU seconds of the whole process tree, events per CPU-second and
 of the tree, and Flink's fixed start-up cost (a run on a tiny input). Writes a Markdown
 table and a PNG chart into results/ (not committed).
 
-`--flink-configs default,tuned` runs Flink in each configuration of creator_replay_flink.py
-(as installed, and with the Nexmark benchmark's table settings), each as a system of its
-own in the same alternation.
+`--flink-configs default,object-reuse,nexmark` runs Flink in each of these configurations
+(see flink_tuning.py), each as a system of its own in the same alternation.
 
 Run through Benchmarks/flink/run.sh, which prepares the virtual environment.
 """
 import argparse, datetime, importlib.metadata, json, os, statistics, subprocess, sys, time
 
+import flink_tuning
 from measure import ROOT, measure, print_sink_rows, runnel_binary, to_millis, warm_page_cache
 
 parser = argparse.ArgumentParser()
@@ -22,13 +22,12 @@ parser.add_argument("--seed", type=int, default=42)
 parser.add_argument("--work", default="/tmp/runnel-vs-flink")
 parser.add_argument("--results", default=os.path.join(ROOT, "results"))
 parser.add_argument("--flink-configs", default="default",
-                    help="Flink configurations to run (default, tuned), comma-separated; see creator_replay_flink.py")
+                    help="Flink configurations to run (default, object-reuse, nexmark), comma-separated; see flink_tuning.py")
 args = parser.parse_args()
 FLINK_CONFIGS = args.flink_configs.split(",")
 for config in FLINK_CONFIGS:
-    if config not in ("default", "tuned"):
-        sys.exit(f"unknown Flink configuration {config!r}: default or tuned")
-# Each Flink configuration is a system of its own: "Flink" as installed, "Flink tuned".
+    flink_tuning.check(config)
+# Each Flink configuration is a system of its own: "Flink" as installed, "Flink nexmark", …
 FLINKS = ["Flink" if c == "default" else f"Flink {c}" for c in FLINK_CONFIGS]
 SYSTEMS = ["Runnel"] + FLINKS
 os.makedirs(args.work, exist_ok=True)

@@ -8,34 +8,24 @@ post_views (views and distinct viewers, a viewer being the user or else the sess
 30-minute session windows per visitor (events, post views, distinct posts). Results are
 printed by Flink's print sink, one row per line, for compare.py to parse.
 
-Usage: python creator_replay_flink.py EVENTS.ndjson PARALLELISM [default|tuned]
-
-"default" runs Flink as installed. "tuned" adds the table settings of the Nexmark benchmark's
-Flink configuration (nexmark-flink's conf: mini-batches of up to 50,000 rows or 2 s, and
-split distinct aggregation) and object reuse between chained operators, which is what a
-Flink user tuning this job for throughput would set first. The state backend stays the
-default heap one, which is faster than the Nexmark configuration's RocksDB and keeps
-state in memory as Runnel does.
+Usage: python creator_replay_flink.py EVENTS.ndjson PARALLELISM [default|object-reuse|nexmark]
+(the Flink configuration: see flink_tuning.py).
 """
 import sys
 
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
+import flink_tuning
+
 path, parallelism = sys.argv[1], int(sys.argv[2])
 tuning = sys.argv[3] if len(sys.argv) > 3 else "default"
-if tuning not in ("default", "tuned"):
-    sys.exit(f"unknown configuration {tuning!r}: default or tuned")
+flink_tuning.check(tuning)
 env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
 config = env.get_config()
 config.set("parallelism.default", str(parallelism))
 config.set("pipeline.name", "creator-replay")
 config.set("table.local-time-zone", "UTC")
-if tuning == "tuned":
-    config.set("table.exec.mini-batch.enabled", "true")
-    config.set("table.exec.mini-batch.allow-latency", "2 s")
-    config.set("table.exec.mini-batch.size", "50000")
-    config.set("table.optimizer.distinct-agg.split.enabled", "true")
-    config.set("pipeline.object-reuse", "true")
+flink_tuning.apply(config, tuning)
 
 env.execute_sql(f"""
 CREATE TABLE raw_events (

@@ -5,12 +5,14 @@ checks on a smaller file that both engines' results are the same (Flink's print 
 against Runnel's results file, as multisets of normalized rows), and times both on the
 larger file with a blackhole sink, runs alternating: events/s, CPU seconds of the process
 tree and events per CPU-second. Writes a Markdown table into results/ (not committed).
-q12 (processing-time windows) has no comparable results and is left out.
+q12 (processing-time windows) has no comparable results and is left out. `--flink-config
+nexmark` runs Flink with the Nexmark benchmark's own table settings (see flink_tuning.py).
 
 Run through Benchmarks/flink/run-nexmark.sh, which prepares the virtual environment.
 """
 import argparse, collections, datetime, importlib.metadata, os, statistics, subprocess, sys
 
+import flink_tuning
 from measure import ROOT, measure, print_sink_rows, runnel_binary, to_millis, warm_page_cache
 
 parser = argparse.ArgumentParser()
@@ -21,7 +23,9 @@ parser.add_argument("--runs", type=int, default=1, help="timed runs of each engi
 parser.add_argument("--parallelism", type=int, default=2)
 parser.add_argument("--work", default="/tmp/runnel-vs-flink-nexmark")
 parser.add_argument("--results", default=os.path.join(ROOT, "results"))
+parser.add_argument("--flink-config", default="default", help="Flink's configuration: default, object-reuse or nexmark (see flink_tuning.py)")
 args = parser.parse_args()
+flink_tuning.check(args.flink_config)
 os.makedirs(args.work, exist_ok=True)
 os.makedirs(args.results, exist_ok=True)
 NEXMARK = runnel_binary("runnel-nexmark")
@@ -46,7 +50,7 @@ def runnel(query, events, results=None):
 def flink(query, events, sink, output=os.devnull):
     warm_page_cache(events)
     with open(output, "w") as f:
-        return measure([sys.executable, FLINK_JOB, events, query, str(args.parallelism), sink], f)
+        return measure([sys.executable, FLINK_JOB, events, query, str(args.parallelism), sink, args.flink_config], f)
 
 
 def normalized_flink(query, path):
@@ -108,7 +112,8 @@ for query in args.queries.split(","):
         rows.append((query, name, statistics.median(walls), min(walls), max(walls), statistics.median(cpus), same))
 
 stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-lines = [f"Nexmark, Runnel vs Flink {importlib.metadata.version('apache-flink')} (Flink SQL), both reading the same "
+configuration = "" if args.flink_config == "default" else f", {args.flink_config} configuration"
+lines = [f"Nexmark, Runnel vs Flink {importlib.metadata.version('apache-flink')} (Flink SQL{configuration}), both reading the same "
          f"{args.events:,} events from NDJSON, parallelism {args.parallelism}, {args.runs} run(s) each, {stamp}; "
          f"results checked on {args.check_events:,} events", "",
          "| query | engine | wall s, median (min–max) | events/s | events/s without Flink's start-up | CPU s | events per CPU-second | results identical |",

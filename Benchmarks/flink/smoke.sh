@@ -9,5 +9,5 @@ source Benchmarks/flink/venv.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export RUNNEL_BIN="$PWD/.build/debug"
-"$venv/bin/python" Benchmarks/flink/compare.py --sizes 2000 --runs 1 --flink-configs default,tuned --work "$work/replay" --results "$work/results"
+"$venv/bin/python" Benchmarks/flink/compare.py --sizes 2000 --runs 1 --flink-configs default,nexmark --work "$work/replay" --results "$work/results"
 "$venv/bin/python" Benchmarks/flink/nexmark_compare.py --check-events 5000 --events 5000 --runs 1 --work "$work/nexmark" --results "$work/results"
