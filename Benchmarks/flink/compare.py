@@ -5,13 +5,13 @@ of the tree, and Flink's fixed start-up cost (a run on a tiny input). Writes a M
 table and a PNG chart into results/ (not committed).
 
 `--flink-configs default,object-reuse,nexmark` runs Flink in each of these configurations
-(see flink_tuning.py), each as a system of its own in the same alternation.
+(see flink_configurations.py), each as a system of its own in the same rotation.
 
 Run through Benchmarks/flink/run.sh, which prepares the virtual environment.
 """
 import argparse, datetime, importlib.metadata, json, os, statistics, subprocess, sys, time
 
-import flink_tuning
+from flink_configurations import CONFIGURATIONS
 from measure import ROOT, measure, print_sink_rows, runnel_binary, to_millis, warm_page_cache
 
 parser = argparse.ArgumentParser()
@@ -22,11 +22,14 @@ parser.add_argument("--seed", type=int, default=42)
 parser.add_argument("--work", default="/tmp/runnel-vs-flink")
 parser.add_argument("--results", default=os.path.join(ROOT, "results"))
 parser.add_argument("--flink-configs", default="default",
-                    help="Flink configurations to run (default, object-reuse, nexmark), comma-separated; see flink_tuning.py")
+                    help=f"Flink configurations to run ({', '.join(CONFIGURATIONS)}), comma-separated; see flink_configurations.py")
 args = parser.parse_args()
 FLINK_CONFIGS = args.flink_configs.split(",")
 for config in FLINK_CONFIGS:
-    flink_tuning.check(config)
+    if config not in CONFIGURATIONS:
+        sys.exit(f"unknown Flink configuration {config!r}: {', '.join(CONFIGURATIONS)}")
+if len(set(FLINK_CONFIGS)) != len(FLINK_CONFIGS):
+    sys.exit("each Flink configuration may be named once")
 # Each Flink configuration is a system of its own: "Flink" as installed, "Flink nexmark", …
 FLINKS = ["Flink" if c == "default" else f"Flink {c}" for c in FLINK_CONFIGS]
 SYSTEMS = ["Runnel"] + FLINKS
@@ -101,19 +104,19 @@ for size in [int(s) for s in args.sizes.split(",")]:
             cached = f", input {resident:.0%} cached before warming" if resident is not None else ""
             print(f"{size} events, {name}: {wall:.2f} s wall, {cpu:.1f} s CPU, {peak / 2**20:.0f} MiB peak{cached}", flush=True)
     r_views, r_sessions = runnel_results(output_path("Runnel", size))
-    same = True
+    # Whether each Flink configuration's results are Runnel's (Runnel's row: all of them).
+    agrees = {}
     for flink in FLINKS:
         f_views, f_sessions = flink_results(output_path(flink, size))
-        agrees = r_views == f_views and r_sessions == f_sessions
-        same = same and agrees
+        agrees[flink] = r_views == f_views and r_sessions == f_sessions
         print(f"{size} events: post views {len(r_views)} (Runnel) / {len(f_views)} ({flink}), sessions {len(r_sessions)} / "
-              f"{len(f_sessions)}; identical: {agrees}", flush=True)
-        if not agrees:
+              f"{len(f_sessions)}; identical: {agrees[flink]}", flush=True)
+        if not agrees[flink]:
             for label, a, b in [("post views", r_views, f_views), ("sessions", r_sessions, f_sessions)]:
                 print(f"  {label} only in Runnel: {sorted(a - b)[:3]}; only in {flink}: {sorted(b - a)[:3]}")
-        # The machine's speed drifts over minutes, so the ratio of each alternating pair (the
-        # two runs made next to each other) says more than a ratio of medians taken over the
-        # series.
+        # The machine's speed drifts over minutes, so the ratio of the two runs of each round
+        # (made within minutes of each other; with two systems, next to each other) says more
+        # than a ratio of medians taken over the series.
         pairs = sorted(f[0] / r[0] for r, f in zip(measured["Runnel"], measured[flink]))
         pair_ratios[(size, flink)] = (statistics.median(pairs), pairs[0], pairs[-1])
     for name in SYSTEMS:
@@ -122,7 +125,8 @@ for size in [int(s) for s in args.sizes.split(",")]:
         peaks = [m[2] for m in measured[name]]
         rows.append({"size": size, "system": name, "wall": statistics.median(walls), "wall_min": min(walls), "wall_max": max(walls),
                      "events_per_s": size / statistics.median(walls), "cpu": statistics.median(cpus),
-                     "per_cpu_s": size / statistics.median(cpus), "peak_mib": max(peaks) / 2**20, "identical": same})
+                     "per_cpu_s": size / statistics.median(cpus), "peak_mib": max(peaks) / 2**20,
+                     "identical": agrees[name] if name in agrees else all(agrees.values())})
 
 stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 configs = "" if FLINK_CONFIGS == ["default"] else f" in configurations {', '.join(FLINK_CONFIGS)}"
@@ -144,9 +148,9 @@ for size in sorted({r["size"] for r in rows}):
         lines.append(f"{size:,} events: Runnel/{name} events/s {runnel['events_per_s'] / flink['events_per_s']:.1f}× "
                      f"({runnel['events_per_s'] / flink_net:.1f}× against {name} without its start-up), "
                      f"events per CPU-second {runnel['per_cpu_s'] / flink['per_cpu_s']:.1f}×; "
-                     f"events/s per alternating pair {median:.1f}× ({low:.1f}–{high:.1f}×)")
+                     f"events/s per {'alternating pair' if len(SYSTEMS) == 2 else 'round of runs'} {median:.1f}× ({low:.1f}–{high:.1f}×)")
 lines.append("")
-lines.append(f"Flink's fixed start-up cost (100 events): {startup:.1f} s wall.")
+lines.append(f"Flink's fixed start-up cost (100 events, as installed): {startup:.1f} s wall.")
 table = "\n".join(lines)
 print(table)
 name = datetime.datetime.now(datetime.timezone.utc).strftime("flink-vs-runnel-%Y%m%d-%H%M")

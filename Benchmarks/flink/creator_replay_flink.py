@@ -9,23 +9,22 @@ post_views (views and distinct viewers, a viewer being the user or else the sess
 printed by Flink's print sink, one row per line, for compare.py to parse.
 
 Usage: python creator_replay_flink.py EVENTS.ndjson PARALLELISM [default|object-reuse|nexmark]
-(the Flink configuration: see flink_tuning.py).
+(the Flink configuration: see flink_configurations.py).
 """
 import sys
 
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
-import flink_tuning
+import flink_configurations
 
 path, parallelism = sys.argv[1], int(sys.argv[2])
-tuning = sys.argv[3] if len(sys.argv) > 3 else "default"
-flink_tuning.check(tuning)
+configuration = sys.argv[3] if len(sys.argv) > 3 else "default"
 env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
 config = env.get_config()
 config.set("parallelism.default", str(parallelism))
 config.set("pipeline.name", "creator-replay")
 config.set("table.local-time-zone", "UTC")
-flink_tuning.apply(config, tuning)
+flink_configurations.apply(config, configuration)
 
 env.execute_sql(f"""
 CREATE TABLE raw_events (

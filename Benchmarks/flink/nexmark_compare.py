@@ -6,13 +6,13 @@ against Runnel's results file, as multisets of normalized rows), and times both 
 larger file with a blackhole sink, runs alternating: events/s, CPU seconds of the process
 tree and events per CPU-second. Writes a Markdown table into results/ (not committed).
 q12 (processing-time windows) has no comparable results and is left out. `--flink-config
-nexmark` runs Flink with the Nexmark benchmark's own table settings (see flink_tuning.py).
+nexmark` runs Flink with the Nexmark benchmark's table settings (see flink_configurations.py).
 
 Run through Benchmarks/flink/run-nexmark.sh, which prepares the virtual environment.
 """
 import argparse, collections, datetime, importlib.metadata, os, statistics, subprocess, sys
 
-import flink_tuning
+from flink_configurations import CONFIGURATIONS
 from measure import ROOT, measure, print_sink_rows, runnel_binary, to_millis, warm_page_cache
 
 parser = argparse.ArgumentParser()
@@ -23,9 +23,9 @@ parser.add_argument("--runs", type=int, default=1, help="timed runs of each engi
 parser.add_argument("--parallelism", type=int, default=2)
 parser.add_argument("--work", default="/tmp/runnel-vs-flink-nexmark")
 parser.add_argument("--results", default=os.path.join(ROOT, "results"))
-parser.add_argument("--flink-config", default="default", help="Flink's configuration: default, object-reuse or nexmark (see flink_tuning.py)")
+parser.add_argument("--flink-config", default="default", choices=list(CONFIGURATIONS),
+                    help="Flink's configuration (see flink_configurations.py)")
 args = parser.parse_args()
-flink_tuning.check(args.flink_config)
 os.makedirs(args.work, exist_ok=True)
 os.makedirs(args.results, exist_ok=True)
 NEXMARK = runnel_binary("runnel-nexmark")

@@ -6,23 +6,22 @@ where the benchmark multiplies by 0.908), and q7 is a window join (see there). R
 to Flink's print sink (to compare with Runnel's) or to its blackhole sink (to time).
 
 Usage: python nexmark_flink.py EVENTS.ndjson QUERY PARALLELISM print|blackhole [default|object-reuse|nexmark]
-(the Flink configuration: see flink_tuning.py).
+(the Flink configuration: see flink_configurations.py).
 """
 import sys
 
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
-import flink_tuning
+import flink_configurations
 
 path, query, parallelism, sink = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-tuning = sys.argv[5] if len(sys.argv) > 5 else "default"
-flink_tuning.check(tuning)
+configuration = sys.argv[5] if len(sys.argv) > 5 else "default"
 env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
 config = env.get_config()
 config.set("parallelism.default", str(parallelism))
 config.set("table.local-time-zone", "UTC")
 config.set("pipeline.name", f"nexmark-{query}")
-flink_tuning.apply(config, tuning)
+flink_configurations.apply(config, configuration)
 
 env.execute_sql(f"""
 CREATE TABLE nexmark (
