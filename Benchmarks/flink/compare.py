@@ -11,6 +11,7 @@ Run through Benchmarks/flink/run.sh, which prepares the virtual environment.
 """
 import argparse, datetime, importlib.metadata, json, os, statistics, subprocess, sys, time
 
+import flink_configurations
 from flink_configurations import CONFIGURATIONS
 from measure import ROOT, measure, print_sink_rows, runnel_binary, to_millis, warm_page_cache
 
@@ -26,8 +27,7 @@ parser.add_argument("--flink-configs", default="default",
 args = parser.parse_args()
 FLINK_CONFIGS = args.flink_configs.split(",")
 for config in FLINK_CONFIGS:
-    if config not in CONFIGURATIONS:
-        sys.exit(f"unknown Flink configuration {config!r}: {', '.join(CONFIGURATIONS)}")
+    flink_configurations.check(config)
 if len(set(FLINK_CONFIGS)) != len(FLINK_CONFIGS):
     sys.exit("each Flink configuration may be named once")
 # Each Flink configuration is a system of its own: "Flink" as installed, "Flink nexmark", …

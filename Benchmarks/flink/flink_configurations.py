@@ -26,10 +26,14 @@ CONFIGURATIONS = {
 }
 
 
-def apply(config, name):
-    """Sets configuration `name` (a key of CONFIGURATIONS) on a PyFlink TableConfig; exits
-    with a message for an unknown name."""
+def check(name):
+    """Exits with a message unless `name` is a key of CONFIGURATIONS."""
     if name not in CONFIGURATIONS:
         raise SystemExit(f"unknown Flink configuration {name!r}: {', '.join(CONFIGURATIONS)}")
+
+
+def apply(config, name):
+    """Sets configuration `name` (see ``check``) on a PyFlink TableConfig."""
+    check(name)
     for key, value in CONFIGURATIONS[name].items():
         config.set(key, value)
