@@ -3,9 +3,13 @@ import RunnelJSON
 
 /// A bounded source over an NDJSON file, read in parallel (Flink's `FileSource`).
 ///
-/// The file is cut into blocks (``NDJSONStripeReader/defaultBlockSize``) dealt round-robin
-/// to the subtasks, so that parallel readers advance through the file, and through event
-/// time, together (see ``NDJSONStripeReader``). Each subtask reads its blocks in large
+/// The file is cut into blocks (``NDJSONStripeReader/defaultBlockSize``). In a running job
+/// the subtasks take them in file order from one queue, each the next block when it is done
+/// with one (as Flink's file source assigns splits on request; see ``NDJSONBlockQueue``), so
+/// that parallel readers advance through the file, and through event time, together, and a
+/// reader on a busier thread reads fewer blocks instead of holding up the end. Readers made
+/// outside a job (``createReader(subtask:parallelism:)``) take the blocks round-robin
+/// instead (see ``NDJSONStripeReader``). Each subtask reads its blocks in large
 /// chunks and decodes lines in place, without a per-line allocation, with exact line
 /// numbers. A reader's ``Reader/position`` (block, byte offset and line number of the next
 /// line) is what a checkpoint records to replay from.
@@ -36,6 +40,17 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
     public func createReader(subtask: Int, parallelism: Int) throws -> Reader {
         let stripe = try NDJSONStripeReader(path: path, stripe: subtask, of: parallelism, blockSize: blockSize, chunkSize: chunkSize)
         return Reader(file: stripe, decoder: makeDecoder(), linesPerSecond: linesPerSecond.map { $0 / Double(parallelism) })
+    }
+
+    /// The reader of one subtask of a running job: with more than one, the readers share a
+    /// queue of the file's blocks. (One reader reads the file as one range.)
+    public func createReader(subtask: Int, parallelism: Int, shared: SharedStepState) throws -> Reader {
+        guard parallelism > 1 else { return try createReader(subtask: subtask, parallelism: parallelism) }
+        let (path, blockSize) = (self.path, self.blockSize)
+        let queue = try shared.value { try NDJSONBlockQueue(path: path, blockSize: blockSize, readers: parallelism) }
+        let file = try NDJSONStripeReader(path: path, reader: subtask, of: parallelism, blockSize: blockSize,
+                                          chunkSize: chunkSize, queue: queue)
+        return Reader(file: file, decoder: makeDecoder(), linesPerSecond: linesPerSecond.map { $0 / Double(parallelism) })
     }
 
     /// Reads and decodes one split.
@@ -76,7 +91,15 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
         /// What is left to read (``NDJSONStripeReader/remainingWork``): the current block from
         /// the next unread line, then the reader's later blocks.
         public func checkpointPosition() throws -> (payload: [UInt8], summary: String) {
-            let work = file.remainingWork
+            encode(file.remainingWork)
+        }
+
+        public func checkpointPosition(checkpointID: Int64) throws -> (payload: [UInt8], summary: String) {
+            encode(file.checkpointWork(epoch: checkpointID))
+        }
+
+        /// A checkpoint's record of `work` (with a summary of where it starts).
+        private func encode(_ work: [NDJSONStripeReader.WorkItem]) -> (payload: [UInt8], summary: String) {
             var writer = BinaryWriter()
             writer.writeVarUInt(UInt64(work.count))
             for item in work {
@@ -89,7 +112,8 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
                     writer.writeByte(0)
                 }
             }
-            guard let first = work.first, let at = first.resume else { return (writer.bytes, "finished") }
+            guard let first = work.first else { return (writer.bytes, "finished") }
+            guard let at = first.resume else { return (writer.bytes, "\(work.count) blocks from block \(first.block)") }
             return (writer.bytes, "block \(first.block), byte \(at.offset), line \(at.lineNumber), \(work.count - 1) blocks after")
         }
 
@@ -115,6 +139,12 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
                 }
                 states.append(items)
             }
+            if let queue = file.shared {
+                // Readers that share a queue restore it once, with everything every reader
+                // recorded; each then takes blocks from it as in a fresh run.
+                queue.restore(states.flatMap { $0 })
+                return
+            }
             let mine = NDJSONStripeReader.work(forStripe: file.stripe, of: file.stripes, from: states)
             file = try NDJSONStripeReader(path: file.path, stripe: file.stripe, of: file.stripes, blockSize: file.blockSize,
                                           chunkSize: file.chunkSize, work: mine)
@@ -134,6 +164,7 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
             }
             linesRead += n
             if rateLimited { linesSinceRateStart += n }
+            if file.isWaiting { return .waiting(retryAfterMilliseconds: 1) }
             return n < limit || file.isFinished ? .finished : .more
         }
     }

@@ -19,6 +19,12 @@ import Darwin
 /// stripes); they are counted over those bytes, in read-only mappings of the file (see
 /// `NewlineCounter`). With one stripe the file is read as one range and nothing is counted.
 ///
+/// Readers of one job share an ``NDJSONBlockQueue`` instead
+/// (``init(path:reader:of:blockSize:chunkSize:queue:)``): each takes the next unread block
+/// when it is done with one, so a reader on a busier thread reads fewer blocks rather than
+/// holding up the end of the job. Blocks are still read with the same range semantics and
+/// numbered the same way.
+///
 /// One reader is used by one thread at a time; it is not `Sendable`.
 public final class NDJSONStripeReader {
     /// Where a stripe reader is: the block being read and the next unread line in it.
@@ -70,6 +76,11 @@ public final class NDJSONStripeReader {
     /// The blocks after the current one, when the reader was given an explicit list
     /// (restored, possibly at another parallelism); nil for the stripe's blocks in order.
     private var queue: [WorkItem]?
+    /// The queue this reader takes its blocks from, when it shares one with other readers.
+    public let shared: NDJSONBlockQueue?
+    /// Whether the reader holds a block of the shared queue (false before its first and
+    /// while it waits for the next).
+    private var holdsBlock = true
 
     /// Opens stripe `stripe` of `stripes` of the file at `path`, at its first line.
     public convenience init(path: String, stripe: Int, of stripes: Int, blockSize: Int64 = defaultBlockSize,
@@ -102,6 +113,7 @@ public final class NDJSONStripeReader {
         self.blockSize = blockSize
         self.chunkSize = chunkSize
         self.block = position.block
+        shared = nil
         counter = try NewlineCounter(path: path)
         reader = try NDJSONFileReader(path: path, range: Self.range(of: position.block, stripes: stripes, blockSize: blockSize),
                                       resumeAt: position.line.offset, lineNumber: position.line.lineNumber,
@@ -120,6 +132,7 @@ public final class NDJSONStripeReader {
         self.stripes = stripes
         self.blockSize = blockSize
         self.chunkSize = chunkSize
+        shared = nil
         counter = try NewlineCounter(path: path)
         var items = work.sorted { $0.block < $1.block }
         let first = items.isEmpty ? WorkItem(block: Int(counter.size / blockSize) + 1) : items.removeFirst()
@@ -137,6 +150,27 @@ public final class NDJSONStripeReader {
                                       chunkSize: chunkSize)
     }
 
+    /// Opens reader `reader` of `readers` that take their blocks from `queue` (shared by
+    /// them all); it takes its first block when first asked for lines.
+    public init(path: String, reader: Int, of readers: Int, blockSize: Int64 = defaultBlockSize,
+                chunkSize: Int = NDJSONFileReader.defaultChunkSize, queue: NDJSONBlockQueue) throws {
+        precondition(readers >= 1 && reader >= 0 && reader < readers, "reader out of range")
+        precondition(queue.readers == readers, "the queue serves another number of readers")
+        precondition(blockSize > 0, "blockSize must be positive")
+        self.path = path
+        self.stripe = reader
+        self.stripes = readers
+        self.blockSize = blockSize
+        self.chunkSize = chunkSize
+        shared = queue
+        block = 0
+        holdsBlock = false
+        counter = try NewlineCounter(path: path)
+        // An empty range, finished at once: the first call takes a block, and lines are
+        // numbered from the start of the file.
+        self.reader = try NDJSONFileReader(path: path, range: 0..<0, resumeAt: 0, lineNumber: 1, chunkSize: chunkSize)
+    }
+
     /// The blocks of `states` (the work lists of every reader of an earlier run, see
     /// ``remainingWork``) that stripe `stripe` of `stripes` reads: block `b` goes to stripe
     /// `b mod stripes`, as in a fresh run.
@@ -147,6 +181,7 @@ public final class NDJSONStripeReader {
     /// What is left to read: the current block from the next unread line, then every later
     /// block of this reader. A checkpoint records it; any number of readers can take it over.
     public var remainingWork: [WorkItem] {
+        if let shared { return sharedWork(shared, epoch: nil) }
         guard !isFinished else { return [] }
         let position = reader.position
         let blockCount = Int((counter.size + blockSize - 1) / blockSize)
@@ -161,6 +196,27 @@ public final class NDJSONStripeReader {
                 work.append(WorkItem(block: next))
                 next += step
             }
+        }
+        return work
+    }
+
+    /// What a checkpoint records of this reader: ``remainingWork``. A reader that shares a
+    /// queue also reports `epoch` (the checkpoint's id) to it, which holds back hand-outs
+    /// until every reader has reported (see ``NDJSONBlockQueue``).
+    public func checkpointWork(epoch: Int64) -> [WorkItem] {
+        guard let shared else { return remainingWork }
+        return sharedWork(shared, epoch: epoch)
+    }
+
+    /// The block being read (from the next unread line), then this reader's share of the
+    /// shared queue.
+    private func sharedWork(_ shared: NDJSONBlockQueue, epoch: Int64?) -> [WorkItem] {
+        var work: [WorkItem] = []
+        if holdsBlock && !reader.isFinished { work.append(WorkItem(block: block, resume: reader.position)) }
+        if let epoch {
+            work += shared.snapshot(reader: stripe, epoch: epoch)
+        } else {
+            work += shared.pending.filter { $0.block % stripes == stripe }
         }
         return work
     }
@@ -187,15 +243,23 @@ public final class NDJSONStripeReader {
     /// True once no line is left in the stripe.
     public private(set) var isFinished = false
 
+    /// True when the reader shares a queue, is done with its block, and the queue told it
+    /// to wait for the next (a checkpoint is part-way through the readers): ask again shortly.
+    public private(set) var isWaiting = false
+
     /// Calls `body` with up to `maxLines` lines of the stripe, moving on to the stripe's
-    /// next block as each one ends; returns how many it handled (0 when the stripe is done).
-    /// Each line is valid only during its call of `body`.
+    /// next block as each one ends; returns how many it handled (0 when the stripe is done,
+    /// or while ``isWaiting``). Each line is valid only during its call of `body`.
     @discardableResult
     public func readLines(upTo maxLines: Int, _ body: (NDJSONLine) throws -> Void) throws -> Int {
         var handled = 0
         while handled < maxLines && !isFinished {
+            if reader.isFinished {
+                try advance()
+                if isWaiting { break }
+                continue
+            }
             handled += try reader.readLines(upTo: maxLines - handled, body)
-            if reader.isFinished { try advance() }
         }
         return handled
     }
@@ -203,6 +267,10 @@ public final class NDJSONStripeReader {
     /// Moves to the stripe's next block, counting the lines of the blocks in between.
     private func advance() throws {
         let end = reader.position
+        if let shared {
+            try advanceInShared(shared, from: end)
+            return
+        }
         if queue != nil {
             try advanceInQueue(from: end)
             return
@@ -221,6 +289,23 @@ public final class NDJSONStripeReader {
         reader.restart(range: nextRange, at: start, lineNumber: end.lineNumber + skipped)
     }
 
+    /// Moves to the next block the shared queue hands out, if it hands one out now.
+    private func advanceInShared(_ shared: NDJSONBlockQueue, from end: NDJSONPosition) throws {
+        switch shared.take(reader: stripe) {
+        case .empty:
+            isWaiting = false
+            holdsBlock = false
+            isFinished = true
+        case .wait:
+            isWaiting = true
+            holdsBlock = false
+        case .item(let next):
+            isWaiting = false
+            try open(next, after: end)
+            holdsBlock = true
+        }
+    }
+
     /// Moves to the next block of an explicit list.
     private func advanceInQueue(from end: NDJSONPosition) throws {
         guard var items = queue, !items.isEmpty else {
@@ -229,6 +314,13 @@ public final class NDJSONStripeReader {
         }
         let next = items.removeFirst()
         queue = items
+        try open(next, after: end)
+    }
+
+    /// Starts reading block `next`, numbering its lines on from `end` (the end of the block
+    /// this reader read last, or the start of the file): the lines in between, read by
+    /// other readers, are counted.
+    private func open(_ next: WorkItem, after end: NDJSONPosition) throws {
         let range = Self.blockRange(next.block, blockSize: blockSize)
         let start: NDJSONPosition
         if let resume = next.resume {

@@ -105,5 +105,120 @@ struct NDJSONStripeReaderTests {
             }
         }
     }
-}
 
+    // MARK: Readers sharing a queue
+
+    func sharedReaders(path: String, readers: Int, blockSize: Int64, queue: NDJSONBlockQueue? = nil) throws -> [NDJSONStripeReader] {
+        let queue = try queue ?? NDJSONBlockQueue(path: path, blockSize: blockSize, readers: readers)
+        return try (0..<readers).map {
+            try NDJSONStripeReader(path: path, reader: $0, of: readers, blockSize: blockSize, chunkSize: 128, queue: queue)
+        }
+    }
+
+    func expected(_ line: NDJSONLine) -> ExpectedLine {
+        ExpectedLine(bytes: Array(line.bytes), offset: line.offset, lineNumber: line.lineNumber)
+    }
+
+    @Test("readers sharing a queue yield every line once, with exact numbers, however their reads interleave")
+    func sharedReadersTileTheFile() throws {
+        var random = SeededGenerator(seed: 71)
+        for round in 0..<3 {
+            let content = randomContent(lines: 250, maxLength: 120, finalNewline: round != 1, using: &random)
+            let file = try TemporaryFile(contents: content)
+            let all = ExpectedLine.lines(of: content)
+            for readers in [2, 3, 5] {
+                for blockSize: Int64 in [1, 7, 64, 500, 4096] {
+                    let group = try sharedReaders(path: file.path, readers: readers, blockSize: blockSize)
+                    var perReader = Array(repeating: [ExpectedLine](), count: readers)
+                    while !group.allSatisfy(\.isFinished) {
+                        let k = Int.random(in: 0..<readers, using: &random)
+                        _ = try group[k].readLines(upTo: Int.random(in: 1...20, using: &random)) { perReader[k].append(expected($0)) }
+                        #expect(!group[k].isWaiting, "no checkpoint is under way")
+                    }
+                    #expect(perReader.flatMap { $0 }.sorted { $0.offset < $1.offset } == all, "\(readers) readers, blocks of \(blockSize)")
+                    for lines in perReader { #expect(lines.map(\.offset) == lines.map(\.offset).sorted()) }
+                }
+            }
+        }
+    }
+
+    @Test("a checkpoint taken part-way through shared readers restores, at any parallelism, to exactly the unread lines")
+    func sharedReadersCheckpoint() throws {
+        var random = SeededGenerator(seed: 97)
+        let content = randomContent(lines: 300, maxLength: 90, finalNewline: true, using: &random)
+        let file = try TemporaryFile(contents: content)
+        let all = ExpectedLine.lines(of: content)
+        var waits = 0
+        for trial in 0..<60 {
+            let readers = 2 + trial % 3
+            let blockSize: Int64 = [37, 200, 700][trial % 3]
+            let group = try sharedReaders(path: file.path, readers: readers, blockSize: blockSize)
+            var before: [ExpectedLine] = []
+            func readSome(_ k: Int, into lines: inout [ExpectedLine]) throws {
+                _ = try group[k].readLines(upTo: Int.random(in: 1...15, using: &random)) { lines.append(expected($0)) }
+                if group[k].isWaiting { waits += 1 }
+            }
+            // Read a while, then take checkpoint `epoch`: the readers report one by one, in any
+            // order, reading (and asking for blocks) in between. A reader's lines count as
+            // before the checkpoint until it has reported.
+            var reported = Set<Int>()
+            var states = Array(repeating: [NDJSONStripeReader.WorkItem](), count: readers)
+            var after: [ExpectedLine] = []
+            for _ in 0..<Int.random(in: 0...40, using: &random) {
+                try readSome(Int.random(in: 0..<readers, using: &random), into: &before)
+            }
+            let epoch = Int64(trial + 1)
+            while reported.count < readers {
+                let k = Int.random(in: 0..<readers, using: &random)
+                if !reported.contains(k) && Bool.random(using: &random) {
+                    states[k] = group[k].checkpointWork(epoch: epoch)
+                    reported.insert(k)
+                } else if reported.contains(k) {
+                    try readSome(k, into: &after)
+                } else {
+                    try readSome(k, into: &before)
+                }
+            }
+            // Lines read after the checkpoint are lost in the crash; restore and read the rest.
+            let restoredReaders = 1 + Int.random(in: 0..<4, using: &random)
+            var rest: [ExpectedLine] = []
+            if restoredReaders == 1 {
+                let reader = try NDJSONStripeReader(path: file.path, stripe: 0, of: 1, blockSize: blockSize, chunkSize: 128,
+                                                    work: NDJSONStripeReader.work(forStripe: 0, of: 1, from: states))
+                while try reader.readLines(upTo: 17, { rest.append(expected($0)) }) > 0 {}
+            } else {
+                let queue = NDJSONBlockQueue(blocks: 0, readers: restoredReaders)
+                queue.restore(states.flatMap { $0 })
+                let restored = try sharedReaders(path: file.path, readers: restoredReaders, blockSize: blockSize, queue: queue)
+                while !restored.allSatisfy(\.isFinished) {
+                    let k = Int.random(in: 0..<restoredReaders, using: &random)
+                    _ = try restored[k].readLines(upTo: Int.random(in: 1...20, using: &random)) { rest.append(expected($0)) }
+                }
+            }
+            #expect((before + rest).sorted { $0.offset < $1.offset } == all,
+                    "trial \(trial): \(readers) readers → \(restoredReaders), \(before.count) lines before, \(after.count) after")
+        }
+        #expect(waits > 0, "some reader asked for a block while the checkpoint was part-way through")
+    }
+
+    @Test("work recorded by readers dealt fixed stripes restores into a shared queue")
+    func stripesRestoreIntoSharedQueue() throws {
+        var random = SeededGenerator(seed: 13)
+        let content = randomContent(lines: 200, maxLength: 100, finalNewline: false, using: &random)
+        let file = try TemporaryFile(contents: content)
+        var seen: [ExpectedLine] = []
+        var states: [[NDJSONStripeReader.WorkItem]] = []
+        for k in 0..<3 {
+            let reader = try NDJSONStripeReader(path: file.path, stripe: k, of: 3, blockSize: 300, chunkSize: 128)
+            _ = try reader.readLines(upTo: 11 * (k + 1)) { seen.append(expected($0)) }
+            states.append(reader.remainingWork)
+        }
+        let queue = NDJSONBlockQueue(blocks: 0, readers: 2)
+        queue.restore(states.flatMap { $0 })
+        let group = try sharedReaders(path: file.path, readers: 2, blockSize: 300, queue: queue)
+        while !group.allSatisfy(\.isFinished) {
+            for reader in group { _ = try reader.readLines(upTo: 9) { seen.append(expected($0)) } }
+        }
+        #expect(seen.sorted { $0.offset < $1.offset } == ExpectedLine.lines(of: content))
+    }
+}

@@ -10,6 +10,19 @@ public protocol Source: Sendable {
 
     /// Creates the reader of one subtask.
     func createReader(subtask: Int, parallelism: Int) throws -> Reader
+
+    /// Creates the reader of one subtask of a running job, whose readers can coordinate
+    /// through `shared` (one per step and run, see ``SharedStepState``): a file source
+    /// hands out its blocks from a queue there, to whichever reader is ready first. The
+    /// default calls ``createReader(subtask:parallelism:)``.
+    func createReader(subtask: Int, parallelism: Int, shared: SharedStepState) throws -> Reader
+}
+
+extension Source {
+    /// Default: readers that do not coordinate.
+    public func createReader(subtask: Int, parallelism: Int, shared: SharedStepState) throws -> Reader {
+        try createReader(subtask: subtask, parallelism: parallelism)
+    }
 }
 
 /// What a reader reports after a read.
@@ -39,6 +52,12 @@ public protocol SourceReader: AnyObject {
     /// that cannot replay cannot take part in exactly-once checkpoints.
     func checkpointPosition() throws -> (payload: [UInt8], summary: String)
 
+    /// The reader's position for checkpoint `checkpointID` (0 for the parts a finished
+    /// reader contributes to later checkpoints). Readers that coordinate (see
+    /// ``Source/createReader(subtask:parallelism:shared:)``) need to know which checkpoint
+    /// they report; the default calls ``checkpointPosition()``.
+    func checkpointPosition(checkpointID: Int64) throws -> (payload: [UInt8], summary: String)
+
     /// Before the reader reads: takes over its share of what the readers of an earlier run
     /// recorded (``checkpointPosition()`` of every subtask of that run, at its
     /// parallelism). The default throws.
@@ -48,6 +67,11 @@ public protocol SourceReader: AnyObject {
 extension SourceReader {
     /// Default: nothing to release.
     public func close() {}
+
+    /// Default: ``checkpointPosition()``.
+    public func checkpointPosition(checkpointID: Int64) throws -> (payload: [UInt8], summary: String) {
+        try checkpointPosition()
+    }
 
     /// Default: the reader cannot replay.
     public func checkpointPosition() throws -> (payload: [UInt8], summary: String) {

@@ -77,6 +77,7 @@ public final class ExecutionPlan {
         }
 
         // 3. Instantiate per subtask.
+        let sharedOf = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, SharedStepState()) })
         var tasks: [StreamTask] = []
         for subtask in 0..<parallelism {
             var taskOfGroup: [Int: StreamTask] = [:]
@@ -109,7 +110,8 @@ public final class ExecutionPlan {
                     onCheckpointComplete: { [weak task] action in task?.completionActions.append(action) },
                     restored: options.restored.map { RestoredStepState(checkpointID: $0.checkpointID, parallelism: $0.parallelism,
                                                                          parts: $0.parts[node.name] ?? [],
-                                                                         earlierParts: $0.earlierParts.compactMapValues { $0[node.name] }) })
+                                                                         earlierParts: $0.earlierParts.compactMapValues { $0[node.name] }) },
+                    shared: sharedOf[node.id]!)
                 let emitter = node.makeEmitter?(metrics.counter("records_out", operator: node.name))
                 if let emitter { emitters[node.id] = emitter }
                 switch node.role {

@@ -38,6 +38,8 @@ public struct OperatorSetup {
     /// When the job is restored from a checkpoint: this step's parts in it (from every
     /// subtask of the earlier run). Nil on a fresh start.
     public let restored: RestoredStepState?
+    /// What the step's subtasks share in this run (one object for all of them).
+    public let shared: SharedStepState
 
     /// The key groups this subtask owns.
     public var keyGroups: Range<Int> { assignment.keyGroups(ofSubtask: subtask) }

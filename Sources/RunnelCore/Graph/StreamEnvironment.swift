@@ -43,7 +43,7 @@ public final class StreamEnvironment {
         let node = addNode(name, role: .source)
         node.makeEmitter = { Emitter<S.Output>(recordsOut: $0) }
         node.makeSource = { setup, emitter in
-            let reader = try source.createReader(subtask: setup.subtask, parallelism: setup.parallelism)
+            let reader = try source.createReader(subtask: setup.subtask, parallelism: setup.parallelism, shared: setup.shared)
             let driver = SourceSplitDriver(reader: reader, strategy: watermarks, emitter: emitter as! Emitter<S.Output>)
             if let restored = setup.restored {
                 // A source part: a reader's position, then the watermark its split had sent.
@@ -62,7 +62,7 @@ public final class StreamEnvironment {
             }
             let (step, subtask) = (setup.name, setup.subtask)
             let part = { [unowned driver] (id: Int64) throws -> CheckpointPart in
-                let (position, summary) = try reader.checkpointPosition()
+                let (position, summary) = try reader.checkpointPosition(checkpointID: id)
                 var payload = BinaryWriter()
                 payload.writeBytes(position)
                 payload.writeVarInt(driver.lastWatermark)
