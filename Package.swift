@@ -309,7 +309,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RunnelRuntimeTests",
-            dependencies: ["RunnelRuntime", "RunnelCore", "RunnelOperators", "RunnelTesting"],
+            dependencies: ["RunnelRuntime", "RunnelCore", "RunnelOperators", "RunnelTesting", "RunnelCheckpoint", "RunnelJSON"],
             swiftSettings: strict
         ),
         .testTarget(
