@@ -11,8 +11,9 @@ import RunnelJSON
 /// outside a job (``createReader(subtask:parallelism:)``) take the blocks round-robin
 /// instead (see ``NDJSONStripeReader``). Each subtask reads its blocks in large
 /// chunks and decodes lines in place, without a per-line allocation, with exact line
-/// numbers. A reader's ``Reader/position`` (block, byte offset and line number of the next
-/// line) is what a checkpoint records to replay from.
+/// numbers. A checkpoint records, for each reader, its ``Reader/position`` (block, byte
+/// offset and line number of the next line) and the blocks it has yet to read (with a
+/// shared queue: its share of the blocks not yet handed out), to replay from.
 public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
     /// The file.
     public let path: String
@@ -20,7 +21,7 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
     public let makeDecoder: @Sendable () -> Decoder
     /// Bytes per read.
     public let chunkSize: Int
-    /// Bytes per block dealt to a subtask.
+    /// Bytes per block (the unit the readers take, or are dealt, and checkpoint).
     public let blockSize: Int64
     /// Lines per second over all subtasks, for demos and tests; nil for as fast as possible.
     public let linesPerSecond: Double?
@@ -89,13 +90,17 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
         public var position: NDJSONStripeReader.Position { file.position }
 
         /// What is left to read (``NDJSONStripeReader/remainingWork``): the current block from
-        /// the next unread line, then the reader's later blocks.
+        /// the next unread line, then the reader's later blocks (or its share of the shared
+        /// queue). For inspection: a checkpoint calls ``checkpointPosition(checkpointID:)``.
         public func checkpointPosition() throws -> (payload: [UInt8], summary: String) {
             encode(file.remainingWork)
         }
 
+        /// What is left to read, for checkpoint `checkpointID`: as ``checkpointPosition()``,
+        /// and a reader that shares a queue reports the checkpoint to it (see
+        /// ``NDJSONStripeReader/checkpointWork(checkpointID:)``).
         public func checkpointPosition(checkpointID: Int64) throws -> (payload: [UInt8], summary: String) {
-            encode(file.checkpointWork(epoch: checkpointID))
+            encode(file.checkpointWork(checkpointID: checkpointID))
         }
 
         /// A checkpoint's record of `work` (with a summary of where it starts).
@@ -117,8 +122,10 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
             return (writer.bytes, "block \(first.block), byte \(at.offset), line \(at.lineNumber), \(work.count - 1) blocks after")
         }
 
-        /// Takes over this stripe's share of the work the readers of an earlier run left
-        /// (at any parallelism: block `b` goes to stripe `b mod stripes`).
+        /// Takes over the work the readers of an earlier run left (at any parallelism):
+        /// readers that share a queue restore it once with all of it, and each then takes
+        /// blocks as in a fresh run; a reader on its own takes block `b` if
+        /// `b mod stripes` is its stripe.
         public func restore(from positions: [[UInt8]]) throws {
             var states: [[NDJSONStripeReader.WorkItem]] = []
             for payload in positions {
@@ -139,7 +146,7 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
                 }
                 states.append(items)
             }
-            if let queue = file.shared {
+            if let queue = file.blockQueue {
                 // Readers that share a queue restore it once, with everything every reader
                 // recorded; each then takes blocks from it as in a fresh run.
                 queue.restore(states.flatMap { $0 })

@@ -14,11 +14,15 @@ import Synchronization
 /// ## Checkpoints
 /// Every reader reports, for a checkpoint, the block it is in (with its position in it)
 /// and a share of the queue: the blocks `b` with `b % readers == reader`
-/// (``snapshot(reader:epoch:)``). The union of the reports is every unread line exactly
-/// once only if no block is handed out between the first and the last reader's report.
-/// So while the readers that are still reading have not all reported the same checkpoint
-/// (the same `epoch`), ``take(reader:)`` hands out nothing and answers ``Take/wait``; the
-/// reader tries again shortly, and by then its own report has usually been taken.
+/// (``snapshot(reader:checkpointID:)``). The union of the reports is every unread line
+/// exactly once only if no block is handed out between the first and the last reader's
+/// report. So while the readers have not all reported the same checkpoint,
+/// ``take(reader:)`` hands out nothing and answers ``Take/wait``; the reader tries again
+/// shortly (a source sleeps a millisecond), and by then the other readers have usually
+/// reported. Once every block is handed out, nothing depends on the reports any more.
+///
+/// Every reader must report every checkpoint that reaches it, once, with increasing ids; a
+/// report for any other purpose would hold back hand-outs until the others catch up.
 ///
 /// Thread safety: all methods may be called from any thread.
 public final class NDJSONBlockQueue: Sendable {
@@ -37,21 +41,12 @@ public final class NDJSONBlockQueue: Sendable {
         var items: [NDJSONStripeReader.WorkItem]
         var next = 0
         /// The last checkpoint each reader reported (0 before its first).
-        var epochs: [Int64]
-        /// Readers that were told ``Take/empty``: they take nothing more and do not hold
-        /// back hand-outs.
-        var done: [Bool]
+        var reported: [Int64]
         /// Whether the items were replaced by a restored checkpoint's (once per queue).
         var restored = false
 
-        var readersAgree: Bool {
-            var epoch: Int64?
-            for (r, e) in epochs.enumerated() where !done[r] {
-                if let epoch, epoch != e { return false }
-                epoch = e
-            }
-            return true
-        }
+        /// No checkpoint is part-way through the readers.
+        var readersAgree: Bool { reported.allSatisfy { $0 == reported[0] } }
     }
 
     /// The number of readers taking from the queue.
@@ -64,7 +59,7 @@ public final class NDJSONBlockQueue: Sendable {
         precondition(readers >= 1, "a queue needs a reader")
         self.readers = readers
         state = Mutex(State(items: (0..<blocks).map { NDJSONStripeReader.WorkItem(block: $0) },
-                            epochs: Array(repeating: 0, count: readers), done: Array(repeating: false, count: readers)))
+                            reported: Array(repeating: 0, count: readers)))
     }
 
     /// A queue of the blocks of the file at `path`, cut every `blockSize` bytes.
@@ -79,38 +74,37 @@ public final class NDJSONBlockQueue: Sendable {
     public func take(reader: Int) -> Take {
         precondition(reader >= 0 && reader < readers, "reader out of range")
         return state.withLock { s in
-            guard s.next < s.items.count else {
-                s.done[reader] = true
-                return .empty
-            }
+            guard s.next < s.items.count else { return .empty }
             guard s.readersAgree else { return .wait }
             s.next += 1
             return .item(s.items[s.next - 1])
         }
     }
 
-    /// Records that `reader` reports checkpoint `epoch` (a checkpoint id, increasing), and
-    /// returns its share of the blocks not yet handed out: those `b` with
-    /// `b % readers == reader`, in file order.
-    public func snapshot(reader: Int, epoch: Int64) -> [NDJSONStripeReader.WorkItem] {
+    /// Records that `reader` reports checkpoint `checkpointID` (ids increase), and returns
+    /// its share of the blocks not yet handed out: those `b` with `b % readers == reader`,
+    /// in file order.
+    public func snapshot(reader: Int, checkpointID: Int64) -> [NDJSONStripeReader.WorkItem] {
         precondition(reader >= 0 && reader < readers, "reader out of range")
         return state.withLock { s in
-            s.epochs[reader] = max(s.epochs[reader], epoch)
+            s.reported[reader] = max(s.reported[reader], checkpointID)
             return s.items[s.next...].filter { $0.block % readers == reader }
         }
     }
 
-    /// The blocks not yet handed out (for inspection; a checkpoint uses ``snapshot(reader:epoch:)``).
+    /// The blocks not yet handed out. (A checkpoint takes its shares through
+    /// ``snapshot(reader:checkpointID:)``, which holds back hand-outs until all have.)
     public var pending: [NDJSONStripeReader.WorkItem] {
         state.withLock { s in Array(s.items[s.next...]) }
     }
 
     /// Replaces the queue by what a checkpoint left to read (every reader's report, in any
-    /// order), unless a reader has already restored it or taken from it: every reader of a
-    /// restored run is given the same reports, and the first one restores for all.
+    /// order). Every reader of a restored run is given the same reports: the first call
+    /// restores for all, and later ones do nothing. Must come before the first hand-out.
     public func restore(_ items: [NDJSONStripeReader.WorkItem]) {
         state.withLock { s in
-            guard !s.restored, s.next == 0 else { return }
+            precondition(s.next == 0, "a block queue is restored before it hands anything out")
+            guard !s.restored else { return }
             s.items = items.sorted { $0.block < $1.block }
             s.restored = true
         }

@@ -75,9 +75,9 @@ public final class NDJSONStripeReader {
     private var block: Int
     /// The blocks after the current one, when the reader was given an explicit list
     /// (restored, possibly at another parallelism); nil for the stripe's blocks in order.
-    private var queue: [WorkItem]?
+    private var workList: [WorkItem]?
     /// The queue this reader takes its blocks from, when it shares one with other readers.
-    public let shared: NDJSONBlockQueue?
+    public let blockQueue: NDJSONBlockQueue?
     /// Whether the reader holds a block of the shared queue (false before its first and
     /// while it waits for the next).
     private var holdsBlock = true
@@ -113,7 +113,7 @@ public final class NDJSONStripeReader {
         self.blockSize = blockSize
         self.chunkSize = chunkSize
         self.block = position.block
-        shared = nil
+        blockQueue = nil
         counter = try NewlineCounter(path: path)
         reader = try NDJSONFileReader(path: path, range: Self.range(of: position.block, stripes: stripes, blockSize: blockSize),
                                       resumeAt: position.line.offset, lineNumber: position.line.lineNumber,
@@ -132,11 +132,11 @@ public final class NDJSONStripeReader {
         self.stripes = stripes
         self.blockSize = blockSize
         self.chunkSize = chunkSize
-        shared = nil
+        blockQueue = nil
         counter = try NewlineCounter(path: path)
         var items = work.sorted { $0.block < $1.block }
         let first = items.isEmpty ? WorkItem(block: Int(counter.size / blockSize) + 1) : items.removeFirst()
-        queue = items
+        workList = items
         block = first.block
         let range = Self.blockRange(first.block, blockSize: blockSize)
         let start: NDJSONPosition
@@ -162,7 +162,7 @@ public final class NDJSONStripeReader {
         self.stripes = readers
         self.blockSize = blockSize
         self.chunkSize = chunkSize
-        shared = queue
+        blockQueue = queue
         block = 0
         holdsBlock = false
         counter = try NewlineCounter(path: path)
@@ -179,16 +179,19 @@ public final class NDJSONStripeReader {
     }
 
     /// What is left to read: the current block from the next unread line, then every later
-    /// block of this reader. A checkpoint records it; any number of readers can take it over.
+    /// block of this reader (sharing a queue: its share of the blocks the queue has not
+    /// handed out, see ``NDJSONBlockQueue/snapshot(reader:checkpointID:)``). A checkpoint
+    /// records it, through ``checkpointWork(checkpointID:)``; any number of readers can
+    /// take it over.
     public var remainingWork: [WorkItem] {
-        if let shared { return sharedWork(shared, epoch: nil) }
+        if let blockQueue { return sharedWork(blockQueue, checkpointID: nil) }
         guard !isFinished else { return [] }
         let position = reader.position
         let blockCount = Int((counter.size + blockSize - 1) / blockSize)
-        let current = queue == nil && stripes == 1 ? Int(position.offset / blockSize) : block
+        let current = workList == nil && stripes == 1 ? Int(position.offset / blockSize) : block
         var work = [WorkItem(block: current, resume: position)]
-        if let queue {
-            work += queue
+        if let workList {
+            work += workList
         } else {
             let step = stripes
             var next = current + step
@@ -200,23 +203,24 @@ public final class NDJSONStripeReader {
         return work
     }
 
-    /// What a checkpoint records of this reader: ``remainingWork``. A reader that shares a
-    /// queue also reports `epoch` (the checkpoint's id) to it, which holds back hand-outs
-    /// until every reader has reported (see ``NDJSONBlockQueue``).
-    public func checkpointWork(epoch: Int64) -> [WorkItem] {
-        guard let shared else { return remainingWork }
-        return sharedWork(shared, epoch: epoch)
+    /// What checkpoint `checkpointID` records of this reader: ``remainingWork``. A reader
+    /// that shares a queue also reports the checkpoint to it, which holds back hand-outs
+    /// until every reader has reported (see ``NDJSONBlockQueue``): call this once per
+    /// checkpoint, and ``remainingWork`` for anything else.
+    public func checkpointWork(checkpointID: Int64) -> [WorkItem] {
+        guard let blockQueue else { return remainingWork }
+        return sharedWork(blockQueue, checkpointID: checkpointID)
     }
 
     /// The block being read (from the next unread line), then this reader's share of the
     /// shared queue.
-    private func sharedWork(_ shared: NDJSONBlockQueue, epoch: Int64?) -> [WorkItem] {
+    private func sharedWork(_ queue: NDJSONBlockQueue, checkpointID: Int64?) -> [WorkItem] {
         var work: [WorkItem] = []
         if holdsBlock && !reader.isFinished { work.append(WorkItem(block: block, resume: reader.position)) }
-        if let epoch {
-            work += shared.snapshot(reader: stripe, epoch: epoch)
+        if let checkpointID {
+            work += queue.snapshot(reader: stripe, checkpointID: checkpointID)
         } else {
-            work += shared.pending.filter { $0.block % stripes == stripe }
+            work += queue.pending.filter { $0.block % stripes == stripe }
         }
         return work
     }
@@ -240,7 +244,8 @@ public final class NDJSONStripeReader {
     /// Where the next unread line is.
     public var position: Position { Position(block: block, line: reader.position) }
 
-    /// True once no line is left in the stripe.
+    /// True once no line is left in the stripe (sharing a queue: once the queue has no block
+    /// left for this reader and its last block is read).
     public private(set) var isFinished = false
 
     /// True when the reader shares a queue, is done with its block, and the queue told it
@@ -267,11 +272,11 @@ public final class NDJSONStripeReader {
     /// Moves to the stripe's next block, counting the lines of the blocks in between.
     private func advance() throws {
         let end = reader.position
-        if let shared {
-            try advanceInShared(shared, from: end)
+        if let blockQueue {
+            try advanceInShared(blockQueue, from: end)
             return
         }
-        if queue != nil {
+        if workList != nil {
             try advanceInQueue(from: end)
             return
         }
@@ -308,12 +313,12 @@ public final class NDJSONStripeReader {
 
     /// Moves to the next block of an explicit list.
     private func advanceInQueue(from end: NDJSONPosition) throws {
-        guard var items = queue, !items.isEmpty else {
+        guard var items = workList, !items.isEmpty else {
             isFinished = true
             return
         }
         let next = items.removeFirst()
-        queue = items
+        workList = items
         try open(next, after: end)
     }
 

@@ -10,8 +10,9 @@ import Synchronization
 /// every task has answered, the parts are written on a background thread (never on a
 /// loop that processes records) and the checkpoint is committed. One checkpoint is in
 /// flight at a time; a checkpoint a task declines, or that fails to write, is aborted and
-/// the previous one stays the latest. Once a task finishes (bounded input), no more
-/// checkpoints are triggered.
+/// the previous one stays the latest. A task that finished (bounded input) takes no more
+/// barriers; checkpoints go on until every task has finished, recording what finished
+/// tasks contribute (a source's final position, a sink's files awaiting commit).
 ///
 /// Thread safety: acknowledgements arrive on the tasks' loops; state is behind a mutex.
 final class CheckpointCoordinator: CheckpointAcknowledger {

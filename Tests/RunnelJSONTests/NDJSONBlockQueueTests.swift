@@ -21,29 +21,29 @@ struct NDJSONBlockQueueTests {
     func waitsForEveryReport() {
         let queue = NDJSONBlockQueue(blocks: 6, readers: 3)
         #expect(blocks([queue.take(reader: 0)]) == [0])
-        _ = queue.snapshot(reader: 1, epoch: 7)
+        _ = queue.snapshot(reader: 1, checkpointID: 7)
         #expect(queue.take(reader: 0) == .wait)
         #expect(queue.take(reader: 1) == .wait)
-        _ = queue.snapshot(reader: 0, epoch: 7)
+        _ = queue.snapshot(reader: 0, checkpointID: 7)
         #expect(queue.take(reader: 2) == .wait)
-        _ = queue.snapshot(reader: 2, epoch: 7)
+        _ = queue.snapshot(reader: 2, checkpointID: 7)
         #expect(blocks([queue.take(reader: 2)]) == [1])
         // A reader that missed a checkpoint (it was aborted) catches up with the next one.
-        _ = queue.snapshot(reader: 0, epoch: 8)
-        _ = queue.snapshot(reader: 1, epoch: 9)
-        _ = queue.snapshot(reader: 2, epoch: 9)
+        _ = queue.snapshot(reader: 0, checkpointID: 8)
+        _ = queue.snapshot(reader: 1, checkpointID: 9)
+        _ = queue.snapshot(reader: 2, checkpointID: 9)
         #expect(queue.take(reader: 1) == .wait)
-        _ = queue.snapshot(reader: 0, epoch: 9)
+        _ = queue.snapshot(reader: 0, checkpointID: 9)
         #expect(blocks([queue.take(reader: 1)]) == [2])
     }
 
-    @Test("a reader told the queue is empty no longer holds back the others")
-    func doneReadersDoNotHoldBack() {
+    @Test("once every block is handed out, readers are told so whatever the checkpoints")
+    func emptyWhateverTheCheckpoints() {
         let queue = NDJSONBlockQueue(blocks: 1, readers: 2)
         #expect(blocks([queue.take(reader: 0)]) == [0])
+        // Reader 1 finishes and reports no more checkpoints; reader 0 reports one.
         #expect(queue.take(reader: 1) == .empty)
-        // Reader 1 takes part in no more checkpoints; reader 0 reports one and goes on.
-        _ = queue.snapshot(reader: 0, epoch: 3)
+        #expect(queue.snapshot(reader: 0, checkpointID: 3).isEmpty)
         #expect(queue.take(reader: 0) == .empty)
     }
 
@@ -51,7 +51,7 @@ struct NDJSONBlockQueueTests {
     func sharesPartitionTheRest() {
         let queue = NDJSONBlockQueue(blocks: 10, readers: 3)
         _ = (0..<4).map { _ in queue.take(reader: 0) }
-        let shares = (0..<3).map { queue.snapshot(reader: $0, epoch: 1) }
+        let shares = (0..<3).map { queue.snapshot(reader: $0, checkpointID: 1) }
         #expect(shares.map { $0.map(\.block) } == [[6, 9], [4, 7], [5, 8]])
         #expect(queue.pending.map(\.block) == Array(4..<10))
     }

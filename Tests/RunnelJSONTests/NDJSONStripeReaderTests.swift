@@ -171,7 +171,7 @@ struct NDJSONStripeReaderTests {
             while reported.count < readers {
                 let k = Int.random(in: 0..<readers, using: &random)
                 if !reported.contains(k) && Bool.random(using: &random) {
-                    states[k] = group[k].checkpointWork(epoch: epoch)
+                    states[k] = group[k].checkpointWork(checkpointID: epoch)
                     reported.insert(k)
                 } else if reported.contains(k) {
                     try readSome(k, into: &after)

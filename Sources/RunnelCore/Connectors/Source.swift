@@ -53,13 +53,14 @@ public protocol SourceReader: AnyObject {
     func checkpointPosition() throws -> (payload: [UInt8], summary: String)
 
     /// The reader's position for checkpoint `checkpointID` (0 for the parts a finished
-    /// reader contributes to later checkpoints). Readers that coordinate (see
-    /// ``Source/createReader(subtask:parallelism:shared:)``) need to know which checkpoint
-    /// they report; the default calls ``checkpointPosition()``.
+    /// reader contributes to later checkpoints). The runtime calls it once per checkpoint
+    /// on every running reader, with increasing ids; readers that coordinate (see
+    /// ``Source/createReader(subtask:parallelism:shared:)``) may rely on that, so do not
+    /// call it for anything else. The default calls ``checkpointPosition()``.
     func checkpointPosition(checkpointID: Int64) throws -> (payload: [UInt8], summary: String)
 
     /// Before the reader reads: takes over its share of what the readers of an earlier run
-    /// recorded (``checkpointPosition()`` of every subtask of that run, at its
+    /// recorded (``checkpointPosition(checkpointID:)`` of every subtask of that run, at its
     /// parallelism). The default throws.
     func restore(from positions: [[UInt8]]) throws
 }

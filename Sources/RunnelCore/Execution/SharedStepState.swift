@@ -16,7 +16,8 @@ public final class SharedStepState: Sendable {
     public init() {}
 
     /// The object of type `T`, made by `make` on the first call for that type (later calls
-    /// return the same object and do not call `make`).
+    /// return the same object and do not call `make`). `make` runs under the state's lock:
+    /// it must not call ``value(_:)``.
     /// - Throws: what `make` throws (nothing is stored then).
     public func value<T: AnyObject & Sendable>(_ make: () throws -> T) rethrows -> T {
         try values.withLock { values in
