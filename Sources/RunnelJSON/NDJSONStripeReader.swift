@@ -102,42 +102,26 @@ public final class NDJSONStripeReader {
     }
 
     /// Reopens a stripe at a position it reported (``position``).
-    public init(path: String, stripe: Int, of stripes: Int, blockSize: Int64 = defaultBlockSize,
-                chunkSize: Int = NDJSONFileReader.defaultChunkSize, at position: Position) throws {
+    public convenience init(path: String, stripe: Int, of stripes: Int, blockSize: Int64 = defaultBlockSize,
+                            chunkSize: Int = NDJSONFileReader.defaultChunkSize, at position: Position) throws {
         precondition(stripes >= 1 && stripe >= 0 && stripe < stripes, "stripe out of range")
         precondition(blockSize > 0, "blockSize must be positive")
         precondition(stripes == 1 || position.block % stripes == stripe, "position belongs to another stripe")
-        self.path = path
-        self.stripe = stripe
-        self.stripes = stripes
-        self.blockSize = blockSize
-        self.chunkSize = chunkSize
-        self.block = position.block
-        blockQueue = nil
-        counter = try NewlineCounter(path: path)
-        reader = try NDJSONFileReader(path: path, range: Self.range(of: position.block, stripes: stripes, blockSize: blockSize),
-                                      resumeAt: position.line.offset, lineNumber: position.line.lineNumber,
-                                      chunkSize: chunkSize)
+        try self.init(path: path, stripe: stripe, of: stripes, blockSize: blockSize, chunkSize: chunkSize,
+                      counter: try NewlineCounter(path: path), block: position.block,
+                      range: Self.range(of: position.block, stripes: stripes, blockSize: blockSize), start: position.line)
     }
 
     /// Opens a reader over an explicit list of blocks (in file order), each read from its
     /// first line or from a recorded position: what a restored checkpoint leaves to read,
     /// redistributed over a new number of stripes (``work(forStripe:of:from:)``).
-    public init(path: String, stripe: Int, of stripes: Int, blockSize: Int64 = defaultBlockSize,
-                chunkSize: Int = NDJSONFileReader.defaultChunkSize, work: [WorkItem]) throws {
+    public convenience init(path: String, stripe: Int, of stripes: Int, blockSize: Int64 = defaultBlockSize,
+                            chunkSize: Int = NDJSONFileReader.defaultChunkSize, work: [WorkItem]) throws {
         precondition(stripes >= 1 && stripe >= 0 && stripe < stripes, "stripe out of range")
         precondition(blockSize > 0, "blockSize must be positive")
-        self.path = path
-        self.stripe = stripe
-        self.stripes = stripes
-        self.blockSize = blockSize
-        self.chunkSize = chunkSize
-        blockQueue = nil
-        counter = try NewlineCounter(path: path)
+        let counter = try NewlineCounter(path: path)
         var items = work.sorted { $0.block < $1.block }
         let first = items.isEmpty ? WorkItem(block: Int(counter.size / blockSize) + 1) : items.removeFirst()
-        workList = items
-        block = first.block
         let range = Self.blockRange(first.block, blockSize: blockSize)
         let start: NDJSONPosition
         if let resume = first.resume {
@@ -146,29 +130,40 @@ public final class NDJSONStripeReader {
             let offset = max(try counter.lineStart(atOrAfter: range.lowerBound), range.lowerBound)
             start = NDJSONPosition(offset: offset, lineNumber: 1 + (try counter.count(in: 0..<min(offset, counter.size))))
         }
-        reader = try NDJSONFileReader(path: path, range: range, resumeAt: start.offset, lineNumber: start.lineNumber,
-                                      chunkSize: chunkSize)
+        try self.init(path: path, stripe: stripe, of: stripes, blockSize: blockSize, chunkSize: chunkSize,
+                      counter: counter, block: first.block, range: range, start: start, workList: items)
     }
 
     /// Opens reader `reader` of `readers` that take their blocks from `queue` (shared by
     /// them all); it takes its first block when first asked for lines.
-    public init(path: String, reader: Int, of readers: Int, blockSize: Int64 = defaultBlockSize,
-                chunkSize: Int = NDJSONFileReader.defaultChunkSize, queue: NDJSONBlockQueue) throws {
+    public convenience init(path: String, reader: Int, of readers: Int, blockSize: Int64 = defaultBlockSize,
+                            chunkSize: Int = NDJSONFileReader.defaultChunkSize, queue: NDJSONBlockQueue) throws {
         precondition(readers >= 1 && reader >= 0 && reader < readers, "reader out of range")
         precondition(queue.readers == readers, "the queue serves another number of readers")
         precondition(blockSize > 0, "blockSize must be positive")
-        self.path = path
-        self.stripe = reader
-        self.stripes = readers
-        self.blockSize = blockSize
-        self.chunkSize = chunkSize
-        blockQueue = queue
-        block = 0
-        holdsBlock = false
-        counter = try NewlineCounter(path: path)
         // An empty range, finished at once: the first call takes a block, and lines are
         // numbered from the start of the file.
-        self.reader = try NDJSONFileReader(path: path, range: 0..<0, resumeAt: 0, lineNumber: 1, chunkSize: chunkSize)
+        try self.init(path: path, stripe: reader, of: readers, blockSize: blockSize, chunkSize: chunkSize,
+                      counter: try NewlineCounter(path: path), block: 0, range: 0..<0,
+                      start: NDJSONPosition(offset: 0, lineNumber: 1), blockQueue: queue)
+    }
+
+    /// Every initializer ends here: reading starts in `range` (block `block`) at `start`.
+    private init(path: String, stripe: Int, of stripes: Int, blockSize: Int64, chunkSize: Int, counter: NewlineCounter,
+                 block: Int, range: Range<Int64>, start: NDJSONPosition, workList: [WorkItem]? = nil,
+                 blockQueue: NDJSONBlockQueue? = nil) throws {
+        self.path = path
+        self.stripe = stripe
+        self.stripes = stripes
+        self.blockSize = blockSize
+        self.chunkSize = chunkSize
+        self.counter = counter
+        self.block = block
+        self.workList = workList
+        self.blockQueue = blockQueue
+        holdsBlock = blockQueue == nil
+        reader = try NDJSONFileReader(path: path, range: range, resumeAt: start.offset, lineNumber: start.lineNumber,
+                                      chunkSize: chunkSize)
     }
 
     /// The blocks of `states` (the work lists of every reader of an earlier run, see

@@ -145,9 +145,7 @@ struct NDJSONStripeReaderTests {
     @Test("a checkpoint taken part-way through shared readers restores, at any parallelism, to exactly the unread lines")
     func sharedReadersCheckpoint() throws {
         var random = SeededGenerator(seed: 97)
-        let content = randomContent(lines: 300, maxLength: 90, finalNewline: true, using: &random)
-        let file = try TemporaryFile(contents: content)
-        let all = ExpectedLine.lines(of: content)
+        let (file, all) = try randomFile(lines: 300, maxLength: 90, finalNewline: true, using: &random)
         var waits = 0
         for trial in 0..<60 {
             let readers = 2 + trial % 3
@@ -204,8 +202,7 @@ struct NDJSONStripeReaderTests {
     @Test("work recorded by readers dealt fixed stripes restores into a shared queue")
     func stripesRestoreIntoSharedQueue() throws {
         var random = SeededGenerator(seed: 13)
-        let content = randomContent(lines: 200, maxLength: 100, finalNewline: false, using: &random)
-        let file = try TemporaryFile(contents: content)
+        let (file, all) = try randomFile(lines: 200, maxLength: 100, finalNewline: false, using: &random)
         var seen: [ExpectedLine] = []
         var states: [[NDJSONStripeReader.WorkItem]] = []
         for k in 0..<3 {
@@ -219,6 +216,6 @@ struct NDJSONStripeReaderTests {
         while !group.allSatisfy(\.isFinished) {
             for reader in group { _ = try reader.readLines(upTo: 9) { seen.append(expected($0)) } }
         }
-        #expect(seen.sorted { $0.offset < $1.offset } == ExpectedLine.lines(of: content))
+        #expect(seen.sorted { $0.offset < $1.offset } == all)
     }
 }

@@ -37,6 +37,13 @@ final class TemporaryFile {
     }
 }
 
+/// A file of random lines (see `randomContent`), with the lines a reader must yield.
+func randomFile(lines: Int, maxLength: Int, finalNewline: Bool,
+                using random: inout SeededGenerator) throws -> (TemporaryFile, [ExpectedLine]) {
+    let content = randomContent(lines: lines, maxLength: maxLength, finalNewline: finalNewline, using: &random)
+    return (try TemporaryFile(contents: content), ExpectedLine.lines(of: content))
+}
+
 extension JSONLineParser {
     /// Parses a Swift string by copying it into padded memory (tests only).
     func parse(_ text: String, keys: JSONKeySet) -> JSONParseResult {
