@@ -45,7 +45,7 @@ private final class NumberedLineDecoder: LineDecoder {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("runnel-ndjson-queue-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let lines = 20_000
+        let lines = 10_000
         var text = ""
         for n in 1...lines { text += "\(n):" + String(repeating: "x", count: n * 7919 % 61) + "\n" }
         let input = dir + "/lines.ndjson"
@@ -53,9 +53,9 @@ private final class NumberedLineDecoder: LineDecoder {
 
         func job(_ sink: CollectSink<Int64>, throttled: Bool, seen: BlocksSeen = BlocksSeen()) throws -> JobGraph {
             let env = StreamEnvironment(name: "queue")
-            // Blocks of 2 KiB: about 300 hand-outs, many of them while a checkpoint is under way.
-            env.source("read", NDJSONFileSource(path: input, blockSize: 2048, linesPerSecond: throttled ? 40_000 : nil) {
-                NumberedLineDecoder(seen: seen, blockSize: 2048)
+            // Blocks of 1 KiB: about 320 hand-outs, many of them while a checkpoint is under way.
+            env.source("read", NDJSONFileSource(path: input, blockSize: 1024, linesPerSecond: throttled ? 20_000 : nil) {
+                NumberedLineDecoder(seen: seen, blockSize: 1024)
             }, watermarks: .boundedOutOfOrderness(.seconds(1)) { $0 })
             .sink("collect", sink)
             return try env.build()
