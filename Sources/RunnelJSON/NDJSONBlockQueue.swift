@@ -88,8 +88,20 @@ public final class NDJSONBlockQueue: Sendable {
         precondition(reader >= 0 && reader < readers, "reader out of range")
         return state.withLock { s in
             s.reported[reader] = max(s.reported[reader], checkpointID)
-            return s.items[s.next...].filter { $0.block % readers == reader }
+            return share(of: reader, in: s)
         }
+    }
+
+    /// `reader`'s share of the blocks not yet handed out, as ``snapshot(reader:checkpointID:)``
+    /// returns it, without reporting a checkpoint (for inspection).
+    public func share(of reader: Int) -> [NDJSONStripeReader.WorkItem] {
+        precondition(reader >= 0 && reader < readers, "reader out of range")
+        return state.withLock { s in share(of: reader, in: s) }
+    }
+
+    /// The one rule that splits the blocks not yet handed out between the readers' records.
+    private func share(of reader: Int, in s: State) -> [NDJSONStripeReader.WorkItem] {
+        s.items[s.next...].filter { $0.block % readers == reader }
     }
 
     /// The blocks not yet handed out. (A checkpoint takes its shares through

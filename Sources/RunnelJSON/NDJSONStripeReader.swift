@@ -215,7 +215,7 @@ public final class NDJSONStripeReader {
         if let checkpointID {
             work += queue.snapshot(reader: stripe, checkpointID: checkpointID)
         } else {
-            work += queue.pending.filter { $0.block % stripes == stripe }
+            work += queue.share(of: stripe)
         }
         return work
     }

@@ -51,7 +51,9 @@ struct NDJSONBlockQueueTests {
     func sharesPartitionTheRest() {
         let queue = NDJSONBlockQueue(blocks: 10, readers: 3)
         _ = (0..<4).map { _ in queue.take(reader: 0) }
+        let inspected = (0..<3).map { queue.share(of: $0) }
         let shares = (0..<3).map { queue.snapshot(reader: $0, checkpointID: 1) }
+        #expect(inspected == shares, "inspection splits the blocks as a checkpoint does")
         #expect(shares.map { $0.map(\.block) } == [[6, 9], [4, 7], [5, 8]])
         #expect(queue.pending.map(\.block) == Array(4..<10))
     }
