@@ -56,6 +56,7 @@ let package = Package(
         .executable(name: "creator-analytics", targets: ["creator-analytics"]),
         .executable(name: "runnel-bench", targets: ["RunnelBench"]),
         .executable(name: "runnel-nexmark", targets: ["runnel-nexmark"]),
+        .executable(name: "creator-replay-floor", targets: ["creator-replay-floor"]),
         .executable(name: "websocket-echo", targets: ["websocket-echo"]),
     ],
     dependencies: [
@@ -220,6 +221,15 @@ let package = Package(
             ],
             path: "Benchmarks/Nexmark/runnel-nexmark",
             swiftSettings: strict,
+            linkerSettings: [.linkedLibrary("jemalloc")]
+        ),
+        // A yardstick, not part of Runnel: the creator replay written by hand in C++ for this
+        // one job (Benchmarks/ReplayFloor/main.cpp; docs/PERFORMANCE.md, "A floor for the replay").
+        .executableTarget(
+            name: "creator-replay-floor",
+            dependencies: ["CSimdjson"],
+            path: "Benchmarks/ReplayFloor",
+            cxxSettings: [.unsafeFlags(["-O3"])],
             linkerSettings: [.linkedLibrary("jemalloc")]
         ),
         .executableTarget(

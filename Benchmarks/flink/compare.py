@@ -9,11 +9,11 @@ table and a PNG chart into results/ (not committed).
 
 Run through Benchmarks/flink/run.sh, which prepares the virtual environment.
 """
-import argparse, datetime, importlib.metadata, json, os, statistics, subprocess, sys, time
+import argparse, datetime, importlib.metadata, os, statistics, subprocess, sys, time
 
 import flink_configurations
 from flink_configurations import CONFIGURATIONS
-from measure import ROOT, measure, print_sink_rows, runnel_binary, to_millis, warm_page_cache
+from measure import ROOT, measure, print_sink_rows, replay_results, runnel_binary, to_millis, warm_page_cache
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--sizes", default="1000000,5000000", help="events per input, comma-separated")
@@ -37,19 +37,6 @@ os.makedirs(args.work, exist_ok=True)
 os.makedirs(args.results, exist_ok=True)
 CLI = runnel_binary("creator-analytics")
 FLINK_JOB = os.path.join(os.path.dirname(__file__), "creator_replay_flink.py")
-
-
-def runnel_results(path):
-    views, sessions = set(), set()
-    with open(path) as f:
-        for line in f:
-            r = json.loads(line)
-            if r["type"] == "post_views":
-                views.add((r["post_id"], to_millis(r["window_start"]), r["creator_id"], r["views"], r["unique_viewers"]))
-            elif r["type"] == "session":
-                sessions.add((r["session_key"], to_millis(r["session_start"]), to_millis(r["session_end"]),
-                              r["events"], r["post_views"], r["distinct_posts"]))
-    return views, sessions
 
 
 def flink_results(path):
@@ -103,7 +90,7 @@ for size in [int(s) for s in args.sizes.split(",")]:
             measured[name].append((wall, cpu, peak))
             cached = f", input {resident:.0%} cached before warming" if resident is not None else ""
             print(f"{size} events, {name}: {wall:.2f} s wall, {cpu:.1f} s CPU, {peak / 2**20:.0f} MiB peak{cached}", flush=True)
-    r_views, r_sessions = runnel_results(output_path("Runnel", size))
+    r_views, r_sessions = replay_results(output_path("Runnel", size))
     # Whether each Flink configuration's results are Runnel's (Runnel's row: all of them).
     agrees = {}
     for flink in FLINKS:

@@ -1,6 +1,6 @@
 """Measuring a benchmark process and its descendants, and reading what Flink's print sink
-wrote: shared by the comparison scripts."""
-import datetime, os, subprocess, sys, tempfile, threading, time
+and the replay wrote: shared by the comparison scripts."""
+import datetime, json, os, subprocess, sys, tempfile, threading, time
 
 import psutil
 
@@ -126,6 +126,21 @@ def to_millis(text):
     if text.endswith("Z"):
         text = text[:-1]
     return int(datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+
+
+def replay_results(path):
+    """The post views and sessions of a creator replay's result lines (as written by
+    `creator-analytics replay` and `creator-replay-floor`), as two sets of tuples."""
+    views, sessions = set(), set()
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["type"] == "post_views":
+                views.add((r["post_id"], to_millis(r["window_start"]), r["creator_id"], r["views"], r["unique_viewers"]))
+            elif r["type"] == "session":
+                sessions.add((r["session_key"], to_millis(r["session_start"]), to_millis(r["session_end"]),
+                              r["events"], r["post_views"], r["distinct_posts"]))
+    return views, sessions
 
 
 def print_sink_rows(path):

@@ -1,0 +1,100 @@
+"""Runnel against a floor: the creator replay written by hand for this one job
+(`creator-replay-floor`, Benchmarks/ReplayFloor), single-threaded, with the state laid out
+for the job alone. Runs the floor, Runnel at parallelism 1 and Runnel at parallelism 2 in
+rotation on the same inputs, checks that all three write the same post views and sessions,
+and reports wall time, CPU seconds, events per CPU-second and peak RSS, and, per round of
+runs, how much more CPU Runnel takes than the floor. Writes a Markdown table into results/
+(not committed).
+
+The floor is not a competitor: it knows the job's ids and its three states, and it has no
+exchanges and no checkpoints. It shows how much CPU the job's work itself takes on this
+machine, so what Runnel takes beyond it is the engine's cost.
+
+Run through Benchmarks/flink/run-floor.sh, which builds both in release mode.
+"""
+import argparse, datetime, os, statistics, subprocess, sys
+
+from measure import ROOT, measure, replay_results, runnel_binary, warm_page_cache
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--sizes", default="1000000,5000000", help="events per input, comma-separated")
+parser.add_argument("--runs", type=int, default=5, help="runs of each system per size (in rotation)")
+parser.add_argument("--seed", type=int, default=42)
+parser.add_argument("--work", default="/tmp/runnel-vs-flink", help="where inputs are (generated if missing) and outputs go")
+parser.add_argument("--results", default=os.path.join(ROOT, "results"))
+args = parser.parse_args()
+os.makedirs(args.work, exist_ok=True)
+os.makedirs(args.results, exist_ok=True)
+CLI = runnel_binary("creator-analytics")
+FLOOR = runnel_binary("creator-replay-floor")
+FLOOR_NAME = "floor (by hand, 1 thread)"
+SYSTEMS = [FLOOR_NAME, "Runnel p=1", "Runnel p=2"]
+
+
+def run(system, events, out):
+    if system == FLOOR_NAME:
+        command = [FLOOR, events, out]
+    else:
+        command = [CLI, "replay", "--input", events, "--output", out, "--parallelism", system[-1]]
+    with open(os.devnull, "w") as devnull:
+        return measure(command, devnull)
+
+
+def output_path(system, size):
+    label = "floor" if system == FLOOR_NAME else system.lower().replace(" ", "-").replace("=", "")
+    return os.path.join(args.work, f"{label}-{size}.out")
+
+
+lines = []
+stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+lines.append(f"Creator replay, Runnel against the hand-written floor, {args.runs} runs each in rotation, "
+             f"input read into the page cache before every run, {stamp}, {os.cpu_count()} vCPUs")
+lines.append("")
+lines.append("| events | system | wall s, median (min–max) | CPU s, median (min–max) | events per CPU-second | peak RSS | results identical |")
+lines.append("|---:|---|---:|---:|---:|---:|---|")
+notes = []
+identical_everywhere = True
+for size in [int(s) for s in args.sizes.split(",")]:
+    events = os.path.join(args.work, f"events-{size}.ndjson")
+    if not os.path.exists(events):
+        subprocess.run([CLI, "generate", "--events", str(size), "--seed", str(args.seed), "--output", events], check=True)
+    measured = {name: [] for name in SYSTEMS}
+    for round_ in range(args.runs):
+        # Each round starts with the next system, so that none always follows the same one.
+        order = SYSTEMS[round_ % len(SYSTEMS):] + SYSTEMS[:round_ % len(SYSTEMS)]
+        for name in order:
+            warm_page_cache(events)
+            wall, cpu, peak = run(name, events, output_path(name, size))
+            measured[name].append((wall, cpu, peak))
+            print(f"{size} events, {name}: {wall:.2f} s wall, {cpu:.2f} s CPU, {peak / 2**20:.0f} MiB peak", flush=True)
+    expected = replay_results(output_path(FLOOR_NAME, size))
+    agrees = {name: replay_results(output_path(name, size)) == expected for name in SYSTEMS[1:]}
+    agrees[FLOOR_NAME] = all(agrees.values())
+    identical_everywhere = identical_everywhere and agrees[FLOOR_NAME]
+    for name in SYSTEMS:
+        walls = [m[0] for m in measured[name]]
+        cpus = [m[1] for m in measured[name]]
+        lines.append(f"| {size:,} | {name} | {statistics.median(walls):.2f} ({min(walls):.2f}–{max(walls):.2f}) | "
+                     f"{statistics.median(cpus):.2f} ({min(cpus):.2f}–{max(cpus):.2f}) | {size / statistics.median(cpus):,.0f} | "
+                     f"{max(m[2] for m in measured[name]) / 2**20:.0f} MiB | {'yes' if agrees[name] else 'NO'} |")
+    # The machine's speed drifts over minutes: ratios of runs made in the same round say more
+    # than ratios of medians taken over the whole series.
+    floor_cpu = [m[1] for m in measured[FLOOR_NAME]]
+    for name in SYSTEMS[1:]:
+        ratios = sorted(m[1] / f for m, f in zip(measured[name], floor_cpu))
+        notes.append(f"{size:,} events: {name} takes {statistics.median(ratios):.2f}× the floor's CPU "
+                     f"(per round {ratios[0]:.2f}–{ratios[-1]:.2f}×)")
+    p2_wall = [m[0] for m in measured["Runnel p=2"]]
+    ideal = sorted(w / (f / 2) for w, f in zip(p2_wall, floor_cpu))
+    notes.append(f"{size:,} events: Runnel p=2's wall time is {statistics.median(ideal):.2f}× half the floor's CPU time "
+                 f"(the floor's work spread over both cores without any cost; per round {ideal[0]:.2f}–{ideal[-1]:.2f}×)")
+lines.append("")
+lines.extend(notes)
+table = "\n".join(lines)
+print(table)
+name = datetime.datetime.now(datetime.timezone.utc).strftime("floor-vs-runnel-%Y%m%d-%H%M")
+with open(os.path.join(args.results, name + ".md"), "w") as f:
+    f.write(table + "\n")
+print(f"wrote {os.path.join(args.results, name)}.md")
+if not identical_everywhere:
+    sys.exit("the results differ")
