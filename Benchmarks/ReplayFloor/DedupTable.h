@@ -20,7 +20,7 @@ namespace floor_replay {
 /// hash map of strings (none in the generated data).
 class DedupTable {
 public:
-    explicit DedupTable(int64_t ttl) : ttl_(ttl) { index_ = static_cast<uint64_t *>(calloc(capacity_, 8)); }
+    explicit DedupTable(int64_t ttl) : ttl_(ttl) { index_ = static_cast<uint64_t *>(zeroedOrExit(capacity_, 8)); }
     ~DedupTable() { free(index_); }
     DedupTable(const DedupTable &) = delete;
     DedupTable &operator=(const DedupTable &) = delete;
@@ -75,7 +75,7 @@ private:
         uint64_t capacity = 1 << 16;
         while (live * 2 > capacity) capacity *= 2;
         free(index_);
-        index_ = static_cast<uint64_t *>(calloc(capacity, 8));
+        index_ = static_cast<uint64_t *>(zeroedOrExit(capacity, 8));
         capacity_ = capacity;
         for (size_t k = 0; k < live; k++) {
             uint64_t h = hash(entries_[k].hi, entries_[k].lo);

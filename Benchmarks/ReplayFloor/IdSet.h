@@ -64,7 +64,7 @@ private:
         PackedId *old = table;
         uint32_t oldCapacity = capacity;
         capacity = capacity ? capacity * 2 : 8;
-        table = static_cast<PackedId *>(calloc(capacity, sizeof(PackedId)));
+        table = static_cast<PackedId *>(zeroedOrExit(capacity, sizeof(PackedId)));
         count = 0;
         if (old) {
             for (uint32_t i = 0; i < oldCapacity; i++)

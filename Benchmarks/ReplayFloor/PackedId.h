@@ -4,12 +4,33 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 namespace floor_replay {
+
+[[noreturn]] inline void exitOutOfMemory() {
+    fputs("creator-replay-floor: out of memory\n", stderr);
+    exit(1);
+}
+
+/// `malloc`, or exit.
+inline void *allocateOrExit(size_t bytes) {
+    void *p = malloc(bytes);
+    if (!p) exitOutOfMemory();
+    return p;
+}
+
+/// `calloc`, or exit.
+inline void *zeroedOrExit(size_t count, size_t size) {
+    void *p = calloc(count, size);
+    if (!p) exitOutOfMemory();
+    return p;
+}
 
 /// The 64-bit finalizer of SplitMix64: spreads every input bit.
 inline uint64_t mix(uint64_t x) {

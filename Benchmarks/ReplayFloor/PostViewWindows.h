@@ -3,6 +3,7 @@
 #define REPLAY_FLOOR_POST_VIEW_WINDOWS_H
 
 #include "IdSet.h"
+#include "InlineTable.h"
 #include "ResultWriter.h"
 #include <map>
 #include <vector>
@@ -31,7 +32,7 @@ public:
             cached_ = &minutes_[start];
             cachedStart_ = start;
         }
-        Window &w = cached_->find(post);
+        Window &w = cached_->findOrInsert(post);
         w.views++;
         if (!viewer.none()) w.viewers.insert(viewer);
         // The smallest creator id seen, as the job's aggregate keeps it.
@@ -45,8 +46,7 @@ public:
         cachedStart_ = INT64_MIN;
         while (!minutes_.empty() && minutes_.begin()->first + length - 1 <= watermark) {
             int64_t start = minutes_.begin()->first;
-            for (Window &w : minutes_.begin()->second.slots) {
-                if (w.post.none()) continue;
+            minutes_.begin()->second.forEach([&](Window &w) {
                 out_.literal("{\"type\":\"post_views\",\"window_start\":");
                 out_.timestamp(start);
                 out_.literal(",\"window_end\":");
@@ -61,7 +61,7 @@ public:
                 out_.integer(w.viewers.count);
                 out_.literal("}\n");
                 w.viewers.clear();
-            }
+            });
             minutes_.erase(minutes_.begin());
         }
     }
@@ -74,34 +74,9 @@ private:
         IdSet viewers;
     };
 
-    struct Minute {
-        std::vector<Window> slots = std::vector<Window>(1024);
-        size_t used = 0;
-
-        Window &find(const PackedId &post) {
-            if ((used + 1) * 4 > slots.size() * 3) grow();
-            size_t mask = slots.size() - 1;
-            size_t i = post.hash() & mask;
-            while (!slots[i].post.none()) {
-                if (slots[i].post == post) return slots[i];
-                i = (i + 1) & mask;
-            }
-            used++;
-            slots[i].post = post;
-            return slots[i];
-        }
-
-        void grow() {
-            std::vector<Window> old(slots.size() * 2);
-            old.swap(slots);
-            size_t mask = slots.size() - 1;
-            for (Window &w : old) {
-                if (w.post.none()) continue;
-                size_t i = w.post.hash() & mask;
-                while (!slots[i].post.none()) i = (i + 1) & mask;
-                slots[i] = w;
-            }
-        }
+    /// The windows of one minute, by post.
+    struct Minute : InlineTable<Window, &Window::post> {
+        Minute() : InlineTable<Window, &Window::post>(1024) {}
     };
 
     ResultWriter &out_;

@@ -34,7 +34,7 @@ inline void civilFromDays(int64_t days, int &y, unsigned &m, unsigned &d) {
 /// Buffers result lines and writes them to a file descriptor a megabyte at a time.
 class ResultWriter {
 public:
-    ResultWriter(int fd, const IdPacker &ids) : fd_(fd), ids_(ids) { buffer_ = static_cast<char *>(malloc(capacity)); }
+    ResultWriter(int fd, const IdPacker &ids) : fd_(fd), ids_(ids) { buffer_ = static_cast<char *>(allocateOrExit(capacity)); }
     ~ResultWriter() { free(buffer_); }
     ResultWriter(const ResultWriter &) = delete;
     ResultWriter &operator=(const ResultWriter &) = delete;
@@ -67,7 +67,8 @@ public:
         literal(f, 4);
     }
 
-    /// A quoted ISO 8601 UTC timestamp with milliseconds.
+    /// A quoted ISO 8601 UTC timestamp with milliseconds, for years 0 to 9999 (inputs have
+    /// four-digit years; only a window ending after 9999 would need more).
     void timestamp(int64_t ms) {
         int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
         int64_t rem = ms - days * 86400000;

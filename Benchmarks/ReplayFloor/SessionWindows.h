@@ -3,6 +3,7 @@
 #define REPLAY_FLOOR_SESSION_WINDOWS_H
 
 #include "IdSet.h"
+#include "InlineTable.h"
 #include "ResultWriter.h"
 #include <map>
 #include <vector>
@@ -13,34 +14,36 @@ namespace floor_replay {
 /// post views, distinct posts), merging as the job's session windows merge: an event at
 /// `ts` opens the window [ts, ts + gap); windows that overlap merge.
 ///
-/// One linear-probing table keyed by the visitor holds each visitor's first session inline
-/// (an event touches one slot, found with no index in front of it). A visitor rarely has a
+/// One table keyed by the visitor holds each visitor's first session inline (``InlineTable``:
+/// an event touches one slot, found with no index in front of it). A visitor rarely has a
 /// second open session (only while the watermark has not yet closed the first); those go
-/// to a side list chained from the slot. Timers are kept per minute: a session is listed
-/// in the bucket of the minute in which its window would close; when the watermark passes
-/// that minute, the sessions listed there close, or, if they were extended meanwhile, are
-/// listed again in their new minute (timers re-armed lazily, not on every event).
+/// to a side list chained from the slot. Timers are kept per second: a session is listed
+/// in the bucket of the second in which its window would close; when the watermark reaches
+/// that time, the session closes, or, if it was extended meanwhile, is listed again in its
+/// new second (timers re-armed lazily, not on every event).
 class SessionWindows {
 public:
     static constexpr int64_t gap = 1800000;
+    /// Timers are kept per second of closing time.
+    static constexpr int64_t bucketLength = 1000;
 
-    SessionWindows(ResultWriter &out) : out_(out), slots_(1 << 16) {}
+    explicit SessionWindows(ResultWriter &out) : out_(out), slots_(1 << 16) {}
 
-    void prefetch(const PackedId &visitor) const { __builtin_prefetch(&slots_[visitor.hash() & (slots_.size() - 1)]); }
+    void prefetch(const PackedId &visitor) const { slots_.prefetch(visitor); }
 
-    void add(const PackedId &visitor, int64_t ts, bool isView, const PackedId &post) {
-        size_t i = find(visitor);
-        if (i == SIZE_MAX) {
-            if ((used_ + 1) * 4 > slots_.size() * 3) grow();
-            size_t mask = slots_.size() - 1;
-            i = visitor.hash() & mask;
-            while (!slots_[i].visitor.none()) i = (i + 1) & mask;
-            start(slots_[i], visitor, ts, isView, post);
-            slots_[i].more = -1;
-            used_++;
-            return;
+    /// Adds an event at `ts` to the visitor's session, merging sessions it bridges. An event
+    /// that overlaps no open session starts one, unless `lateIfNew` (its own window has
+    /// already closed): then it is dropped, and false returned.
+    bool add(const PackedId &visitor, int64_t ts, bool isView, const PackedId &post, bool lateIfNew) {
+        Session *found = slots_.find(visitor);
+        if (!found) {
+            if (lateIfNew) return false;
+            Session &s = slots_.insert(visitor);
+            start(s, visitor, ts, isView, post);
+            s.more = -1;
+            return true;
         }
-        Session &head = slots_[i];
+        Session &head = *found;
         auto overlaps = [&](const Session &s) { return s.start < ts + gap && ts < s.end + gap; };
         Session *target = overlaps(head) ? &head : nullptr;
         int32_t previous = -1, current = head.more;
@@ -62,11 +65,12 @@ public:
             current = next;
         }
         if (!target) {
+            if (lateIfNew) return false;
             int32_t k = allocateExtra();
             start(extra_[k], visitor, ts, isView, post);
-            extra_[k].more = slots_[i].more;
-            slots_[i].more = k;
-            return;
+            extra_[k].more = head.more;
+            head.more = k;
+            return true;
         }
         target->start = std::min(target->start, ts);
         target->end = std::max(target->end, ts);
@@ -75,18 +79,23 @@ public:
             target->views++;
             if (!post.none()) target->posts.insert(post);
         }
+        return true;
     }
 
     /// Writes and drops every session whose window closes at or before `watermark`
-    /// (INT64_MAX: every session).
+    /// (INT64_MAX: every session): the sessions of every bucket that has begun by then. A
+    /// bucket the watermark is inside is visited once per call; the sessions in it that do
+    /// not close yet are listed in it again, for the next watermark.
     void fire(int64_t watermark) {
         while (!timers_.empty()) {
-            int64_t minute = timers_.begin()->first;
-            if (watermark != INT64_MAX && (minute + 1) * 60000 - 1 > watermark) break;
+            int64_t bucket = timers_.begin()->first;
+            if (bucket * bucketLength > watermark) break;
+            bool whole = watermark == INT64_MAX || (bucket + 1) * bucketLength - 1 <= watermark;
             std::vector<PackedId> visitors;
             visitors.swap(timers_.begin()->second);
             timers_.erase(timers_.begin());
-            for (const PackedId &v : visitors) fireVisitor(v, minute, watermark);
+            for (const PackedId &v : visitors) fireVisitor(v, bucket, watermark);
+            if (!whole) break;
         }
     }
 
@@ -95,7 +104,7 @@ private:
         PackedId visitor;  // none: an empty slot
         int64_t start, end;
         uint32_t events, views;
-        int64_t timerMinute;
+        int64_t timerBucket;
         IdSet posts;
         int32_t more;  // the visitor's next session in `extra_`, or -1
     };
@@ -112,9 +121,11 @@ private:
         arm(s);
     }
 
+    /// Lists the session in the bucket of the time its window closes (`end + gap - 1`).
     void arm(Session &s) {
-        s.timerMinute = (s.end + gap - 1) / 60000;
-        timers_[s.timerMinute].push_back(s.visitor);
+        int64_t closes = s.end + gap - 1;
+        s.timerBucket = closes / bucketLength - (closes % bucketLength < 0 ? 1 : 0);  // floor division
+        timers_[s.timerBucket].push_back(s.visitor);
     }
 
     static void merge(Session &into, Session &from) {
@@ -126,18 +137,19 @@ private:
         from.posts.clear();
     }
 
-    void fireVisitor(const PackedId &v, int64_t minute, int64_t watermark) {
-        size_t i = find(v);
-        if (i == SIZE_MAX) return;
-        int32_t previous = -1, current = slots_[i].more;
+    void fireVisitor(const PackedId &v, int64_t bucket, int64_t watermark) {
+        Session *found = slots_.find(v);
+        if (!found) return;
+        Session &head = *found;
+        int32_t previous = -1, current = head.more;
         while (current >= 0) {
             Session &s = extra_[current];
             int32_t next = s.more;
-            if (s.timerMinute == minute) {
+            if (s.timerBucket == bucket) {
                 if (closes(s, watermark)) {
                     emit(s);
                     s.posts.clear();
-                    unlink(slots_[i], previous, current, next);
+                    unlink(head, previous, current, next);
                     current = next;
                     continue;
                 }
@@ -146,8 +158,7 @@ private:
             previous = current;
             current = next;
         }
-        Session &head = slots_[i];
-        if (head.timerMinute != minute) return;
+        if (head.timerBucket != bucket) return;
         if (!closes(head, watermark)) {
             arm(head);
             return;
@@ -160,7 +171,7 @@ private:
             head = extra_[k];
             free_.push_back(k);
         } else {
-            erase(i);
+            slots_.erase(head);
         }
     }
 
@@ -182,46 +193,6 @@ private:
         out_.literal("}\n");
     }
 
-    size_t find(const PackedId &v) const {
-        size_t mask = slots_.size() - 1;
-        size_t i = v.hash() & mask;
-        while (!slots_[i].visitor.none()) {
-            if (slots_[i].visitor == v) return i;
-            i = (i + 1) & mask;
-        }
-        return SIZE_MAX;
-    }
-
-    void grow() {
-        std::vector<Session> old(slots_.size() * 2);
-        old.swap(slots_);
-        size_t mask = slots_.size() - 1;
-        for (Session &s : old) {
-            if (s.visitor.none()) continue;
-            size_t i = s.visitor.hash() & mask;
-            while (!slots_[i].visitor.none()) i = (i + 1) & mask;
-            slots_[i] = s;
-        }
-    }
-
-    /// Backward-shift deletion: later entries of the probe run move up, so no tombstones.
-    void erase(size_t i) {
-        size_t mask = slots_.size() - 1;
-        slots_[i].visitor = PackedId();
-        size_t j = i;
-        for (;;) {
-            j = (j + 1) & mask;
-            if (slots_[j].visitor.none()) break;
-            size_t home = slots_[j].visitor.hash() & mask;
-            bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
-            if (stays) continue;
-            slots_[i] = slots_[j];
-            slots_[j].visitor = PackedId();
-            i = j;
-        }
-        used_--;
-    }
-
     int32_t allocateExtra() {
         if (!free_.empty()) {
             int32_t k = free_.back();
@@ -238,8 +209,7 @@ private:
     }
 
     ResultWriter &out_;
-    std::vector<Session> slots_;
-    size_t used_ = 0;
+    InlineTable<Session, &Session::visitor> slots_;
     std::vector<Session> extra_;
     std::vector<int32_t> free_;
     std::map<int64_t, std::vector<PackedId>> timers_;

@@ -10,7 +10,8 @@
 //
 //   creator-replay-floor INPUT OUTPUT [--stages]
 //
-// `--stages` also reports the share of the time stamp counter spent in each stage.
+// `--stages` also reports the share of clock ticks spent in each stage (reading lines,
+// start-up and the final flush are not counted in any).
 #include "DedupTable.h"
 #include "PostViewWindows.h"
 #include "SessionWindows.h"
@@ -22,15 +23,23 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__)
 #include <x86intrin.h>
+#endif
 
 using namespace floor_replay;
 
 namespace {
 
-enum Field { EventId, EventName, Timestamp, UserId, SessionId, PostId, CreatorId, CommentId, SubscriberId, Amount, Currency, FieldCount };
+// The keys the job's replay decoder asks the extractor for (CreatorEventDecoder's key set,
+// in its order), so that extraction does the same work; the last five are not read here.
+enum Field {
+    EventId, EventName, Timestamp, UserId, SessionId, PostId, CreatorId, SubscriberId, CommentId, Amount, Currency,
+    SubscriptionType, Role, DeviceType, Platform, Referrer, FieldCount
+};
 const char *const fieldKeys[FieldCount] = {"event_id", "event_name", "timestamp", "user_id", "session_id", "post_id",
-                                           "creator_id", "comment_id", "subscriber_id", "amount", "currency"};
+                                           "creator_id", "subscriber_id", "comment_id", "amount", "currency",
+                                           "subscription_type", "role", "device_type", "platform", "referrer"};
 
 enum Name { UserRegistered, UserLoggedIn, PostViewed, PostPublished, CommentSubmitted, CreatorSubscribed, PaymentSucceeded, Unknown };
 
@@ -90,13 +99,24 @@ struct Record {
     bool uuid, fresh;
 };
 
-/// Time stamp counter totals per stage (only with `--stages`).
+/// A cheap clock for the stage totals: the time stamp counter on x86-64, else nanoseconds.
+uint64_t ticks() {
+#if defined(__x86_64__)
+    return __rdtsc();
+#else
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return uint64_t(now.tv_sec) * 1000000000u + uint64_t(now.tv_nsec);
+#endif
+}
+
+/// Clock tick totals per stage (only with `--stages`).
 struct Stages {
     bool on = false;
     uint64_t decode = 0, dedup = 0, views = 0, sessions = 0, fireViews = 0, fireSessions = 0;
-    uint64_t begin() const { return on ? __rdtsc() : 0; }
+    uint64_t begin() const { return on ? ticks() : 0; }
     void end(uint64_t &total, uint64_t started) const {
-        if (on) total += __rdtsc() - started;
+        if (on) total += ticks() - started;
     }
 };
 
@@ -168,7 +188,7 @@ int main(int argc, char **argv) {
         uint64_t t = stages.begin();
         for (int k = 0; k < inBatch; k++) {
             Record &r = batch[k];
-            if (r.uuid) r.fresh = dedup.insertIfAbsent(r.idHi, r.idLo, r.idHash, watermark, watermark == INT64_MIN ? r.ts : watermark);
+            if (r.uuid) r.fresh = dedup.insertIfAbsent(r.idHi, r.idLo, r.idHash, watermark, r.ts);
             if (!r.fresh) {
                 duplicates++;
                 continue;
@@ -188,8 +208,9 @@ int main(int argc, char **argv) {
         for (int k = 0; k < inBatch; k++) {
             Record &r = batch[k];
             if (!r.fresh || r.visitor.none()) continue;
-            if (r.ts + SessionWindows::gap - 1 <= watermark) late++;
-            else sessions.add(r.visitor, r.ts, r.name == PostViewed, r.post);
+            // A session window of its own would be late; an event that joins an open session is not.
+            bool lateIfNew = r.ts + SessionWindows::gap - 1 <= watermark;
+            if (!sessions.add(r.visitor, r.ts, r.name == PostViewed, r.post, lateIfNew)) late++;
         }
         stages.end(stages.sessions, t);
         inBatch = 0;
@@ -207,7 +228,7 @@ int main(int argc, char **argv) {
 
     const size_t chunk = 1 << 20;
     size_t capacity = 4 * chunk;
-    char *buffer = static_cast<char *>(malloc(capacity + RUNNEL_JSON_PADDING));
+    char *buffer = static_cast<char *>(allocateOrExit(capacity + RUNNEL_JSON_PADDING));
     size_t have = 0, at = 0;
     off_t fileOffset = 0;
     bool eof = false;
@@ -224,6 +245,7 @@ int main(int argc, char **argv) {
                 if (have + chunk > capacity) {
                     capacity *= 2;
                     buffer = static_cast<char *>(realloc(buffer, capacity + RUNNEL_JSON_PADDING));
+                    if (!buffer) exitOutOfMemory();
                 }
                 ssize_t n = pread(in, buffer + have, chunk, fileOffset);
                 if (n < 0) {
@@ -278,7 +300,7 @@ int main(int argc, char **argv) {
                 dedup.prefetch(r.idHash);
                 r.fresh = false;
             } else {
-                r.fresh = dedup.insertTextIfAbsent(id, idLength, watermark, watermark == INT64_MIN ? ts : watermark);
+                r.fresh = dedup.insertTextIfAbsent(id, idLength, watermark, ts);
             }
             // The visitor is the user, or else the session.
             r.visitor = identifier(UserId);
@@ -298,6 +320,7 @@ int main(int argc, char **argv) {
     processBatch();
     advanceWatermark(INT64_MAX);
     out.flush();
+    // As the job's file sink does when it finishes.
     if (fsync(outFd) != 0) perror("fsync");
     close(outFd);
     close(in);
@@ -317,7 +340,7 @@ int main(int argc, char **argv) {
     if (stages.on) {
         double total = double(stages.decode + stages.dedup + stages.views + stages.sessions + stages.fireViews + stages.fireSessions);
         fprintf(stderr,
-                "stages (share of the counted time stamp counter ticks): decode %.3f, deduplicate %.3f, post views %.3f, "
+                "stages (share of the counted clock ticks): decode %.3f, deduplicate %.3f, post views %.3f, "
                 "sessions %.3f, firing post views %.3f, firing sessions %.3f\n",
                 stages.decode / total, stages.dedup / total, stages.views / total, stages.sessions / total,
                 stages.fireViews / total, stages.fireSessions / total);

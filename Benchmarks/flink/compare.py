@@ -13,7 +13,8 @@ import argparse, datetime, importlib.metadata, os, statistics, subprocess, sys, 
 
 import flink_configurations
 from flink_configurations import CONFIGURATIONS
-from measure import ROOT, measure, print_sink_rows, replay_results, runnel_binary, to_millis, warm_page_cache
+from measure import (ROOT, generated_input, measure, print_sink_rows, replay_results, rotation, runnel_binary, to_millis,
+                     warm_page_cache)
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--sizes", default="1000000,5000000", help="events per input, comma-separated")
@@ -76,14 +77,10 @@ startup = run_flink(tiny, os.path.join(args.work, "tiny-flink.txt"))[0]
 print(f"Flink start-up (100 events): {startup:.1f} s", flush=True)
 
 for size in [int(s) for s in args.sizes.split(",")]:
-    events = os.path.join(args.work, f"events-{size}.ndjson")
-    if not os.path.exists(events):
-        subprocess.run([CLI, "generate", "--events", str(size), "--seed", str(args.seed), "--output", events], check=True)
+    events = generated_input(CLI, args.work, size, args.seed)
     measured = {name: [] for name in SYSTEMS}
     for run in range(args.runs):
-        # Each run starts with the next system (with two, the order reverses every run).
-        order = SYSTEMS[run % len(SYSTEMS):] + SYSTEMS[:run % len(SYSTEMS)]
-        for name in order:
+        for name in rotation(SYSTEMS, run):
             out = output_path(name, size)
             resident = warm_page_cache(events)
             wall, cpu, peak = RUNNERS[name](events, out)

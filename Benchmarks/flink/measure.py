@@ -128,6 +128,21 @@ def to_millis(text):
     return int(datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
 
 
+def generated_input(cli, work, size, seed):
+    """The creator events file of `size` events in `work`, generated with `cli` (Runnel's
+    `creator-analytics`) from `seed` unless it is there already."""
+    path = os.path.join(work, f"events-{size}.ndjson")
+    if not os.path.exists(path):
+        subprocess.run([cli, "generate", "--events", str(size), "--seed", str(seed), "--output", path], check=True)
+    return path
+
+
+def rotation(systems, index):
+    """The order of round `index`: each round starts with the next system, so that none
+    always runs first or after the same one (with two systems the order reverses every round)."""
+    return systems[index % len(systems):] + systems[:index % len(systems)]
+
+
 def replay_results(path):
     """The post views and sessions of a creator replay's result lines (as written by
     `creator-analytics replay` and `creator-replay-floor`), as two sets of tuples."""
