@@ -3,6 +3,8 @@
 #define REPLAY_FLOOR_PACKED_ID_H
 
 #include <algorithm>
+#include <deque>
+#include <mutex>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -94,7 +96,8 @@ struct PackedId {
     uint64_t hash() const { return mix(w0 ^ mix(w1 ^ tag)); }
 };
 
-/// Packs ids, and keeps the text of those too long to pack.
+/// Packs ids, and keeps the text of those too long to pack. Thread-safe: with two threads
+/// one packs while the other writes ids out; the intern table (rarely used) is locked.
 class IdPacker {
 public:
     PackedId pack(const uint8_t *p, size_t n) {
@@ -112,6 +115,7 @@ public:
             return id;
         }
         std::string text(reinterpret_cast<const char *>(p), n);
+        std::lock_guard<std::mutex> lock(mutex_);
         auto found = index_.find(text);
         uint32_t number;
         if (found == index_.end()) {
@@ -130,6 +134,8 @@ public:
     size_t text(const PackedId &id, char *scratch, const char *&text) const {
         text = scratch;
         if (id.tag >= PackedId::internedTag) {
+            // A deque's elements stay where they are as it grows, so the text outlives the lock.
+            std::lock_guard<std::mutex> lock(mutex_);
             const std::string &s = texts_[id.tag - PackedId::internedTag];
             text = s.data();
             return s.size();
@@ -165,10 +171,14 @@ public:
         return nx < ny ? -1 : (nx > ny ? 1 : 0);
     }
 
-    size_t internedCount() const { return texts_.size(); }
+    size_t internedCount() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return texts_.size();
+    }
 
 private:
-    std::vector<std::string> texts_;
+    mutable std::mutex mutex_;
+    std::deque<std::string> texts_;
     std::unordered_map<std::string, uint32_t> index_;
 };
 

@@ -8,18 +8,24 @@
 // with entries inline, windows of a minute kept together, lookups batched and prefetched,
 // no exchanges, no checkpoints.
 //
-//   creator-replay-floor INPUT OUTPUT [--stages]
+//   creator-replay-floor INPUT OUTPUT [--stages] [--threads 2]
 //
 // `--stages` also reports the share of clock ticks spent in each stage (reading lines,
-// start-up and the final flush are not counted in any).
+// start-up and the final flush are not counted in any). `--threads 2` splits the work over
+// two threads as a pipeline: one reads, decodes and deduplicates, the other keeps the
+// windows and writes the results (about half the work each), the records passed between
+// them in batches: a two-core floor that pays for moving records between the cores.
 #include "DedupTable.h"
+#include "Handoff.h"
 #include "PostViewWindows.h"
 #include "SessionWindows.h"
 #include "runnel_simdjson.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <thread>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,17 +126,73 @@ struct Stages {
     }
 };
 
+/// The post views and sessions: what the second thread does with `--threads 2`.
+struct WindowStage {
+    PostViewWindows &views;
+    SessionWindows &sessions;
+    Stages &stages;
+    int64_t watermark = INT64_MIN;
+    uint64_t late = 0;
+
+    void prefetch(const Record *records, int count) const {
+        for (int k = 0; k < count; k++)
+            if (records[k].fresh && !records[k].visitor.none()) sessions.prefetch(records[k].visitor);
+    }
+
+    /// Adds the fresh records among `records`, in order, judged against the watermark so far.
+    void add(const Record *records, int count) {
+        uint64_t t = stages.begin();
+        for (int k = 0; k < count; k++) {
+            const Record &r = records[k];
+            if (!r.fresh || r.name != PostViewed || r.post.none()) continue;
+            if (PostViewWindows::windowStart(r.ts) + PostViewWindows::length - 1 <= watermark) late++;
+            else views.add(r.ts, r.post, r.visitor, r.creator);
+        }
+        stages.end(stages.views, t);
+        t = stages.begin();
+        for (int k = 0; k < count; k++) {
+            const Record &r = records[k];
+            if (!r.fresh || r.visitor.none()) continue;
+            // A session window of its own would be late; an event that joins an open session is not.
+            bool lateIfNew = r.ts + SessionWindows::gap - 1 <= watermark;
+            if (!sessions.add(r.visitor, r.ts, r.name == PostViewed, r.post, lateIfNew)) late++;
+        }
+        stages.end(stages.sessions, t);
+    }
+
+    void advance(int64_t to) {
+        if (to <= watermark) return;
+        watermark = to;
+        uint64_t t = stages.begin();
+        views.fire(watermark);
+        stages.end(stages.fireViews, t);
+        t = stages.begin();
+        sessions.fire(watermark);
+        stages.end(stages.fireSessions, t);
+    }
+};
+
 double seconds(const timespec &a, const timespec &b) { return double(b.tv_sec - a.tv_sec) + double(b.tv_nsec - a.tv_nsec) / 1e9; }
 
 }  // namespace
 
 int main(int argc, char **argv) {
-    if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "--stages") != 0)) {
-        fprintf(stderr, "usage: creator-replay-floor INPUT OUTPUT [--stages]\n");
+    Stages stages;
+    int threads = 1;
+    bool badArguments = argc < 3;
+    for (int i = 3; i < argc && !badArguments; i++) {
+        if (strcmp(argv[i], "--stages") == 0) {
+            stages.on = true;
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && (strcmp(argv[i + 1], "1") == 0 || strcmp(argv[i + 1], "2") == 0)) {
+            threads = atoi(argv[++i]);
+        } else {
+            badArguments = true;
+        }
+    }
+    if (badArguments) {
+        fprintf(stderr, "usage: creator-replay-floor INPUT OUTPUT [--stages] [--threads 1|2]\n");
         return 2;
     }
-    Stages stages;
-    stages.on = argc == 4;
     timespec started;
     clock_gettime(CLOCK_MONOTONIC, &started);
 
@@ -184,46 +246,57 @@ int main(int argc, char **argv) {
     const int batchSize = 32;
     Record batch[batchSize];
     int inBatch = 0;
+    WindowStage windows{views, sessions, stages};
+    // With two threads, the windows run on the second one, fed through `handoff`.
+    Handoff<Record> handoff;
+    Handoff<Record>::Batch *filling = nullptr;
+    std::thread windowThread;
+    if (threads == 2) {
+        filling = &handoff.filling();
+        windowThread = std::thread([&] {
+            for (;;) {
+                Handoff<Record>::Batch &b = handoff.next();
+                for (int k = 0; k < b.count; k += batchSize) {
+                    int n = std::min(batchSize, b.count - k);
+                    windows.prefetch(b.records + k, n);
+                    windows.add(b.records + k, n);
+                }
+                if (b.watermark != INT64_MIN) windows.advance(b.watermark);
+                bool last = b.last;
+                handoff.consumed();
+                if (last) return;
+            }
+        });
+    }
+    auto handOver = [&](int64_t watermarkAfter, bool last) {
+        filling->watermark = watermarkAfter;
+        filling->last = last;
+        handoff.publish();
+        if (!last) filling = &handoff.filling();
+    };
     auto processBatch = [&]() {
         uint64_t t = stages.begin();
         for (int k = 0; k < inBatch; k++) {
             Record &r = batch[k];
             if (r.uuid) r.fresh = dedup.insertIfAbsent(r.idHi, r.idLo, r.idHash, watermark, r.ts);
-            if (!r.fresh) {
-                duplicates++;
-                continue;
-            }
-            if (!r.visitor.none()) sessions.prefetch(r.visitor);
+            if (!r.fresh) duplicates++;
         }
         stages.end(stages.dedup, t);
-        t = stages.begin();
-        for (int k = 0; k < inBatch; k++) {
-            Record &r = batch[k];
-            if (!r.fresh || r.name != PostViewed || r.post.none()) continue;
-            if (PostViewWindows::windowStart(r.ts) + PostViewWindows::length - 1 <= watermark) late++;
-            else views.add(r.ts, r.post, r.visitor, r.creator);
+        if (threads == 1) {
+            windows.prefetch(batch, inBatch);
+            windows.add(batch, inBatch);
+        } else {
+            if (filling->count + inBatch > Handoff<Record>::capacity) handOver(INT64_MIN, false);
+            for (int k = 0; k < inBatch; k++)
+                if (batch[k].fresh) filling->records[filling->count++] = batch[k];
         }
-        stages.end(stages.views, t);
-        t = stages.begin();
-        for (int k = 0; k < inBatch; k++) {
-            Record &r = batch[k];
-            if (!r.fresh || r.visitor.none()) continue;
-            // A session window of its own would be late; an event that joins an open session is not.
-            bool lateIfNew = r.ts + SessionWindows::gap - 1 <= watermark;
-            if (!sessions.add(r.visitor, r.ts, r.name == PostViewed, r.post, lateIfNew)) late++;
-        }
-        stages.end(stages.sessions, t);
         inBatch = 0;
     };
     auto advanceWatermark = [&](int64_t to) {
         if (to <= watermark) return;
         watermark = to;
-        uint64_t t = stages.begin();
-        views.fire(watermark);
-        stages.end(stages.fireViews, t);
-        t = stages.begin();
-        sessions.fire(watermark);
-        stages.end(stages.fireSessions, t);
+        if (threads == 1) windows.advance(to);
+        else handOver(to, false);
     };
 
     const size_t chunk = 1 << 20;
@@ -318,7 +391,13 @@ int main(int argc, char **argv) {
         }
     }
     processBatch();
-    advanceWatermark(INT64_MAX);
+    if (threads == 1) {
+        advanceWatermark(INT64_MAX);
+    } else {
+        handOver(INT64_MAX, true);
+        windowThread.join();
+    }
+    late = windows.late;
     out.flush();
     // As the job's file sink does when it finishes.
     if (fsync(outFd) != 0) perror("fsync");
