@@ -1,5 +1,5 @@
 // creator-replay-floor: the creator replay written by hand for this one job, as one
-// single-threaded loop with its state laid out for the job alone. Not part of Runnel: a
+// loop with its state laid out for the job alone (on one thread, or as a two-thread pipeline). Not part of Runnel: a
 // yardstick for it. It reads the same NDJSON input, applies the same checks, and writes the
 // same result lines as `creator-analytics replay` (Benchmarks/flink/floor_compare.py checks
 // that the two agree), so the CPU it takes is a floor for what the job's work costs on
@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <cstring>
 #include <fcntl.h>
 #include <thread>
@@ -247,15 +248,16 @@ int main(int argc, char **argv) {
     Record batch[batchSize];
     int inBatch = 0;
     WindowStage windows{views, sessions, stages};
-    // With two threads, the windows run on the second one, fed through `handoff`.
-    Handoff<Record> handoff;
+    // With two threads, the windows run on the second one, fed through `ring`.
+    std::unique_ptr<Handoff<Record>> ring;
     Handoff<Record>::Batch *filling = nullptr;
     std::thread windowThread;
     if (threads == 2) {
-        filling = &handoff.filling();
+        ring = std::make_unique<Handoff<Record>>();
+        filling = &ring->filling();
         windowThread = std::thread([&] {
             for (;;) {
-                Handoff<Record>::Batch &b = handoff.next();
+                Handoff<Record>::Batch &b = ring->next();
                 for (int k = 0; k < b.count; k += batchSize) {
                     int n = std::min(batchSize, b.count - k);
                     windows.prefetch(b.records + k, n);
@@ -263,7 +265,7 @@ int main(int argc, char **argv) {
                 }
                 if (b.watermark != INT64_MIN) windows.advance(b.watermark);
                 bool last = b.last;
-                handoff.consumed();
+                ring->consumed();
                 if (last) return;
             }
         });
@@ -271,8 +273,8 @@ int main(int argc, char **argv) {
     auto handOver = [&](int64_t watermarkAfter, bool last) {
         filling->watermark = watermarkAfter;
         filling->last = last;
-        handoff.publish();
-        if (!last) filling = &handoff.filling();
+        ring->publish();
+        if (!last) filling = &ring->filling();
     };
     auto processBatch = [&]() {
         uint64_t t = stages.begin();
@@ -323,7 +325,7 @@ int main(int argc, char **argv) {
                 ssize_t n = pread(in, buffer + have, chunk, fileOffset);
                 if (n < 0) {
                     perror("pread");
-                    return 1;
+                    exit(1);  // not a return: a running window thread must not be destroyed
                 }
                 eof = n == 0;
                 have += size_t(n);

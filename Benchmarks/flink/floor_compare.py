@@ -1,8 +1,8 @@
 """Runnel against a floor: the creator replay written by hand for this one job
-(`creator-replay-floor`, Benchmarks/ReplayFloor), single-threaded, with the state laid out
-for the job alone. Runs the floor, Runnel at parallelism 1 and Runnel at parallelism 2 in
-rotation on the same inputs, checks that all three write the same post views and sessions,
-and reports wall time, CPU seconds, events per CPU-second and peak RSS, and, per round of
+(`creator-replay-floor`, Benchmarks/ReplayFloor), with the state laid out for the job
+alone. Runs the floor on one thread and on two, Runnel at parallelism 1 and Runnel at
+parallelism 2 in rotation on the same inputs, checks that all four write the same result
+lines and count the same valid, invalid, duplicate and late events, and reports wall time, CPU seconds, events per CPU-second and peak RSS, and, per round of
 runs, how much more CPU Runnel takes than the floor. Writes a Markdown table into results/
 (not committed).
 
@@ -23,7 +23,7 @@ machine, so what Runnel takes beyond it is the engine's cost.
 
 Run through Benchmarks/flink/run-floor.sh, which builds both in release mode.
 """
-import argparse, collections, datetime, os, statistics, sys
+import argparse, collections, datetime, os, re, statistics, sys
 
 import replay_edge_cases
 from measure import ROOT, generated_input, measure, rotation, runnel_binary, warm_page_cache
@@ -52,13 +52,21 @@ def run(system, events, out):
     else:
         command = [CLI, "replay", "--input", events, "--output", out, "--parallelism", system[-1]]
     with open(os.devnull, "w") as devnull:
-        return measure(command, devnull)
+        return measure(command, devnull, stderr_path=out + ".summary")
+
+
+def counts(out):
+    """The valid, invalid, duplicate and late events a run reported (both programs end with
+    the same summary line on standard error)."""
+    with open(out + ".summary") as f:
+        found = re.search(r"valid (\d+), invalid (\d+), duplicates (\d+), late (\d+)", f.read())
+    return found.groups() if found else None
 
 
 def result_lines(path):
-    """The output's lines, as a multiset."""
-    with open(path) as f:
-        return collections.Counter(f.read().splitlines())
+    """The output's lines, as a multiset (split at newlines only)."""
+    with open(path, newline="") as f:
+        return collections.Counter(f.read().split("\n"))
 
 
 def output_path(system, size):
@@ -91,13 +99,18 @@ for size, events in inputs:
             measured[name].append((wall, cpu, peak))
             print(f"{size} events, {name}: {wall:.2f} s wall, {cpu:.2f} s CPU, {peak / 2**20:.0f} MiB peak", flush=True)
     expected = result_lines(output_path(FLOOR_NAME, size))
+    expected_counts = counts(output_path(FLOOR_NAME, size))
     agrees = {}
     for name in SYSTEMS[1:]:
         got = result_lines(output_path(name, size))
-        agrees[name] = got == expected
-        if not agrees[name]:
+        got_counts = counts(output_path(name, size))
+        agrees[name] = got == expected and got_counts == expected_counts and got_counts is not None
+        if got != expected:
             print(f"{size} events: {name} differs from the floor; only in {name}: {sorted((got - expected).elements())[:3]}; "
                   f"only in the floor: {sorted((expected - got).elements())[:3]}", flush=True)
+        if got_counts != expected_counts or got_counts is None:
+            print(f"{size} events: {name} counted (valid, invalid, duplicates, late) {got_counts}, the floor {expected_counts}",
+                  flush=True)
     agrees[FLOOR_NAME] = all(agrees.values())
     identical_everywhere = identical_everywhere and agrees[FLOOR_NAME]
     for name in SYSTEMS:

@@ -53,7 +53,7 @@ def warm_page_cache(path):
     return before
 
 
-def measure(command, stdout, interval=SAMPLE_INTERVAL):
+def measure(command, stdout, interval=SAMPLE_INTERVAL, stderr_path=None):
     """Runs `command`; returns wall seconds, CPU seconds and peak RSS bytes of its process
     tree. The wall time ends when the process exits (this thread blocks in wait4 for it);
     the tree is sampled every `interval` seconds from another thread (Flink's JVM is a
@@ -64,7 +64,9 @@ def measure(command, stdout, interval=SAMPLE_INTERVAL):
 
     Returns only once every descendant seen has exited too: Flink's JVM outlives the
     launcher by about 0.3 s (shutting down), and the next run must not share the cores
-    with it. That time is not counted in the wall time, which favours Flink slightly."""
+    with it. That time is not counted in the wall time, which favours Flink slightly.
+
+    With `stderr_path`, what the command wrote to standard error is kept there."""
     start = time.monotonic()
     # Standard error to a file: a pipe read only at exit would block a chatty child.
     errors = tempfile.TemporaryFile(mode="w+")
@@ -115,6 +117,9 @@ def measure(command, stdout, interval=SAMPLE_INTERVAL):
     errors.seek(0)
     stderr = errors.read()
     errors.close()
+    if stderr_path:
+        with open(stderr_path, "w") as f:
+            f.write(stderr)
     if process.returncode != 0:
         sys.exit(f"{command[0]} failed ({process.returncode}):\n{stderr[-3000:]}")
     waited = usage.ru_utime + usage.ru_stime
