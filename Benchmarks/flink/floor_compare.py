@@ -2,16 +2,17 @@
 (`creator-replay-floor`, Benchmarks/ReplayFloor), with the state laid out for the job
 alone. Runs the floor on one thread and on two, Runnel at parallelism 1 and Runnel at
 parallelism 2 in rotation on the same inputs, checks that all four write the same result
-lines and count the same valid, invalid, duplicate and late events, and reports wall time, CPU seconds, events per CPU-second and peak RSS, and, per round of
-runs, how much more CPU Runnel takes than the floor. Writes a Markdown table into results/
-(not committed).
+lines and count the same valid, invalid, duplicate and late events, and reports wall
+time, CPU seconds, events per CPU-second and peak RSS, and, per round of runs, how much
+more CPU or time Runnel takes than the floor. Writes a Markdown table into results/ (not
+committed).
 
 The outputs are compared line for line (as multisets of lines: the order differs between
-runs). `--edge-cases` runs the floor and Runnel at parallelism 1 on a file made to reach
-what generated traffic does not (replay_edge_cases.py: late events, sessions reopening,
-duplicates an hour apart, timestamps before 1970, ids of every form); at parallelism 2
-Runnel's watermarks advance differently, so late events may legitimately be judged
-otherwise there.
+runs). `--edge-cases` runs the floors and Runnel at parallelism 1 on a file made to reach
+what generated traffic does not (replay_edge_cases.py: sessions closing exactly at a
+watermark, late events joining open sessions, deduplication entries expiring at a
+watermark, timestamps before 1970, ids of every form); at parallelism 2 Runnel's
+watermarks advance differently, so late events may legitimately be judged otherwise there.
 
 The floor also runs with two threads (`--threads 2`: one reads, decodes and deduplicates,
 the other keeps the windows, records handed over in batches); its CPU time then includes
