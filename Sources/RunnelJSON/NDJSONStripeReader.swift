@@ -220,6 +220,7 @@ public final class NDJSONStripeReader {
         return work
     }
 
+    /// The byte range of block `block` (saturating at the largest offset).
     private static func blockRange(_ block: Int, blockSize: Int64) -> Range<Int64> {
         let start = Int64(block).multipliedReportingOverflow(by: blockSize)
         guard !start.overflow else { return Int64.max..<Int64.max }
@@ -229,11 +230,7 @@ public final class NDJSONStripeReader {
 
     /// The byte range of a block (the whole file when there is one stripe).
     private static func range(of block: Int, stripes: Int, blockSize: Int64) -> Range<Int64> {
-        if stripes == 1 { return 0..<Int64.max }
-        let start = Int64(block).multipliedReportingOverflow(by: blockSize)
-        guard !start.overflow else { return Int64.max..<Int64.max }
-        let end = start.partialValue.addingReportingOverflow(blockSize)
-        return start.partialValue..<(end.overflow ? Int64.max : end.partialValue)
+        stripes == 1 ? 0..<Int64.max : blockRange(block, blockSize: blockSize)
     }
 
     /// Where the next unread line is.
