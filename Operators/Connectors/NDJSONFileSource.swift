@@ -9,9 +9,9 @@ import RunnelJSON
 /// that parallel readers advance through the file, and through event time, together, and a
 /// reader on a busier thread reads fewer blocks instead of holding up the end. Readers made
 /// outside a job (``createReader(subtask:parallelism:)``) take the blocks round-robin
-/// instead (see ``NDJSONStripeReader``). Each subtask reads its blocks in large
-/// chunks and decodes lines in place, without a per-line allocation, with exact line
-/// numbers. A checkpoint records, for each reader, its ``Reader/position`` (block, byte
+/// instead (see ``NDJSONStripeReader``). The readers of a job read the file through one
+/// shared mapping (``NDJSONFileMapping``) and decode lines in place, without a copy or a
+/// per-line allocation, with exact line numbers. A checkpoint records, for each reader, its ``Reader/position`` (block, byte
 /// offset and line number of the next line) and the blocks it has yet to read (with a
 /// shared queue: its share of the blocks not yet handed out), to replay from.
 public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
@@ -39,7 +39,8 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
     }
 
     public func createReader(subtask: Int, parallelism: Int) throws -> Reader {
-        let stripe = try NDJSONStripeReader(path: path, stripe: subtask, of: parallelism, blockSize: blockSize, chunkSize: chunkSize)
+        let stripe = try NDJSONStripeReader(path: path, stripe: subtask, of: parallelism, blockSize: blockSize, chunkSize: chunkSize,
+                                            mapping: Self.mapping(of: path, readers: 1))
         return Reader(file: stripe, decoder: makeDecoder(), linesPerSecond: linesPerSecond.map { $0 / Double(parallelism) })
     }
 
@@ -49,9 +50,23 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
         guard parallelism > 1 else { return try createReader(subtask: subtask, parallelism: parallelism) }
         let (path, blockSize) = (self.path, self.blockSize)
         let queue = try shared.value { try NDJSONBlockQueue(path: path, blockSize: blockSize, readers: parallelism) }
+        let mapping = shared.value { SharedMapping(Self.mapping(of: path, readers: parallelism)) }.mapping
         let file = try NDJSONStripeReader(path: path, reader: subtask, of: parallelism, blockSize: blockSize,
-                                          chunkSize: chunkSize, queue: queue)
+                                          chunkSize: chunkSize, queue: queue, mapping: mapping)
         return Reader(file: file, decoder: makeDecoder(), linesPerSecond: linesPerSecond.map { $0 / Double(parallelism) })
+    }
+
+    /// A mapping of the file for `readers` readers, or nil when it cannot be mapped (the
+    /// readers then read it with `pread`; if it cannot be opened either, they say so).
+    static func mapping(of path: String, readers: Int) -> NDJSONFileMapping? {
+        try? NDJSONFileMapping(path: path, readers: readers)
+    }
+
+    /// The readers' shared mapping, kept in the step's shared state (which keeps objects,
+    /// not optionals).
+    private final class SharedMapping: Sendable {
+        let mapping: NDJSONFileMapping?
+        init(_ mapping: NDJSONFileMapping?) { self.mapping = mapping }
     }
 
     /// Reads and decodes one split.
@@ -154,7 +169,7 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
             }
             let mine = NDJSONStripeReader.work(forStripe: file.stripe, of: file.stripes, from: states)
             file = try NDJSONStripeReader(path: file.path, stripe: file.stripe, of: file.stripes, blockSize: file.blockSize,
-                                          chunkSize: file.chunkSize, work: mine)
+                                          chunkSize: file.chunkSize, work: mine, mapping: file.mapping)
         }
 
         public func read(into output: SourceOutput<Decoder.Output>, limit: Int) throws -> SourceReadStatus {

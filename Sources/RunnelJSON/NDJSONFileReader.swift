@@ -26,6 +26,12 @@ import Darwin
 /// `JSONLineParser`'s padding requirement, and they stay valid only until the
 /// next call that reads a line. No allocation happens per line.
 ///
+/// ## Reading through a mapping
+/// Given an ``NDJSONFileMapping`` of the file, the reader reads nothing itself: its line
+/// views point into the mapping, where the next line's bytes (or the mapping's last page)
+/// are the padding. Only a line within the padding's distance of the end of that page is
+/// copied into the buffer first.
+///
 /// One reader is used by one thread at a time; it is not `Sendable`.
 public final class NDJSONFileReader {
     /// Default read size: large enough to amortize system calls, small enough to stay in L2/L3.
@@ -42,6 +48,11 @@ public final class NDJSONFileReader {
 
     private let fd: Int32
     private let buffer: PaddedBuffer
+    /// The mapping lines are read in, if any (then `fd` is not opened and `buffer` only
+    /// holds copies of lines near the end of the mapping).
+    private let mapping: NDJSONFileMapping?
+    /// With a mapping: the file offset of the next unread line.
+    private var mappedOffset: Int64 = 0
     /// File offset of `buffer`'s byte 0.
     private var bufferOffset: Int64
     /// Buffer index of the start of the next unread line.
@@ -61,11 +72,12 @@ public final class NDJSONFileReader {
     ///     for the whole file it is 1.
     ///   - chunkSize: Bytes per read (default 1 MiB).
     /// - Throws: `FileIOError` if the file cannot be opened or read.
+    ///   - mapping: A mapping of the file to read the lines in, instead of reading them.
     public convenience init(path: String, range: Range<Int64>? = nil, firstLineNumber: Int64 = 1,
-                            chunkSize: Int = NDJSONFileReader.defaultChunkSize) throws {
+                            chunkSize: Int = NDJSONFileReader.defaultChunkSize, mapping: NDJSONFileMapping? = nil) throws {
         let range = range ?? 0..<Int64.max
         try self.init(path: path, range: range, begin: range.lowerBound, lineNumber: firstLineNumber,
-                      skipPartialLine: range.lowerBound > 0, chunkSize: chunkSize)
+                      skipPartialLine: range.lowerBound > 0, chunkSize: chunkSize, mapping: mapping)
     }
 
     /// Reopens a range at a checkpointed position: reading starts at `offset`,
@@ -73,20 +85,39 @@ public final class NDJSONFileReader {
     /// number is `lineNumber`. No partial-line skipping happens. A position at
     /// or after `range.upperBound` yields no lines: that range is done.
     public convenience init(path: String, range: Range<Int64>, resumeAt offset: Int64, lineNumber: Int64,
-                            chunkSize: Int = NDJSONFileReader.defaultChunkSize) throws {
+                            chunkSize: Int = NDJSONFileReader.defaultChunkSize, mapping: NDJSONFileMapping? = nil) throws {
         precondition(offset >= range.lowerBound, "resume offset lies before the reader's range")
         try self.init(path: path, range: range, begin: offset, lineNumber: lineNumber,
-                      skipPartialLine: false, chunkSize: chunkSize)
+                      skipPartialLine: false, chunkSize: chunkSize, mapping: mapping)
     }
 
     private init(path: String, range: Range<Int64>, begin: Int64, lineNumber: Int64,
-                 skipPartialLine: Bool, chunkSize: Int) throws {
+                 skipPartialLine: Bool, chunkSize: Int, mapping: NDJSONFileMapping?) throws {
         precondition(chunkSize > 0, "chunkSize must be positive")
         precondition(range.lowerBound >= 0, "file ranges start at offset 0 or later")
+        precondition(mapping.map { $0.path == path } ?? true, "the mapping is of another file")
         self.path = path
         self.range = range
         self.chunkSize = chunkSize
         self.nextLineNumber = lineNumber
+        self.mapping = mapping
+        bufferOffset = 0
+        if let mapping {
+            fd = -1
+            buffer = PaddedBuffer(capacity: Self.tailReadSize)
+            if skipPartialLine {
+                // As below: skip through the first newline at or after begin - 1.
+                if begin - 1 < mapping.size, let newline = mapping.firstNewline(in: (begin - 1)..<mapping.size) {
+                    mappedOffset = newline + 1
+                } else {
+                    mappedOffset = max(begin - 1, mapping.size)
+                    finished = true
+                }
+            } else {
+                mappedOffset = begin
+            }
+            return
+        }
         buffer = PaddedBuffer(capacity: chunkSize)
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileIOError(operation: "open", path: path, code: errno) }
@@ -100,7 +131,7 @@ public final class NDJSONFileReader {
     }
 
     deinit {
-        close(fd)
+        if fd >= 0 { close(fd) }
     }
 
     /// Moves the reader to another range of the same file, keeping its descriptor and
@@ -110,6 +141,7 @@ public final class NDJSONFileReader {
         precondition(offset >= range.lowerBound, "restart offset lies before the reader's range")
         self.range = range
         buffer.removeAll()
+        mappedOffset = offset
         bufferOffset = offset
         cursor = 0
         scanned = 0
@@ -122,7 +154,7 @@ public final class NDJSONFileReader {
     /// (including before the first line is read), so it can be checkpointed
     /// after any line.
     public var position: NDJSONPosition {
-        NDJSONPosition(offset: bufferOffset + Int64(cursor), lineNumber: nextLineNumber)
+        NDJSONPosition(offset: mapping == nil ? bufferOffset + Int64(cursor) : mappedOffset, lineNumber: nextLineNumber)
     }
 
     /// True once the reader has established that no further line starts in its range.
@@ -134,6 +166,7 @@ public final class NDJSONFileReader {
     /// - Throws: `FileIOError` if a read fails.
     public func nextLine() throws -> NDJSONLine? {
         if finished { return nil }
+        if let mapping { return nextMappedLine(mapping) }
         while true {
             let lineStart = bufferOffset + Int64(cursor)
             if lineStart >= range.upperBound {
@@ -183,6 +216,33 @@ public final class NDJSONFileReader {
         while let line = try nextLine() {
             try body(line)
         }
+    }
+
+    /// The next line of the range, read in `mapping`.
+    @inline(__always)
+    private func nextMappedLine(_ mapping: NDJSONFileMapping) -> NDJSONLine? {
+        let lineStart = mappedOffset
+        guard lineStart < range.upperBound && lineStart < mapping.size else {
+            finished = true
+            return nil
+        }
+        var end = mapping.size
+        if let newline = mapping.firstNewline(in: lineStart..<mapping.size) {
+            end = newline
+            mappedOffset = newline + 1
+        } else {
+            mappedOffset = end
+        }
+        if end > lineStart && mapping.address(end - 1).load(as: UInt8.self) == 0x0D { end -= 1 }
+        var bytes = UnsafeRawBufferPointer(start: mapping.address(lineStart), count: Int(end - lineStart))
+        if !mapping.hasPadding(after: end) {
+            buffer.removeAll()
+            buffer.append(bytes)
+            bytes = buffer.bytes
+        }
+        let line = NDJSONLine(bytes: bytes, offset: lineStart, lineNumber: nextLineNumber)
+        nextLineNumber += 1
+        return line
     }
 
     /// Builds the view for buffer bytes `[start, terminator)`, dropping one

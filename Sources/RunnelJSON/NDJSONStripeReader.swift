@@ -72,43 +72,49 @@ public final class NDJSONStripeReader {
 
     private let reader: NDJSONFileReader
     private let counter: NewlineCounter
+    /// This reader's index among the readers of ``mapping``.
+    private let mappingReader: Int
     private var block: Int
     /// The blocks after the current one, when the reader was given an explicit list
     /// (restored, possibly at another parallelism); nil for the stripe's blocks in order.
     private var workList: [WorkItem]?
     /// The queue this reader takes its blocks from, when it shares one with other readers.
     public let blockQueue: NDJSONBlockQueue?
+    /// The mapping the reader reads and counts lines in, if any (shared with the other
+    /// readers of the file, or its own).
+    public var mapping: NDJSONFileMapping? { counter.mapping }
     /// Whether the reader holds a block of the shared queue (false before its first and
     /// while it waits for the next).
     private var holdsBlock = true
 
     /// Opens stripe `stripe` of `stripes` of the file at `path`, at its first line.
     public convenience init(path: String, stripe: Int, of stripes: Int, blockSize: Int64 = defaultBlockSize,
-                            chunkSize: Int = NDJSONFileReader.defaultChunkSize) throws {
+                            chunkSize: Int = NDJSONFileReader.defaultChunkSize, mapping: NDJSONFileMapping? = nil) throws {
         precondition(stripes >= 1 && stripe >= 0 && stripe < stripes, "stripe out of range")
         precondition(blockSize > 0, "blockSize must be positive")
         if stripes == 1 {
             try self.init(path: path, stripe: 0, of: 1, blockSize: blockSize, chunkSize: chunkSize,
-                          at: Position(block: 0, line: NDJSONPosition(offset: 0, lineNumber: 1)))
+                          at: Position(block: 0, line: NDJSONPosition(offset: 0, lineNumber: 1)), mapping: mapping)
             return
         }
-        let counter = try NewlineCounter(path: path)
+        let counter = try NewlineCounter(path: path, mapping: mapping)
         let blockStart = Self.range(of: stripe, stripes: stripes, blockSize: blockSize).lowerBound
         // A block past the end of a short file holds no line; it starts (empty) at its own start.
         let start = max(try counter.lineStart(atOrAfter: blockStart), blockStart)
         let lineNumber = 1 + (try counter.count(in: 0..<min(start, counter.size)))
         try self.init(path: path, stripe: stripe, of: stripes, blockSize: blockSize, chunkSize: chunkSize,
-                      at: Position(block: stripe, line: NDJSONPosition(offset: start, lineNumber: lineNumber)))
+                      at: Position(block: stripe, line: NDJSONPosition(offset: start, lineNumber: lineNumber)), mapping: mapping)
     }
 
     /// Reopens a stripe at a position it reported (``position``).
     public convenience init(path: String, stripe: Int, of stripes: Int, blockSize: Int64 = defaultBlockSize,
-                            chunkSize: Int = NDJSONFileReader.defaultChunkSize, at position: Position) throws {
+                            chunkSize: Int = NDJSONFileReader.defaultChunkSize, at position: Position,
+                            mapping: NDJSONFileMapping? = nil) throws {
         precondition(stripes >= 1 && stripe >= 0 && stripe < stripes, "stripe out of range")
         precondition(blockSize > 0, "blockSize must be positive")
         precondition(stripes == 1 || position.block % stripes == stripe, "position belongs to another stripe")
         try self.init(path: path, stripe: stripe, of: stripes, blockSize: blockSize, chunkSize: chunkSize,
-                      counter: try NewlineCounter(path: path), block: position.block,
+                      counter: try NewlineCounter(path: path, mapping: mapping), block: position.block,
                       range: Self.range(of: position.block, stripes: stripes, blockSize: blockSize), start: position.line)
     }
 
@@ -116,10 +122,11 @@ public final class NDJSONStripeReader {
     /// first line or from a recorded position: what a restored checkpoint leaves to read,
     /// redistributed over a new number of stripes (``work(forStripe:of:from:)``).
     public convenience init(path: String, stripe: Int, of stripes: Int, blockSize: Int64 = defaultBlockSize,
-                            chunkSize: Int = NDJSONFileReader.defaultChunkSize, work: [WorkItem]) throws {
+                            chunkSize: Int = NDJSONFileReader.defaultChunkSize, work: [WorkItem],
+                            mapping: NDJSONFileMapping? = nil) throws {
         precondition(stripes >= 1 && stripe >= 0 && stripe < stripes, "stripe out of range")
         precondition(blockSize > 0, "blockSize must be positive")
-        let counter = try NewlineCounter(path: path)
+        let counter = try NewlineCounter(path: path, mapping: mapping)
         var items = work.sorted { $0.block < $1.block }
         let first = items.isEmpty ? WorkItem(block: Int(counter.size / blockSize) + 1) : items.removeFirst()
         let range = Self.blockRange(first.block, blockSize: blockSize)
@@ -137,14 +144,15 @@ public final class NDJSONStripeReader {
     /// Opens reader `reader` of `readers` that take their blocks from `queue` (shared by
     /// them all); it takes its first block when first asked for lines.
     public convenience init(path: String, reader: Int, of readers: Int, blockSize: Int64 = defaultBlockSize,
-                            chunkSize: Int = NDJSONFileReader.defaultChunkSize, queue: NDJSONBlockQueue) throws {
+                            chunkSize: Int = NDJSONFileReader.defaultChunkSize, queue: NDJSONBlockQueue,
+                            mapping: NDJSONFileMapping? = nil) throws {
         precondition(readers >= 1 && reader >= 0 && reader < readers, "reader out of range")
         precondition(queue.readers == readers, "the queue serves another number of readers")
         precondition(blockSize > 0, "blockSize must be positive")
         // An empty range, finished at once: the first call takes a block, and lines are
         // numbered from the start of the file.
         try self.init(path: path, stripe: reader, of: readers, blockSize: blockSize, chunkSize: chunkSize,
-                      counter: try NewlineCounter(path: path), block: 0, range: 0..<0,
+                      counter: try NewlineCounter(path: path, mapping: mapping), block: 0, range: 0..<0,
                       start: NDJSONPosition(offset: 0, lineNumber: 1), blockQueue: queue)
     }
 
@@ -162,8 +170,9 @@ public final class NDJSONStripeReader {
         self.workList = workList
         self.blockQueue = blockQueue
         holdsBlock = blockQueue == nil
+        mappingReader = counter.mapping.map { $0.readers == 1 ? 0 : stripe } ?? 0
         reader = try NDJSONFileReader(path: path, range: range, resumeAt: start.offset, lineNumber: start.lineNumber,
-                                      chunkSize: chunkSize)
+                                      chunkSize: chunkSize, mapping: counter.mapping)
     }
 
     /// The blocks of `states` (the work lists of every reader of an earlier run, see
@@ -258,6 +267,9 @@ public final class NDJSONStripeReader {
             }
             handled += try reader.readLines(upTo: maxLines - handled, body)
         }
+        // Between calls no line of this reader is in use, and it reads and counts nothing
+        // before its position again: the mapping may give back what every reader is past.
+        counter.mapping?.advance(reader: mappingReader, to: isFinished ? Int64.max : reader.position.offset)
         return handled
     }
 

@@ -20,10 +20,15 @@ final class NewlineCounter {
     let size: Int64
     private let fd: Int32
     private let scratch: UnsafeMutableRawPointer
+    /// The readers' shared mapping of the file, when there is one: then lines are found and
+    /// counted in it (see ``NDJSONFileMapping``).
+    let mapping: NDJSONFileMapping?
 
-    init(path: String, mapWindow: Int = 64 << 20) throws {
+    init(path: String, mapWindow: Int = 64 << 20, mapping: NDJSONFileMapping? = nil) throws {
         precondition(mapWindow > 0)
+        precondition(mapping.map { $0.path == path } ?? true, "the mapping is of another file")
         self.mapWindow = mapWindow
+        self.mapping = mapping
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileIOError(operation: "open", path: path, code: errno) }
         var info = stat()
@@ -47,6 +52,10 @@ final class NewlineCounter {
     /// `offset - 1` (so `offset` itself when a line starts there), or the file size if none.
     func lineStart(atOrAfter offset: Int64) throws -> Int64 {
         if offset <= 0 { return 0 }
+        if let mapping, mapping.size == size {
+            guard offset - 1 < size else { return size }
+            return mapping.firstNewline(in: (offset - 1)..<size).map { $0 + 1 } ?? size
+        }
         var at = offset - 1
         while at < size {
             let got = try read(at: at, count: Self.probeSize)
@@ -65,12 +74,15 @@ final class NewlineCounter {
     /// replay's samples, half of it for counting). The range is mapped a window at a time
     /// (``mapWindow``), so a long range (a reader resumed far into a file counts all the
     /// lines before it) never maps more than that. A window that cannot be mapped, or that
-    /// lies past the file's current end, is read with `pread` instead.
+    /// lies past the file's current end, is read with `pread` instead. With the readers'
+    /// shared ``mapping`` the range is counted in it (its pages mostly faulted in already by
+    /// the reader of the block they belong to).
     ///
     /// Like the readers, this assumes the file does not shrink while it is read: a mapped
     /// page cut off by a truncation after the size check faults (`SIGBUS`) where `pread`
     /// would return short.
     func count(in range: Range<Int64>, mapping: Bool = true) throws -> Int64 {
+        if mapping, let shared = self.mapping, shared.size == size { return shared.newlines(in: range) }
         var total: Int64 = 0
         var at = range.lowerBound
         while at < range.upperBound {

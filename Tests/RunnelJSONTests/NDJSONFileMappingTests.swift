@@ -1,0 +1,198 @@
+@testable import RunnelJSON
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("NDJSONFileMapping")
+struct NDJSONFileMappingTests {
+    static let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+    /// Every line `reader` yields, each with the position the reader reports after it.
+    func linesAndPositions(_ reader: NDJSONFileReader) throws -> [(ExpectedLine, NDJSONPosition)] {
+        var result: [(ExpectedLine, NDJSONPosition)] = []
+        while let line = try reader.nextLine() {
+            result.append((ExpectedLine(bytes: Array(line.bytes), offset: line.offset, lineNumber: line.lineNumber), reader.position))
+        }
+        return result
+    }
+
+    @Test("a reader through a mapping yields the lines, numbers and positions a reading one does, for any range and resume point")
+    func mappedReaderMatchesReading() throws {
+        var random = SeededGenerator(seed: 313)
+        for round in 0..<6 {
+            let content = randomContent(lines: 150, maxLength: 100, finalNewline: round % 2 == 0, using: &random)
+            let file = try TemporaryFile(contents: content)
+            let mapping = try NDJSONFileMapping(path: file.path, readers: 1)
+            let size = Int64(content.count)
+            #expect(mapping.size == size)
+            var ranges: [Range<Int64>] = [0..<Int64.max, 0..<size, 1..<size, (size - 1)..<size, size..<(size + 10),
+                                              (size + 1)..<(size + 10), (size + 5)..<(size + 10)]
+            for _ in 0..<20 {
+                let a = Int64.random(in: 0...size, using: &random), b = Int64.random(in: 0...size, using: &random)
+                ranges.append(min(a, b)..<max(a, b))
+            }
+            for range in ranges {
+                let reading = try linesAndPositions(NDJSONFileReader(path: file.path, range: range, chunkSize: 32))
+                let mapped = try linesAndPositions(NDJSONFileReader(path: file.path, range: range, mapping: mapping))
+                #expect(mapped.map(\.0) == reading.map(\.0), "round \(round), range \(range)")
+                #expect(mapped.map(\.1) == reading.map(\.1), "round \(round), range \(range)")
+                // Resumed at every third reported position (and restarted there), the rest is the same.
+                for (i, (_, position)) in reading.enumerated() where i % 3 == 0 {
+                    let resumed = try NDJSONFileReader(path: file.path, range: range, resumeAt: position.offset,
+                                                       lineNumber: position.lineNumber, mapping: mapping)
+                    #expect(resumed.position == position)
+                    #expect(try linesAndPositions(resumed).map(\.0) == reading[(i + 1)...].map(\.0))
+                }
+            }
+            // The expected lines of the whole file, by the model.
+            #expect(try readAll(NDJSONFileReader(path: file.path, mapping: mapping)) == ExpectedLine.lines(of: content))
+        }
+    }
+
+    @Test("lines ending near the end of the mapping's last page are still parseable in place",
+          arguments: [-66, -65, -64, -63, -1, 0, 1, 63])
+    func padsTheLastLines(endOffset: Int) throws {
+        // A file whose last line ends `endOffset` bytes from a page boundary (two pages in),
+        // followed by lines that end closer to it still.
+        let size = 2 * Self.page + endOffset
+        var text = ""
+        while text.utf8.count < size - 40 { text += "{\"v\":\(text.utf8.count % 10)}\n" }
+        text += "{\"v\":" + String(repeating: " ", count: size - 7 - text.utf8.count) + "7}"
+        #expect(text.utf8.count == size)
+        let file = try TemporaryFile(text)
+        let mapping = try NDJSONFileMapping(path: file.path, readers: 1)
+        #expect(mapping.hasPadding(after: Int64(2 * Self.page - 64)) && !mapping.hasPadding(after: Int64(3 * Self.page)))
+        let keys = JSONKeySet(keys: ["v"])
+        let parser = JSONLineParser()
+        var values: [Int64] = []
+        try NDJSONFileReader(path: file.path, mapping: mapping).forEachLine { line in
+            // Parsed where it lies when the mapping pads it, else from a copy.
+            let padded = mapping.hasPadding(after: line.offset + Int64(line.bytes.count))
+            #expect(mapping.contains(line.bytes.baseAddress) == padded, "line at \(line.offset)")
+            #expect(parser.parse(line.bytes, keys: keys) == .ok)
+            values.append(parser[0].int64Value ?? -1)
+        }
+        #expect(values.last == 7)
+        #expect(mapping.hasPadding(after: Int64(size)) == (endOffset < -63 || endOffset > 0))
+        #expect(values.count == ExpectedLine.lines(of: Array(text.utf8)).count)
+    }
+
+    @Test("an empty file maps to no lines")
+    func emptyFile() throws {
+        let file = try TemporaryFile("")
+        let mapping = try NDJSONFileMapping(path: file.path, readers: 2)
+        #expect(mapping.size == 0)
+        #expect(try readAll(NDJSONFileReader(path: file.path, mapping: mapping)).isEmpty)
+        #expect(mapping.newlines(in: 0..<100) == 0 && mapping.firstNewline(in: 0..<100) == nil)
+        mapping.advance(reader: 0, to: .max)
+        mapping.advance(reader: 1, to: .max)
+        #expect(mapping.releasedBelow == 0)
+    }
+
+    @Test("pages are given back in whole granules below every reader's mark, never above")
+    func releasesBehindAllReaders() throws {
+        let file = try TemporaryFile(String(repeating: "x\n", count: 5 * Self.page))
+        let mapping = try NDJSONFileMapping(path: file.path, readers: 2, releaseGranule: Self.page)
+        let page = Int64(Self.page)
+        mapping.advance(reader: 0, to: 3 * page + 5)
+        #expect(mapping.releasedBelow == 0, "reader 1 is still at the start")
+        mapping.advance(reader: 1, to: page + 1)
+        #expect(mapping.releasedBelow == page)
+        mapping.advance(reader: 1, to: 0)
+        #expect(mapping.releasedBelow == page, "marks only move forward")
+        mapping.advance(reader: 1, to: .max)
+        #expect(mapping.releasedBelow == 3 * page)
+        mapping.advance(reader: 0, to: .max)
+        #expect(mapping.releasedBelow == 10 * page, "at most the mapped length")
+        // Given-back pages read again from the file.
+        #expect(mapping.newlines(in: 0..<(10 * page)) == 5 * page)
+    }
+
+    @Test("readers sharing a queue and a mapping yield every line once with its number, and release only what all are past")
+    func sharedReaders() throws {
+        var random = SeededGenerator(seed: 719)
+        for round in 0..<3 {
+            let content = randomContent(lines: 600, maxLength: 120, finalNewline: round != 1, using: &random)
+            let file = try TemporaryFile(contents: content)
+            let all = ExpectedLine.lines(of: content)
+            for readers in [1, 2, 3] {
+                for blockSize: Int64 in [64, 700, 5000] {
+                    let queue = try NDJSONBlockQueue(path: file.path, blockSize: blockSize, readers: readers)
+                    let mapping = try NDJSONFileMapping(path: file.path, readers: readers, releaseGranule: Self.page)
+                    let group = try (0..<readers).map {
+                        try NDJSONStripeReader(path: file.path, reader: $0, of: readers, blockSize: blockSize, chunkSize: 128,
+                                               queue: queue, mapping: mapping)
+                    }
+                    var seen: [ExpectedLine] = []
+                    while !group.allSatisfy(\.isFinished) {
+                        let k = Int.random(in: 0..<readers, using: &random)
+                        _ = try group[k].readLines(upTo: Int.random(in: 1...30, using: &random)) {
+                            seen.append(ExpectedLine(bytes: Array($0.bytes), offset: $0.offset, lineNumber: $0.lineNumber))
+                        }
+                        let lowest = group.filter { !$0.isFinished }.map(\.position.line.offset).min() ?? .max
+                        #expect(mapping.releasedBelow <= lowest)
+                    }
+                    #expect(seen.sorted { $0.offset < $1.offset } == all, "\(readers) readers, blocks of \(blockSize)")
+                    #expect(mapping.releasedBelow >= Int64(content.count) / Int64(Self.page) * Int64(Self.page))
+                }
+            }
+        }
+    }
+
+    @Test("fixed stripes through one mapping, and readers restored over work lists, yield every line once with its number")
+    func stripesAndWorkLists() throws {
+        var random = SeededGenerator(seed: 907)
+        let content = randomContent(lines: 400, maxLength: 100, finalNewline: true, using: &random)
+        let file = try TemporaryFile(contents: content)
+        let all = ExpectedLine.lines(of: content)
+        for stripes in [1, 2, 3] {
+            let mapping = try NDJSONFileMapping(path: file.path, readers: stripes, releaseGranule: Self.page)
+            var seen: [ExpectedLine] = []
+            var states: [[NDJSONStripeReader.WorkItem]] = []
+            for k in 0..<stripes {
+                let reader = try NDJSONStripeReader(path: file.path, stripe: k, of: stripes, blockSize: 500, chunkSize: 64,
+                                                    mapping: mapping)
+                _ = try reader.readLines(upTo: 17 + k) {
+                    seen.append(ExpectedLine(bytes: Array($0.bytes), offset: $0.offset, lineNumber: $0.lineNumber))
+                }
+                states.append(reader.remainingWork)
+            }
+            // Taken over at another parallelism, each reader with a mapping of its own.
+            let to = stripes % 3 + 1
+            for k in 0..<to {
+                let work = NDJSONStripeReader.work(forStripe: k, of: to, from: states)
+                let reader = try NDJSONStripeReader(path: file.path, stripe: k, of: to, blockSize: 500, chunkSize: 64, work: work,
+                                                    mapping: NDJSONFileMapping(path: file.path, readers: 1))
+                while try reader.readLines(upTo: 13, {
+                    seen.append(ExpectedLine(bytes: Array($0.bytes), offset: $0.offset, lineNumber: $0.lineNumber))
+                }) > 0 {}
+            }
+            #expect(seen.sorted { $0.offset < $1.offset } == all, "\(stripes) → \(to) stripes")
+        }
+    }
+
+    @Test("stripes whose blocks start past the end of a short file read nothing, and the others every line")
+    func shortFile() throws {
+        let text = "{\"a\":1}\n\n{\"b\":2}\r\nlast"
+        let file = try TemporaryFile(text)
+        for stripes in [2, 5, 9] {
+            let mapping = try NDJSONFileMapping(path: file.path, readers: stripes)
+            var seen: [ExpectedLine] = []
+            for k in 0..<stripes {
+                let reader = try NDJSONStripeReader(path: file.path, stripe: k, of: stripes, blockSize: 4, chunkSize: 16,
+                                                    mapping: mapping)
+                try reader.readLines(upTo: 100) {
+                    seen.append(ExpectedLine(bytes: Array($0.bytes), offset: $0.offset, lineNumber: $0.lineNumber))
+                }
+                #expect(reader.isFinished)
+            }
+            #expect(seen.sorted { $0.offset < $1.offset } == ExpectedLine.lines(of: Array(text.utf8)), "\(stripes) stripes")
+        }
+    }
+
+    @Test("a missing file throws FileIOError")
+    func missingFile() {
+        #expect(throws: FileIOError.self) { _ = try NDJSONFileMapping(path: "/nonexistent/runnel/file.ndjson", readers: 1) }
+    }
+}
