@@ -11,7 +11,9 @@ import RunnelJSON
 /// outside a job (``createReader(subtask:parallelism:)``) take the blocks round-robin
 /// instead (see ``NDJSONStripeReader``). The readers of a job read the file through one
 /// shared mapping (``NDJSONFileMapping``) and decode lines in place, without a copy or a
-/// per-line allocation, with exact line numbers. A checkpoint records, for each reader, its ``Reader/position`` (block, byte
+/// per-line allocation, with exact line numbers. The file is read as it is when the readers
+/// are made (lines appended later are not read) and must not shrink while it is read (a
+/// truncated mapped page ends the process with `SIGBUS`). A checkpoint records, for each reader, its ``Reader/position`` (block, byte
 /// offset and line number of the next line) and the blocks it has yet to read (with a
 /// shared queue: its share of the blocks not yet handed out), to replay from.
 public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
@@ -57,9 +59,12 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
     }
 
     /// A mapping of the file for `readers` readers, or nil when it cannot be mapped (the
-    /// readers then read it with `pread`; if it cannot be opened either, they say so).
+    /// readers then read it with `pread`; if it cannot be opened either, they say so): not a
+    /// regular file, or one whose size reads as 0 (empty, or generated on reading, as under
+    /// `/proc`).
     static func mapping(of path: String, readers: Int) -> NDJSONFileMapping? {
-        try? NDJSONFileMapping(path: path, readers: readers)
+        guard let mapping = try? NDJSONFileMapping(path: path, readers: readers), mapping.size > 0 else { return nil }
+        return mapping
     }
 
     /// The readers' shared mapping, kept in the step's shared state (which keeps objects,

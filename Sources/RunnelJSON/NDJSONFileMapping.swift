@@ -23,9 +23,11 @@ import Darwin
 /// of it. Giving a page back never loses data: a later access faults it in again from the
 /// page cache.
 ///
-/// Like ``NDJSONFileReader``, this assumes the file does not change while it is read: the
-/// mapping covers the size the file had when it was opened, and a page cut off by a
-/// truncation faults (`SIGBUS`) where `pread` would return short.
+/// The mapping covers the file as it is when it is made: lines appended later are not read
+/// through it (as Flink's bounded file source reads the length it enumerated), and a line
+/// still being written then is read as far as it goes. The file must not shrink while it is
+/// read: a mapped page cut off by a truncation faults (`SIGBUS`, which ends the process)
+/// where `pread` would return short. Only regular files are mapped.
 ///
 /// Thread safety: all methods may be called from any thread; the mapped bytes are never written.
 public final class NDJSONFileMapping: Sendable {
@@ -54,15 +56,18 @@ public final class NDJSONFileMapping: Sendable {
     /// Maps the file at `path` for `readers` readers.
     /// - Parameter releaseGranule: bytes given back at a time (rounded up to pages; 8 MiB
     ///   unless a test sets less).
-    /// - Throws: ``FileIOError`` when the file cannot be opened, sized or mapped.
+    /// - Throws: ``FileIOError`` when the file cannot be opened, sized or mapped, or is not a
+    ///   regular file (a pipe, a device or a directory: `ENODEV`).
     public init(path: String, readers: Int, releaseGranule: Int = 8 << 20) throws {
         precondition(readers >= 1, "a mapping serves at least one reader")
         precondition(releaseGranule > 0, "the release granule must be positive")
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking, so that opening a pipe with no writer does not wait (it is refused below).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FileIOError(operation: "open", path: path, code: errno) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw FileIOError(operation: "fstat", path: path, code: errno) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw FileIOError(operation: "map", path: path, code: ENODEV) }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         self.path = path
         self.readers = readers
@@ -133,6 +138,9 @@ public final class NDJSONFileMapping: Sendable {
                         Int(release.upperBound - release.lowerBound), MADV_DONTNEED)
         }
     }
+
+    /// The first mapped byte (for tests).
+    var baseAddress: UnsafeRawPointer? { base }
 
     /// Whether `address` lies in the mapping (for tests).
     func contains(_ address: UnsafeRawPointer?) -> Bool {

@@ -170,6 +170,8 @@ public final class NDJSONStripeReader {
         self.workList = workList
         self.blockQueue = blockQueue
         holdsBlock = blockQueue == nil
+        precondition(counter.mapping.map { $0.readers == 1 || $0.readers == stripes } ?? true,
+                     "a mapping serves one reader or every stripe of the file")
         mappingReader = counter.mapping.map { $0.readers == 1 ? 0 : stripe } ?? 0
         reader = try NDJSONFileReader(path: path, range: range, resumeAt: start.offset, lineNumber: start.lineNumber,
                                       chunkSize: chunkSize, mapping: counter.mapping)

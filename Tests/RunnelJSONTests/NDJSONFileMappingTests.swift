@@ -42,7 +42,9 @@ struct NDJSONFileMappingTests {
                     let resumed = try NDJSONFileReader(path: file.path, range: range, resumeAt: position.offset,
                                                        lineNumber: position.lineNumber, mapping: mapping)
                     #expect(resumed.position == position)
-                    #expect(try linesAndPositions(resumed).map(\.0) == reading[(i + 1)...].map(\.0))
+                    let rest = try linesAndPositions(resumed)
+                    #expect(rest.map(\.0) == reading[(i + 1)...].map(\.0))
+                    #expect(rest.map(\.1) == reading[(i + 1)...].map(\.1))
                 }
             }
             // The expected lines of the whole file, by the model.
@@ -50,32 +52,87 @@ struct NDJSONFileMappingTests {
         }
     }
 
-    @Test("lines ending near the end of the mapping's last page are still parseable in place",
-          arguments: [-66, -65, -64, -63, -1, 0, 1, 63])
+    @Test("a line is parsed in place exactly when 64 mapped bytes follow it, else from a copy: line ends at every distance from the end of the last page",
+          arguments: [-66, -65, -64, -63, -52, -51, -2, -1, 0, 1, 63])
     func padsTheLastLines(endOffset: Int) throws {
-        // A file whose last line ends `endOffset` bytes from a page boundary (two pages in),
-        // followed by lines that end closer to it still.
+        // Files two pages long give or take `endOffset` bytes, in two forms: the last line
+        // ends the file without a newline; or a line whose newline is at that distance is
+        // followed by one more short line. Filler lines of varying lengths before them.
         let size = 2 * Self.page + endOffset
-        var text = ""
-        while text.utf8.count < size - 40 { text += "{\"v\":\(text.utf8.count % 10)}\n" }
-        text += "{\"v\":" + String(repeating: " ", count: size - 7 - text.utf8.count) + "7}"
-        #expect(text.utf8.count == size)
-        let file = try TemporaryFile(text)
-        let mapping = try NDJSONFileMapping(path: file.path, readers: 1)
-        #expect(mapping.hasPadding(after: Int64(2 * Self.page - 64)) && !mapping.hasPadding(after: Int64(3 * Self.page)))
-        let keys = JSONKeySet(keys: ["v"])
-        let parser = JSONLineParser()
-        var values: [Int64] = []
-        try NDJSONFileReader(path: file.path, mapping: mapping).forEachLine { line in
-            // Parsed where it lies when the mapping pads it, else from a copy.
-            let padded = mapping.hasPadding(after: line.offset + Int64(line.bytes.count))
-            #expect(mapping.contains(line.bytes.baseAddress) == padded, "line at \(line.offset)")
-            #expect(parser.parse(line.bytes, keys: keys) == .ok)
-            values.append(parser[0].int64Value ?? -1)
+        for finalLine in [false, true] {
+            var text = ""
+            var n = 0
+            // Where the line of interest ends (with a final line after it: its newline's offset).
+            let end = size - (finalLine ? 12 : 0)
+            while text.utf8.count < end - 60 {
+                text += "{\"v\":\(n % 10)}" + String(repeating: " ", count: n % 5) + "\n"
+                n += 1
+            }
+            text += "{\"v\":" + String(repeating: " ", count: end - 7 - text.utf8.count) + "7}"
+            if finalLine { text += "\n{\"v\":8}    " }
+            #expect(text.utf8.count == size)
+            let file = try TemporaryFile(text)
+            let mapping = try NDJSONFileMapping(path: file.path, readers: 1)
+            let mapped = (text.utf8.count + Self.page - 1) / Self.page * Self.page
+            let keys = JSONKeySet(keys: ["v"])
+            let parser = JSONLineParser()
+            var values: [Int64] = []
+            try NDJSONFileReader(path: file.path, mapping: mapping).forEachLine { line in
+                let end = Int(line.offset) + line.bytes.count
+                #expect(mapping.contains(line.bytes.baseAddress) == (end + 64 <= mapped), "line at \(line.offset), ending at \(end)")
+                #expect(parser.parse(line.bytes, keys: keys) == .ok)
+                values.append(parser[0].int64Value ?? -1)
+            }
+            #expect(values.suffix(finalLine ? 2 : 1) == (finalLine ? [7, 8] : [7]))
+            #expect(values.count == ExpectedLine.lines(of: Array(text.utf8)).count)
         }
-        #expect(values.last == 7)
-        #expect(mapping.hasPadding(after: Int64(size)) == (endOffset < -63 || endOffset > 0))
-        #expect(values.count == ExpectedLine.lines(of: Array(text.utf8)).count)
+    }
+
+    @Test("pages given back leave the process: the mapping's resident size falls to nothing")
+    func givesPagesBack() throws {
+        let file = try TemporaryFile(String(repeating: "0123456789abcde\n", count: 64 * Self.page / 16))
+        let mapping = try NDJSONFileMapping(path: file.path, readers: 1, releaseGranule: Self.page)
+        let base = try #require(mapping.baseAddress)
+        #expect(mapping.newlines(in: 0..<mapping.size) == Int64(64 * Self.page / 16))  // touches every page
+        let before = try #require(Self.residentKilobytes(of: base))
+        #expect(before >= 48 * Self.page / 1024, "\(before) kB resident after reading every page")
+        mapping.advance(reader: 0, to: .max)
+        let after = try #require(Self.residentKilobytes(of: base))
+        #expect(after == 0, "\(after) kB still resident")
+    }
+
+    /// The resident size of the mapping that starts at `base`, from `/proc/self/smaps`.
+    static func residentKilobytes(of base: UnsafeRawPointer) -> Int? {
+        // Read with `read` until it returns 0: /proc files report a size of 0.
+        let fd = open("/proc/self/smaps", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes += chunk[..<n]
+        }
+        let smaps = String(decoding: bytes, as: UTF8.self)
+        let start = String(UInt(bitPattern: base), radix: 16)
+        var inMapping = false
+        for line in smaps.split(separator: "\n") {
+            if let dash = line.firstIndex(of: "-"), line[..<dash].allSatisfy(\.isHexDigit) {
+                inMapping = line[..<dash].drop(while: { $0 == "0" }) == start
+            } else if inMapping, line.hasPrefix("Rss:") {
+                return Int(line.dropFirst(4).split(separator: " ").first ?? "")
+            }
+        }
+        return nil
+    }
+
+    @Test("only regular files are mapped: a pipe is refused (without waiting for a writer)")
+    func refusesPipes() throws {
+        let path = "/tmp/runnel-mapping-fifo-\(getpid())"
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        #expect(throws: FileIOError.self) { _ = try NDJSONFileMapping(path: path, readers: 1) }
     }
 
     @Test("an empty file maps to no lines")
