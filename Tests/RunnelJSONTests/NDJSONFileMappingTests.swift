@@ -12,7 +12,7 @@ struct NDJSONFileMappingTests {
     func linesAndPositions(_ reader: NDJSONFileReader) throws -> [(ExpectedLine, NDJSONPosition)] {
         var result: [(ExpectedLine, NDJSONPosition)] = []
         while let line = try reader.nextLine() {
-            result.append((ExpectedLine(bytes: Array(line.bytes), offset: line.offset, lineNumber: line.lineNumber), reader.position))
+            result.append((ExpectedLine(line), reader.position))
         }
         return result
     }
@@ -170,9 +170,7 @@ struct NDJSONFileMappingTests {
     func sharedReaders() throws {
         var random = SeededGenerator(seed: 719)
         for round in 0..<3 {
-            let content = randomContent(lines: 600, maxLength: 120, finalNewline: round != 1, using: &random)
-            let file = try TemporaryFile(contents: content)
-            let all = ExpectedLine.lines(of: content)
+            let (file, all) = try randomFile(lines: 600, maxLength: 120, finalNewline: round != 1, using: &random)
             for readers in [1, 2, 3] {
                 for blockSize: Int64 in [64, 700, 5000] {
                     let queue = try NDJSONBlockQueue(path: file.path, blockSize: blockSize, readers: readers)
@@ -185,13 +183,13 @@ struct NDJSONFileMappingTests {
                     while !group.allSatisfy(\.isFinished) {
                         let k = Int.random(in: 0..<readers, using: &random)
                         _ = try group[k].readLines(upTo: Int.random(in: 1...30, using: &random)) {
-                            seen.append(ExpectedLine(bytes: Array($0.bytes), offset: $0.offset, lineNumber: $0.lineNumber))
+                            seen.append(ExpectedLine($0))
                         }
                         let lowest = group.filter { !$0.isFinished }.map(\.position.line.offset).min() ?? .max
                         #expect(mapping.releasedBelow <= lowest)
                     }
                     #expect(seen.sorted { $0.offset < $1.offset } == all, "\(readers) readers, blocks of \(blockSize)")
-                    #expect(mapping.releasedBelow >= Int64(content.count) / Int64(Self.page) * Int64(Self.page))
+                    #expect(mapping.releasedBelow >= mapping.size / Int64(Self.page) * Int64(Self.page))
                 }
             }
         }
@@ -200,9 +198,7 @@ struct NDJSONFileMappingTests {
     @Test("fixed stripes through one mapping, and readers restored over work lists, yield every line once with its number")
     func stripesAndWorkLists() throws {
         var random = SeededGenerator(seed: 907)
-        let content = randomContent(lines: 400, maxLength: 100, finalNewline: true, using: &random)
-        let file = try TemporaryFile(contents: content)
-        let all = ExpectedLine.lines(of: content)
+        let (file, all) = try randomFile(lines: 400, maxLength: 100, finalNewline: true, using: &random)
         for stripes in [1, 2, 3] {
             let mapping = try NDJSONFileMapping(path: file.path, readers: stripes, releaseGranule: Self.page)
             var seen: [ExpectedLine] = []
@@ -211,7 +207,7 @@ struct NDJSONFileMappingTests {
                 let reader = try NDJSONStripeReader(path: file.path, stripe: k, of: stripes, blockSize: 500, chunkSize: 64,
                                                     mapping: mapping)
                 _ = try reader.readLines(upTo: 17 + k) {
-                    seen.append(ExpectedLine(bytes: Array($0.bytes), offset: $0.offset, lineNumber: $0.lineNumber))
+                    seen.append(ExpectedLine($0))
                 }
                 states.append(reader.remainingWork)
             }
@@ -222,7 +218,7 @@ struct NDJSONFileMappingTests {
                 let reader = try NDJSONStripeReader(path: file.path, stripe: k, of: to, blockSize: 500, chunkSize: 64, work: work,
                                                     mapping: NDJSONFileMapping(path: file.path, readers: 1))
                 while try reader.readLines(upTo: 13, {
-                    seen.append(ExpectedLine(bytes: Array($0.bytes), offset: $0.offset, lineNumber: $0.lineNumber))
+                    seen.append(ExpectedLine($0))
                 }) > 0 {}
             }
             #expect(seen.sorted { $0.offset < $1.offset } == all, "\(stripes) → \(to) stripes")
@@ -240,7 +236,7 @@ struct NDJSONFileMappingTests {
                 let reader = try NDJSONStripeReader(path: file.path, stripe: k, of: stripes, blockSize: 4, chunkSize: 16,
                                                     mapping: mapping)
                 try reader.readLines(upTo: 100) {
-                    seen.append(ExpectedLine(bytes: Array($0.bytes), offset: $0.offset, lineNumber: $0.lineNumber))
+                    seen.append(ExpectedLine($0))
                 }
                 #expect(reader.isFinished)
             }

@@ -9,6 +9,17 @@ struct ExpectedLine: Equatable, CustomStringConvertible {
 
     var description: String { "#\(lineNumber)@\(offset):\(bytes.count)B" }
 
+    /// A line as a reader handed it out (copied: the view is valid only during its call).
+    init(_ line: NDJSONLine) {
+        self.init(bytes: Array(line.bytes), offset: line.offset, lineNumber: line.lineNumber)
+    }
+
+    init(bytes: [UInt8], offset: Int64, lineNumber: Int64) {
+        self.bytes = bytes
+        self.offset = offset
+        self.lineNumber = lineNumber
+    }
+
     /// The model of line splitting: segments between "\n"s, no segment after a
     /// final "\n", one trailing "\r" removed per line.
     static func lines(of content: [UInt8]) -> [ExpectedLine] {
