@@ -13,9 +13,10 @@ import RunnelJSON
 /// shared mapping (``NDJSONFileMapping``) and decode lines in place, without a copy or a
 /// per-line allocation, with exact line numbers. The file is read as it is when the readers
 /// are made (lines appended later are not read) and must not shrink while it is read (a
-/// truncated mapped page ends the process with `SIGBUS`). A checkpoint records, for each reader, its ``Reader/position`` (block, byte
-/// offset and line number of the next line) and the blocks it has yet to read (with a
-/// shared queue: its share of the blocks not yet handed out), to replay from.
+/// truncated mapped page ends the process with `SIGBUS`). A checkpoint records, for each
+/// reader, its ``Reader/position`` (block, byte offset and line number of the next line)
+/// and the blocks it has yet to read (with a shared queue: its share of the blocks not yet
+/// handed out), to replay from.
 public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
     /// The file.
     public let path: String

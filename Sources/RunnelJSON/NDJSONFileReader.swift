@@ -71,8 +71,8 @@ public final class NDJSONFileReader {
     ///     will yield (the first line starting at or after `range.lowerBound`);
     ///     for the whole file it is 1.
     ///   - chunkSize: Bytes per read (default 1 MiB).
-    /// - Throws: `FileIOError` if the file cannot be opened or read.
     ///   - mapping: A mapping of the file to read the lines in, instead of reading them.
+    /// - Throws: `FileIOError` if the file cannot be opened or read.
     public convenience init(path: String, range: Range<Int64>? = nil, firstLineNumber: Int64 = 1,
                             chunkSize: Int = NDJSONFileReader.defaultChunkSize, mapping: NDJSONFileMapping? = nil) throws {
         let range = range ?? 0..<Int64.max

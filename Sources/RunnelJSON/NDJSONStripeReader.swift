@@ -25,6 +25,11 @@ import Darwin
 /// holding up the end of the job. Blocks are still read with the same range semantics and
 /// numbered the same way.
 ///
+/// Given an ``NDJSONFileMapping`` (one for all the readers of a file, or one of its own),
+/// a reader reads its lines and counts the others' in the mapping, and after each call of
+/// ``readLines(upTo:_:)`` tells the mapping where it is, so that the pages every reader is
+/// past can be given back.
+///
 /// One reader is used by one thread at a time; it is not `Sendable`.
 public final class NDJSONStripeReader {
     /// Where a stripe reader is: the block being read and the next unread line in it.
