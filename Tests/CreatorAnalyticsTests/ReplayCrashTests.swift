@@ -172,11 +172,22 @@ import Testing
         // failed), then comes back.
         usleep(300_000)
         try FileManager.default.moveItem(atPath: checkpoints, toPath: checkpoints + ".away")
-        _ = FileManager.default.createFile(atPath: checkpoints, contents: Data("not a directory".utf8))
+        // The job makes the checkpoint directory again when it finds it missing, and may do
+        // so before the file is in place (and be writing into it): then its new directory
+        // goes, until the file is there.
+        var replaced = false
+        for _ in 0..<100 where !replaced {
+            replaced = FileManager.default.createFile(atPath: checkpoints, contents: Data("not a directory".utf8))
+            if !replaced {
+                try? FileManager.default.removeItem(atPath: checkpoints)
+                usleep(1_000)
+            }
+        }
+        #expect(replaced, "a plain file took the checkpoint directory's place")
         usleep(300_000)
-        try FileManager.default.removeItem(atPath: checkpoints)
-        // The job may create the directory again in between (it makes the checkpoint
-        // directory when it is missing): then that one goes, and the old one comes back.
+        try? FileManager.default.removeItem(atPath: checkpoints)
+        // The job may create the directory again in between: then that one goes, and the
+        // old one comes back.
         var restored = false
         for _ in 0..<100 where !restored {
             do {
