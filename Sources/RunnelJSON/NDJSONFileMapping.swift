@@ -103,13 +103,13 @@ public final class NDJSONFileMapping: Sendable {
         end + Int64(PaddedBuffer.padding) <= Int64(length)
     }
 
-    /// The first newline in `range` (clamped to the file), or nil.
-    func firstNewline(in range: Range<Int64>) -> Int64? {
-        let upper = min(range.upperBound, size)
-        guard range.lowerBound < upper else { return nil }
-        let from = address(range.lowerBound)
-        guard let hit = memchr(from, 0x0A, Int(upper - range.lowerBound)) else { return nil }
-        return range.lowerBound + Int64(from.distance(to: UnsafeRawPointer(hit)))
+    /// The offset of the first newline at or after `offset`, or nil when there is none
+    /// (also when `offset` is at or past the end of the file).
+    func firstNewline(atOrAfter offset: Int64) -> Int64? {
+        guard offset >= 0, offset < size else { return nil }
+        let from = address(offset)
+        guard let hit = memchr(from, 0x0A, Int(size - offset)) else { return nil }
+        return offset + Int64(from.distance(to: UnsafeRawPointer(hit)))
     }
 
     /// The number of newlines in `range` (clamped to the file).

@@ -107,7 +107,7 @@ public final class NDJSONFileReader {
             buffer = PaddedBuffer(capacity: Self.tailReadSize)
             if skipPartialLine {
                 // As below: skip through the first newline at or after begin - 1.
-                if begin - 1 < mapping.size, let newline = mapping.firstNewline(in: (begin - 1)..<mapping.size) {
+                if let newline = mapping.firstNewline(atOrAfter: begin - 1) {
                     mappedOffset = newline + 1
                 } else {
                     mappedOffset = max(begin - 1, mapping.size)
@@ -227,7 +227,7 @@ public final class NDJSONFileReader {
             return nil
         }
         var end = mapping.size
-        if let newline = mapping.firstNewline(in: lineStart..<mapping.size) {
+        if let newline = mapping.firstNewline(atOrAfter: lineStart) {
             end = newline
             mappedOffset = newline + 1
         } else {

@@ -53,8 +53,7 @@ final class NewlineCounter {
     func lineStart(atOrAfter offset: Int64) throws -> Int64 {
         if offset <= 0 { return 0 }
         if let mapping, mapping.size == size {
-            guard offset - 1 < size else { return size }
-            return mapping.firstNewline(in: (offset - 1)..<size).map { $0 + 1 } ?? size
+            return mapping.firstNewline(atOrAfter: offset - 1).map { $0 + 1 } ?? size
         }
         var at = offset - 1
         while at < size {

@@ -141,7 +141,7 @@ struct NDJSONFileMappingTests {
         let mapping = try NDJSONFileMapping(path: file.path, readers: 2)
         #expect(mapping.size == 0)
         #expect(try readAll(NDJSONFileReader(path: file.path, mapping: mapping)).isEmpty)
-        #expect(mapping.newlines(in: 0..<100) == 0 && mapping.firstNewline(in: 0..<100) == nil)
+        #expect(mapping.newlines(in: 0..<100) == 0 && mapping.firstNewline(atOrAfter: 0) == nil)
         mapping.advance(reader: 0, to: .max)
         mapping.advance(reader: 1, to: .max)
         #expect(mapping.releasedBelow == 0)
