@@ -37,10 +37,10 @@ private struct Val { var box: Box; var n: Int }
         #expect(bad == 0, "\(msg): \(bad) bad entries")
     }
 
-    @Test(arguments: Array(1...12))
-    func stress(seed: UInt64) {
+    @Test(arguments: [KeyGroupMapLayout.indexed, .inline], Array(1...12) as [UInt64])
+    func stress(layout: KeyGroupMapLayout, seed: UInt64) {
         var rng = SeededRNG(seed)
-        var live = KeyGroupMap<CKey, Val>()
+        var live = KeyGroupMap<CKey, Val>(layout: layout)
         var ref: [Int: (Int, Int)] = [:]
         var nextBox = 0
         var spare: KeyGroupMap<CKey, Val>?

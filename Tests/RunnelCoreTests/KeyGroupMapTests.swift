@@ -10,10 +10,10 @@ private struct CollidingKey: StreamKey {
 @Suite struct KeyGroupMapTests {
     /// Random inserts, updates, in-place updates and removals agree with a Dictionary,
     /// including heavy collisions (probe chains wrap the table) and back-shift deletion.
-    @Test(arguments: [1, 2, 3, 4, 5])
-    func agreesWithDictionary(seed: UInt64) {
+    @Test(arguments: [KeyGroupMapLayout.indexed, .inline], [1, 2, 3, 4, 5] as [UInt64])
+    func agreesWithDictionary(layout: KeyGroupMapLayout, seed: UInt64) {
         var rng = SeededRNG(seed)
-        let map = KeyGroupMap<CollidingKey, Int>()
+        let map = KeyGroupMap<CollidingKey, Int>(layout: layout)
         var reference: [Int: Int] = [:]
         for step in 0..<20_000 {
             let id = Int(rng.next() % 300)
@@ -35,19 +35,30 @@ private struct CollidingKey: StreamKey {
         }
         for id in 0..<300 { #expect(map[HashedKey(CollidingKey(id: id))] == reference[id]) }
         #expect(Set(map.allKeys.map(\.id)) == Set(reference.keys))
+        // A copy is independent of the map it was made from.
+        let copy = map.copy()
+        let before = reference
         map.removeAll { k, _ in k.id % 2 == 0 }
         reference = reference.filter { $0.key % 2 != 0 }
         #expect(Set(map.allKeys.map(\.id)) == Set(reference.keys))
         for id in 0..<300 { #expect(map[HashedKey(CollidingKey(id: id))] == reference[id]) }
+        #expect(copy.count == before.count)
+        for id in 0..<300 { #expect(copy[HashedKey(CollidingKey(id: id))] == before[id]) }
+        var seen: [Int: Int] = [:]
+        copy.forEachInPlace { k, v in seen[k.pointee.id] = v.pointee }
+        #expect(seen == before)
+        #expect(copy.count(where: { _, v in v % 2 == 0 }) == before.values.filter { $0 % 2 == 0 }.count)
+        #expect(copy.contains(where: { k, _ in k.id == before.keys.first }) == !before.isEmpty)
+        #expect(!copy.contains(where: { k, _ in k.id >= 300 }))
     }
 
     /// Removing many entries at once (compaction and an index rebuild) or a few (one by
     /// one) leaves a map that agrees with a Dictionary through later inserts, updates and
     /// removals; with colliding keys whose probe chains wrap the table.
-    @Test(arguments: [1, 2, 3])
-    func bulkRemovalRebuildsAConsistentIndex(seed: UInt64) {
+    @Test(arguments: [KeyGroupMapLayout.indexed, .inline], [1, 2, 3] as [UInt64])
+    func bulkRemovalRebuildsAConsistentIndex(layout: KeyGroupMapLayout, seed: UInt64) {
         var rng = SeededRNG(seed)
-        let map = KeyGroupMap<CollidingKey, [Int]>()
+        let map = KeyGroupMap<CollidingKey, [Int]>(layout: layout)
         var reference: [Int: [Int]] = [:]
         for round in 0..<30 {
             for step in 0..<2_000 {
@@ -102,8 +113,10 @@ private struct CollidingKey: StreamKey {
         }
     }
 
-    @Test func stringKeysAndGrowth() {
-        let map = KeyGroupMap<String, [Int]>()
+    @Test(arguments: [KeyGroupMapLayout.indexed, .inline])
+    func stringKeysAndGrowth(layout: KeyGroupMapLayout) {
+        let map = KeyGroupMap<String, [Int]>(layout: layout)
+        map.reserveCapacity(100)
         for i in 0..<10_000 { map.updateValue([i], forKey: HashedKey("key-\(i)")) }
         #expect(map.count == 10_000)
         for i in stride(from: 0, to: 10_000, by: 3) { map.removeValue(forKey: HashedKey("key-\(i)")) }
@@ -118,10 +131,10 @@ private struct CollidingKey: StreamKey {
     /// hole, with back-shifting of the index), growth,
     /// removals of many entries at once, and the end of sharing, with the view still read
     /// (it adopts what it reads) or not.
-    @Test(arguments: [1, 2, 3])
-    func sharingCopyKeepsTheViewIntact(seed: UInt64) {
+    @Test(arguments: [KeyGroupMapLayout.indexed, .inline], [1, 2, 3] as [UInt64])
+    func sharingCopyKeepsTheViewIntact(layout: KeyGroupMapLayout, seed: UInt64) {
         var rng = SeededRNG(seed)
-        var live = KeyGroupMap<CollidingKey, [String]>()
+        var live = KeyGroupMap<CollidingKey, [String]>(layout: layout)
         var reference: [Int: [String]] = [:]
         var spare: KeyGroupMap<CollidingKey, [String]>?
         for round in 0..<6 {

@@ -26,9 +26,9 @@ final class CopyOnWriteMaps<Key: StreamKey, Value> {
     private var sharing: [Bool]
     private var sharingCount = 0
 
-    /// `count` empty maps.
-    init(count: Int) {
-        maps = (0..<count).map { _ in KeyGroupMap() }
+    /// `count` empty maps laid out as `layout`.
+    init(count: Int, layout: KeyGroupMapLayout = .indexed) {
+        maps = (0..<count).map { _ in KeyGroupMap(layout: layout) }
         unmanaged = maps.map { .passUnretained($0) }
         frozen = Array(repeating: false, count: count)
         retired = Array(repeating: nil, count: count)

@@ -23,20 +23,33 @@ import CPrefetch
 ///   layout (entries in the probe table, 41 % full on average) copied and scanned 117 bytes
 ///   per entry, this one about 64.
 ///
+/// That is the ``KeyGroupMapLayout/indexed`` layout. In the ``KeyGroupMapLayout/inline``
+/// one, chosen for state read on every element for keys it mostly holds (session slots),
+/// the entries lie in the probe table itself (`capacity` slots, at most 3/4 full, an empty
+/// slot marked by a stored hash of 0), with no index: a lookup of a present key reads one
+/// slot. Removal back-shifts entries, and growth moves them, so positions are slots there.
+///
 /// Thread safety: owned by one subtask.
 public final class KeyGroupMap<Key: StreamKey, Value> {
-    /// One entry.
+    /// One entry. `hash` comes first (offset 0, as Swift lays out stored properties in
+    /// declaration order): in the inline layout an empty slot, whose key and value are
+    /// uninitialized, is marked by 0 there, read and written through raw memory; a real
+    /// hash of 0 is stored there as 1.
     private struct Item {
         var hash: UInt64
         var key: Key
         var value: Value
     }
 
+    /// Whether the entries lie in the probe table (``KeyGroupMapLayout/inline``).
+    private let isInline: Bool
     /// The index: `capacity` slots, 0 for an empty one, else `fingerprint << 32 | (position + 1)`.
+    /// One unused slot in the inline layout.
     private var index: UnsafeMutablePointer<UInt64>
-    /// The number of index slots (a power of two).
+    /// The number of index slots, or of entry slots in the inline layout (a power of two).
     private var capacity: Int
-    /// The entries, `count` of them initialized, room for `capacity * 3 / 4`.
+    /// The entries: `count` of them initialized, room for `capacity * 3 / 4`; in the inline
+    /// layout, `capacity` slots of which `count` hold an entry.
     private var entries: UnsafeMutablePointer<Item>
     /// Destroys entries. Set by the initializers, which callers specialize for the map's
     /// types; `deinit` of a generic class is not specialized, and destroying a million
@@ -65,33 +78,78 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     /// protecting them (see ``endSharing(view:)``).
     private var adopted: [Item] = []
 
-    /// Creates an empty map.
-    public init() {
+    /// Creates an empty map laid out as `layout`.
+    public init(layout: KeyGroupMapLayout = .indexed) {
+        isInline = layout == .inline
         capacity = 8
-        index = Self.allocateIndex(capacity)
-        entries = .allocate(capacity: Self.entryCapacity(capacity))
-        destroyItems = Self.destroyItems
+        if isInline {
+            index = .allocate(capacity: 1)
+            entries = Self.allocateEmptySlots(capacity)
+            destroyItems = Self.destroyOccupiedSlots
+        } else {
+            index = Self.allocateIndex(capacity)
+            entries = .allocate(capacity: Self.entryCapacity(capacity))
+            destroyItems = Self.destroyItems
+        }
     }
 
-    /// A map with an index of `capacity` slots; `emptyIndex` false when the caller fills the
-    /// index completely before any use.
-    private init(capacity: Int, emptyIndex: Bool) {
+    /// A map of `capacity` slots laid out as `other` is, its storage uninitialized (the
+    /// caller fills it completely before any use).
+    private init(capacity: Int, as other: KeyGroupMap) {
         self.capacity = capacity
-        index = emptyIndex ? Self.allocateIndex(capacity) : .allocate(capacity: capacity)
-        entries = .allocate(capacity: Self.entryCapacity(capacity))
-        destroyItems = Self.destroyItems
+        isInline = other.isInline
+        if isInline {
+            index = .allocate(capacity: 1)
+            entries = .allocate(capacity: capacity)
+        } else {
+            index = .allocate(capacity: capacity)
+            entries = .allocate(capacity: Self.entryCapacity(capacity))
+        }
+        destroyItems = other.destroyItems
     }
 
     deinit {
-        if ownsEntries { destroyItems(entries, count) }
+        if ownsEntries { destroyItems(entries, initializedLimit) }
         entries.deallocate()
         index.deallocate()
         shared?.deallocate()
     }
 
+    /// The positions below which entries lie: `count`, or every slot in the inline layout.
+    @inline(__always)
+    private var initializedLimit: Int { isInline ? capacity : count }
+
     private static func destroyItems(_ items: UnsafeMutablePointer<Item>, _ count: Int) {
         items.deinitialize(count: count)
     }
+
+    /// Destroys the entries of the first `capacity` slots of an inline table.
+    private static func destroyOccupiedSlots(_ slots: UnsafeMutablePointer<Item>, _ capacity: Int) {
+        guard !_isPOD(Item.self) else { return }
+        for i in 0..<capacity where storedHash(slots, i) != 0 { (slots + i).deinitialize(count: 1) }
+    }
+
+    /// `capacity` inline slots, all empty.
+    private static func allocateEmptySlots(_ capacity: Int) -> UnsafeMutablePointer<Item> {
+        assert(MemoryLayout<Item>.offset(of: \Item.hash) == 0)
+        let slots = UnsafeMutablePointer<Item>.allocate(capacity: capacity)
+        for i in 0..<capacity { UnsafeMutableRawPointer(slots + i).storeBytes(of: 0, as: UInt64.self) }
+        return slots
+    }
+
+    /// The hash stored in inline slot `i` (0: empty), read without touching its key or value.
+    @inline(__always)
+    private static func storedHash(_ slots: UnsafeMutablePointer<Item>, _ i: Int) -> UInt64 {
+        UnsafeRawPointer(slots + i).load(as: UInt64.self)
+    }
+
+    /// Whether inline slot `i` holds an entry.
+    @inline(__always)
+    private func isOccupied(_ i: Int) -> Bool { Self.storedHash(entries, i) != 0 }
+
+    /// A hash as an inline slot stores it: 0 marks an empty slot.
+    @inline(__always)
+    private static func stored(_ hash: UInt64) -> UInt64 { hash == 0 ? 1 : hash }
 
     private static func allocateIndex(_ capacity: Int) -> UnsafeMutablePointer<UInt64> {
         let index = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
@@ -122,9 +180,19 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
 
     /// A copy of the map (the entries copied, not shared).
     public func copy() -> KeyGroupMap {
-        let other = KeyGroupMap(capacity: capacity, emptyIndex: false)
-        other.index.initialize(from: index, count: capacity)
-        other.entries.initialize(from: entries, count: count)
+        let other = KeyGroupMap(capacity: capacity, as: self)
+        if isInline {
+            for i in 0..<capacity {
+                if isOccupied(i) {
+                    (other.entries + i).initialize(to: entries[i])
+                } else {
+                    UnsafeMutableRawPointer(other.entries + i).storeBytes(of: 0, as: UInt64.self)
+                }
+            }
+        } else {
+            other.index.initialize(from: index, count: capacity)
+            other.entries.initialize(from: entries, count: count)
+        }
         other.count = count
         return other
     }
@@ -148,8 +216,8 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     public func sharingCopy(reusing spare: KeyGroupMap?) -> KeyGroupMap {
         precondition(!isSharing, "a map that shares its entries cannot be copied this way")
         let copy: KeyGroupMap
-        if let spare, spare !== self, spare.capacity == capacity {
-            if spare.ownsEntries { spare.destroyItems(spare.entries, spare.count) }
+        if let spare, spare !== self, spare.capacity == capacity, spare.isInline == isInline {
+            if spare.ownsEntries { spare.destroyItems(spare.entries, spare.initializedLimit) }
             spare.adopted = []
             spare.graveyard = []
             spare.shared?.deallocate()
@@ -158,20 +226,25 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
             spare.ownsEntries = true
             copy = spare
         } else {
-            // Every index slot is copied over below: no need to clear them first.
-            copy = KeyGroupMap(capacity: capacity, emptyIndex: false)
+            // Every slot is copied over below: no need to clear them first.
+            copy = KeyGroupMap(capacity: capacity, as: self)
         }
-        UnsafeMutableRawPointer(copy.index).copyMemory(from: index, byteCount: capacity * MemoryLayout<UInt64>.stride)
-        UnsafeMutableRawPointer(copy.entries).copyMemory(from: entries, byteCount: count * MemoryLayout<Item>.stride)
+        if !isInline {
+            UnsafeMutableRawPointer(copy.index).copyMemory(from: index, byteCount: capacity * MemoryLayout<UInt64>.stride)
+        }
+        let limit = initializedLimit
+        UnsafeMutableRawPointer(copy.entries).copyMemory(from: entries, byteCount: limit * MemoryLayout<Item>.stride)
         copy.count = count
         // Plain data needs no protection: the bits are the copy.
         guard !_isPOD(Item.self), count > 0 else { return copy }
         ownsEntries = false
-        let words = (count + 63) / 64
+        // In the inline layout the bits of empty slots are set too: an entry added to one
+        // clears its bit (``didAdd(_:)``), and nothing else reads an empty slot's bit.
+        let words = (limit + 63) / 64
         let bits = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
         bits.initialize(repeating: ~0, count: words)
         copy.shared = bits
-        copy.sharedLimit = count
+        copy.sharedLimit = limit
         return copy
     }
 
@@ -186,7 +259,8 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         if let view {
             var keep = graveyard
             if let bits = shared {
-                for p in 0..<min(sharedLimit, count) where bits[p >> 6] & (1 << UInt64(p & 63)) != 0 {
+                for p in 0..<min(sharedLimit, initializedLimit)
+                where bits[p >> 6] & (1 << UInt64(p & 63)) != 0 && (!isInline || isOccupied(p)) {
                     keep.append(entries[p])
                 }
             }
@@ -209,13 +283,23 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         graveyard.append(entries[p])
     }
 
+    /// An entry was just put in inline slot `i`, which a view never read: its shared bit
+    /// (set for every slot when the sharing began) is cleared, so that a later write does
+    /// not keep a needless reference to it for the view.
+    @inline(__always)
+    private func didAdd(_ i: Int) {
+        guard let bits = shared, i < sharedLimit else { return }
+        bits[i >> 6] &= ~(1 << UInt64(i & 63))
+    }
+
     /// Whether the map is empty.
     public var isEmpty: Bool { count == 0 }
 
     /// The index slot of `key` and its entry's position (-1 when absent: the slot is the
-    /// empty one where it would go).
+    /// empty one where it would go). In the inline layout both are the entry's slot.
     @inline(__always)
     private func probe(_ key: HashedKey<Key>) -> (slot: Int, position: Int) {
+        if isInline { return probeInline(key) }
         let f = Self.fingerprint(key.hash)
         let mask = capacity - 1
         var i = home(f)
@@ -230,14 +314,32 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         }
     }
 
-    /// Starts loading the index slot where a lookup of `hash` begins, without waiting for
-    /// it (nothing for an empty map, whose small index is in the cache anyway). On a large
-    /// map that slot is a cache miss (the deduplication state's index is megabytes), which
-    /// the input gate overlaps with the records before this one.
+    /// ``probe(_:)`` in the inline layout.
+    @inline(__always)
+    private func probeInline(_ key: HashedKey<Key>) -> (slot: Int, position: Int) {
+        let h = Self.stored(key.hash)
+        let mask = capacity - 1
+        var i = home(Self.fingerprint(h))
+        while true {
+            let s = Self.storedHash(entries, i)
+            if s == 0 { return (i, -1) }
+            if s == h && entries[i].key == key.key { return (i, i) }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Starts loading the index slot where a lookup of `hash` begins (the entry's slot in
+    /// the inline layout), without waiting for it (nothing for an empty map, which is in the
+    /// cache anyway). On a large map that slot is a cache miss (the deduplication state's
+    /// index is megabytes), which the input gate overlaps with the records before this one.
     @inline(__always)
     public func prefetch(keyHash hash: UInt64) {
         guard count > 0 else { return }
-        runnel_prefetch(index + home(Self.fingerprint(hash)))
+        if isInline {
+            runnel_prefetch(entries + home(Self.fingerprint(Self.stored(hash))))
+        } else {
+            runnel_prefetch(index + home(Self.fingerprint(hash)))
+        }
     }
 
     /// The index slot that holds position `p`.
@@ -255,6 +357,12 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         if count == Self.entryCapacity(capacity) {
             grow(to: capacity * 2)
             i = probe(key).slot
+        }
+        if isInline {
+            (entries + i).initialize(to: Item(hash: Self.stored(key.hash), key: key.key, value: value))
+            didAdd(i)
+            count += 1
+            return i
         }
         let p = count
         (entries + p).initialize(to: Item(hash: key.hash, key: key.key, value: value))
@@ -305,6 +413,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     /// Removes the entry at position `p`, whose index slot is `i`: the last entry moves into
     /// its place.
     private func remove(slot i: Int, position p: Int) -> Value {
+        if isInline { return removeInline(at: i) }
         willWrite(p)
         let old = (entries + p).move().value
         backShift(from: i)
@@ -338,6 +447,10 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     /// searches the index for each removed entry and for the last entry moved into its place,
     /// two cache misses each on a large group. A few are removed one by one.
     public func removeAll(expected: Int? = nil, where shouldRemove: (Key, Value) -> Bool) {
+        if isInline {
+            removeAllInline(where: shouldRemove)
+            return
+        }
         if !isSharing, let expected, expected &* Self.bulkRemovalDivisor >= count {
             removeAllCompacting(where: shouldRemove)
             return
@@ -394,26 +507,40 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     public func forEachInPlace(_ body: (UnsafePointer<Key>, UnsafePointer<Value>) -> Void) {
         let keyOffset = MemoryLayout<Item>.offset(of: \Item.key)!
         let valueOffset = MemoryLayout<Item>.offset(of: \Item.value)!
-        for p in 0..<count {
+        forEachPosition { p in
             let item = UnsafeRawPointer(entries + p)
             body((item + keyOffset).assumingMemoryBound(to: Key.self), (item + valueOffset).assumingMemoryBound(to: Value.self))
         }
     }
 
+    /// Calls `body` with the position of every entry (each occupied slot in the inline layout).
+    @inline(__always)
+    private func forEachPosition(_ body: (Int) -> Void) {
+        if isInline {
+            for i in 0..<capacity where isOccupied(i) { body(i) }
+        } else {
+            for p in 0..<count { body(p) }
+        }
+    }
+
     /// Calls `body` for every entry, in no particular order.
     public func forEach(_ body: (Key, Value) -> Void) {
-        for p in 0..<count { body(entries[p].key, entries[p].value) }
+        forEachPosition { p in body(entries[p].key, entries[p].value) }
     }
 
     /// How many entries satisfy `predicate`.
     public func count(where predicate: (Key, Value) -> Bool) -> Int {
         var n = 0
-        for p in 0..<count where predicate(entries[p].key, entries[p].value) { n += 1 }
+        forEachPosition { p in if predicate(entries[p].key, entries[p].value) { n += 1 } }
         return n
     }
 
     /// Whether any entry satisfies `predicate`.
     public func contains(where predicate: (Key, Value) -> Bool) -> Bool {
+        if isInline {
+            for i in 0..<capacity where isOccupied(i) && predicate(entries[i].key, entries[i].value) { return true }
+            return false
+        }
         for p in 0..<count where predicate(entries[p].key, entries[p].value) { return true }
         return false
     }
@@ -457,6 +584,10 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     /// positions stay, so shared bits stay valid.
     private func grow(to newCapacity: Int) {
         precondition(newCapacity <= 1 << 32, "key group too large")
+        if isInline {
+            growInline(to: newCapacity)
+            return
+        }
         let oldCapacity = capacity, oldIndex = index
         capacity = newCapacity
         index = Self.allocateIndex(capacity)
@@ -466,5 +597,71 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         moved.moveInitialize(from: entries, count: count)
         entries.deallocate()
         entries = moved
+    }
+
+    // MARK: The inline layout
+
+    /// Removes the entry in inline slot `i`, back-shifting the entries after it.
+    private func removeInline(at i: Int) -> Value {
+        willWrite(i)
+        let old = (entries + i).move().value
+        UnsafeMutableRawPointer(entries + i).storeBytes(of: 0, as: UInt64.self)
+        count -= 1
+        let mask = capacity - 1
+        var hole = i
+        var j = (hole + 1) & mask
+        while isOccupied(j) {
+            let homeSlot = home(Self.fingerprint(Self.storedHash(entries, j)))
+            // Move entry j into the hole if its home is not in (hole, j] cyclically.
+            if (hole - homeSlot) & mask < (j - homeSlot) & mask {
+                (entries + hole).moveInitialize(from: entries + j, count: 1)
+                UnsafeMutableRawPointer(entries + j).storeBytes(of: 0, as: UInt64.self)
+                if let bits = shared {
+                    // The entry's shared bit moves with it (its references are the same).
+                    let from: UInt64 = 1 << UInt64(j & 63), to: UInt64 = 1 << UInt64(hole & 63)
+                    if bits[j >> 6] & from != 0 { bits[hole >> 6] |= to } else { bits[hole >> 6] &= ~to }
+                    bits[j >> 6] &= ~from
+                }
+                hole = j
+            }
+            j = (j + 1) & mask
+        }
+        return old
+    }
+
+    /// ``removeAll(expected:where:)`` in the inline layout: the doomed keys are collected
+    /// first (removal moves entries), with their stored hashes, which probe as the hashes
+    /// they came from.
+    private func removeAllInline(where shouldRemove: (Key, Value) -> Bool) {
+        var doomed: [HashedKey<Key>] = []
+        for i in 0..<capacity where isOccupied(i) && shouldRemove(entries[i].key, entries[i].value) {
+            doomed.append(HashedKey(entries[i].key, hash: Self.storedHash(entries, i)))
+        }
+        for key in doomed { removeValue(forKey: key) }
+    }
+
+    /// Moves the entries of an inline table into one of `newCapacity` slots. Entries change
+    /// slots, so the ones a view still reads are kept for it and the sharing bits dropped.
+    private func growInline(to newCapacity: Int) {
+        if let bits = shared {
+            for i in 0..<min(sharedLimit, capacity) where bits[i >> 6] & (1 << UInt64(i & 63)) != 0 && isOccupied(i) {
+                graveyard.append(entries[i])
+            }
+            bits.deallocate()
+            shared = nil
+            sharedLimit = 0
+        }
+        let oldCapacity = capacity, oldSlots = entries
+        capacity = newCapacity
+        entries = Self.allocateEmptySlots(newCapacity)
+        let mask = newCapacity - 1
+        for j in 0..<oldCapacity {
+            let h = Self.storedHash(oldSlots, j)
+            guard h != 0 else { continue }
+            var i = home(Self.fingerprint(h))
+            while isOccupied(i) { i = (i + 1) & mask }
+            (entries + i).moveInitialize(from: oldSlots + j, count: 1)
+        }
+        oldSlots.deallocate()
     }
 }

@@ -166,15 +166,17 @@ public final class KeyedStateBackend<Key: StreamKey> {
         }
     }
 
-    /// The storage of a state, created on first use; a name reused with another type is a programming error.
-    func table<V>(named name: String, ttl: StateTTL?, of: V.Type) -> KeyedStateTable<Key, V> {
+    /// The storage of a state, created on first use with its maps laid out as `layout`; a
+    /// name reused with another type or layout is a programming error.
+    func table<V>(named name: String, ttl: StateTTL?, of: V.Type,
+                  layout: KeyGroupMapLayout = .indexed) -> KeyedStateTable<Key, V> {
         if let existing = registered[name] {
-            guard let table = existing as? KeyedStateTable<Key, V> else {
-                preconditionFailure("state '\(name)' was declared twice with different types")
+            guard let table = existing as? KeyedStateTable<Key, V>, table.layout == layout else {
+                preconditionFailure("state '\(name)' was declared twice with different types or layouts")
             }
             return table
         }
-        let table = KeyedStateTable<Key, V>(name: name, keyGroups: keyGroups)
+        let table = KeyedStateTable<Key, V>(name: name, keyGroups: keyGroups, layout: layout)
         registered[name] = table
         if registered.count == 1 {
             prefetchOwner = Prefetch { group, hash in table.prefetch(localGroup: group, keyHash: hash) }

@@ -43,10 +43,14 @@ public final class KeyedStateTable<Key: StreamKey, Value> {
     /// or value type has no raw encoding (see ``StateChangelog``).
     let changelog: StateChangelog<Key, Value>?
 
-    init(name: String, keyGroups: Range<Int>) {
+    /// How the groups' maps lay out their entries.
+    public let layout: KeyGroupMapLayout
+
+    init(name: String, keyGroups: Range<Int>, layout: KeyGroupMapLayout = .indexed) {
         self.name = name
         self.firstKeyGroup = keyGroups.lowerBound
-        self.storage = CopyOnWriteMaps(count: keyGroups.count)
+        self.layout = layout
+        self.storage = CopyOnWriteMaps(count: keyGroups.count, layout: layout)
         self.changelog = StateChangelog(groups: keyGroups.count)
     }
 

@@ -89,7 +89,10 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         self.contents = backend.table(named: "window-contents", ttl: nil, of: WindowMap<Agg.Accumulator>.self)
         self.triggerStates = backend.table(named: "window-trigger-state", ttl: nil, of: WindowMap<TriggerState>.self)
         self.sessions = backend.table(named: "window-sessions", ttl: nil, of: [TimeWindow].self)
-        self.sessionSlots = backend.table(named: "window-session-slots", ttl: nil, of: [SessionSlot<Agg.Accumulator>].self)
+        // Read and written on every element, for keys it mostly holds: entries in the probe
+        // table, one cache line to find a session rather than an index slot and an entry.
+        self.sessionSlots = backend.table(named: "window-session-slots", ttl: nil, of: [SessionSlot<Agg.Accumulator>].self,
+                                          layout: .inline)
         self.recordsIn = setup.counter("records_in")
         self.lateRecords = setup.counter("late_records")
         self.windowsFired = setup.counter("windows_fired")
