@@ -131,6 +131,63 @@ import Testing
         }
     }
 
+    /// A state whose maps lay entries out in the probe table (the session slots) writes the
+    /// same blocks as one with an index: a checkpoint written in either layout restores into
+    /// the other, at another parallelism too, while a snapshot of the live table is still
+    /// being read.
+    @Test(arguments: [(KeyGroupMapLayout.indexed, KeyGroupMapLayout.inline), (.inline, .indexed), (.inline, .inline)])
+    func restoresAcrossLayouts(from: KeyGroupMapLayout, to: KeyGroupMapLayout) throws {
+        func subtasks(_ parallelism: Int, _ layout: KeyGroupMapLayout)
+            -> [(KeyedStateBackend<String>, KeyedStateTable<String, [Int]>)] {
+            let assignment = KeyGroupAssignment(parallelism: parallelism)
+            return (0..<parallelism).map { subtask in
+                let backend = KeyedStateBackend<String>(assignment: assignment, keyGroups: assignment.keyGroups(ofSubtask: subtask))
+                return (backend, backend.table(named: "slots", ttl: nil, of: [Int].self, layout: layout))
+            }
+        }
+        func owner(_ subtasks: [(KeyedStateBackend<String>, KeyedStateTable<String, [Int]>)], _ key: String)
+            -> (KeyedStateBackend<String>, KeyedStateTable<String, [Int]>) {
+            subtasks.first { $0.0.keyGroups.contains($0.0.assignment.keyGroup(of: key)) }!
+        }
+        func dump(_ subtasks: [(KeyedStateBackend<String>, KeyedStateTable<String, [Int]>)]) -> [String: [Int]] {
+            var all: [String: [Int]] = [:]
+            for (_, table) in subtasks { for map in table.groups { map.forEach { all[$0] = $1.value } } }
+            return all
+        }
+        let before = subtasks(2, from)
+        var expected: [String: [Int]] = [:]
+        for i in 0..<4_000 {
+            let key = "visitor-\(i % 1_500)"
+            let (backend, table) = owner(before, key)
+            backend.setCurrentKey(key)
+            if i % 7 == 0 {
+                table.remove(backend)
+                expected[key] = nil
+            } else {
+                table.modify(backend, ttl: nil, initial: { [] }) { $0.append(i) }
+                expected[key, default: []].append(i)
+            }
+        }
+        #expect(dump(before) == expected)
+        // Written while the tables go on changing (copy-on-write keeps the snapshot's view).
+        let pending = try before.map { try $0.0.snapshotLater() }
+        for i in 0..<1_500 {
+            let key = "visitor-\(i)"
+            let (backend, table) = owner(before, key)
+            backend.setCurrentKey(key)
+            table.modify(backend, ttl: nil, initial: { [] }) { $0 = [-1] }
+        }
+        let snapshots = try pending.map { try $0.serialize() }
+        for parallelism in [1, 3] {
+            let after = subtasks(parallelism, to)
+            for (backend, _) in after {
+                try backend.restore(from: snapshots)
+                try backend.finishRestore()
+            }
+            #expect(dump(after) == expected, "restored at parallelism \(parallelism)")
+        }
+    }
+
     @Test("restore before the states are declared fills them on declaration")
     func restoreBeforeDeclaring() throws {
         let source = States(subtask: 0, parallelism: 1)
