@@ -188,6 +188,49 @@ import Testing
         }
     }
 
+    /// Snapshots taken one after another while the state keeps changing, several in flight
+    /// at once and each written only after more changes (so the maps are copied on write
+    /// from a frozen one whose storage is then reused, and grow while a snapshot reads
+    /// them), restore exactly what the state held when each was taken, in either layout.
+    @Test(arguments: [KeyGroupMapLayout.indexed, .inline])
+    func snapshotsInFlightRestoreTheirOwnState(layout: KeyGroupMapLayout) throws {
+        let assignment = KeyGroupAssignment(parallelism: 1)
+        func declare(_ backend: KeyedStateBackend<String>) -> KeyedStateTable<String, [Int]> {
+            backend.table(named: "slots", ttl: nil, of: [Int].self, layout: layout)
+        }
+        let backend = KeyedStateBackend<String>(assignment: assignment, keyGroups: assignment.keyGroups(ofSubtask: 0))
+        let table = declare(backend)
+        var rng = SeededRNG(7)
+        var expected: [String: [Int]] = [:]
+        var inFlight: [(DeferredSnapshot, [String: [Int]])] = []
+        var checked = 0
+        for round in 0..<20 {
+            for i in 0..<3_000 {
+                let key = "k\(rng.below(round % 2 == 0 ? 4_000 : 300))"
+                backend.setCurrentKey(key)
+                if rng.below(3) == 0 {
+                    table.remove(backend)
+                    expected[key] = nil
+                } else {
+                    table.modify(backend, ttl: nil, initial: { [] }) { $0.append(i) }
+                    expected[key, default: []].append(i)
+                }
+            }
+            inFlight.append((try backend.snapshotLater(), expected))
+            guard rng.below(2) == 0 || round == 19 else { continue }
+            let (snapshot, state) = inFlight.removeFirst()
+            let restored = KeyedStateBackend<String>(assignment: assignment, keyGroups: assignment.keyGroups(ofSubtask: 0))
+            let restoredTable = declare(restored)
+            try restored.restore(from: [try snapshot.serialize()])
+            try restored.finishRestore()
+            var all: [String: [Int]] = [:]
+            for map in restoredTable.groups { map.forEach { all[$0] = $1.value } }
+            #expect(all == state, "round \(round)")
+            checked += 1
+        }
+        #expect(checked >= 5)
+    }
+
     @Test("restore before the states are declared fills them on declaration")
     func restoreBeforeDeclaring() throws {
         let source = States(subtask: 0, parallelism: 1)
