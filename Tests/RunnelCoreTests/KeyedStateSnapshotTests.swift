@@ -131,6 +131,13 @@ import Testing
         }
     }
 
+    /// Every entry of `tables` (the same state's tables on several subtasks), TTL ignored.
+    static func entries(of tables: [KeyedStateTable<String, [Int]>]) -> [String: [Int]] {
+        var all: [String: [Int]] = [:]
+        for table in tables { for map in table.groups { map.forEach { all[$0] = $1.value } } }
+        return all
+    }
+
     /// A state whose maps lay entries out in the probe table (the session slots) writes the
     /// same blocks as one with an index: a checkpoint written in either layout restores into
     /// the other, at another parallelism too, while a snapshot of the live table is still
@@ -150,9 +157,7 @@ import Testing
             subtasks.first { $0.0.keyGroups.contains($0.0.assignment.keyGroup(of: key)) }!
         }
         func dump(_ subtasks: [(KeyedStateBackend<String>, KeyedStateTable<String, [Int]>)]) -> [String: [Int]] {
-            var all: [String: [Int]] = [:]
-            for (_, table) in subtasks { for map in table.groups { map.forEach { all[$0] = $1.value } } }
-            return all
+            Self.entries(of: subtasks.map(\.1))
         }
         let before = subtasks(2, from)
         var expected: [String: [Int]] = [:]
@@ -223,9 +228,7 @@ import Testing
             let restoredTable = declare(restored)
             try restored.restore(from: [try snapshot.serialize()])
             try restored.finishRestore()
-            var all: [String: [Int]] = [:]
-            for map in restoredTable.groups { map.forEach { all[$0] = $1.value } }
-            #expect(all == state, "round \(round)")
+            #expect(Self.entries(of: [restoredTable]) == state, "round \(round)")
             checked += 1
         }
         #expect(checked >= 5)

@@ -59,7 +59,7 @@ func randomContent(lines: Int, maxLength: Int, finalNewline: Bool, using random:
 func readAll(_ reader: NDJSONFileReader) throws -> [ExpectedLine] {
     var lines: [ExpectedLine] = []
     try reader.forEachLine { line in
-        lines.append(ExpectedLine(bytes: Array(line.bytes), offset: line.offset, lineNumber: line.lineNumber))
+        lines.append(ExpectedLine(line))
     }
     return lines
 }
@@ -136,7 +136,7 @@ struct NDJSONFileReaderTests {
             var seen: [ExpectedLine] = []
             for _ in 0..<stopAfter {
                 let line = try #require(try reader.nextLine())
-                seen.append(ExpectedLine(bytes: Array(line.bytes), offset: line.offset, lineNumber: line.lineNumber))
+                seen.append(ExpectedLine(line))
             }
             let checkpoint = reader.position
             let resumed = try NDJSONFileReader(path: file.path, range: 0..<Int64(content.count),

@@ -9,7 +9,7 @@ struct NDJSONStripeReaderTests {
             let reader = try NDJSONStripeReader(path: path, stripe: k, of: stripes, blockSize: blockSize, chunkSize: chunkSize)
             var lines: [ExpectedLine] = []
             while try reader.readLines(upTo: linesPerCall, { line in
-                lines.append(ExpectedLine(bytes: Array(line.bytes), offset: line.offset, lineNumber: line.lineNumber))
+                lines.append(ExpectedLine(line))
             }) > 0 {}
             #expect(reader.isFinished)
             return lines
@@ -115,10 +115,6 @@ struct NDJSONStripeReaderTests {
         }
     }
 
-    func expected(_ line: NDJSONLine) -> ExpectedLine {
-        ExpectedLine(bytes: Array(line.bytes), offset: line.offset, lineNumber: line.lineNumber)
-    }
-
     @Test("readers sharing a queue yield every line once, with exact numbers, however their reads interleave")
     func sharedReadersTileTheFile() throws {
         var random = SeededGenerator(seed: 71)
@@ -132,7 +128,7 @@ struct NDJSONStripeReaderTests {
                     var perReader = Array(repeating: [ExpectedLine](), count: readers)
                     while !group.allSatisfy(\.isFinished) {
                         let k = Int.random(in: 0..<readers, using: &random)
-                        _ = try group[k].readLines(upTo: Int.random(in: 1...20, using: &random)) { perReader[k].append(expected($0)) }
+                        _ = try group[k].readLines(upTo: Int.random(in: 1...20, using: &random)) { perReader[k].append(ExpectedLine($0)) }
                         #expect(!group[k].isWaiting, "no checkpoint is under way")
                     }
                     #expect(perReader.flatMap { $0 }.sorted { $0.offset < $1.offset } == all, "\(readers) readers, blocks of \(blockSize)")
@@ -153,7 +149,7 @@ struct NDJSONStripeReaderTests {
             let group = try sharedReaders(path: file.path, readers: readers, blockSize: blockSize)
             var before: [ExpectedLine] = []
             func readSome(_ k: Int, into lines: inout [ExpectedLine]) throws {
-                _ = try group[k].readLines(upTo: Int.random(in: 1...15, using: &random)) { lines.append(expected($0)) }
+                _ = try group[k].readLines(upTo: Int.random(in: 1...15, using: &random)) { lines.append(ExpectedLine($0)) }
                 if group[k].isWaiting { waits += 1 }
             }
             // Read a while, then take checkpoint `epoch`: the readers report one by one, in any
@@ -183,14 +179,14 @@ struct NDJSONStripeReaderTests {
             if restoredReaders == 1 {
                 let reader = try NDJSONStripeReader(path: file.path, stripe: 0, of: 1, blockSize: blockSize, chunkSize: 128,
                                                     work: NDJSONStripeReader.work(forStripe: 0, of: 1, from: states))
-                while try reader.readLines(upTo: 17, { rest.append(expected($0)) }) > 0 {}
+                while try reader.readLines(upTo: 17, { rest.append(ExpectedLine($0)) }) > 0 {}
             } else {
                 let queue = NDJSONBlockQueue(blocks: 0, readers: restoredReaders)
                 queue.restore(states.flatMap { $0 })
                 let restored = try sharedReaders(path: file.path, readers: restoredReaders, blockSize: blockSize, queue: queue)
                 while !restored.allSatisfy(\.isFinished) {
                     let k = Int.random(in: 0..<restoredReaders, using: &random)
-                    _ = try restored[k].readLines(upTo: Int.random(in: 1...20, using: &random)) { rest.append(expected($0)) }
+                    _ = try restored[k].readLines(upTo: Int.random(in: 1...20, using: &random)) { rest.append(ExpectedLine($0)) }
                 }
             }
             #expect((before + rest).sorted { $0.offset < $1.offset } == all,
@@ -207,14 +203,14 @@ struct NDJSONStripeReaderTests {
         var states: [[NDJSONStripeReader.WorkItem]] = []
         for k in 0..<3 {
             let reader = try NDJSONStripeReader(path: file.path, stripe: k, of: 3, blockSize: 300, chunkSize: 128)
-            _ = try reader.readLines(upTo: 11 * (k + 1)) { seen.append(expected($0)) }
+            _ = try reader.readLines(upTo: 11 * (k + 1)) { seen.append(ExpectedLine($0)) }
             states.append(reader.remainingWork)
         }
         let queue = NDJSONBlockQueue(blocks: 0, readers: 2)
         queue.restore(states.flatMap { $0 })
         let group = try sharedReaders(path: file.path, readers: 2, blockSize: 300, queue: queue)
         while !group.allSatisfy(\.isFinished) {
-            for reader in group { _ = try reader.readLines(upTo: 9) { seen.append(expected($0)) } }
+            for reader in group { _ = try reader.readLines(upTo: 9) { seen.append(ExpectedLine($0)) } }
         }
         #expect(seen.sorted { $0.offset < $1.offset } == all)
     }
