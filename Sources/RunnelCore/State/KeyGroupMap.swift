@@ -79,33 +79,29 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     private var adopted: [Item] = []
 
     /// Creates an empty map laid out as `layout`.
-    public init(layout: KeyGroupMapLayout = .indexed) {
-        isInline = layout == .inline
-        capacity = 8
+    public convenience init(layout: KeyGroupMapLayout = .indexed) {
+        self.init(capacity: 8, isInline: layout == .inline)
         if isInline {
-            index = .allocate(capacity: 1)
-            entries = Self.allocateEmptySlots(capacity)
-            destroyItems = Self.destroyOccupiedSlots
+            Self.markEmpty(entries, capacity)
         } else {
-            index = Self.allocateIndex(capacity)
-            entries = .allocate(capacity: Self.entryCapacity(capacity))
-            destroyItems = Self.destroyItems
+            index.initialize(repeating: 0, count: capacity)
         }
     }
 
-    /// A map of `capacity` slots laid out as `other` is, its storage uninitialized (the
-    /// caller fills it completely before any use).
-    private init(capacity: Int, as other: KeyGroupMap) {
+    /// A map of `capacity` slots, its storage uninitialized (the caller fills it completely
+    /// before any use).
+    private init(capacity: Int, isInline: Bool) {
         self.capacity = capacity
-        isInline = other.isInline
+        self.isInline = isInline
         if isInline {
             index = .allocate(capacity: 1)
             entries = .allocate(capacity: capacity)
+            destroyItems = Self.destroyOccupiedSlots
         } else {
             index = .allocate(capacity: capacity)
             entries = .allocate(capacity: Self.entryCapacity(capacity))
+            destroyItems = Self.destroyItems
         }
-        destroyItems = other.destroyItems
     }
 
     deinit {
@@ -129,11 +125,16 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         for i in 0..<capacity where storedHash(slots, i) != 0 { (slots + i).deinitialize(count: 1) }
     }
 
+    /// Marks the first `capacity` inline slots empty.
+    private static func markEmpty(_ slots: UnsafeMutablePointer<Item>, _ capacity: Int) {
+        assert(MemoryLayout<Item>.offset(of: \Item.hash) == 0)
+        for i in 0..<capacity { UnsafeMutableRawPointer(slots + i).storeBytes(of: 0, as: UInt64.self) }
+    }
+
     /// `capacity` inline slots, all empty.
     private static func allocateEmptySlots(_ capacity: Int) -> UnsafeMutablePointer<Item> {
-        assert(MemoryLayout<Item>.offset(of: \Item.hash) == 0)
         let slots = UnsafeMutablePointer<Item>.allocate(capacity: capacity)
-        for i in 0..<capacity { UnsafeMutableRawPointer(slots + i).storeBytes(of: 0, as: UInt64.self) }
+        markEmpty(slots, capacity)
         return slots
     }
 
@@ -180,7 +181,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
 
     /// A copy of the map (the entries copied, not shared).
     public func copy() -> KeyGroupMap {
-        let other = KeyGroupMap(capacity: capacity, as: self)
+        let other = KeyGroupMap(capacity: capacity, isInline: isInline)
         if isInline {
             for i in 0..<capacity {
                 if isOccupied(i) {
@@ -227,7 +228,7 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
             copy = spare
         } else {
             // Every slot is copied over below: no need to clear them first.
-            copy = KeyGroupMap(capacity: capacity, as: self)
+            copy = KeyGroupMap(capacity: capacity, isInline: isInline)
         }
         if !isInline {
             UnsafeMutableRawPointer(copy.index).copyMemory(from: index, byteCount: capacity * MemoryLayout<UInt64>.stride)
