@@ -9,8 +9,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def runnel_binary(name):
-    """The path of a Runnel executable: in $RUNNEL_BIN when set (the CI smoke run uses the
-    debug build), else in the release build."""
+    """The path of a Runnel executable: in $RUNNEL_BIN when set (the run scripts set it to
+    the link-time optimized release build of scripts/release-build.sh), else in the release
+    build."""
     return os.path.join(os.environ.get("RUNNEL_BIN", os.path.join(ROOT, ".build", "release")), name)
 
 
