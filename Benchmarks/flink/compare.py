@@ -7,6 +7,12 @@ table and a PNG chart into results/ (not committed).
 `--flink-configs default,object-reuse,nexmark` runs Flink in each of these configurations
 (see flink_configurations.py), each as a system of its own in the same rotation.
 
+`--with-floor` adds the hand-written floor of the job on two threads (`creator-replay-floor
+--threads 2`, see floor_compare.py) to the rotation, its results checked against Runnel's.
+It is not a competitor: it shows, against the same Flink runs, what a program written for
+this one job alone reaches on this machine, and so how far a ratio to Flink is up to the
+engine at all.
+
 Run through Benchmarks/flink/run.sh, which prepares the virtual environment.
 """
 import argparse, datetime, importlib.metadata, os, statistics, subprocess, sys, time
@@ -25,6 +31,8 @@ parser.add_argument("--work", default="/tmp/runnel-vs-flink")
 parser.add_argument("--results", default=os.path.join(ROOT, "results"))
 parser.add_argument("--flink-configs", default="default",
                     help=f"Flink configurations to run ({', '.join(CONFIGURATIONS)}), comma-separated; see flink_configurations.py")
+parser.add_argument("--with-floor", action="store_true",
+                    help="add the hand-written floor on two threads (creator-replay-floor) to the rotation")
 args = parser.parse_args()
 FLINK_CONFIGS = args.flink_configs.split(",")
 for config in FLINK_CONFIGS:
@@ -33,10 +41,12 @@ if len(set(FLINK_CONFIGS)) != len(FLINK_CONFIGS):
     sys.exit("each Flink configuration may be named once")
 # Each Flink configuration is a system of its own: "Flink" as installed, "Flink nexmark", …
 FLINKS = ["Flink" if c == "default" else f"Flink {c}" for c in FLINK_CONFIGS]
-SYSTEMS = ["Runnel"] + FLINKS
+FLOOR_NAME = "floor (by hand, 2 threads)"
+SYSTEMS = ["Runnel"] + FLINKS + ([FLOOR_NAME] if args.with_floor else [])
 os.makedirs(args.work, exist_ok=True)
 os.makedirs(args.results, exist_ok=True)
 CLI = runnel_binary("creator-analytics")
+FLOOR = runnel_binary("creator-replay-floor")
 FLINK_JOB = os.path.join(os.path.dirname(__file__), "creator_replay_flink.py")
 
 
@@ -60,11 +70,18 @@ def run_flink(events, out, config="default"):
         return measure([sys.executable, FLINK_JOB, events, str(args.parallelism), config], f)
 
 
+def run_floor(events, out):
+    with open(os.devnull, "w") as devnull:
+        return measure([FLOOR, events, out, "--threads", "2"], devnull)
+
+
 def output_path(system, size):
+    if system == FLOOR_NAME:
+        return os.path.join(args.work, f"floor-2-threads-{size}.out")
     return os.path.join(args.work, f"{system.lower().replace(' ', '-')}-{size}.out")
 
 
-RUNNERS = {"Runnel": run_runnel}
+RUNNERS = {"Runnel": run_runnel, FLOOR_NAME: run_floor}
 for name, config in zip(FLINKS, FLINK_CONFIGS):
     RUNNERS[name] = lambda events, out, config=config: run_flink(events, out, config)
 
@@ -103,6 +120,14 @@ for size in [int(s) for s in args.sizes.split(",")]:
         # than a ratio of medians taken over the series.
         pairs = sorted(f[0] / r[0] for r, f in zip(measured["Runnel"], measured[flink]))
         pair_ratios[(size, flink)] = (statistics.median(pairs), pairs[0], pairs[-1])
+        if args.with_floor:
+            floor_pairs = sorted(f[0] / r[0] for r, f in zip(measured[FLOOR_NAME], measured[flink]))
+            pair_ratios[(size, flink, FLOOR_NAME)] = (statistics.median(floor_pairs), floor_pairs[0], floor_pairs[-1])
+    if args.with_floor:
+        agrees[FLOOR_NAME] = replay_results(output_path(FLOOR_NAME, size)) == (r_views, r_sessions)
+        print(f"{size} events: the floor's results are Runnel's: {agrees[FLOOR_NAME]}", flush=True)
+        to_floor = sorted(r[0] / f[0] for r, f in zip(measured["Runnel"], measured[FLOOR_NAME]))
+        pair_ratios[(size, FLOOR_NAME)] = (statistics.median(to_floor), to_floor[0], to_floor[-1])
     for name in SYSTEMS:
         walls = [m[0] for m in measured[name]]
         cpus = [m[1] for m in measured[name]]
@@ -114,7 +139,8 @@ for size in [int(s) for s in args.sizes.split(",")]:
 
 stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 configs = "" if FLINK_CONFIGS == ["default"] else f" in configurations {', '.join(FLINK_CONFIGS)}"
-lines = [f"Creator replay, Runnel vs Flink {importlib.metadata.version('apache-flink')} (Flink SQL){configs}, parallelism {args.parallelism}, "
+floor_note = ", with the hand-written floor on two threads in the same rotation" if args.with_floor else ""
+lines = [f"Creator replay, Runnel vs Flink {importlib.metadata.version('apache-flink')} (Flink SQL){configs}, parallelism {args.parallelism}{floor_note}, "
          f"{args.runs} alternating runs each, input read into the page cache before every run, {stamp}, {os.cpu_count()} vCPUs", "",
          "| events | system | wall s, median (min–max) | events/s | events/s without Flink's start-up | CPU s (tree) | events per CPU-second | peak RSS (tree) | results identical |",
          "|---:|---|---:|---:|---:|---:|---:|---:|---|"]
@@ -133,6 +159,15 @@ for size in sorted({r["size"] for r in rows}):
                      f"({runnel['events_per_s'] / flink_net:.1f}× against {name} without its start-up), "
                      f"events per CPU-second {runnel['per_cpu_s'] / flink['per_cpu_s']:.1f}×; "
                      f"events/s per {'alternating pair' if len(SYSTEMS) == 2 else 'round of runs'} {median:.1f}× ({low:.1f}–{high:.1f}×)")
+        if args.with_floor:
+            floor = next(r for r in rows if r["size"] == size and r["system"] == FLOOR_NAME)
+            median, low, high = pair_ratios[(size, name, FLOOR_NAME)]
+            lines.append(f"{size:,} events: the floor (by hand, 2 threads)/{name} events/s "
+                         f"{floor['events_per_s'] / flink['events_per_s']:.1f}×; per round of runs {median:.1f}× ({low:.1f}–{high:.1f}×)")
+    if args.with_floor:
+        median, low, high = pair_ratios[(size, FLOOR_NAME)]
+        lines.append(f"{size:,} events: Runnel's wall time is {median:.2f}× the two-thread floor's per round of runs "
+                     f"({low:.2f}–{high:.2f}×)")
 lines.append("")
 lines.append(f"Flink's fixed start-up cost (100 events, as installed): {startup:.1f} s wall.")
 table = "\n".join(lines)

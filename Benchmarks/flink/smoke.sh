@@ -11,7 +11,7 @@ source Benchmarks/flink/venv.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export RUNNEL_BIN="${RUNNEL_BIN:-$PWD/.build/debug}"
-"$venv/bin/python" Benchmarks/flink/compare.py --sizes 2000 --runs 1 --flink-configs default,nexmark --work "$work/replay" --results "$work/results"
+"$venv/bin/python" Benchmarks/flink/compare.py --sizes 2000 --runs 1 --flink-configs default,nexmark --with-floor --work "$work/replay" --results "$work/results"
 "$venv/bin/python" Benchmarks/flink/nexmark_compare.py --check-events 5000 --events 5000 --runs 1 --work "$work/nexmark" --results "$work/results"
 "$venv/bin/python" Benchmarks/flink/floor_compare.py --sizes 2000 --runs 1 --work "$work/floor" --results "$work/results"
 "$venv/bin/python" Benchmarks/flink/floor_compare.py --edge-cases --runs 1 --work "$work/floor-edge" --results "$work/results"
