@@ -135,7 +135,7 @@ for size in [int(s) for s in args.sizes.split(",")]:
         rows.append({"size": size, "system": name, "wall": statistics.median(walls), "wall_min": min(walls), "wall_max": max(walls),
                      "events_per_s": size / statistics.median(walls), "cpu": statistics.median(cpus),
                      "per_cpu_s": size / statistics.median(cpus), "peak_mib": max(peaks) / 2**20,
-                     "identical": agrees[name] if name in agrees else all(agrees.values())})
+                     "identical": agrees[name] if name in agrees else all(agrees[f] for f in FLINKS)})
 
 stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 configs = "" if FLINK_CONFIGS == ["default"] else f" in configurations {', '.join(FLINK_CONFIGS)}"
