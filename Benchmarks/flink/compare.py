@@ -86,7 +86,17 @@ for name, config in zip(FLINKS, FLINK_CONFIGS):
     RUNNERS[name] = lambda events, out, config=config: run_flink(events, out, config)
 
 
+def round_ratios(slower, faster):
+    """The wall time of `slower`'s runs over `faster`'s, round by round: (median, min, max).
+    The machine's speed drifts over minutes, so the ratio of the runs of each round (made
+    within minutes of each other; with two systems, next to each other) says more than a
+    ratio of medians taken over the series."""
+    ratios = sorted(s[0] / f[0] for s, f in zip(slower, faster))
+    return statistics.median(ratios), ratios[0], ratios[-1]
+
+
 rows = []
+# (size, slower system, faster system) → round_ratios of the two.
 pair_ratios = {}
 tiny = os.path.join(args.work, "tiny.ndjson")
 subprocess.run([CLI, "generate", "--events", "100", "--seed", str(args.seed), "--output", tiny], check=True)
@@ -115,19 +125,13 @@ for size in [int(s) for s in args.sizes.split(",")]:
         if not agrees[flink]:
             for label, a, b in [("post views", r_views, f_views), ("sessions", r_sessions, f_sessions)]:
                 print(f"  {label} only in Runnel: {sorted(a - b)[:3]}; only in {flink}: {sorted(b - a)[:3]}")
-        # The machine's speed drifts over minutes, so the ratio of the two runs of each round
-        # (made within minutes of each other; with two systems, next to each other) says more
-        # than a ratio of medians taken over the series.
-        pairs = sorted(f[0] / r[0] for r, f in zip(measured["Runnel"], measured[flink]))
-        pair_ratios[(size, flink)] = (statistics.median(pairs), pairs[0], pairs[-1])
+        pair_ratios[(size, flink, "Runnel")] = round_ratios(measured[flink], measured["Runnel"])
         if args.with_floor:
-            floor_pairs = sorted(f[0] / r[0] for r, f in zip(measured[FLOOR_NAME], measured[flink]))
-            pair_ratios[(size, flink, FLOOR_NAME)] = (statistics.median(floor_pairs), floor_pairs[0], floor_pairs[-1])
+            pair_ratios[(size, flink, FLOOR_NAME)] = round_ratios(measured[flink], measured[FLOOR_NAME])
     if args.with_floor:
         agrees[FLOOR_NAME] = replay_results(output_path(FLOOR_NAME, size)) == (r_views, r_sessions)
         print(f"{size} events: the floor's results are Runnel's: {agrees[FLOOR_NAME]}", flush=True)
-        to_floor = sorted(r[0] / f[0] for r, f in zip(measured["Runnel"], measured[FLOOR_NAME]))
-        pair_ratios[(size, FLOOR_NAME)] = (statistics.median(to_floor), to_floor[0], to_floor[-1])
+        pair_ratios[(size, "Runnel", FLOOR_NAME)] = round_ratios(measured["Runnel"], measured[FLOOR_NAME])
     for name in SYSTEMS:
         walls = [m[0] for m in measured[name]]
         cpus = [m[1] for m in measured[name]]
@@ -154,7 +158,7 @@ for size in sorted({r["size"] for r in rows}):
         flink = next(r for r in rows if r["size"] == size and r["system"] == name)
         lines.append("")
         flink_net = size / max(flink["wall"] - startup, 1e-3)
-        median, low, high = pair_ratios[(size, name)]
+        median, low, high = pair_ratios[(size, name, "Runnel")]
         lines.append(f"{size:,} events: Runnel/{name} events/s {runnel['events_per_s'] / flink['events_per_s']:.1f}× "
                      f"({runnel['events_per_s'] / flink_net:.1f}× against {name} without its start-up), "
                      f"events per CPU-second {runnel['per_cpu_s'] / flink['per_cpu_s']:.1f}×; "
@@ -165,7 +169,7 @@ for size in sorted({r["size"] for r in rows}):
             lines.append(f"{size:,} events: the floor (by hand, 2 threads)/{name} events/s "
                          f"{floor['events_per_s'] / flink['events_per_s']:.1f}×; per round of runs {median:.1f}× ({low:.1f}–{high:.1f}×)")
     if args.with_floor:
-        median, low, high = pair_ratios[(size, FLOOR_NAME)]
+        median, low, high = pair_ratios[(size, "Runnel", FLOOR_NAME)]
         lines.append(f"{size:,} events: Runnel's wall time is {median:.2f}× the two-thread floor's per round of runs "
                      f"({low:.2f}–{high:.2f}×)")
 lines.append("")
