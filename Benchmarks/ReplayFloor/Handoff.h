@@ -1,4 +1,4 @@
-// Handoff.h: decoded records passed from the reading thread to the windows' thread.
+// Handoff.h: decoded records passed from one thread to another in batches.
 #ifndef REPLAY_FLOOR_HANDOFF_H
 #define REPLAY_FLOOR_HANDOFF_H
 
@@ -28,18 +28,32 @@ public:
 
     /// The batch the producer fills next (waits while the consumer is a whole ring behind).
     Batch &filling() {
+        Batch *b;
+        while (!(b = tryFilling())) std::this_thread::yield();
+        return *b;
+    }
+
+    /// The batch the producer fills next, or nullptr while the consumer is a whole ring behind.
+    Batch *tryFilling() {
         uint64_t head = head_.load(std::memory_order_relaxed);
-        while (head - tail_.load(std::memory_order_acquire) == ring_.size()) std::this_thread::yield();
-        return ring_[head % ring_.size()];
+        if (head - tail_.load(std::memory_order_acquire) == ring_.size()) return nullptr;
+        return &ring_[head % ring_.size()];
     }
 
     void publish() { head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
 
     /// The next batch to consume (waits for the producer).
     Batch &next() {
+        Batch *b;
+        while (!(b = tryNext())) std::this_thread::yield();
+        return *b;
+    }
+
+    /// The next batch to consume, or nullptr when the producer has published none.
+    Batch *tryNext() {
         uint64_t tail = tail_.load(std::memory_order_relaxed);
-        while (head_.load(std::memory_order_acquire) == tail) std::this_thread::yield();
-        return ring_[tail % ring_.size()];
+        if (head_.load(std::memory_order_acquire) == tail) return nullptr;
+        return &ring_[tail % ring_.size()];
     }
 
     /// Hands the batch from ``next()`` back, emptied, for the producer to fill again.

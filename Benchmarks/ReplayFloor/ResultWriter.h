@@ -31,16 +31,23 @@ inline void civilFromDays(int64_t days, int &y, unsigned &m, unsigned &d) {
     y = int(int64_t(yoe) + era * 400 + (m <= 2));
 }
 
-/// Buffers result lines and writes them to a file descriptor a megabyte at a time.
+/// Buffers result lines and writes them to a file descriptor a megabyte at a time. With
+/// `wholeLines`, a write when the buffer is full stops at the last complete line, so that
+/// writers on several threads can share a file opened with `O_APPEND` (each `write` appends
+/// whole lines at once).
 class ResultWriter {
 public:
-    ResultWriter(int fd, const IdPacker &ids) : fd_(fd), ids_(ids) { buffer_ = static_cast<char *>(allocateOrExit(capacity)); }
+    ResultWriter(int fd, const IdPacker &ids, bool wholeLines = false) : fd_(fd), ids_(ids), wholeLines_(wholeLines) {
+        buffer_ = static_cast<char *>(allocateOrExit(capacity));
+    }
     ~ResultWriter() { free(buffer_); }
     ResultWriter(const ResultWriter &) = delete;
     ResultWriter &operator=(const ResultWriter &) = delete;
 
     void literal(const char *s, size_t n) {
-        if (length_ + n > capacity) flush();
+        if (length_ + n > capacity) {
+            if (wholeLines_) flushLines(); else flush();
+        }
         memcpy(buffer_ + length_, s, n);
         length_ += n;
     }
@@ -113,17 +120,37 @@ public:
     }
 
     void flush() {
+        writeAll(buffer_, length_);
+        length_ = 0;
+    }
+
+private:
+    /// Writes the complete lines buffered, and keeps the start of the line being written.
+    void flushLines() {
+        const char *end = static_cast<const char *>(memrchr(buffer_, '\n', length_));
+        if (!end) {
+            flush();
+            return;
+        }
+        size_t whole = size_t(end - buffer_) + 1;
+        writeAll(buffer_, whole);
+        memmove(buffer_, buffer_ + whole, length_ - whole);
+        length_ -= whole;
+    }
+
+    void writeAll(const char *bytes, size_t length) {
         size_t written = 0;
-        while (written < length_) {
-            ssize_t n = write(fd_, buffer_ + written, length_ - written);
+        while (written < length) {
+            ssize_t n = write(fd_, bytes + written, length - written);
             if (n <= 0) {
                 perror("write");
                 exit(1);
             }
             written += size_t(n);
         }
-        length_ = 0;
     }
+
+public:
 
 private:
     static void twoDigits(char *p, unsigned v) {
@@ -134,6 +161,7 @@ private:
     static constexpr size_t capacity = 1 << 20;
     int fd_;
     const IdPacker &ids_;
+    bool wholeLines_;
     char *buffer_;
     size_t length_ = 0;
 };

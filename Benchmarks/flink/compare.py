@@ -7,11 +7,13 @@ table and a PNG chart into results/ (not committed).
 `--flink-configs default,object-reuse,nexmark` runs Flink in each of these configurations
 (see flink_configurations.py), each as a system of its own in the same rotation.
 
-`--with-floor` adds the hand-written floor of the job on two threads (`creator-replay-floor
---threads 2`, see floor_compare.py) to the rotation, its results checked against Runnel's.
-It is not a competitor: it shows, against the same Flink runs, what a program written for
-this one job alone reaches on this machine, and so how far a ratio to Flink is up to the
-engine at all.
+`--with-floor` adds the hand-written floor of the job on two threads to the rotation, in its
+two layouts (see floor_compare.py): as a two-stage pipeline (`creator-replay-floor --threads
+2`) and partitioned as a dataflow engine runs the job at parallelism 2 (`--partitioned`:
+each thread reads half of the file and owns half of every keyed state, records crossing by
+their keys). Their results are checked against Runnel's. They are not competitors: they show,
+against the same Flink runs, what a program written for this one job alone reaches on this
+machine, and so how far a ratio to Flink is up to the engine at all.
 
 Run through Benchmarks/flink/run.sh, which prepares the virtual environment.
 """
@@ -32,7 +34,7 @@ parser.add_argument("--results", default=os.path.join(ROOT, "results"))
 parser.add_argument("--flink-configs", default="default",
                     help=f"Flink configurations to run ({', '.join(CONFIGURATIONS)}), comma-separated; see flink_configurations.py")
 parser.add_argument("--with-floor", action="store_true",
-                    help="add the hand-written floor on two threads (creator-replay-floor) to the rotation")
+                    help="add the hand-written floor on two threads (creator-replay-floor), pipelined and partitioned, to the rotation")
 args = parser.parse_args()
 FLINK_CONFIGS = args.flink_configs.split(",")
 for config in FLINK_CONFIGS:
@@ -41,8 +43,13 @@ if len(set(FLINK_CONFIGS)) != len(FLINK_CONFIGS):
     sys.exit("each Flink configuration may be named once")
 # Each Flink configuration is a system of its own: "Flink" as installed, "Flink nexmark", …
 FLINKS = ["Flink" if c == "default" else f"Flink {c}" for c in FLINK_CONFIGS]
-FLOOR_NAME = "floor (by hand, 2 threads)"
-SYSTEMS = ["Runnel"] + FLINKS + ([FLOOR_NAME] if args.with_floor else [])
+# The hand-written floors: name → (arguments, output file stem).
+FLOOR_LAYOUTS = {
+    "floor (by hand, 2-stage pipeline)": (["--threads", "2"], "floor-2-threads"),
+    "floor (by hand, partitioned)": (["--partitioned"], "floor-partitioned"),
+}
+FLOORS = list(FLOOR_LAYOUTS) if args.with_floor else []
+SYSTEMS = ["Runnel"] + FLINKS + FLOORS
 os.makedirs(args.work, exist_ok=True)
 os.makedirs(args.results, exist_ok=True)
 CLI = runnel_binary("creator-analytics")
@@ -70,18 +77,20 @@ def run_flink(events, out, config="default"):
         return measure([sys.executable, FLINK_JOB, events, str(args.parallelism), config], f)
 
 
-def run_floor(events, out):
+def run_floor(events, out, layout):
     with open(os.devnull, "w") as devnull:
-        return measure([FLOOR, events, out, "--threads", "2"], devnull)
+        return measure([FLOOR, events, out] + FLOOR_LAYOUTS[layout][0], devnull)
 
 
 def output_path(system, size):
-    if system == FLOOR_NAME:
-        return os.path.join(args.work, f"floor-2-threads-{size}.out")
+    if system in FLOOR_LAYOUTS:
+        return os.path.join(args.work, f"{FLOOR_LAYOUTS[system][1]}-{size}.out")
     return os.path.join(args.work, f"{system.lower().replace(' ', '-')}-{size}.out")
 
 
-RUNNERS = {"Runnel": run_runnel, FLOOR_NAME: run_floor}
+RUNNERS = {"Runnel": run_runnel}
+for layout in FLOORS:
+    RUNNERS[layout] = lambda events, out, layout=layout: run_floor(events, out, layout)
 for name, config in zip(FLINKS, FLINK_CONFIGS):
     RUNNERS[name] = lambda events, out, config=config: run_flink(events, out, config)
 
@@ -126,12 +135,12 @@ for size in [int(s) for s in args.sizes.split(",")]:
             for label, a, b in [("post views", r_views, f_views), ("sessions", r_sessions, f_sessions)]:
                 print(f"  {label} only in Runnel: {sorted(a - b)[:3]}; only in {flink}: {sorted(b - a)[:3]}")
         pair_ratios[(size, flink, "Runnel")] = round_ratios(measured[flink], measured["Runnel"])
-        if args.with_floor:
-            pair_ratios[(size, flink, FLOOR_NAME)] = round_ratios(measured[flink], measured[FLOOR_NAME])
-    if args.with_floor:
-        agrees[FLOOR_NAME] = replay_results(output_path(FLOOR_NAME, size)) == (r_views, r_sessions)
-        print(f"{size} events: the floor's results are Runnel's: {agrees[FLOOR_NAME]}", flush=True)
-        pair_ratios[(size, "Runnel", FLOOR_NAME)] = round_ratios(measured["Runnel"], measured[FLOOR_NAME])
+        for floor in FLOORS:
+            pair_ratios[(size, flink, floor)] = round_ratios(measured[flink], measured[floor])
+    for floor in FLOORS:
+        agrees[floor] = replay_results(output_path(floor, size)) == (r_views, r_sessions)
+        print(f"{size} events: the results of the {floor} are Runnel's: {agrees[floor]}", flush=True)
+        pair_ratios[(size, "Runnel", floor)] = round_ratios(measured["Runnel"], measured[floor])
     for name in SYSTEMS:
         walls = [m[0] for m in measured[name]]
         cpus = [m[1] for m in measured[name]]
@@ -143,7 +152,7 @@ for size in [int(s) for s in args.sizes.split(",")]:
 
 stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 configs = "" if FLINK_CONFIGS == ["default"] else f" in configurations {', '.join(FLINK_CONFIGS)}"
-floor_note = ", with the hand-written floor on two threads in the same rotation" if args.with_floor else ""
+floor_note = ", with the hand-written floor on two threads (pipelined and partitioned) in the same rotation" if args.with_floor else ""
 lines = [f"Creator replay, Runnel vs Flink {importlib.metadata.version('apache-flink')} (Flink SQL){configs}, parallelism {args.parallelism}{floor_note}, "
          f"{args.runs} alternating runs each, input read into the page cache before every run, {stamp}, {os.cpu_count()} vCPUs", "",
          "| events | system | wall s, median (min–max) | events/s | events/s without Flink's start-up | CPU s (tree) | events per CPU-second | peak RSS (tree) | results identical |",
@@ -163,14 +172,14 @@ for size in sorted({r["size"] for r in rows}):
                      f"({runnel['events_per_s'] / flink_net:.1f}× against {name} without its start-up), "
                      f"events per CPU-second {runnel['per_cpu_s'] / flink['per_cpu_s']:.1f}×; "
                      f"events/s per {'alternating pair' if len(SYSTEMS) == 2 else 'round of runs'} {median:.1f}× ({low:.1f}–{high:.1f}×)")
-        if args.with_floor:
-            floor = next(r for r in rows if r["size"] == size and r["system"] == FLOOR_NAME)
-            median, low, high = pair_ratios[(size, name, FLOOR_NAME)]
-            lines.append(f"{size:,} events: the floor (by hand, 2 threads)/{name} events/s "
+        for floor_name in FLOORS:
+            floor = next(r for r in rows if r["size"] == size and r["system"] == floor_name)
+            median, low, high = pair_ratios[(size, name, floor_name)]
+            lines.append(f"{size:,} events: the {floor_name}/{name} events/s "
                          f"{floor['events_per_s'] / flink['events_per_s']:.1f}×; per round of runs {median:.1f}× ({low:.1f}–{high:.1f}×)")
-    if args.with_floor:
-        median, low, high = pair_ratios[(size, "Runnel", FLOOR_NAME)]
-        lines.append(f"{size:,} events: Runnel's wall time is {median:.2f}× the two-thread floor's per round of runs "
+    for floor_name in FLOORS:
+        median, low, high = pair_ratios[(size, "Runnel", floor_name)]
+        lines.append(f"{size:,} events: Runnel's wall time is {median:.2f}× that of the {floor_name} per round of runs "
                      f"({low:.2f}–{high:.2f}×)")
 lines.append("")
 lines.append(f"Flink's fixed start-up cost (100 events, as installed): {startup:.1f} s wall.")

@@ -1,8 +1,8 @@
 """Runnel against a floor: the creator replay written by hand for this one job
 (`creator-replay-floor`, Benchmarks/ReplayFloor), with the state laid out for the job
-alone. Runs the floor on one thread and on two, Runnel at parallelism 1 and Runnel at
-parallelism 2 in rotation on the same inputs, checks that all four write the same result
-lines and count the same valid, invalid, duplicate and late events, and reports wall
+alone. Runs the floor on one thread, on two as a pipeline and on two partitioned, Runnel at
+parallelism 1 and Runnel at parallelism 2 in rotation on the same inputs, checks that all
+write the same result lines and count the same valid, invalid, duplicate and late events, and reports wall
 time, CPU seconds, events per CPU-second and peak RSS, and, per round of runs, how much
 more CPU or time Runnel takes than the floor. Writes a Markdown table into results/ (not
 committed).
@@ -11,12 +11,18 @@ The outputs are compared line for line (as multisets of lines: the order differs
 runs). `--edge-cases` runs the floors and Runnel at parallelism 1 on a file made to reach
 what generated traffic does not (replay_edge_cases.py: sessions closing exactly at a
 watermark, late events joining open sessions, deduplication entries expiring at a
-watermark, timestamps before 1970, ids of every form); at parallelism 2 Runnel's
-watermarks advance differently, so late events may legitimately be judged otherwise there.
+watermark, timestamps before 1970, ids of every form); at parallelism 2 (Runnel's, and the
+partitioned floor's) watermarks advance differently, so late events may legitimately be
+judged otherwise there.
 
 The floor also runs with two threads (`--threads 2`: one reads, decodes and deduplicates,
 the other keeps the windows, records handed over in batches); its CPU time then includes
 the waiting of either thread (it yields in a loop), so only its wall time is compared.
+`--partitioned` runs it on two threads as a dataflow engine runs the job at parallelism 2:
+each thread reads every other block of the file and owns half of every keyed state, records
+crossing to the other thread by their keys through rings of batches, watermarks travelling
+with them (the smaller of a stage's two inputs' counts). It has Runnel's exchanges, then,
+but none of its generality; it too yields while it waits, so only its wall time counts.
 
 The floor is not a competitor: it knows the job's ids and its three states, and it has no
 exchanges and no checkpoints. It shows how much CPU the job's work itself takes on this
@@ -44,12 +50,14 @@ CLI = runnel_binary("creator-analytics")
 FLOOR = runnel_binary("creator-replay-floor")
 FLOOR_NAME = "floor (by hand, 1 thread)"
 FLOOR2_NAME = "floor (by hand, 2 threads)"
-SYSTEMS = [FLOOR_NAME, FLOOR2_NAME, "Runnel p=1"] + ([] if args.edge_cases else ["Runnel p=2"])
+FLOOR_PARTITIONED_NAME = "floor (by hand, partitioned)"
+FLOOR_ARGUMENTS = {FLOOR_NAME: ["--threads", "1"], FLOOR2_NAME: ["--threads", "2"], FLOOR_PARTITIONED_NAME: ["--partitioned"]}
+SYSTEMS = [FLOOR_NAME, FLOOR2_NAME, "Runnel p=1"] + ([] if args.edge_cases else [FLOOR_PARTITIONED_NAME, "Runnel p=2"])
 
 
 def run(system, events, out):
-    if system in (FLOOR_NAME, FLOOR2_NAME):
-        command = [FLOOR, events, out, "--threads", "2" if system == FLOOR2_NAME else "1"]
+    if system in FLOOR_ARGUMENTS:
+        command = [FLOOR, events, out] + FLOOR_ARGUMENTS[system]
     else:
         command = [CLI, "replay", "--input", events, "--output", out, "--parallelism", system[-1]]
     with open(os.devnull, "w") as devnull:
@@ -71,7 +79,7 @@ def result_lines(path):
 
 
 def output_path(system, size):
-    label = {FLOOR_NAME: "floor", FLOOR2_NAME: "floor-2-threads"}.get(system) or system.lower().replace(" ", "-").replace("=", "")
+    label = {FLOOR_NAME: "floor", FLOOR2_NAME: "floor-2-threads", FLOOR_PARTITIONED_NAME: "floor-partitioned"}.get(system) or system.lower().replace(" ", "-").replace("=", "")
     return os.path.join(args.work, f"{label}-{size}.out")
 
 
@@ -123,7 +131,7 @@ for size, events in inputs:
     # The machine's speed drifts over minutes: ratios of runs made in the same round say more
     # than ratios of medians taken over the whole series.
     floor_cpu = [m[1] for m in measured[FLOOR_NAME]]
-    for name in SYSTEMS[2:]:
+    for name in [n for n in SYSTEMS if n.startswith("Runnel")]:
         ratios = sorted(m[1] / f for m, f in zip(measured[name], floor_cpu))
         notes.append(f"{size:,} events: {name} takes {statistics.median(ratios):.2f}× the floor's CPU "
                      f"(per round {ratios[0]:.2f}–{ratios[-1]:.2f}×)")
@@ -136,6 +144,9 @@ for size, events in inputs:
     two = sorted(w / f[0] for w, f in zip(p2_wall, measured[FLOOR2_NAME]))
     notes.append(f"{size:,} events: Runnel p=2's wall time is {statistics.median(two):.2f}× the two-thread floor's "
                  f"(per round {two[0]:.2f}–{two[-1]:.2f}×)")
+    part = sorted(w / f[0] for w, f in zip(p2_wall, measured[FLOOR_PARTITIONED_NAME]))
+    notes.append(f"{size:,} events: Runnel p=2's wall time is {statistics.median(part):.2f}× the partitioned floor's "
+                 f"(per round {part[0]:.2f}–{part[-1]:.2f}×)")
 lines.append("")
 lines.extend(notes)
 table = "\n".join(lines)
