@@ -8,6 +8,7 @@
 #include "LineDecoder.h"
 #include "PostViewWindows.h"
 #include "SessionWindows.h"
+#include "Stages.h"
 
 #include <algorithm>
 #include <atomic>
@@ -21,6 +22,8 @@ namespace floor_replay {
 /// What a partitioned run counts, summed over its workers.
 struct PartitionedCounts {
     uint64_t lines = 0, valid = 0, invalid = 0, duplicates = 0, late = 0;
+    /// Clock ticks per stage over both threads (with `--stages`).
+    Stages stages;
 };
 
 /// The creator replay as an engine of Flink's model runs it at parallelism 2, written by hand
@@ -35,8 +38,8 @@ struct PartitionedCounts {
 /// running every stage over half of each state.
 class PartitionedReplay {
 public:
-    PartitionedReplay(int inputFd, off_t inputSize, int outputFd, IdPacker &ids)
-        : inputFd_(inputFd), inputSize_(inputSize), outputFd_(outputFd), ids_(ids) {
+    PartitionedReplay(int inputFd, off_t inputSize, int outputFd, IdPacker &ids, bool timeStages = false)
+        : inputFd_(inputFd), inputSize_(inputSize), outputFd_(outputFd), ids_(ids), timeStages_(timeStages) {
         for (int w = 0; w < workers; w++) workers_[w] = std::make_unique<Worker>(*this, w);
         for (auto &w : workers_) w->connect();
     }
@@ -54,6 +57,7 @@ public:
             total.invalid += w->counts.invalid;
             total.duplicates += w->counts.duplicates;
             total.late += w->counts.late;
+            total.stages.add(w->stages);
         }
         return total;
     }
@@ -147,9 +151,11 @@ private:
             : job_(job), index_(index), reader_(job.inputFd_), decoder_(job.ids_), out_(job.outputFd_, job.ids_, true),
               dedup_(3600000), views_(out_, job.ids_), sessions_(out_) {
             nextBlock_ = index;
+            stages.on = job.timeStages_;
         }
 
         PartitionedCounts counts;
+        Stages stages;
 
         /// Makes this worker's outboxes, into the other workers' (and its own) inboxes.
         void connect() {
@@ -163,15 +169,19 @@ private:
             while (!(viewsDone_ && sessionsDone_ && outboxesIdle())) {
                 bool progress = false;
                 if (!readerDone_) {
+                    uint64_t t = stages.begin();
                     readStep();
+                    stages.end(stages.decode, t);
                     progress = true;
                 }
                 progress |= drain(Dedup);
                 progress |= drain(Views);
                 progress |= drain(Sessions);
+                uint64_t t = stages.begin();
                 for (auto &stage : outboxes_)
                     for (auto &box : stage) box->flush();
                 if (!progress) std::this_thread::yield();
+                stages.end(stages.handOver, t);
             }
         }
 
@@ -241,10 +251,11 @@ private:
                 Mailbox &box = inboxes_[stage][from];
                 while (Batch *b = box.tryNext()) {
                     any = true;
+                    uint64_t t = stages.begin();
                     switch (stage) {
-                    case Dedup: deduplicate(*b); break;
-                    case Views: addViews(*b); break;
-                    case Sessions: addSessions(*b); break;
+                    case Dedup: deduplicate(*b); stages.end(stages.dedup, t); break;
+                    case Views: addViews(*b); stages.end(stages.views, t); break;
+                    case Sessions: addSessions(*b); stages.end(stages.sessions, t); break;
                     default: break;
                     }
                     input(stage, from, b->watermark, b->last);
@@ -273,16 +284,22 @@ private:
                     outboxes_[Sessions][t]->mark(watermarks_[Dedup], ended);
                 }
                 break;
-            case Views:
+            case Views: {
                 if (viewsDone_) return;
+                uint64_t t = stages.begin();
                 views_.fire(watermarks_[Views]);
+                stages.end(stages.fireViews, t);
                 viewsDone_ = ended;
                 break;
-            case Sessions:
+            }
+            case Sessions: {
                 if (sessionsDone_) return;
+                uint64_t t = stages.begin();
                 sessions_.fire(watermarks_[Sessions]);
+                stages.end(stages.fireSessions, t);
                 sessionsDone_ = ended;
                 break;
+            }
             default: break;
             }
         }
@@ -366,6 +383,7 @@ private:
     off_t inputSize_;
     int outputFd_;
     IdPacker &ids_;
+    bool timeStages_;
     std::unique_ptr<Worker> workers_[workers];
 };
 

@@ -11,7 +11,8 @@
 //   creator-replay-floor INPUT OUTPUT [--stages] [--threads 2 | --partitioned]
 //
 // `--stages` also reports the share of clock ticks spent in each stage (reading lines,
-// start-up and the final flush are not counted in any). `--threads 2` splits the work over
+// start-up and the final flush are not counted in any; in the partitioned layout reading is
+// counted with decoding, and both threads' ticks are added up). `--threads 2` splits the work over
 // two threads as a pipeline: one reads, decodes and deduplicates, the other keeps the
 // windows and writes the results (about half the work each), the records passed between
 // them in batches: a two-core floor that pays for moving records between the cores.
@@ -25,6 +26,7 @@
 #include "PartitionedReplay.h"
 #include "PostViewWindows.h"
 #include "SessionWindows.h"
+#include "Stages.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -36,34 +38,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#endif
 
 using namespace floor_replay;
 
 namespace {
-
-/// A cheap clock for the stage totals: the time stamp counter on x86-64, else nanoseconds.
-uint64_t ticks() {
-#if defined(__x86_64__)
-    return __rdtsc();
-#else
-    timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return uint64_t(now.tv_sec) * 1000000000u + uint64_t(now.tv_nsec);
-#endif
-}
-
-/// Clock tick totals per stage (only with `--stages`).
-struct Stages {
-    bool on = false;
-    uint64_t decode = 0, dedup = 0, views = 0, sessions = 0, fireViews = 0, fireSessions = 0;
-    uint64_t begin() const { return on ? ticks() : 0; }
-    void end(uint64_t &total, uint64_t started) const {
-        if (on) total += ticks() - started;
-    }
-};
 
 /// The post views and sessions: what the second thread does with `--threads 2`.
 struct WindowStage {
@@ -146,7 +124,7 @@ int main(int argc, char **argv) {
             badArguments = true;
         }
     }
-    if (partitioned && (threads != 1 || stages.on)) badArguments = true;
+    if (partitioned && threads != 1) badArguments = true;
     if (badArguments) {
         fprintf(stderr, "usage: creator-replay-floor INPUT OUTPUT [--stages] [--threads 1|2 | --partitioned]\n");
         return 2;
@@ -172,12 +150,13 @@ int main(int argc, char **argv) {
             perror(argv[1]);
             return 1;
         }
-        PartitionedReplay job(in, info.st_size, outFd, ids);
+        PartitionedReplay job(in, info.st_size, outFd, ids, stages.on);
         PartitionedCounts counts = job.run();
         if (fsync(outFd) != 0) perror("fsync");
         close(outFd);
         close(in);
         printSummary(started, counts.lines, counts.valid, counts.invalid, counts.duplicates, counts.late, ids);
+        if (stages.on) counts.stages.print();
         return 0;
     }
     ResultWriter out(outFd, ids);
@@ -290,13 +269,6 @@ int main(int argc, char **argv) {
     close(in);
 
     printSummary(started, lines, valid, invalid, duplicates, late, ids);
-    if (stages.on) {
-        double total = double(stages.decode + stages.dedup + stages.views + stages.sessions + stages.fireViews + stages.fireSessions);
-        fprintf(stderr,
-                "stages (share of the counted clock ticks): decode %.3f, deduplicate %.3f, post views %.3f, "
-                "sessions %.3f, firing post views %.3f, firing sessions %.3f\n",
-                stages.decode / total, stages.dedup / total, stages.views / total, stages.sessions / total,
-                stages.fireViews / total, stages.fireSessions / total);
-    }
+    if (stages.on) stages.print();
     return 0;
 }
