@@ -166,7 +166,7 @@ private:
         void run() {
             startBlock();
             // Done when both window stages have seen the end and everything sent has been handed over.
-            while (!(viewsDone_ && sessionsDone_ && outboxesIdle())) {
+            while (!(done_[Views] && done_[Sessions] && outboxesIdle())) {
                 bool progress = false;
                 if (!readerDone_) {
                     uint64_t t = stages.begin();
@@ -275,31 +275,24 @@ private:
             if (!ended && now <= watermarks_[stage]) return;
             if (ended) now = INT64_MAX;
             if (now > watermarks_[stage]) watermarks_[stage] = now;
+            if (done_[stage]) return;
+            done_[stage] = ended;
+            uint64_t t = stages.begin();
             switch (stage) {
             case Dedup:
-                if (dedupEnded_) return;
-                dedupEnded_ = ended;
-                for (int t = 0; t < workers; t++) {
-                    outboxes_[Views][t]->mark(watermarks_[Dedup], ended);
-                    outboxes_[Sessions][t]->mark(watermarks_[Dedup], ended);
+                for (int target = 0; target < workers; target++) {
+                    outboxes_[Views][target]->mark(watermarks_[Dedup], ended);
+                    outboxes_[Sessions][target]->mark(watermarks_[Dedup], ended);
                 }
                 break;
-            case Views: {
-                if (viewsDone_) return;
-                uint64_t t = stages.begin();
+            case Views:
                 views_.fire(watermarks_[Views]);
                 stages.end(stages.fireViews, t);
-                viewsDone_ = ended;
                 break;
-            }
-            case Sessions: {
-                if (sessionsDone_) return;
-                uint64_t t = stages.begin();
+            case Sessions:
                 sessions_.fire(watermarks_[Sessions]);
                 stages.end(stages.fireSessions, t);
-                sessionsDone_ = ended;
                 break;
-            }
             default: break;
             }
         }
@@ -374,7 +367,8 @@ private:
         int64_t inputWatermarks_[StageCount][workers] = {{INT64_MIN, INT64_MIN}, {INT64_MIN, INT64_MIN}, {INT64_MIN, INT64_MIN}};
         bool inputEnded_[StageCount][workers] = {};
         int64_t watermarks_[StageCount] = {INT64_MIN, INT64_MIN, INT64_MIN};
-        bool dedupEnded_ = false, viewsDone_ = false, sessionsDone_ = false;
+        /// Per stage: whether both its inputs have ended (and it has passed the end on).
+        bool done_[StageCount] = {};
 
         friend class PartitionedReplay;
     };
