@@ -328,8 +328,7 @@ private:
             int64_t watermark = watermarks_[Views];
             for (int k = 0; k < b.count; k++) {
                 const Record &r = b.records[k];
-                if (PostViewWindows::windowStart(r.ts) + PostViewWindows::length - 1 <= watermark) counts.late++;
-                else views_.add(r.ts, r.post, r.visitor, r.creator);
+                if (!views_.add(r.ts, r.post, r.visitor, r.creator, watermark)) counts.late++;
             }
         }
 
@@ -341,9 +340,7 @@ private:
                 for (int i = 0; i < n; i++) sessions_.prefetch(records[i].visitor);
                 for (int i = 0; i < n; i++) {
                     const Record &r = records[i];
-                    // A session window of its own would be late; an event that joins an open session is not.
-                    bool lateIfNew = r.ts + SessionWindows::gap - 1 <= watermark;
-                    if (!sessions_.add(r.visitor, r.ts, r.name == PostViewed, r.post, lateIfNew)) counts.late++;
+                    if (!sessions_.add(r.visitor, r.ts, r.name == PostViewed, r.post, watermark)) counts.late++;
                 }
             }
         }

@@ -25,9 +25,11 @@ public:
     static int64_t windowStart(int64_t ts) { return ts - ((ts % length) + length) % length; }
 
     /// Counts a view of `post` at `ts` by `viewer` (none for an anonymous view without a
-    /// session) of a post by `creator`.
-    void add(int64_t ts, const PackedId &post, const PackedId &viewer, const PackedId &creator) {
+    /// session) of a post by `creator`, unless its window has closed at `watermark`: then
+    /// the view is late, dropped, and false returned.
+    bool add(int64_t ts, const PackedId &post, const PackedId &viewer, const PackedId &creator, int64_t watermark) {
         int64_t start = windowStart(ts);
+        if (start + length - 1 <= watermark) return false;
         if (start != cachedStart_) {
             cached_ = &minutes_[start];
             cachedStart_ = start;
@@ -38,6 +40,7 @@ public:
         // The smallest creator id seen, as the job's aggregate keeps it.
         if (!creator.none() && (w.creator.none() || (!(creator == w.creator) && ids_.compare(creator, w.creator) < 0)))
             w.creator = creator;
+        return true;
     }
 
     /// Writes and drops every window that ends at or before `watermark` + 1.

@@ -32,9 +32,11 @@ public:
     void prefetch(const PackedId &visitor) const { slots_.prefetch(visitor); }
 
     /// Adds an event at `ts` to the visitor's session, merging sessions it bridges. An event
-    /// that overlaps no open session starts one, unless `lateIfNew` (its own window has
-    /// already closed): then it is dropped, and false returned.
-    bool add(const PackedId &visitor, int64_t ts, bool isView, const PackedId &post, bool lateIfNew) {
+    /// that overlaps no open session starts one, unless its own window has already closed at
+    /// `watermark`: then it is late, dropped, and false returned (an event that joins an
+    /// open session is not late).
+    bool add(const PackedId &visitor, int64_t ts, bool isView, const PackedId &post, int64_t watermark) {
+        const bool lateIfNew = ts + gap - 1 <= watermark;
         Session *found = slots_.find(visitor);
         if (!found) {
             if (lateIfNew) return false;

@@ -62,17 +62,14 @@ struct WindowStage {
         for (int k = 0; k < count; k++) {
             const Record &r = records[k];
             if (!r.fresh || r.name != PostViewed || r.post.none()) continue;
-            if (PostViewWindows::windowStart(r.ts) + PostViewWindows::length - 1 <= watermark) late++;
-            else views.add(r.ts, r.post, r.visitor, r.creator);
+            if (!views.add(r.ts, r.post, r.visitor, r.creator, watermark)) late++;
         }
         stages.end(stages.views, t);
         t = stages.begin();
         for (int k = 0; k < count; k++) {
             const Record &r = records[k];
             if (!r.fresh || r.visitor.none()) continue;
-            // A session window of its own would be late; an event that joins an open session is not.
-            bool lateIfNew = r.ts + SessionWindows::gap - 1 <= watermark;
-            if (!sessions.add(r.visitor, r.ts, r.name == PostViewed, r.post, lateIfNew)) late++;
+            if (!sessions.add(r.visitor, r.ts, r.name == PostViewed, r.post, watermark)) late++;
         }
         stages.end(stages.sessions, t);
     }
