@@ -51,13 +51,18 @@ FLOOR = runnel_binary("creator-replay-floor")
 FLOOR_NAME = "floor (by hand, 1 thread)"
 FLOOR2_NAME = "floor (by hand, 2 threads)"
 FLOOR_PARTITIONED_NAME = "floor (by hand, partitioned)"
-FLOOR_ARGUMENTS = {FLOOR_NAME: ["--threads", "1"], FLOOR2_NAME: ["--threads", "2"], FLOOR_PARTITIONED_NAME: ["--partitioned"]}
+# The floor's layouts: name → (arguments, output file stem).
+FLOOR_LAYOUTS = {
+    FLOOR_NAME: (["--threads", "1"], "floor"),
+    FLOOR2_NAME: (["--threads", "2"], "floor-2-threads"),
+    FLOOR_PARTITIONED_NAME: (["--partitioned"], "floor-partitioned"),
+}
 SYSTEMS = [FLOOR_NAME, FLOOR2_NAME, "Runnel p=1"] + ([] if args.edge_cases else [FLOOR_PARTITIONED_NAME, "Runnel p=2"])
 
 
 def run(system, events, out):
-    if system in FLOOR_ARGUMENTS:
-        command = [FLOOR, events, out] + FLOOR_ARGUMENTS[system]
+    if system in FLOOR_LAYOUTS:
+        command = [FLOOR, events, out] + FLOOR_LAYOUTS[system][0]
     else:
         command = [CLI, "replay", "--input", events, "--output", out, "--parallelism", system[-1]]
     with open(os.devnull, "w") as devnull:
@@ -79,7 +84,7 @@ def result_lines(path):
 
 
 def output_path(system, size):
-    label = {FLOOR_NAME: "floor", FLOOR2_NAME: "floor-2-threads", FLOOR_PARTITIONED_NAME: "floor-partitioned"}.get(system) or system.lower().replace(" ", "-").replace("=", "")
+    label = FLOOR_LAYOUTS[system][1] if system in FLOOR_LAYOUTS else system.lower().replace(" ", "-").replace("=", "")
     return os.path.join(args.work, f"{label}-{size}.out")
 
 
