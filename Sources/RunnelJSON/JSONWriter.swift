@@ -117,9 +117,50 @@ public struct JSONWriter {
         close(UInt8(ascii: "]"))
     }
 
-    /// Writes a member name; the next call must write its value.
+    /// Writes a member name given in the source; the next call must write its value.
+    ///
+    /// Inlined into the caller, so that for a literal name of 4 to 16 bytes (most member
+    /// names) the test for bytes to escape reads constants and is folded away by the
+    /// compiler: scanning each literal name at run time was about a third of the cost of
+    /// writing a result record's members. Other names take the general path, which escapes.
+    @inlinable @inline(__always)
     public mutating func key(_ name: StaticString) {
-        separatedString(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), colon: true)
+        let count = name.utf8CodeUnitCount
+        let source = UnsafeRawPointer(name.utf8Start)
+        if count >= 4 && count <= 16 && !Self.shortTextNeedsEscape(source, count: count) {
+            writePlainShortKey(source, count: count)
+        } else {
+            writeKey(UnsafeRawBufferPointer(start: source, count: count))
+        }
+    }
+
+    /// Whether a text of 4 to 16 bytes holds a byte to escape: two overlapping loads, one test.
+    @inlinable @inline(__always)
+    static func shortTextNeedsEscape(_ p: UnsafeRawPointer, count: Int) -> Bool {
+        let head: UInt64, tail: UInt64
+        if count >= 8 {
+            head = p.loadUnaligned(as: UInt64.self).littleEndian
+            tail = p.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self).littleEndian
+        } else {
+            // The upper halves are filled with spaces, which need no escape.
+            let spaces: UInt64 = 0x2020_2020_0000_0000
+            head = UInt64(p.loadUnaligned(as: UInt32.self).littleEndian) | spaces
+            tail = UInt64(p.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self).littleEndian) | spaces
+        }
+        return escapeFlags(head) | escapeFlags(tail) != 0
+    }
+
+    /// Writes `"name":` for a name of 4 to 16 bytes that needs no escape.
+    @usableFromInline
+    mutating func writePlainShortKey(_ source: UnsafeRawPointer, count: Int) {
+        _ = writeShortText(source, count: count, colon: true, known: true)
+        afterKey = true
+    }
+
+    /// Writes a member name of any length, escaped.
+    @usableFromInline
+    mutating func writeKey(_ name: UnsafeRawBufferPointer) {
+        separatedString(name, colon: true)
         afterKey = true
     }
 
@@ -193,6 +234,48 @@ public struct JSONWriter {
     /// Writes an integer.
     public mutating func int(_ value: Int) {
         int(Int64(value))
+    }
+
+    /// Writes `units` × 10^-`fractionDigits` exactly, with that many fraction digits and no
+    /// exponent: `decimal(1234, fractionDigits: 3)` → `1.234`, `decimal(-5, fractionDigits: 3)`
+    /// → `-0.005`. For amounts kept as integers (milliseconds written as seconds, cents as
+    /// units): what ``fixed(_:decimals:)`` writes for their quotient as a double (while that
+    /// is exact to the last digit), without the double's rounding, which costs several times
+    /// as much.
+    ///
+    /// - Parameter fractionDigits: 0 to 18.
+    public mutating func decimal(_ units: Int64, fractionDigits: Int) {
+        precondition(fractionDigits >= 0 && fractionDigits <= 18, "JSONWriter.decimal supports 0...18 fraction digits")
+        // A sign, up to 20 digits (19 fraction digits at most), a point.
+        let out = reserveSeparated(22)
+        var length = 0
+        if units < 0 {
+            out.pointee = UInt8(ascii: "-")
+            length = 1
+        }
+        var magnitude = units.magnitude
+        // The digits from the last into a buffer, then copied the right way round.
+        var reversed: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let written = withUnsafeMutableBytes(of: &reversed) { buffer -> Int in
+            var n = 0
+            for _ in 0..<fractionDigits {
+                buffer[n] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+                n += 1
+            }
+            if fractionDigits > 0 {
+                buffer[n] = UInt8(ascii: ".")
+                n += 1
+            }
+            repeat {
+                buffer[n] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+                n += 1
+            } while magnitude != 0
+            for k in 0..<n { out[length + k] = buffer[n - 1 - k] }
+            return n
+        }
+        commit(length + written)
     }
 
     /// Writes `value` with exactly `decimals` fraction digits and no exponent,
@@ -420,7 +503,7 @@ public struct JSONWriter {
     /// records are such texts, and the general path (a loop over words, a packed tail) cost
     /// about 170 instructions per member name.
     @inline(__always)
-    private mutating func writeShortText(_ p: UnsafeRawPointer, count: Int, colon: Bool) -> Bool {
+    private mutating func writeShortText(_ p: UnsafeRawPointer, count: Int, colon: Bool, known plain: Bool = false) -> Bool {
         let wide = count >= 8
         let head: UInt64, tail: UInt64
         if wide {
@@ -432,7 +515,7 @@ public struct JSONWriter {
             head = UInt64(p.loadUnaligned(as: UInt32.self).littleEndian) | spaces
             tail = UInt64(p.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self).littleEndian) | spaces
         }
-        guard Self.escapeFlags(head) | Self.escapeFlags(tail) == 0 else { return false }
+        guard plain || Self.escapeFlags(head) | Self.escapeFlags(tail) == 0 else { return false }
         let out = UnsafeMutableRawPointer(reserveSeparated(count &+ 3))
         out.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
         if wide {
@@ -553,7 +636,8 @@ public struct JSONWriter {
     /// backslash or a control character (see ``firstByteToEscape(_:from:)`` for why only
     /// the lowest flag is exact).
     @inline(__always)
-    private static func escapeFlags(_ v: UInt64) -> UInt64 {
+    @inlinable
+    static func escapeFlags(_ v: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let quote = v ^ (ones &* 0x22)
         let backslash = v ^ (ones &* 0x5C)

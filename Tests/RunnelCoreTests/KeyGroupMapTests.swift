@@ -8,8 +8,9 @@ private struct CollidingKey: StreamKey {
 }
 
 @Suite struct KeyGroupMapTests {
-    /// Random inserts, updates, in-place updates and removals agree with a Dictionary,
-    /// including heavy collisions (probe chains wrap the table) and back-shift deletion.
+    /// Random inserts, updates, in-place updates (of existing entries only, some removing
+    /// them) and removals agree with a Dictionary, including heavy collisions (probe chains
+    /// wrap the table) and back-shift deletion.
     @Test(arguments: [KeyGroupMapLayout.indexed, .inline], [1, 2, 3, 4, 5] as [UInt64])
     func agreesWithDictionary(layout: KeyGroupMapLayout, seed: UInt64) {
         var rng = SeededRNG(seed)
@@ -18,10 +19,22 @@ private struct CollidingKey: StreamKey {
         for step in 0..<20_000 {
             let id = Int(rng.next() % 300)
             let key = HashedKey(CollidingKey(id: id))
-            switch rng.next() % 5 {
+            switch rng.next() % 6 {
             case 0, 1:
                 let old = map.updateValue(step, forKey: key)
                 #expect(old == reference.updateValue(step, forKey: id))
+            case 5:
+                // Odd values are removed after the update; an absent key stays absent.
+                let r = map.withExistingValue(forKey: key) { v -> (result: Int, remove: Bool) in
+                    v += 3
+                    return (v, v % 2 != 0)
+                }
+                if let old = reference[id] {
+                    #expect(r == old + 3)
+                    reference[id] = (old + 3) % 2 != 0 ? nil : old + 3
+                } else {
+                    #expect(r == nil)
+                }
             case 2:
                 let r = map.withValue(forKey: key, default: { -1 }) { v -> Int in v += 1; return v }
                 reference[id, default: -1] += 1

@@ -1,4 +1,4 @@
-import RunnelCore
+@testable import RunnelCore
 import RunnelOperators
 import RunnelTesting
 import Testing
@@ -106,6 +106,40 @@ private final class EmitStateFromTimer: KeyedProcessFunction {
         #expect(r.value == 2)
         #expect(m.entries == ["y": 2])
         #expect(g.result == "2/1")
+    }
+
+    @Test func modifyExistingChangesOnlyLiveEntriesAndRefreshesThem() throws {
+        let times = Times()
+        let b = backend(times)
+        let ttl = StateTTL(.milliseconds(100))
+        let v = b.valueState(ValueStateDescriptor<Int>("v", ttl: ttl))
+        let table = try #require(b.stateTable(named: "v", of: Int.self))
+        let untouched = { (_: inout Int) -> (result: Int, remove: Bool) in
+            Issue.record("called for an absent or expired entry")
+            return (0, false)
+        }
+        b.setCurrentKey("a")
+        times.processing = 1000
+        // An absent entry is not created.
+        #expect(table.modifyExisting(b, ttl: ttl, untouched) == nil)
+        #expect(table.count == 0)
+        v.value = 1
+        times.processing = 1090
+        #expect(table.modifyExisting(b, ttl: ttl) { value -> (result: Int, remove: Bool) in
+            value += 1
+            return (value, false)
+        } == 2)
+        // The change refreshed the entry at 1090: alive at 1150, gone at 1190.
+        times.processing = 1150
+        #expect(v.value == 2)
+        #expect(table.modifyExisting(b, ttl: ttl) { value -> (result: Int, remove: Bool) in (value, true) } == 2)
+        #expect(v.value == nil)
+        #expect(table.count == 0)
+        // An expired entry is removed without being handed to the change.
+        v.value = 5
+        times.processing = 1300
+        #expect(table.modifyExisting(b, ttl: ttl, untouched) == nil)
+        #expect(table.count == 0)
     }
 
     @Test func eventTimeTTLIsJudgedByTheWatermarkAndStampedWithTheElementTime() {

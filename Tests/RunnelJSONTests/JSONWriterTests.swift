@@ -166,6 +166,40 @@ struct JSONWriterTests {
         }
     }
 
+    @Test("decimal: integer units written with a fixed number of fraction digits")
+    func decimals() {
+        func decimal(_ units: Int64, _ digits: Int) -> String {
+            var writer = JSONWriter()
+            writer.decimal(units, fractionDigits: digits)
+            return String(decoding: writer.bytes, as: UTF8.self)
+        }
+        #expect(decimal(1234, 3) == "1.234")
+        #expect(decimal(-5, 3) == "-0.005")
+        #expect(decimal(0, 3) == "0.000")
+        #expect(decimal(0, 0) == "0")
+        #expect(decimal(7, 0) == "7")
+        #expect(decimal(-1_000, 3) == "-1.000")
+        #expect(decimal(1_800_000, 3) == "1800.000")
+        #expect(decimal(.max, 0) == "9223372036854775807")
+        #expect(decimal(.min, 18) == "-9.223372036854775808")
+        #expect(decimal(1, 18) == "0.000000000000000001")
+        // In an array: commas as for any value.
+        var writer = JSONWriter()
+        writer.beginArray(); writer.decimal(15, fractionDigits: 1); writer.decimal(-15, fractionDigits: 2); writer.endArray()
+        #expect(text(writer) == "[1.5,-0.15]")
+        // The text `fixed` writes for the same amount as a double, while that is exact.
+        var random = SeededGenerator(seed: 5)
+        for _ in 0..<5_000 {
+            let digits = Int.random(in: 0...6, using: &random)
+            let units = Int64.random(in: -1_000_000_000_000...1_000_000_000_000, using: &random)
+            var scale = 1.0
+            for _ in 0..<digits { scale *= 10 }
+            var reference = JSONWriter()
+            reference.fixed(Double(units) / scale, decimals: digits)
+            #expect(decimal(units, digits) == text(reference), "\(units) with \(digits)")
+        }
+    }
+
     @Test("double: shortest round trip, null for non-finite")
     func doubles() {
         var writer = JSONWriter()

@@ -403,6 +403,21 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         return body(&entries[p].value)
     }
 
+    /// Updates the value for `key` in place when there is one, and removes the entry when
+    /// `body` says so (`remove`), with one lookup; nil (nothing inserted) when `key` is absent.
+    ///
+    /// For a change that may empty a value (a window taken out of a key's windows): a
+    /// lookup, then a second one to remove the emptied entry, cost two probes, and
+    /// ``withValue(forKey:default:_:)`` on an absent key would insert an entry only to remove it.
+    public func withExistingValue<R>(forKey key: HashedKey<Key>, _ body: (inout Value) -> (result: R, remove: Bool)) -> R? {
+        let (i, p) = probe(key)
+        guard p >= 0 else { return nil }
+        willWrite(p)
+        let (result, remove) = body(&entries[p].value)
+        if remove { _ = self.remove(slot: i, position: p) }
+        return result
+    }
+
     /// Removes `key`; returns its value.
     @discardableResult
     public func removeValue(forKey key: HashedKey<Key>) -> Value? {

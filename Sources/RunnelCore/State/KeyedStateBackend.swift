@@ -361,6 +361,37 @@ extension KeyedStateTable {
         return existing
     }
 
+    /// Changes the current key's live entry in place, if it has one, and removes the entry
+    /// when `body` says so (`remove`), with one lookup. An absent entry is not created, and
+    /// `body` is not called for it (nor for an expired one, which is removed); the entry's
+    /// TTL is refreshed as by a write when it is kept.
+    func modifyExisting<R>(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?,
+                           _ body: (inout Value) -> (result: R, remove: Bool)) -> R? {
+        let stamp = ttl.map { backend.stamp($0) } ?? 0
+        let limit = expiryLimit(backend, ttl: ttl)
+        let g = backend.currentLocalGroup
+        let key = backend.currentHashedKey!
+        var removed = false
+        let result = withMutableGroup(g) { map in
+            map.withExistingValue(forKey: key) { entry -> (result: R?, remove: Bool) in
+                if let limit, entry.refreshedAt <= limit {
+                    removed = true
+                    return (nil, true)
+                }
+                let (result, remove) = body(&entry.value)
+                if remove {
+                    removed = true
+                } else {
+                    entry.refreshedAt = Self.restamp(entry.refreshedAt, stamp, limit)
+                    logPut(g, key, entry)
+                }
+                return (result, remove)
+            }
+        }
+        if removed { logRemove(g, key) }
+        return result ?? nil
+    }
+
     /// Removes the current key's entry.
     func remove(_ backend: KeyedStateBackend<Key>) {
         let g = backend.currentLocalGroup

@@ -346,8 +346,8 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         // allowed lateness carries its cleanup timer at the old, later time, and must still
         // be cleared by it.
         let isCleanup = (domain == .eventTime) == assigner.isEventTime && timer.time >= cleanupTime(window)
-        handle(result, window: window, kind: kind, contentsEnd: isCleanup)
-        if isCleanup { clearAllState(window) }
+        let taken = handle(result, window: window, kind: kind, contentsEnd: isCleanup)
+        if isCleanup { clearAllState(window, contentsTaken: taken) }
     }
 
     // MARK: Helpers
@@ -375,19 +375,22 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     }
 
     /// Fires and/or purges `window` as `result` says. `contentsEnd`: the window's contents
-    /// are cleared right after (its cleanup time has come).
-    private func handle(_ result: TriggerResult, window: TimeWindow, kind: FiringKind, contentsEnd: Bool = false) {
-        guard result.fire || result.purge else { return }
+    /// are cleared right after (its cleanup time has come). Returns whether the contents
+    /// were taken out of state (nothing is left of them to clear).
+    @discardableResult
+    private func handle(_ result: TriggerResult, window: TimeWindow, kind: FiringKind, contentsEnd: Bool = false) -> Bool {
+        guard result.fire || result.purge else { return false }
         // Contents about to go are moved out of state rather than copied: a copy of the
         // key's windows and of the accumulator retains everything they hold (a distinct
         // set's buffers, strings), to release it all again a moment later.
         if result.purge || contentsEnd {
-            guard let acc = takeContents(window) else { return }
+            guard let acc = takeContents(window) else { return true }
             if result.fire { fire(window, acc, kind: kind) }
-            return
+            return true
         }
-        guard let acc = contents.read(backend, ttl: nil)?[window] else { return }
+        guard let acc = contents.read(backend, ttl: nil)?[window] else { return false }
         if result.fire { fire(window, acc, kind: kind) }
+        return false
     }
 
     private func fire(_ window: TimeWindow, _ acc: Agg.Accumulator, kind: FiringKind) {
@@ -397,18 +400,19 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     }
 
     /// Removes `window`'s contents from the current key's state and returns them.
+    /// One lookup: the key's windows are not created when absent, and are removed in the
+    /// same probe when this was the last one.
     private func takeContents(_ window: TimeWindow) -> Agg.Accumulator? {
-        var taken: Agg.Accumulator?
-        let emptied = contents.modify(backend, ttl: nil, initial: { WindowMap() }) { map -> Bool in
-            taken = map.removeValue(forKey: window)
-            return map.isEmpty
-        }
-        if emptied { contents.remove(backend) }
-        return taken
+        contents.modifyExisting(backend, ttl: nil) { map in
+            let taken = map.removeValue(forKey: window)
+            return (taken, map.isEmpty)
+        } ?? nil
     }
 
-    private func clearAllState(_ window: TimeWindow) {
-        _ = takeContents(window)
+    /// Clears everything `window` holds for the current key; `contentsTaken`: its contents
+    /// are gone already (fired at their cleanup time).
+    private func clearAllState(_ window: TimeWindow, contentsTaken: Bool = false) {
+        if !contentsTaken { _ = takeContents(window) }
         _ = withTrigger(window) { ctx in
             trigger.clear(window: window, context: ctx)
             ctx.state = TriggerState()

@@ -100,7 +100,7 @@ public struct SessionSummary: Sendable, Hashable {
         json.key("session_key"); json.string(sessionKey)
         json.key("session_start"); json.timestamp(millis: start)
         json.key("session_end"); json.timestamp(millis: end)
-        json.key("duration_s"); json.fixed(durationSeconds, decimals: 3)
+        json.key("duration_s"); json.decimal(end - start, fractionDigits: 3)
         json.key("events"); json.int(events)
         json.key("post_views"); json.int(postViews)
         json.key("distinct_posts"); json.int(distinctPosts)
