@@ -17,7 +17,10 @@ import Darwin
 ///
 /// Line numbers of a block need the newlines of the blocks between (read by other
 /// stripes); they are counted over those bytes, in read-only mappings of the file (see
-/// `NewlineCounter`). With one stripe the file is read as one range and nothing is counted.
+/// `NewlineCounter`). Through a mapping shared by all readers, only from the latest line
+/// another reader has numbered in between (readers report their positions to the mapping
+/// as they go): the reader of such a block is usually part-way through it. With one
+/// stripe the file is read as one range and nothing is counted.
 ///
 /// Readers of one job share an ``NDJSONBlockQueue`` instead
 /// (``init(path:reader:of:blockSize:chunkSize:queue:)``): each takes the next unread block
@@ -276,7 +279,11 @@ public final class NDJSONStripeReader {
         }
         // Between calls no line of this reader is in use, and it reads and counts nothing
         // before its position again: the mapping may give back what every reader is past.
-        counter.mapping?.advance(reader: mappingReader, to: isFinished ? Int64.max : reader.position.offset)
+        if isFinished {
+            counter.mapping?.advance(reader: mappingReader, to: Int64.max)
+        } else {
+            counter.mapping?.advance(reader: mappingReader, to: reader.position.offset, at: reader.position)
+        }
         return handled
     }
 
@@ -300,9 +307,9 @@ public final class NDJSONStripeReader {
         // `end` is the first line start at or after this block's end; lines from there up
         // to the next block's first line belong to other stripes.
         let start = max(try counter.lineStart(atOrAfter: nextRange.lowerBound), end.offset)
-        let skipped = try counter.count(in: end.offset..<start)
+        let lineNumber = try counter.lineNumber(at: start, after: end)
         block = next
-        reader.restart(range: nextRange, at: start, lineNumber: end.lineNumber + skipped)
+        reader.restart(range: nextRange, at: start, lineNumber: lineNumber)
     }
 
     /// Moves to the next block the shared queue hands out, if it hands one out now.
@@ -345,7 +352,7 @@ public final class NDJSONStripeReader {
             start = NDJSONPosition(offset: range.lowerBound, lineNumber: end.lineNumber)
         } else {
             let offset = max(try counter.lineStart(atOrAfter: range.lowerBound), end.offset)
-            start = NDJSONPosition(offset: offset, lineNumber: end.lineNumber + (try counter.count(in: end.offset..<offset)))
+            start = NDJSONPosition(offset: offset, lineNumber: try counter.lineNumber(at: offset, after: end))
         }
         block = next.block
         reader.restart(range: range, at: max(start.offset, range.lowerBound), lineNumber: start.lineNumber)

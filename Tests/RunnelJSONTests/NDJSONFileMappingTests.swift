@@ -166,6 +166,29 @@ struct NDJSONFileMappingTests {
         #expect(mapping.newlines(in: 0..<(10 * page)) == 5 * page)
     }
 
+    @Test("a line number is counted from the latest line another reader numbered in between, else from the known line")
+    func lineNumbersCountFromAnchors() throws {
+        // Lines "0\n", "1\n", …: line k (1-based) starts at offset 2 (k - 1).
+        let file = try TemporaryFile((0..<100).map { "\($0 % 10)\n" }.joined())
+        let mapping = try NDJSONFileMapping(path: file.path, readers: 3)
+        let start = NDJSONPosition(offset: 0, lineNumber: 1)
+        #expect(mapping.lineNumber(at: 120, after: start) == 61)
+        #expect(mapping.lineNumber(at: 120, after: NDJSONPosition(offset: 40, lineNumber: 21)) == 61)
+        // Readers' positions between the known line and the target are counted from, the
+        // latest of them: a deliberately wrong number shows which one was used.
+        mapping.advance(reader: 1, to: 60, at: NDJSONPosition(offset: 60, lineNumber: 1_031))
+        mapping.advance(reader: 2, to: 100, at: NDJSONPosition(offset: 100, lineNumber: 2_051))
+        #expect(mapping.lineNumber(at: 120, after: start) == 2_061)
+        #expect(mapping.lineNumber(at: 90, after: start) == 1_046)
+        #expect(mapping.lineNumber(at: 100, after: start) == 2_051)
+        // Not positions before the known line, nor after the target.
+        #expect(mapping.lineNumber(at: 50, after: start) == 26)
+        #expect(mapping.lineNumber(at: 120, after: NDJSONPosition(offset: 110, lineNumber: 56)) == 61)
+        // A reader that is done tells no position; its last one stays valid.
+        mapping.advance(reader: 2, to: .max)
+        #expect(mapping.lineNumber(at: 120, after: start) == 2_061)
+    }
+
     @Test("readers sharing a queue and a mapping yield every line once with its number, and release only what all are past")
     func sharedReaders() throws {
         var random = SeededGenerator(seed: 719)
