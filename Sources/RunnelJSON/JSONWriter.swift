@@ -125,6 +125,11 @@ public struct JSONWriter {
     /// writing a result record's members. Other names take the general path, which escapes.
     @inlinable @inline(__always)
     public mutating func key(_ name: StaticString) {
+        guard name.hasPointerRepresentation else {
+            // A literal of one Unicode scalar, stored as the scalar (no bytes to point at).
+            name.withUTF8Buffer { writeKey(UnsafeRawBufferPointer($0)) }
+            return
+        }
         let count = name.utf8CodeUnitCount
         let source = UnsafeRawPointer(name.utf8Start)
         if count >= 4 && count <= 16 && !Self.shortTextNeedsEscape(source, count: count) {
@@ -137,17 +142,22 @@ public struct JSONWriter {
     /// Whether a text of 4 to 16 bytes holds a byte to escape: two overlapping loads, one test.
     @inlinable @inline(__always)
     static func shortTextNeedsEscape(_ p: UnsafeRawPointer, count: Int) -> Bool {
-        let head: UInt64, tail: UInt64
-        if count >= 8 {
-            head = p.loadUnaligned(as: UInt64.self).littleEndian
-            tail = p.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self).littleEndian
-        } else {
-            // The upper halves are filled with spaces, which need no escape.
-            let spaces: UInt64 = 0x2020_2020_0000_0000
-            head = UInt64(p.loadUnaligned(as: UInt32.self).littleEndian) | spaces
-            tail = UInt64(p.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self).littleEndian) | spaces
-        }
+        let (head, tail) = shortTextWords(p, count: count)
         return escapeFlags(head) | escapeFlags(tail) != 0
+    }
+
+    /// A text of 4 to 16 bytes as two overlapping little-endian words, its first and last
+    /// 8 bytes (under 8 bytes: its first and last 4, the upper halves filled with spaces,
+    /// which need no escape).
+    @inlinable @inline(__always)
+    static func shortTextWords(_ p: UnsafeRawPointer, count: Int) -> (head: UInt64, tail: UInt64) {
+        if count >= 8 {
+            return (p.loadUnaligned(as: UInt64.self).littleEndian,
+                    p.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self).littleEndian)
+        }
+        let spaces: UInt64 = 0x2020_2020_0000_0000
+        return (UInt64(p.loadUnaligned(as: UInt32.self).littleEndian) | spaces,
+                UInt64(p.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self).littleEndian) | spaces)
     }
 
     /// Writes `"name":` for a name of 4 to 16 bytes that needs no escape.
@@ -209,13 +219,8 @@ public struct JSONWriter {
 
     /// Writes an integer, digit by digit.
     public mutating func int(_ value: Int64) {
-        let out = reserveSeparated(20)
-        var sign = 0
-        if value < 0 {
-            out.pointee = UInt8(ascii: "-")
-            sign = 1
-        }
-        var magnitude = value.magnitude
+        let (out, sign, unsigned) = reserveNumber(value, room: 20)
+        var magnitude = unsigned
         var digits = 1
         var rest = magnitude
         while rest >= 10 {
@@ -246,14 +251,9 @@ public struct JSONWriter {
     /// - Parameter fractionDigits: 0 to 18.
     public mutating func decimal(_ units: Int64, fractionDigits: Int) {
         precondition(fractionDigits >= 0 && fractionDigits <= 18, "JSONWriter.decimal supports 0...18 fraction digits")
-        // A sign, up to 20 digits (19 fraction digits at most), a point.
-        let out = reserveSeparated(22)
-        var length = 0
-        if units < 0 {
-            out.pointee = UInt8(ascii: "-")
-            length = 1
-        }
-        var magnitude = units.magnitude
+        // A sign, up to 19 digits (18 of them fraction digits), a point: 21 bytes at most.
+        let (out, length, unsigned) = reserveNumber(units, room: 22)
+        var magnitude = unsigned
         // The digits from the last into a buffer, then copied the right way round.
         var reversed: (UInt64, UInt64, UInt64) = (0, 0, 0)
         let written = withUnsafeMutableBytes(of: &reversed) { buffer -> Int in
@@ -393,6 +393,16 @@ public struct JSONWriter {
         return out + 1
     }
 
+    /// Room for a number of up to `room` bytes after the comma owed, its minus sign written
+    /// there when it is negative: the start, the sign's length (0 or 1) and the magnitude.
+    @inline(__always)
+    private mutating func reserveNumber(_ value: Int64, room: Int) -> (UnsafeMutablePointer<UInt8>, Int, UInt64) {
+        let out = reserveSeparated(room)
+        guard value < 0 else { return (out, 0, value.magnitude) }
+        out.pointee = UInt8(ascii: "-")
+        return (out, 1, value.magnitude)
+    }
+
     /// Whether a comma is owed before a new member or element (and records the value).
     @inline(__always)
     private mutating func owesComma() -> Bool {
@@ -505,16 +515,7 @@ public struct JSONWriter {
     @inline(__always)
     private mutating func writeShortText(_ p: UnsafeRawPointer, count: Int, colon: Bool, known plain: Bool = false) -> Bool {
         let wide = count >= 8
-        let head: UInt64, tail: UInt64
-        if wide {
-            head = p.loadUnaligned(as: UInt64.self).littleEndian
-            tail = p.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self).littleEndian
-        } else {
-            // The upper halves are filled with spaces, which need no escape.
-            let spaces: UInt64 = 0x2020_2020_0000_0000
-            head = UInt64(p.loadUnaligned(as: UInt32.self).littleEndian) | spaces
-            tail = UInt64(p.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self).littleEndian) | spaces
-        }
+        let (head, tail) = Self.shortTextWords(p, count: count)
         guard plain || Self.escapeFlags(head) | Self.escapeFlags(tail) == 0 else { return false }
         let out = UnsafeMutableRawPointer(reserveSeparated(count &+ 3))
         out.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)

@@ -134,7 +134,12 @@ public final class NDJSONFileMapping: Sendable {
         precondition(known.offset <= offset, "a line number is counted forward from a known line")
         let from = marks.withLock { m -> NDJSONPosition in
             var best = known
-            for case let anchor? in m.anchors where anchor.offset > best.offset && anchor.offset <= offset { best = anchor }
+            // Not a position at the end of the file: after a last line without a newline a
+            // reader is at the file's size with that line's number plus one, where counting
+            // newlines from an earlier line gives that line's own.
+            for case let anchor? in m.anchors where anchor.offset > best.offset && anchor.offset <= offset && anchor.offset < size {
+                best = anchor
+            }
             return best
         }
         return from.lineNumber + newlines(in: from.offset..<offset)

@@ -65,6 +65,14 @@ final class NewlineCounter {
         return size
     }
 
+    /// The number of the line that starts at `offset`, counted forward from `known` (a line
+    /// start at or before it, with its number); through a shared mapping, from the latest
+    /// line another reader has numbered in between (``NDJSONFileMapping/lineNumber(at:after:)``).
+    func lineNumber(at offset: Int64, after known: NDJSONPosition) throws -> Int64 {
+        if let shared = mapping, shared.size == size, offset <= size { return shared.lineNumber(at: offset, after: known) }
+        return known.lineNumber + (try count(in: known.offset..<offset))
+    }
+
     /// The number of newlines in `range`.
     ///
     /// Counted in read-only mappings of the file rather than in `pread` copies: a stripe
@@ -80,14 +88,6 @@ final class NewlineCounter {
     /// Like the readers, this assumes the file does not shrink while it is read: a mapped
     /// page cut off by a truncation after the size check faults (`SIGBUS`) where `pread`
     /// would return short.
-    /// The number of the line that starts at `offset`, counted forward from `known` (a line
-    /// start at or before it, with its number); through a shared mapping, from the latest
-    /// line another reader has numbered in between (``NDJSONFileMapping/lineNumber(at:after:)``).
-    func lineNumber(at offset: Int64, after known: NDJSONPosition) throws -> Int64 {
-        if let shared = mapping, shared.size == size, offset <= size { return shared.lineNumber(at: offset, after: known) }
-        return known.lineNumber + (try count(in: known.offset..<offset))
-    }
-
     func count(in range: Range<Int64>, mapping: Bool = true) throws -> Int64 {
         if mapping, let shared = self.mapping, shared.size == size { return shared.newlines(in: range) }
         var total: Int64 = 0

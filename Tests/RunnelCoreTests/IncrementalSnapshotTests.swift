@@ -1,4 +1,4 @@
-import RunnelCore
+@testable import RunnelCore
 import RunnelOperators
 import Testing
 
@@ -95,12 +95,26 @@ import Testing
         for id in Int64(1)...40 {
             // An interval of changes: the key space grows, so groups are materialized now and then.
             keys += 150
+            let counters = try #require(source.backend.stateTable(named: "counter", of: Int.self))
+            let seen = try #require(source.backend.stateTable(named: "seen", of: Bool.self))
             for _ in 0..<900 {
                 let key = "k\(random.below(keys))"
                 source.backend.setCurrentKey(key)
                 time += Timestamp(random.below(40))
                 source.backend.currentTimestamp = time - Timestamp(random.below(5_000))
-                switch random.below(10) {
+                switch random.below(12) {
+                case 10:
+                    // A change in place of an existing entry, some removing it (as a window
+                    // operator takes a fired window out); an absent key stays absent.
+                    _ = counters.modifyExisting(source.backend, ttl: nil) { value -> (result: Void, remove: Bool) in
+                        value += 5
+                        return ((), value % 3 == 0)
+                    }
+                case 11:
+                    // With a TTL: an expired entry is removed, a live one refreshed or removed.
+                    _ = seen.modifyExisting(source.backend, ttl: IncrementalSnapshotTests.ttl) { value -> (result: Void, remove: Bool) in
+                        ((), random.below(2) == 0)
+                    }
                 case 0...3: source.counter.modify(default: 0) { $0 += 1 }
                 case 4: source.counter.value = random.below(1000)
                 case 5: source.counter.clear()

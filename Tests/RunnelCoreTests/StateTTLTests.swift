@@ -129,8 +129,8 @@ private final class EmitStateFromTimer: KeyedProcessFunction {
             value += 1
             return (value, false)
         } == 2)
-        // The change refreshed the entry at 1090: alive at 1150, gone at 1190.
-        times.processing = 1150
+        // The change refreshed the entry at 1090: alive until 1189, expired at 1190.
+        times.processing = 1189
         #expect(v.value == 2)
         #expect(table.modifyExisting(b, ttl: ttl) { value -> (result: Int, remove: Bool) in (value, true) } == 2)
         #expect(v.value == nil)

@@ -168,21 +168,16 @@ struct JSONWriterTests {
 
     @Test("decimal: integer units written with a fixed number of fraction digits")
     func decimals() {
-        func decimal(_ units: Int64, _ digits: Int) -> String {
+        let cases: [(units: Int64, digits: Int, text: String)] = [
+            (1234, 3, "1.234"), (-5, 3, "-0.005"), (0, 3, "0.000"), (0, 0, "0"), (7, 0, "7"),
+            (-1_000, 3, "-1.000"), (1_800_000, 3, "1800.000"), (.max, 0, "9223372036854775807"),
+            (.min, 18, "-9.223372036854775808"), (1, 18, "0.000000000000000001"),
+        ]
+        for c in cases {
             var writer = JSONWriter()
-            writer.decimal(units, fractionDigits: digits)
-            return String(decoding: writer.bytes, as: UTF8.self)
+            writer.decimal(c.units, fractionDigits: c.digits)
+            #expect(text(writer) == c.text, "\(c.units) with \(c.digits)")
         }
-        #expect(decimal(1234, 3) == "1.234")
-        #expect(decimal(-5, 3) == "-0.005")
-        #expect(decimal(0, 3) == "0.000")
-        #expect(decimal(0, 0) == "0")
-        #expect(decimal(7, 0) == "7")
-        #expect(decimal(-1_000, 3) == "-1.000")
-        #expect(decimal(1_800_000, 3) == "1800.000")
-        #expect(decimal(.max, 0) == "9223372036854775807")
-        #expect(decimal(.min, 18) == "-9.223372036854775808")
-        #expect(decimal(1, 18) == "0.000000000000000001")
         // In an array: commas as for any value.
         var writer = JSONWriter()
         writer.beginArray(); writer.decimal(15, fractionDigits: 1); writer.decimal(-15, fractionDigits: 2); writer.endArray()
@@ -196,7 +191,9 @@ struct JSONWriterTests {
             for _ in 0..<digits { scale *= 10 }
             var reference = JSONWriter()
             reference.fixed(Double(units) / scale, decimals: digits)
-            #expect(decimal(units, digits) == text(reference), "\(units) with \(digits)")
+            var written = JSONWriter()
+            written.decimal(units, fractionDigits: digits)
+            #expect(text(written) == text(reference), "\(units) with \(digits)")
         }
     }
 

@@ -187,6 +187,10 @@ struct NDJSONFileMappingTests {
         // A reader that is done tells no position; its last one stays valid.
         mapping.advance(reader: 2, to: .max)
         #expect(mapping.lineNumber(at: 120, after: start) == 2_061)
+        // A position at the end of the file is not counted from (after a last line without a
+        // newline a reader is there with one more than the count gives).
+        mapping.advance(reader: 0, to: 200, at: NDJSONPosition(offset: 200, lineNumber: 9_999))
+        #expect(mapping.lineNumber(at: 200, after: NDJSONPosition(offset: 190, lineNumber: 96)) == 101)
     }
 
     @Test("readers sharing a queue and a mapping yield every line once with its number, and release only what all are past")
