@@ -219,21 +219,7 @@ public struct JSONWriter {
 
     /// Writes an integer, digit by digit.
     public mutating func int(_ value: Int64) {
-        let (out, sign, unsigned) = reserveNumber(value, room: 20)
-        var magnitude = unsigned
-        var digits = 1
-        var rest = magnitude
-        while rest >= 10 {
-            rest /= 10
-            digits += 1
-        }
-        var index = sign + digits - 1
-        repeat {
-            out[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
-            magnitude /= 10
-            index -= 1
-        } while magnitude != 0
-        commit(sign + digits)
+        writeDecimal(value, fractionDigits: 0)
     }
 
     /// Writes an integer.
@@ -251,31 +237,7 @@ public struct JSONWriter {
     /// - Parameter fractionDigits: 0 to 18.
     public mutating func decimal(_ units: Int64, fractionDigits: Int) {
         precondition(fractionDigits >= 0 && fractionDigits <= 18, "JSONWriter.decimal supports 0...18 fraction digits")
-        // A sign, up to 19 digits (18 of them fraction digits), a point: 21 bytes at most.
-        let (out, length, unsigned) = reserveNumber(units, room: 22)
-        var magnitude = unsigned
-        // The digits from the last into a buffer, then copied the right way round.
-        var reversed: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        let written = withUnsafeMutableBytes(of: &reversed) { buffer -> Int in
-            var n = 0
-            for _ in 0..<fractionDigits {
-                buffer[n] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-                n += 1
-            }
-            if fractionDigits > 0 {
-                buffer[n] = UInt8(ascii: ".")
-                n += 1
-            }
-            repeat {
-                buffer[n] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-                n += 1
-            } while magnitude != 0
-            for k in 0..<n { out[length + k] = buffer[n - 1 - k] }
-            return n
-        }
-        commit(length + written)
+        writeDecimal(units, fractionDigits: fractionDigits)
     }
 
     /// Writes `value` with exactly `decimals` fraction digits and no exponent,
@@ -393,14 +355,40 @@ public struct JSONWriter {
         return out + 1
     }
 
-    /// Room for a number of up to `room` bytes after the comma owed, its minus sign written
-    /// there when it is negative: the start, the sign's length (0 or 1) and the magnitude.
+    /// Writes `units` × 10^-`fractionDigits` (0 to 18) in place, from its last digit: what
+    /// ``int(_:)`` (no fraction digits) and ``decimal(_:fractionDigits:)`` write.
     @inline(__always)
-    private mutating func reserveNumber(_ value: Int64, room: Int) -> (UnsafeMutablePointer<UInt8>, Int, UInt64) {
-        let out = reserveSeparated(room)
-        guard value < 0 else { return (out, 0, value.magnitude) }
-        out.pointee = UInt8(ascii: "-")
-        return (out, 1, value.magnitude)
+    private mutating func writeDecimal(_ units: Int64, fractionDigits: Int) {
+        // A sign, up to 19 digits (18 of them fraction digits), a point: 21 bytes at most.
+        let out = reserveSeparated(21)
+        let sign = units < 0 ? 1 : 0
+        if units < 0 { out.pointee = UInt8(ascii: "-") }
+        var magnitude = units.magnitude
+        var digits = 1
+        var rest = magnitude
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        // At least one digit before the point: an amount under one gets a leading zero.
+        let integerDigits = max(digits - fractionDigits, 1)
+        let length = sign + integerDigits + (fractionDigits > 0 ? 1 + fractionDigits : 0)
+        var index = length - 1
+        for _ in 0..<fractionDigits {
+            out[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+            index -= 1
+        }
+        if fractionDigits > 0 {
+            out[index] = UInt8(ascii: ".")
+            index -= 1
+        }
+        repeat {
+            out[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+            index -= 1
+        } while magnitude != 0
+        commit(length)
     }
 
     /// Whether a comma is owed before a new member or element (and records the value).
