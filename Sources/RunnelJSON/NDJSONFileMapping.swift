@@ -13,10 +13,8 @@ import Darwin
 /// Why one mapping for all readers rather than `pread` into each reader's buffer:
 /// - a reader's lines are parsed where they lie, with no copy out of the page cache (the
 ///   copy was about 3 % of the creator replay's CPU at p = 2);
-/// - a stripe reader numbers its lines by counting the newlines of the blocks the other
-///   readers hold (``NDJSONStripeReader``). In a mapping of its own it faulted in every page
-///   of those blocks a second time and unmapped them again (about 3 % more); in the shared
-///   mapping the reader of a block has faulted its pages in already.
+/// - line numbers are resolved in it: readers tell it the lines they have read
+///   (``NDJSONLineIndex``), and the few stretches nobody has told are counted in place.
 ///
 /// Pages the readers are done with are given back (`MADV_DONTNEED`) as they all move on
 /// (``advance(reader:to:)``), so the mapping keeps a window of the file resident, not all
@@ -48,10 +46,12 @@ public final class NDJSONFileMapping: Sendable {
     private struct Marks {
         /// Per reader, the offset below which it reads and counts nothing any more.
         var lowWater: [Int64]
-        /// Per reader, where it last said it was: a line start and that line's number.
-        var anchors: [NDJSONPosition?]
+        /// What the readers have told about line numbers.
+        var lines = NDJSONLineIndex()
         /// Bytes below this offset have been given back.
         var released: Int64 = 0
+        /// Bytes counted to resolve line numbers (for tests).
+        var counted: Int64 = 0
     }
     private let marks: Mutex<Marks>
 
@@ -76,7 +76,7 @@ public final class NDJSONFileMapping: Sendable {
         size = Int64(info.st_size)
         length = (Int(size) + page - 1) / page * page
         self.releaseGranule = (releaseGranule + page - 1) / page * page
-        marks = Mutex(Marks(lowWater: Array(repeating: 0, count: readers), anchors: Array(repeating: nil, count: readers)))
+        marks = Mutex(Marks(lowWater: Array(repeating: 0, count: readers)))
         guard length > 0 else {
             base = nil
             return
@@ -121,44 +121,70 @@ public final class NDJSONFileMapping: Sendable {
         return Int64(runnel_count_byte(address(range.lowerBound), Int(upper - range.lowerBound), 0x0A))
     }
 
+    /// The number of the line that starts at `offset` (a line start, or the file's size or
+    /// beyond for the line after the last), from what the readers have told
+    /// (``NDJSONLineIndex``): the newlines of the stretches nobody has told are counted,
+    /// outside the lock, and what is counted is recorded for the next call.
+    public func lineNumber(atLineStart offset: Int64) -> Int64 {
+        precondition(offset >= 0, "line starts are file offsets")
+        while true {
+            switch marks.withLock({ $0.lines.step(toward: offset) }) {
+            case .resolved(let number):
+                return number
+            case .count(let from, let to):
+                let reached = NDJSONPosition(offset: to, lineNumber: from.lineNumber + lines(from: from.offset, to: to))
+                marks.withLock {
+                    $0.lines.record(reached)
+                    $0.counted += max(0, min(to, size) - from.offset)
+                }
+            }
+        }
+    }
+
+    /// The number of lines that start in `from..<to` (`from` a line start): its newlines,
+    /// and past the end of the file, a last line without one.
+    private func lines(from: Int64, to: Int64) -> Int64 {
+        let counted = newlines(in: from..<to)
+        guard to >= size, from < size, let base, base.load(fromByteOffset: Int(size) - 1, as: UInt8.self) != 0x0A else {
+            return counted
+        }
+        return counted + 1
+    }
+
     /// The number of the line that starts at `offset`, given `known`, a line start at or
-    /// before it and that line's number: the newlines between are counted from the latest
-    /// line start in that stretch whose number a reader has told (``advance(reader:to:at:)``),
-    /// or else from `known`.
-    ///
-    /// Why: a reader that numbers its lines exactly counts the newlines of the blocks other
-    /// readers hold, a second pass over their share of the file (about 4 % of the creator
-    /// replay's CPU at p = 2 when it counted them all). The reader of such a block is
-    /// usually part-way through it, and only the rest needs counting.
+    /// before it and that line's number (recorded for later calls).
     func lineNumber(at offset: Int64, after known: NDJSONPosition) -> Int64 {
         precondition(known.offset <= offset, "a line number is counted forward from a known line")
-        let from = marks.withLock { m -> NDJSONPosition in
-            var best = known
-            // Not a position at the end of the file: after a last line without a newline a
-            // reader is at the file's size with that line's number plus one, where counting
-            // newlines from an earlier line gives that line's own.
-            for case let anchor? in m.anchors where anchor.offset > best.offset && anchor.offset <= offset && anchor.offset < size {
-                best = anchor
-            }
-            return best
-        }
-        return from.lineNumber + newlines(in: from.offset..<offset)
+        record(known)
+        return lineNumber(atLineStart: offset)
+    }
+
+    /// Records that the line starting at `point.offset` has number `point.lineNumber` (a
+    /// reader resumed there from a checkpoint, or one that numbers its lines exactly).
+    public func record(_ point: NDJSONPosition) {
+        marks.withLock { $0.lines.record(point) }
+    }
+
+    /// Records that `lines` lines start in `start..<end`: the lines a reader has read of a
+    /// block it numbers from the block's first line (``NDJSONStripeReader``).
+    public func record(spanFrom start: Int64, to end: Int64, lines: Int64) {
+        marks.withLock { $0.lines.record(spanFrom: start, to: end, lines: lines) }
     }
 
     /// Records that `reader` will read and count nothing below `offset` any more (offsets
     /// only move forward; a reader that is done passes `Int64.max`), and gives back the
     /// whole granules below every reader's mark.
     public func advance(reader: Int, to offset: Int64) {
-        advance(reader: reader, to: offset, at: nil)
+        advance(reader: reader, to: offset, span: nil)
     }
 
-    /// ``advance(reader:to:)``, and `position` (when given) is the reader's next line: its
-    /// start and number, from which ``lineNumber(at:after:)`` counts for the other readers.
-    public func advance(reader: Int, to offset: Int64, at position: NDJSONPosition?) {
+    /// ``advance(reader:to:)``, and records `span` (when given): lines the reader has read
+    /// since a line start, as ``record(spanFrom:to:lines:)`` does, under the same lock.
+    public func advance(reader: Int, to offset: Int64, span: (start: Int64, end: Int64, lines: Int64)?) {
         precondition(reader >= 0, "reader out of range")
         let release: Range<Int64>? = marks.withLock { m in
             precondition(reader < m.lowWater.count, "reader out of range")
-            if let position { m.anchors[reader] = position }
+            if let span { m.lines.record(spanFrom: span.start, to: span.end, lines: span.lines) }
             m.lowWater[reader] = max(m.lowWater[reader], offset)
             let limit = min(m.lowWater.min() ?? 0, Int64(length)) / Int64(releaseGranule) * Int64(releaseGranule)
             guard limit > m.released else { return nil }
@@ -180,6 +206,9 @@ public final class NDJSONFileMapping: Sendable {
         guard let base, let address else { return false }
         return address >= base && address < base + length
     }
+
+    /// The bytes counted so far to resolve line numbers (for tests).
+    var bytesCounted: Int64 { marks.withLock { $0.counted } }
 
     /// The offset below which pages have been given back (for tests).
     var releasedBelow: Int64 { marks.withLock { $0.released } }

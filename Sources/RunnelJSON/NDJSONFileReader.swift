@@ -59,8 +59,17 @@ public final class NDJSONFileReader {
     private var cursor = 0
     /// Buffer index before which no `"\n"` follows `cursor` (avoids rescanning long lines after a refill).
     private var scanned = 0
-    /// Line number of the line starting at `cursor`.
+    /// Line number of the line starting at `cursor`; while ``numbersLater``, the number of
+    /// lines after the one at `spanStart`.
     private var nextLineNumber: Int64
+    /// Where the reader started numbering (the offset it was last started or restarted at),
+    /// and the number it gave the line there.
+    private var spanStart: Int64
+    private var spanFirstNumber: Int64
+    /// The mapping that resolves the number of the line at `spanStart` while the reader
+    /// numbers its lines from there (``restartNumberingLater(range:at:)``); nil while it
+    /// numbers them exactly. Unretained: `mapping` keeps it alive.
+    private var numbersLater: Unmanaged<NDJSONFileMapping>?
     private var reachedEOF = false
     private var finished = false
 
@@ -101,6 +110,8 @@ public final class NDJSONFileReader {
         self.chunkSize = chunkSize
         self.nextLineNumber = lineNumber
         self.mapping = mapping
+        spanStart = begin
+        spanFirstNumber = lineNumber
         bufferOffset = 0
         if let mapping {
             fd = -1
@@ -116,6 +127,7 @@ public final class NDJSONFileReader {
             } else {
                 mappedOffset = begin
             }
+            spanStart = mappedOffset
             return
         }
         buffer = PaddedBuffer(capacity: chunkSize)
@@ -128,6 +140,7 @@ public final class NDJSONFileReader {
         if skipPartialLine {
             try skipThroughNewline()
         }
+        spanStart = offset
     }
 
     deinit {
@@ -146,15 +159,41 @@ public final class NDJSONFileReader {
         cursor = 0
         scanned = 0
         nextLineNumber = lineNumber
+        spanStart = offset
+        spanFirstNumber = lineNumber
+        numbersLater = nil
         reachedEOF = false
         finished = false
     }
 
+    /// ``restart(range:at:lineNumber:)`` for a reader with a mapping, without knowing the
+    /// number of the line at `offset`: lines are numbered from it, and the mapping resolves
+    /// its number when one of theirs is read (``NDJSONLine/number``, ``position``). Report
+    /// ``numberedSpan`` to the mapping as lines are read, so that it resolves the numbers of
+    /// other readers' lines after them without counting.
+    public func restartNumberingLater(range: Range<Int64>, at offset: Int64) {
+        guard let mapping else { preconditionFailure("numbering later needs a mapping") }
+        restart(range: range, at: offset, lineNumber: 0)
+        numbersLater = Unmanaged.passUnretained(mapping)
+    }
+
     /// Where the next unread line starts, and its number. Exact at all times
     /// (including before the first line is read), so it can be checkpointed
-    /// after any line.
+    /// after any line. After ``restartNumberingLater(range:at:)`` the number is resolved
+    /// in the mapping, which may count newlines: ``offset`` alone does not.
     public var position: NDJSONPosition {
-        NDJSONPosition(offset: mapping == nil ? bufferOffset + Int64(cursor) : mappedOffset, lineNumber: nextLineNumber)
+        var number = nextLineNumber
+        if let numbersLater { number += numbersLater.takeUnretainedValue().lineNumber(atLineStart: spanStart) }
+        return NDJSONPosition(offset: offset, lineNumber: number)
+    }
+
+    /// Where the next unread line starts.
+    public var offset: Int64 { mapping == nil ? bufferOffset + Int64(cursor) : mappedOffset }
+
+    /// The lines read since the reader was last started or restarted: they start in
+    /// `start..<end` (`end` is ``offset``), `lines` of them.
+    public var numberedSpan: (start: Int64, end: Int64, lines: Int64) {
+        (spanStart, offset, nextLineNumber - spanFirstNumber)
     }
 
     /// True once the reader has established that no further line starts in its range.
@@ -240,7 +279,7 @@ public final class NDJSONFileReader {
             buffer.append(bytes)
             bytes = buffer.bytes
         }
-        let line = NDJSONLine(bytes: bytes, offset: lineStart, lineNumber: nextLineNumber)
+        let line = NDJSONLine(bytes: bytes, offset: lineStart, count: nextLineNumber, after: spanStart, in: numbersLater)
         nextLineNumber += 1
         return line
     }
@@ -254,7 +293,7 @@ public final class NDJSONFileReader {
             end -= 1
         }
         let line = NDJSONLine(bytes: UnsafeRawBufferPointer(start: buffer.baseAddress + start, count: end - start),
-                              offset: offset, lineNumber: nextLineNumber)
+                              offset: offset, count: nextLineNumber, after: spanStart, in: numbersLater)
         nextLineNumber += 1
         return line
     }

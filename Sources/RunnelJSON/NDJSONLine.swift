@@ -11,16 +11,40 @@ public struct NDJSONLine {
     public let bytes: UnsafeRawBufferPointer
     /// Byte offset of the line's first byte in the file.
     public let offset: Int64
-    /// 1-based line number of the line in the file.
-    public let lineNumber: Int64
+    /// The mapping that resolves the number of the line at `numberBase` (see
+    /// ``NDJSONLineNumber``), or nil when `numberCount` is the line's number. Not retained:
+    /// the reader keeps it alive while the line is valid, and ``number`` retains it.
+    @usableFromInline let numberMapping: Unmanaged<NDJSONFileMapping>?
+    @usableFromInline let numberBase: Int64
+    @usableFromInline let numberCount: Int64
 
-    /// Makes a view; used by the reader and by tests that fabricate lines.
+    /// Makes a view of a line whose number is known; used by the reader and by tests that
+    /// fabricate lines.
     @inlinable
     public init(bytes: UnsafeRawBufferPointer, offset: Int64, lineNumber: Int64) {
+        self.init(bytes: bytes, offset: offset, count: lineNumber, after: 0, in: nil)
+    }
+
+    /// Makes a view of the line `count` lines after the line starting at `base`, numbered
+    /// through `mapping` when read (or numbered `count` when `mapping` is nil).
+    @inlinable
+    init(bytes: UnsafeRawBufferPointer, offset: Int64, count: Int64, after base: Int64, in mapping: Unmanaged<NDJSONFileMapping>?) {
         self.bytes = bytes
         self.offset = offset
-        self.lineNumber = lineNumber
+        numberMapping = mapping
+        numberBase = base
+        numberCount = count
     }
+
+    /// The line's number, in a form that may be kept (in a dead letter, say) and resolved
+    /// only when read: cheaper than ``lineNumber`` when it may never be.
+    @inlinable
+    public var number: NDJSONLineNumber {
+        NDJSONLineNumber(mapping: numberMapping?.takeUnretainedValue(), base: numberBase, count: numberCount)
+    }
+
+    /// 1-based line number of the line in the file (resolved now; see ``number``).
+    public var lineNumber: Int64 { number.value }
 }
 
 /// Borrowed pointers must not cross threads.

@@ -16,10 +16,12 @@ import Darwin
 /// piles up. Striped readers move through the file, and through event time, together.
 ///
 /// Line numbers of a block need the newlines of the blocks between (read by other
-/// stripes); they are counted over those bytes, in read-only mappings of the file (see
-/// `NewlineCounter`). Through a mapping shared by all readers, only from the latest line
-/// another reader has numbered in between (readers report their positions to the mapping
-/// as they go): the reader of such a block is usually part-way through it. With one
+/// stripes). Without a mapping they are counted over those bytes when the block is opened
+/// (see `NewlineCounter`). With an ``NDJSONFileMapping`` a block opened from a queue or a
+/// work list is numbered from its first line, and the mapping resolves that line's number
+/// only when a number is read (``NDJSONLineNumber``: a dead letter that is written, a
+/// checkpoint's position); readers tell the mapping how many lines they have read after
+/// each batch (``NDJSONLineIndex``), so by then little or nothing is left to count. With one
 /// stripe the file is read as one range and nothing is counted.
 ///
 /// Readers of one job share an ``NDJSONBlockQueue`` instead
@@ -183,6 +185,13 @@ public final class NDJSONStripeReader {
         mappingReader = counter.mapping.map { $0.readers == 1 ? 0 : stripe } ?? 0
         reader = try NDJSONFileReader(path: path, range: range, resumeAt: start.offset, lineNumber: start.lineNumber,
                                       chunkSize: chunkSize, mapping: counter.mapping)
+        indexMapping?.record(start)
+    }
+
+    /// The mapping that numbers lines, when it maps the file as this reader sees it.
+    private var indexMapping: NDJSONFileMapping? {
+        guard let mapping = counter.mapping, mapping.size == counter.size else { return nil }
+        return mapping
     }
 
     /// The blocks of `states` (the work lists of every reader of an earlier run, see
@@ -279,25 +288,34 @@ public final class NDJSONStripeReader {
         }
         // Between calls no line of this reader is in use, and it reads and counts nothing
         // before its position again: the mapping may give back what every reader is past.
+        // It also tells how many lines it has read of its block, for the numbers of the
+        // blocks after it.
         if isFinished {
             counter.mapping?.advance(reader: mappingReader, to: Int64.max)
+        } else if indexMapping != nil {
+            counter.mapping?.advance(reader: mappingReader, to: reader.offset, span: reader.numberedSpan)
         } else {
-            counter.mapping?.advance(reader: mappingReader, to: reader.position.offset, at: reader.position)
+            counter.mapping?.advance(reader: mappingReader, to: reader.offset)
         }
         return handled
     }
 
-    /// Moves to the stripe's next block, counting the lines of the blocks in between.
+    /// Moves to the stripe's next block (counting the lines of the blocks in between when
+    /// there is no mapping to number them later).
     private func advance() throws {
-        let end = reader.position
+        if let indexMapping {
+            let span = reader.numberedSpan
+            indexMapping.record(spanFrom: span.start, to: span.end, lines: span.lines)
+        }
         if let blockQueue {
-            try advanceInShared(blockQueue, from: end)
+            try advanceInShared(blockQueue)
             return
         }
         if workList != nil {
-            try advanceInQueue(from: end)
+            try advanceInQueue()
             return
         }
+        let end = reader.position
         let next = block + stripes
         let nextRange = Self.range(of: next, stripes: stripes, blockSize: blockSize)
         guard stripes > 1, nextRange.lowerBound < counter.size else {
@@ -313,7 +331,7 @@ public final class NDJSONStripeReader {
     }
 
     /// Moves to the next block the shared queue hands out, if it hands one out now.
-    private func advanceInShared(_ shared: NDJSONBlockQueue, from end: NDJSONPosition) throws {
+    private func advanceInShared(_ shared: NDJSONBlockQueue) throws {
         switch shared.take(reader: stripe) {
         case .empty:
             isWaiting = false
@@ -324,38 +342,43 @@ public final class NDJSONStripeReader {
             holdsBlock = false
         case .item(let next):
             isWaiting = false
-            try open(next, after: end)
+            try open(next)
             holdsBlock = true
         }
     }
 
     /// Moves to the next block of an explicit list.
-    private func advanceInQueue(from end: NDJSONPosition) throws {
+    private func advanceInQueue() throws {
         guard var items = workList, !items.isEmpty else {
             isFinished = true
             return
         }
         let next = items.removeFirst()
         workList = items
-        try open(next, after: end)
+        try open(next)
     }
 
-    /// Starts reading block `next`, numbering its lines on from `end` (the end of the block
-    /// this reader read last, or the start of the file): the lines in between, read by
-    /// other readers, are counted.
-    private func open(_ next: WorkItem, after end: NDJSONPosition) throws {
+    /// Starts reading block `next`: at its recorded position, or from its first line,
+    /// numbered later by the mapping, or without one numbered on from where this reader's
+    /// last block ended (the lines in between, read by other readers, counted now).
+    private func open(_ next: WorkItem) throws {
         let range = Self.blockRange(next.block, blockSize: blockSize)
-        let start: NDJSONPosition
-        if let resume = next.resume {
-            start = resume
-        } else if range.lowerBound >= counter.size {
-            start = NDJSONPosition(offset: range.lowerBound, lineNumber: end.lineNumber)
-        } else {
-            let offset = max(try counter.lineStart(atOrAfter: range.lowerBound), end.offset)
-            start = NDJSONPosition(offset: offset, lineNumber: try counter.lineNumber(at: offset, after: end))
-        }
         block = next.block
-        reader.restart(range: range, at: max(start.offset, range.lowerBound), lineNumber: start.lineNumber)
+        if let resume = next.resume {
+            indexMapping?.record(resume)
+            reader.restart(range: range, at: max(resume.offset, range.lowerBound), lineNumber: resume.lineNumber)
+            return
+        }
+        let end = reader.offset
+        let offset = range.lowerBound >= counter.size ? range.lowerBound
+            : max(try counter.lineStart(atOrAfter: range.lowerBound), end)
+        if indexMapping != nil {
+            reader.restartNumberingLater(range: range, at: offset)
+            return
+        }
+        let last = reader.position
+        let number = range.lowerBound >= counter.size ? last.lineNumber : try counter.lineNumber(at: offset, after: last)
+        reader.restart(range: range, at: offset, lineNumber: number)
     }
 }
 

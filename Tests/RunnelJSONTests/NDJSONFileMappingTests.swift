@@ -1,3 +1,4 @@
+import Foundation
 @testable import RunnelJSON
 import Testing
 #if canImport(Glibc)
@@ -166,31 +167,90 @@ struct NDJSONFileMappingTests {
         #expect(mapping.newlines(in: 0..<(10 * page)) == 5 * page)
     }
 
-    @Test("a line number is counted from the latest line another reader numbered in between, else from the known line")
-    func lineNumbersCountFromAnchors() throws {
+    @Test("a line start's number follows the recorded points and spans, and only what they leave out is counted")
+    func lineNumbersFollowPointsAndSpans() throws {
         // Lines "0\n", "1\n", …: line k (1-based) starts at offset 2 (k - 1).
         let file = try TemporaryFile((0..<100).map { "\($0 % 10)\n" }.joined())
         let mapping = try NDJSONFileMapping(path: file.path, readers: 3)
-        let start = NDJSONPosition(offset: 0, lineNumber: 1)
-        #expect(mapping.lineNumber(at: 120, after: start) == 61)
+        #expect(mapping.lineNumber(atLineStart: 0) == 1)
+        #expect(mapping.lineNumber(atLineStart: 120) == 61)
+        #expect(mapping.bytesCounted == 120)
+        // What was counted is kept: asked again, nothing more is counted, also for an earlier line.
+        #expect(mapping.lineNumber(atLineStart: 120) == 61)
         #expect(mapping.lineNumber(at: 120, after: NDJSONPosition(offset: 40, lineNumber: 21)) == 61)
-        // Readers' positions between the known line and the target are counted from, the
-        // latest of them: a deliberately wrong number shows which one was used.
-        mapping.advance(reader: 1, to: 60, at: NDJSONPosition(offset: 60, lineNumber: 1_031))
-        mapping.advance(reader: 2, to: 100, at: NDJSONPosition(offset: 100, lineNumber: 2_051))
-        #expect(mapping.lineNumber(at: 120, after: start) == 2_061)
-        #expect(mapping.lineNumber(at: 90, after: start) == 1_046)
-        #expect(mapping.lineNumber(at: 100, after: start) == 2_051)
-        // Not positions before the known line, nor after the target.
-        #expect(mapping.lineNumber(at: 50, after: start) == 26)
-        #expect(mapping.lineNumber(at: 120, after: NDJSONPosition(offset: 110, lineNumber: 56)) == 61)
-        // A reader that is done tells no position; its last one stays valid.
-        mapping.advance(reader: 2, to: .max)
-        #expect(mapping.lineNumber(at: 120, after: start) == 2_061)
-        // A position at the end of the file is not counted from (after a last line without a
-        // newline a reader is there with one more than the count gives).
-        mapping.advance(reader: 0, to: 200, at: NDJSONPosition(offset: 200, lineNumber: 9_999))
-        #expect(mapping.lineNumber(at: 200, after: NDJSONPosition(offset: 190, lineNumber: 96)) == 101)
+        #expect(mapping.bytesCounted == 120)
+        // Deliberately wrong facts show which ones were used: from the latest point at or
+        // before the target, along the spans, counting the stretches between.
+        mapping.record(NDJSONPosition(offset: 130, lineNumber: 5_000))
+        mapping.record(spanFrom: 140, to: 160, lines: 1_000)
+        #expect(mapping.lineNumber(atLineStart: 170) == 5_000 + 5 + 1_000 + 5)
+        #expect(mapping.bytesCounted == 120 + 10 + 10)
+        // A span that reaches past the target is not followed: counted from its start.
+        #expect(mapping.lineNumber(atLineStart: 150) == 5_005 + 5)
+        #expect(mapping.bytesCounted == 140 + 10)
+        // A point before the target's latest one is not used; earlier targets still are exact.
+        #expect(mapping.lineNumber(atLineStart: 124) == 63)
+        #expect(mapping.bytesCounted == 150 + 4)
+
+        // Of two spans from one start the longer is kept; they are followed without counting.
+        let spans = try NDJSONFileMapping(path: file.path, readers: 2)
+        spans.record(spanFrom: 0, to: 20, lines: 10)
+        spans.record(spanFrom: 0, to: 40, lines: 20)
+        spans.record(spanFrom: 0, to: 30, lines: 15)
+        spans.record(spanFrom: 40, to: 40, lines: 0)
+        spans.record(spanFrom: 40, to: 200, lines: 80)
+        #expect(spans.lineNumber(atLineStart: 40) == 21)
+        #expect(spans.lineNumber(atLineStart: 200) == 101)
+        #expect(spans.lineNumber(atLineStart: 10_000) == 101)
+        #expect(spans.bytesCounted == 0)
+        // Told through `advance`, under the same lock as the reader's mark.
+        let told = try NDJSONFileMapping(path: file.path, readers: 2)
+        told.advance(reader: 0, to: 100, span: (start: 0, end: 100, lines: 50))
+        #expect(told.lineNumber(atLineStart: 100) == 51)
+        #expect(told.bytesCounted == 0)
+    }
+
+    @Test("past the end of the file, the number is one more than the lines, with or without a last newline")
+    func lineNumbersPastTheEnd() throws {
+        for (text, lines) in [("a\nbb\nc", 3), ("a\nbb\nc\n", 3), ("\n", 1), ("x", 1)] {
+            let file = try TemporaryFile(text)
+            let size = Int64(text.utf8.count)
+            for target in [size, size + 1, 1 << 20] {
+                let mapping = try NDJSONFileMapping(path: file.path, readers: 2)
+                #expect(mapping.lineNumber(atLineStart: target) == Int64(lines) + 1, "\(text.debugDescription) at \(target)")
+            }
+            // Counted from a point part-way, and from a span that ends at the end.
+            let mapping = try NDJSONFileMapping(path: file.path, readers: 2)
+            mapping.record(spanFrom: 0, to: size, lines: Int64(lines))
+            #expect(mapping.lineNumber(atLineStart: size + 5) == Int64(lines) + 1)
+            #expect(mapping.bytesCounted == 0)
+        }
+    }
+
+    @Test("numbers resolved from random true points and spans match the file's, whatever was told")
+    func lineNumbersFromRandomFacts() throws {
+        var random = SeededGenerator(seed: 4_411)
+        for round in 0..<6 {
+            let (file, all) = try randomFile(lines: 300, maxLength: 60, finalNewline: round % 2 == 0, using: &random)
+            let size = Int64(try Data(contentsOf: URL(fileURLWithPath: file.path)).count)
+            // Line k (0-based) starts at starts[k]; the line after the last at the size.
+            let starts = all.map(\.offset) + [size]
+            func number(at offset: Int64) -> Int64 { Int64((starts.firstIndex { $0 >= offset } ?? all.count) + 1) }
+            let mapping = try NDJSONFileMapping(path: file.path, readers: 3)
+            for _ in 0..<400 {
+                let a = Int.random(in: 0..<starts.count, using: &random)
+                switch Int.random(in: 0..<4, using: &random) {
+                case 0:
+                    mapping.record(NDJSONPosition(offset: starts[a], lineNumber: Int64(a + 1)))
+                case 1:
+                    let b = Int.random(in: a..<starts.count, using: &random)
+                    mapping.record(spanFrom: starts[a], to: starts[b], lines: Int64(b - a))
+                default:
+                    let target = Bool.random(using: &random) ? starts[a] : size + Int64.random(in: 0...3, using: &random)
+                    #expect(mapping.lineNumber(atLineStart: target) == number(at: target), "round \(round), target \(target)")
+                }
+            }
+        }
     }
 
     @Test("readers sharing a queue and a mapping yield every line once with its number, and release only what all are past")
@@ -217,6 +277,45 @@ struct NDJSONFileMappingTests {
                     }
                     #expect(seen.sorted { $0.offset < $1.offset } == all, "\(readers) readers, blocks of \(blockSize)")
                     #expect(mapping.releasedBelow >= mapping.size / Int64(Self.page) * Int64(Self.page))
+                }
+            }
+        }
+    }
+
+    @Test("readers sharing a mapping number their blocks later: kept numbers resolve exactly, at any time, and afterward with nothing counted")
+    func sharedReadersNumberLater() throws {
+        var random = SeededGenerator(seed: 5_303)
+        for round in 0..<4 {
+            let (file, all) = try randomFile(lines: 500, maxLength: 110, finalNewline: round != 1, using: &random)
+            let truth = Dictionary(uniqueKeysWithValues: all.map { ($0.offset, $0.lineNumber) })
+            for readers in [1, 2, 3] {
+                for blockSize: Int64 in [50, 700, 4096] {
+                    let queue = try NDJSONBlockQueue(path: file.path, blockSize: blockSize, readers: readers)
+                    let mapping = try NDJSONFileMapping(path: file.path, readers: readers, releaseGranule: Self.page)
+                    let group = try (0..<readers).map {
+                        try NDJSONStripeReader(path: file.path, reader: $0, of: readers, blockSize: blockSize, chunkSize: 128,
+                                               queue: queue, mapping: mapping)
+                    }
+                    // Round 0 resolves nothing until the end; the others resolve a random
+                    // share of the numbers as they are read (as a dead-letter sink does).
+                    let resolveNow = round == 0 ? 0.0 : 0.1
+                    var kept: [(offset: Int64, number: NDJSONLineNumber)] = []
+                    while !group.allSatisfy(\.isFinished) {
+                        let k = Int.random(in: 0..<readers, using: &random)
+                        _ = try group[k].readLines(upTo: Int.random(in: 1...30, using: &random)) { line in
+                            if Double.random(in: 0..<1, using: &random) < resolveNow {
+                                #expect(line.lineNumber == truth[line.offset], "resolved while reading")
+                            }
+                            kept.append((line.offset, line.number))
+                        }
+                    }
+                    let countedWhileReading = mapping.bytesCounted
+                    #expect(kept.count == all.count)
+                    for (offset, number) in kept.shuffled(using: &random) {
+                        #expect(number.value == truth[offset], "\(readers) readers, blocks of \(blockSize), line at \(offset)")
+                    }
+                    #expect(mapping.bytesCounted == countedWhileReading, "once every reader is done, nothing is counted")
+                    if round == 0 { #expect(countedWhileReading == 0) }
                 }
             }
         }

@@ -108,10 +108,13 @@ struct NDJSONStripeReaderTests {
 
     // MARK: Readers sharing a queue
 
-    func sharedReaders(path: String, readers: Int, blockSize: Int64, queue: NDJSONBlockQueue? = nil) throws -> [NDJSONStripeReader] {
+    func sharedReaders(path: String, readers: Int, blockSize: Int64, queue: NDJSONBlockQueue? = nil,
+                       mapped: Bool = false) throws -> [NDJSONStripeReader] {
         let queue = try queue ?? NDJSONBlockQueue(path: path, blockSize: blockSize, readers: readers)
+        let mapping = mapped ? try NDJSONFileMapping(path: path, readers: readers) : nil
         return try (0..<readers).map {
-            try NDJSONStripeReader(path: path, reader: $0, of: readers, blockSize: blockSize, chunkSize: 128, queue: queue)
+            try NDJSONStripeReader(path: path, reader: $0, of: readers, blockSize: blockSize, chunkSize: 128, queue: queue,
+                                   mapping: mapping)
         }
     }
 
@@ -146,7 +149,10 @@ struct NDJSONStripeReaderTests {
         for trial in 0..<60 {
             let readers = 2 + trial % 3
             let blockSize: Int64 = [37, 200, 700][trial % 3]
-            let group = try sharedReaders(path: file.path, readers: readers, blockSize: blockSize)
+            // Odd trials read through a shared mapping, which numbers blocks later: the
+            // positions a checkpoint records are resolved then.
+            let mapped = trial % 2 == 1
+            let group = try sharedReaders(path: file.path, readers: readers, blockSize: blockSize, mapped: mapped)
             var before: [ExpectedLine] = []
             func readSome(_ k: Int, into lines: inout [ExpectedLine]) throws {
                 _ = try group[k].readLines(upTo: Int.random(in: 1...15, using: &random)) { lines.append(ExpectedLine($0)) }
@@ -177,13 +183,16 @@ struct NDJSONStripeReaderTests {
             let restoredReaders = 1 + Int.random(in: 0..<4, using: &random)
             var rest: [ExpectedLine] = []
             if restoredReaders == 1 {
+                let mapping = Bool.random(using: &random) ? try NDJSONFileMapping(path: file.path, readers: 1) : nil
                 let reader = try NDJSONStripeReader(path: file.path, stripe: 0, of: 1, blockSize: blockSize, chunkSize: 128,
-                                                    work: NDJSONStripeReader.work(forStripe: 0, of: 1, from: states))
+                                                    work: NDJSONStripeReader.work(forStripe: 0, of: 1, from: states),
+                                                    mapping: mapping)
                 while try reader.readLines(upTo: 17, { rest.append(ExpectedLine($0)) }) > 0 {}
             } else {
                 let queue = NDJSONBlockQueue(blocks: 0, readers: restoredReaders)
                 queue.restore(states.flatMap { $0 })
-                let restored = try sharedReaders(path: file.path, readers: restoredReaders, blockSize: blockSize, queue: queue)
+                let restored = try sharedReaders(path: file.path, readers: restoredReaders, blockSize: blockSize, queue: queue,
+                                                 mapped: Bool.random(using: &random))
                 while !restored.allSatisfy(\.isFinished) {
                     let k = Int.random(in: 0..<restoredReaders, using: &random)
                     _ = try restored[k].readLines(upTo: Int.random(in: 1...20, using: &random)) { rest.append(ExpectedLine($0)) }

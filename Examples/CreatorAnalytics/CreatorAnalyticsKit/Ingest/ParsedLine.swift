@@ -26,14 +26,14 @@ public final class CreatorLineDecoder: LineDecoder {
 
     public func decode(_ line: NDJSONLine) -> ParsedLine? {
         if line.bytes.isEmpty {
-            return .invalid(DeadLetter(lineNumber: line.lineNumber, reason: "empty line", raw: ""))
+            return .invalid(DeadLetter(line: line.number, reason: "empty line", raw: ""))
         }
         var reason = ""
         if let event = decoder.decodeReplayEvent(line.bytes, reason: &reason) {
             return .event(event)
         } else {
             let raw = UnsafeRawBufferPointer(rebasing: line.bytes.prefix(DeadLetter.maximumRawBytes))
-            return .invalid(DeadLetter(lineNumber: line.lineNumber, reason: reason, raw: String(decoding: raw, as: UTF8.self)))
+            return .invalid(DeadLetter(line: line.number, reason: reason, raw: String(decoding: raw, as: UTF8.self)))
         }
     }
 }
