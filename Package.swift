@@ -331,7 +331,7 @@ let package = Package(
             name: "CreatorAnalyticsTests",
             dependencies: [
                 "CreatorAnalyticsKit", "RunnelRuntime", "RunnelCore", "RunnelCheckpoint", "RunnelOperators", "RunnelAuth",
-                "RunnelTesting", "RunnelWebSocket",
+                "RunnelTesting", "RunnelWebSocket", "RunnelJSON",
             ],
             swiftSettings: strict
         ),

@@ -7,8 +7,7 @@ import Darwin
 #endif
 
 /// A read-only mapping of a whole NDJSON file, shared by the readers of one job: they read
-/// their lines in place in it and count the newlines of the blocks other readers hold
-/// through it.
+/// their lines in place in it, and it resolves their lines' numbers from what they tell it.
 ///
 /// Why one mapping for all readers rather than `pread` into each reader's buffer:
 /// - a reader's lines are parsed where they lie, with no copy out of the page cache (the
@@ -44,7 +43,8 @@ public final class NDJSONFileMapping: Sendable {
     let releaseGranule: Int
 
     private struct Marks {
-        /// Per reader, the offset below which it reads and counts nothing any more.
+        /// Per reader, the offset below which it reads nothing any more (a line number
+        /// resolved late may still count there: see ``lineNumber(atLineStart:)``).
         var lowWater: [Int64]
         /// What the readers have told about line numbers.
         var lines = NDJSONLineIndex()
@@ -133,10 +133,15 @@ public final class NDJSONFileMapping: Sendable {
                 return number
             case .count(let from, let to):
                 let reached = NDJSONPosition(offset: to, lineNumber: from.lineNumber + lines(from: from.offset, to: to))
-                marks.withLock {
+                let released = marks.withLock {
                     $0.lines.record(reached)
                     $0.counted += max(0, min(to, size) - from.offset)
+                    return $0.released
                 }
+                // A number resolved late (a checkpoint's position, a dead letter written
+                // long after its line was read) may count pages given back already: give
+                // them back again rather than keep them until the mapping goes.
+                if from.offset < released { giveBack(from.offset..<min(to, released)) }
             }
         }
     }
@@ -161,13 +166,13 @@ public final class NDJSONFileMapping: Sendable {
 
     /// Records that the line starting at `point.offset` has number `point.lineNumber` (a
     /// reader resumed there from a checkpoint, or one that numbers its lines exactly).
-    public func record(_ point: NDJSONPosition) {
+    func record(_ point: NDJSONPosition) {
         marks.withLock { $0.lines.record(point) }
     }
 
     /// Records that `lines` lines start in `start..<end`: the lines a reader has read of a
     /// block it numbers from the block's first line (``NDJSONStripeReader``).
-    public func record(spanFrom start: Int64, to end: Int64, lines: Int64) {
+    func record(spanFrom start: Int64, to end: Int64, lines: Int64) {
         marks.withLock { $0.lines.record(spanFrom: start, to: end, lines: lines) }
     }
 
@@ -180,7 +185,7 @@ public final class NDJSONFileMapping: Sendable {
 
     /// ``advance(reader:to:)``, and records `span` (when given): lines the reader has read
     /// since a line start, as ``record(spanFrom:to:lines:)`` does, under the same lock.
-    public func advance(reader: Int, to offset: Int64, span: (start: Int64, end: Int64, lines: Int64)?) {
+    func advance(reader: Int, to offset: Int64, span: (start: Int64, end: Int64, lines: Int64)?) {
         precondition(reader >= 0, "reader out of range")
         let release: Range<Int64>? = marks.withLock { m in
             precondition(reader < m.lowWater.count, "reader out of range")
@@ -191,11 +196,18 @@ public final class NDJSONFileMapping: Sendable {
             defer { m.released = limit }
             return m.released..<limit
         }
-        if let release, let base {
-            // Advisory: a failure only leaves the pages resident.
-            _ = madvise(UnsafeMutableRawPointer(mutating: base + Int(release.lowerBound)),
-                        Int(release.upperBound - release.lowerBound), MADV_DONTNEED)
-        }
+        if let release { giveBack(release) }
+    }
+
+    /// Gives back the whole pages in `range`.
+    private func giveBack(_ range: Range<Int64>) {
+        guard let base else { return }
+        let page = Int64(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = range.upperBound / page * page
+        guard page > 0, start < end else { return }
+        // Advisory: a failure only leaves the pages resident.
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + Int(start)), Int(end - start), MADV_DONTNEED)
     }
 
     /// The first mapped byte (for tests).

@@ -62,8 +62,8 @@ public final class NDJSONFileReader {
     /// Line number of the line starting at `cursor`; while ``numbersLater``, the number of
     /// lines after the one at `spanStart`.
     private var nextLineNumber: Int64
-    /// Where the reader started numbering (the offset it was last started or restarted at),
-    /// and the number it gave the line there.
+    /// Where the reader started numbering (the first line start it read from, when it was
+    /// last started or restarted), and the number it gave the line there.
     private var spanStart: Int64
     private var spanFirstNumber: Int64
     /// The mapping that resolves the number of the line at `spanStart` while the reader
@@ -171,7 +171,7 @@ public final class NDJSONFileReader {
     /// its number when one of theirs is read (``NDJSONLine/number``, ``position``). Report
     /// ``numberedSpan`` to the mapping as lines are read, so that it resolves the numbers of
     /// other readers' lines after them without counting.
-    public func restartNumberingLater(range: Range<Int64>, at offset: Int64) {
+    func restartNumberingLater(range: Range<Int64>, at offset: Int64) {
         guard let mapping else { preconditionFailure("numbering later needs a mapping") }
         restart(range: range, at: offset, lineNumber: 0)
         numbersLater = Unmanaged.passUnretained(mapping)
@@ -192,7 +192,7 @@ public final class NDJSONFileReader {
 
     /// The lines read since the reader was last started or restarted: they start in
     /// `start..<end` (`end` is ``offset``), `lines` of them.
-    public var numberedSpan: (start: Int64, end: Int64, lines: Int64) {
+    var numberedSpan: (start: Int64, end: Int64, lines: Int64) {
         (spanStart, offset, nextLineNumber - spanFirstNumber)
     }
 

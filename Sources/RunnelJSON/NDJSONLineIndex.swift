@@ -41,7 +41,10 @@ struct NDJSONLineIndex {
     /// Records that the line starting at `point.offset` is line `point.lineNumber`.
     mutating func record(_ point: NDJSONPosition) {
         let i = firstIndex(in: points.lazy.map(\.offset), notBelow: point.offset)
-        if i < points.count && points[i].offset == point.offset { return }
+        if i < points.count && points[i].offset == point.offset {
+            assert(points[i] == point, "two numbers told for the line at \(point.offset): \(points[i].lineNumber) and \(point.lineNumber)")
+            return
+        }
         points.insert(point, at: i)
     }
 

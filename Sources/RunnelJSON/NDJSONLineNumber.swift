@@ -7,7 +7,9 @@
 /// many lines they read, so nothing is counted. A dead letter keeps the number in this form
 /// and resolves it only if it is written.
 ///
-/// Equality, hashing, ordering and the description use the resolved value.
+/// Equality, hashing, ordering and the description use the resolved value: each resolves
+/// the number (under the mapping's lock, counting what nobody has told yet), so keep them
+/// off hot paths. A number in this form keeps its file's mapping alive.
 public struct NDJSONLineNumber: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The mapping that resolves the number of the line at `base`; nil when `count` is the
     /// number itself.

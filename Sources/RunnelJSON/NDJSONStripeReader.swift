@@ -31,9 +31,9 @@ import Darwin
 /// numbered the same way.
 ///
 /// Given an ``NDJSONFileMapping`` (one for all the readers of a file, or one of its own),
-/// a reader reads its lines and counts the others' in the mapping, and after each call of
-/// ``readLines(upTo:_:)`` tells the mapping where it is, so that the pages every reader is
-/// past can be given back.
+/// a reader reads its lines in the mapping, and after each call of ``readLines(upTo:_:)``
+/// tells the mapping where it is, so that the pages every reader is past can be given back,
+/// and how many lines it has read of its block, so that other readers' numbers resolve.
 ///
 /// One reader is used by one thread at a time; it is not `Sendable`.
 public final class NDJSONStripeReader {
@@ -90,7 +90,7 @@ public final class NDJSONStripeReader {
     private var workList: [WorkItem]?
     /// The queue this reader takes its blocks from, when it shares one with other readers.
     public let blockQueue: NDJSONBlockQueue?
-    /// The mapping the reader reads and counts lines in, if any (shared with the other
+    /// The mapping the reader reads and numbers lines in, if any (shared with the other
     /// readers of the file, or its own).
     public var mapping: NDJSONFileMapping? { counter.mapping }
     /// Whether the reader holds a block of the shared queue (false before its first and
@@ -111,7 +111,7 @@ public final class NDJSONStripeReader {
         let blockStart = Self.range(of: stripe, stripes: stripes, blockSize: blockSize).lowerBound
         // A block past the end of a short file holds no line; it starts (empty) at its own start.
         let start = max(try counter.lineStart(atOrAfter: blockStart), blockStart)
-        let lineNumber = 1 + (try counter.count(in: 0..<min(start, counter.size)))
+        let lineNumber = try counter.lineNumber(atLineStart: start)
         try self.init(path: path, stripe: stripe, of: stripes, blockSize: blockSize, chunkSize: chunkSize,
                       at: Position(block: stripe, line: NDJSONPosition(offset: start, lineNumber: lineNumber)), mapping: mapping)
     }
@@ -145,7 +145,7 @@ public final class NDJSONStripeReader {
             start = resume
         } else {
             let offset = max(try counter.lineStart(atOrAfter: range.lowerBound), range.lowerBound)
-            start = NDJSONPosition(offset: offset, lineNumber: 1 + (try counter.count(in: 0..<min(offset, counter.size))))
+            start = NDJSONPosition(offset: offset, lineNumber: try counter.lineNumber(atLineStart: offset))
         }
         try self.init(path: path, stripe: stripe, of: stripes, blockSize: blockSize, chunkSize: chunkSize,
                       counter: counter, block: first.block, range: range, start: start, workList: items)

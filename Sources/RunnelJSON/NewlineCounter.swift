@@ -65,9 +65,22 @@ final class NewlineCounter {
         return size
     }
 
+    /// The number of the line that starts at `offset` (a line start, or the file's size or
+    /// beyond: the line after the last, whose number is one more than the file's lines, a
+    /// last line without a newline included, as a reader that has read them all says).
+    /// Through a shared mapping, from what its readers have told (``NDJSONLineIndex``).
+    func lineNumber(atLineStart offset: Int64) throws -> Int64 {
+        if let shared = mapping, shared.size == size { return shared.lineNumber(atLineStart: offset) }
+        let counted = 1 + (try count(in: 0..<min(offset, size)))
+        guard offset >= size, size > 0 else { return counted }
+        // Past the end: one more if the last line has no newline.
+        guard try read(at: size - 1, count: 1) == 1 else { return counted }
+        return scratch.load(as: UInt8.self) == 0x0A ? counted : counted + 1
+    }
+
     /// The number of the line that starts at `offset`, counted forward from `known` (a line
-    /// start at or before it, with its number); through a shared mapping, from the latest
-    /// line another reader has numbered in between (``NDJSONFileMapping/lineNumber(at:after:)``).
+    /// start at or before it, with its number); through a shared mapping, from what its
+    /// readers have told (``NDJSONFileMapping/lineNumber(at:after:)``).
     func lineNumber(at offset: Int64, after known: NDJSONPosition) throws -> Int64 {
         if let shared = mapping, shared.size == size, offset <= size { return shared.lineNumber(at: offset, after: known) }
         return known.lineNumber + (try count(in: known.offset..<offset))

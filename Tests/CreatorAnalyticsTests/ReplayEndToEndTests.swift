@@ -1,6 +1,7 @@
 import CreatorAnalyticsKit
 import Foundation
 import RunnelCore
+import RunnelJSON
 import RunnelRuntime
 import Testing
 
@@ -503,5 +504,39 @@ private struct FailingSource: Source {
     func createReader(subtask: Int, parallelism: Int) throws -> Reader { throw Failure() }
     final class Reader: SourceReader {
         func read(into output: SourceOutput<Int64>, limit: Int) throws -> SourceReadStatus { .finished }
+    }
+}
+
+extension ReplayEndToEndTests {
+    @Test("dead letters of lines read by readers sharing a mapping resolve to the lines' numbers, written or compared")
+    func deadLettersNumberedLater() throws {
+        // Every fifth line is rejected; blocks of 256 bytes, so most blocks are numbered later.
+        let lines = (0..<400).map { i in i % 5 == 0 ? "not json \(i)" : #"{"event_id":"x\#(i)"}"# }
+        let path = NSTemporaryDirectory() + "runnel-dead-letters-\(UUID().uuidString).ndjson"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let queue = try NDJSONBlockQueue(path: path, blockSize: 256, readers: 2)
+        let mapping = try NDJSONFileMapping(path: path, readers: 2)
+        let readers = try (0..<2).map {
+            try NDJSONStripeReader(path: path, reader: $0, of: 2, blockSize: 256, chunkSize: 512, queue: queue, mapping: mapping)
+        }
+        let decoder = CreatorLineDecoder()
+        var letters: [DeadLetter] = []
+        var turn = 0
+        while !readers.allSatisfy(\.isFinished) {
+            _ = try readers[turn % 2].readLines(upTo: 7) { line in
+                if case .invalid(let letter) = decoder.decode(line), letter.raw.hasPrefix("not json") { letters.append(letter) }
+            }
+            turn += 1
+        }
+        #expect(letters.count == 80)
+        for letter in letters {
+            let i = Int(letter.raw.split(separator: " ").last!)!
+            #expect(letter.lineNumber == Int64(i + 1))
+            #expect(letter == DeadLetter(lineNumber: Int64(i + 1), reason: letter.reason, raw: letter.raw))
+            var json = JSONWriter()
+            letter.encode(into: &json)
+            #expect(String(decoding: json.bytes, as: UTF8.self).hasPrefix(#"{"line":\#(i + 1),"#))
+        }
     }
 }

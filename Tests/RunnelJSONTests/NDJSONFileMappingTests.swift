@@ -1,5 +1,6 @@
 import Foundation
 @testable import RunnelJSON
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -319,6 +320,127 @@ struct NDJSONFileMappingTests {
                 }
             }
         }
+    }
+
+    @Test("positions at and past the end of the file number the line after the last, with or without a last newline, through a mapping or not")
+    func positionsAtTheEnd() throws {
+        for text in ["a\nbbbbbbbbbb", "a\nbbbbbbbbbb\n", "a\r\nbb\ncccccccccccccccc", "x"] {
+            let content = Array(text.utf8)
+            let file = try TemporaryFile(contents: content)
+            let all = ExpectedLine.lines(of: content)
+            let size = Int64(content.count)
+            func number(at offset: Int64) -> Int64 { 1 + Int64(all.filter { $0.offset < offset }.count) }
+            for mapped in [false, true] {
+                for stripes in [2, 3] {
+                    let mapping = mapped ? try NDJSONFileMapping(path: file.path, readers: stripes) : nil
+                    let group = try (0..<stripes).map {
+                        try NDJSONStripeReader(path: file.path, stripe: $0, of: stripes, blockSize: 4, chunkSize: 64, mapping: mapping)
+                    }
+                    // Where each starts, and where each ends, whatever order they read in.
+                    for reader in group {
+                        #expect(reader.position.line.lineNumber == number(at: reader.position.line.offset), "\(text.debugDescription)")
+                    }
+                    var seen: [ExpectedLine] = []
+                    for reader in group.reversed() { while try reader.readLines(upTo: 3, { seen.append(ExpectedLine($0)) }) > 0 {} }
+                    #expect(seen.sorted { $0.offset < $1.offset } == all)
+                    // A work list of blocks past the end, and one resumed at the end (one reader,
+                    // with a mapping of its own when mapped).
+                    let own = mapped ? try NDJSONFileMapping(path: file.path, readers: 1) : nil
+                    let pastEnd = try NDJSONStripeReader(path: file.path, stripe: 0, of: 1, blockSize: 4, chunkSize: 64,
+                                                         work: [.init(block: Int(size / 4) + 2)], mapping: own)
+                    #expect(pastEnd.position.line.lineNumber == number(at: size))
+                    let resumed = try NDJSONStripeReader(
+                        path: file.path, stripe: 0, of: 1, blockSize: 4, chunkSize: 64,
+                        work: [.init(block: Int((size - 1) / 4), resume: NDJSONPosition(offset: size, lineNumber: number(at: size)))],
+                        mapping: own)
+                    #expect(try resumed.readLines(upTo: 5) { _ in } == 0)
+                    #expect(resumed.remainingWork.allSatisfy { $0.resume.map { $0.lineNumber == number(at: $0.offset) } ?? true })
+                    if let mapping { #expect(mapping.lineNumber(atLineStart: size) == number(at: size)) }
+                }
+            }
+        }
+    }
+
+    @Test("a file reader numbers from its first line start, and when restarted to number later, through the mapping")
+    func fileReaderNumbersLater() throws {
+        var random = SeededGenerator(seed: 3_319)
+        let (file, all) = try randomFile(lines: 200, maxLength: 50, finalNewline: true, using: &random)
+        let mapping = try NDJSONFileMapping(path: file.path, readers: 1)
+        for mapped in [false, true] {
+            // A range that starts inside a line: numbering starts at the next line start.
+            let j = all.firstIndex { $0.bytes.count >= 2 }!
+            let next = all[j + 1]
+            let reader = try NDJSONFileReader(path: file.path, range: (all[j].offset + 1)..<Int64.max,
+                                              firstLineNumber: next.lineNumber, mapping: mapped ? mapping : nil)
+            let span = reader.numberedSpan
+            #expect(span.start == next.offset && span.end == next.offset && span.lines == 0)
+            _ = try reader.readLines(upTo: 4) { _ in }
+            #expect(reader.numberedSpan.start == next.offset && reader.numberedSpan.lines == 4)
+            #expect(reader.position == NDJSONPosition(offset: all[j + 5].offset, lineNumber: next.lineNumber + 4))
+        }
+        let reader = try NDJSONFileReader(path: file.path, mapping: mapping)
+        for _ in 0..<20 {
+            let first = Int.random(in: 0..<all.count, using: &random)
+            reader.restartNumberingLater(range: all[first].offset..<Int64.max, at: all[first].offset)
+            #expect(reader.position == NDJSONPosition(offset: all[first].offset, lineNumber: all[first].lineNumber))
+            var numbers: [NDJSONLineNumber] = []
+            let read = try reader.readLines(upTo: Int.random(in: 1...30, using: &random)) { numbers.append($0.number) }
+            #expect(numbers.map(\.value) == all[first..<(first + read)].map(\.lineNumber))
+            #expect(reader.numberedSpan.start == all[first].offset && reader.numberedSpan.lines == Int64(read))
+            #expect(reader.position.lineNumber == all[first].lineNumber + Int64(read))
+        }
+    }
+
+    @Test("two reader threads and a mapping: numbers resolved while both read, and after, are exact")
+    func threadsResolveWhileReading() throws {
+        var random = SeededGenerator(seed: 8_081)
+        let (file, all) = try randomFile(lines: 20_000, maxLength: 100, finalNewline: true, using: &random)
+        let truth = Dictionary(uniqueKeysWithValues: all.map { ($0.offset, $0.lineNumber) })
+        for blockSize: Int64 in [512, 4096, 65_536] {
+            let queue = try NDJSONBlockQueue(path: file.path, blockSize: blockSize, readers: 2)
+            let mapping = try NDJSONFileMapping(path: file.path, readers: 2)
+            let kept = Mutex<[(Int64, NDJSONLineNumber)]>([])
+            let wrong = Mutex(0)
+            let path = file.path
+            DispatchQueue.concurrentPerform(iterations: 2) { k in
+                var mine: [(Int64, NDJSONLineNumber)] = []
+                var misses = 0
+                var pick = SeededGenerator(seed: UInt64(k + 1))
+                do {
+                    let reader = try NDJSONStripeReader(path: path, reader: k, of: 2, blockSize: blockSize, chunkSize: 4096,
+                                                        queue: queue, mapping: mapping)
+                    while !reader.isFinished {
+                        _ = try reader.readLines(upTo: 64) { line in
+                            // A dead-letter sink resolves some at once, while the other reads.
+                            if pick.next() % 20 == 0 && line.lineNumber != truth[line.offset] { misses += 1 }
+                            mine.append((line.offset, line.number))
+                        }
+                    }
+                } catch {
+                    misses += 1_000_000
+                }
+                kept.withLock { $0 += mine }
+                wrong.withLock { $0 += misses }
+            }
+            #expect(wrong.withLock { $0 } == 0, "blocks of \(blockSize)")
+            let numbers = kept.withLock { $0 }
+            #expect(numbers.count == all.count)
+            #expect(numbers.allSatisfy { truth[$0.0] == $0.1.value }, "blocks of \(blockSize)")
+        }
+    }
+
+    @Test("a number resolved later equals, hashes and orders as the number it resolves to")
+    func lineNumbersCompareByValue() throws {
+        let file = try TemporaryFile((0..<50).map { "\($0 % 10)\n" }.joined())
+        let mapping = try NDJSONFileMapping(path: file.path, readers: 2)
+        let reader = try NDJSONFileReader(path: file.path, mapping: mapping)
+        reader.restartNumberingLater(range: 20..<Int64.max, at: 20)
+        var later: [NDJSONLineNumber] = []
+        _ = try reader.readLines(upTo: 3) { later.append($0.number) }
+        #expect(later == [NDJSONLineNumber(11), NDJSONLineNumber(12), NDJSONLineNumber(13)])
+        #expect(Set(later + [NDJSONLineNumber(12)]).count == 3)
+        #expect(later[0] < NDJSONLineNumber(12) && NDJSONLineNumber(12) < later[2])
+        #expect(later.map(\.description) == ["11", "12", "13"])
     }
 
     @Test("fixed stripes through one mapping, and readers restored over work lists, yield every line once with its number")
