@@ -94,30 +94,30 @@ extension WindowOperator {
     func onSessionTimer(_ timer: InternalTimer<Key, TimeWindow>) {
         let time = timer.time
         let stale = timer.namespace
-        var fire: (TimeWindow, Agg.Accumulator)?
-        var rearm: (Timestamp, TimeWindow)?
-        var empty = false
         let cleanupOf = { (w: TimeWindow) in self.cleanupTime(w) }
-        sessionSlots.modify(backend, ttl: nil, initial: { [] }) { slots in
-            defer { empty = slots.isEmpty }
+        // One lookup, which also removes the key's entry when its last session goes (a key
+        // without sessions has no entry: its timers are stale and find nothing). What to do
+        // comes back as the closure's result, not through captured variables (which the
+        // closure would box).
+        typealias Outcome = (fire: (TimeWindow, Agg.Accumulator)?, rearm: (Timestamp, TimeWindow)?)
+        let outcome = sessionSlots.modifyExisting(backend, ttl: nil) { slots -> (result: Outcome, remove: Bool) in
             // The session that the timer's window has become part of.
             guard let i = slots.firstIndex(where: { $0.window.start <= stale.start && stale.end <= $0.window.end }),
-                  slots[i].timerAt == time else { return }
+                  slots[i].timerAt == time else { return ((nil, nil), false) }
             // The slot's fields are read in place: a copy of the slot retains everything its
             // accumulator holds, and most timers only re-arm.
             let window = slots[i].window
             let cleanup = cleanupOf(window)
             if time >= cleanup {
                 let slot = slots.remove(at: i)
-                if time == window.maxTimestamp { fire = (window, slot.accumulator) }
-            } else {
-                if time == window.maxTimestamp { fire = (window, slots[i].accumulator) }
-                let next = time < window.maxTimestamp ? window.maxTimestamp : cleanup
-                slots[i].timerAt = next
-                rearm = (next, window)
+                return ((time == window.maxTimestamp ? (window, slot.accumulator) : nil, nil), slots.isEmpty)
             }
+            let fire = time == window.maxTimestamp ? (window, slots[i].accumulator) : nil
+            let next = time < window.maxTimestamp ? window.maxTimestamp : cleanup
+            slots[i].timerAt = next
+            return ((fire, (next, window)), false)
         }
-        if empty { sessionSlots.remove(backend) }
+        guard let (fire, rearm) = consume outcome else { return }
         if let (window, acc) = fire {
             windowsFired.increment()
             output.emit(WindowResult(key: backend.currentKey, window: window, value: aggregate.result(acc), firing: .onTime),
