@@ -254,6 +254,18 @@ struct NDJSONFileMappingTests {
         }
     }
 
+    /// `readers` readers of the file at `path` sharing a queue of blocks and one mapping
+    /// (which gives pages back a page at a time).
+    func sharedGroup(path: String, readers: Int, blockSize: Int64) throws -> (NDJSONFileMapping, [NDJSONStripeReader]) {
+        let queue = try NDJSONBlockQueue(path: path, blockSize: blockSize, readers: readers)
+        let mapping = try NDJSONFileMapping(path: path, readers: readers, releaseGranule: Self.page)
+        let group = try (0..<readers).map {
+            try NDJSONStripeReader(path: path, reader: $0, of: readers, blockSize: blockSize, chunkSize: 128, queue: queue,
+                                   mapping: mapping)
+        }
+        return (mapping, group)
+    }
+
     @Test("readers sharing a queue and a mapping yield every line once with its number, and release only what all are past")
     func sharedReaders() throws {
         var random = SeededGenerator(seed: 719)
@@ -261,12 +273,7 @@ struct NDJSONFileMappingTests {
             let (file, all) = try randomFile(lines: 600, maxLength: 120, finalNewline: round != 1, using: &random)
             for readers in [1, 2, 3] {
                 for blockSize: Int64 in [64, 700, 5000] {
-                    let queue = try NDJSONBlockQueue(path: file.path, blockSize: blockSize, readers: readers)
-                    let mapping = try NDJSONFileMapping(path: file.path, readers: readers, releaseGranule: Self.page)
-                    let group = try (0..<readers).map {
-                        try NDJSONStripeReader(path: file.path, reader: $0, of: readers, blockSize: blockSize, chunkSize: 128,
-                                               queue: queue, mapping: mapping)
-                    }
+                    let (mapping, group) = try sharedGroup(path: file.path, readers: readers, blockSize: blockSize)
                     var seen: [ExpectedLine] = []
                     while !group.allSatisfy(\.isFinished) {
                         let k = Int.random(in: 0..<readers, using: &random)
@@ -291,12 +298,7 @@ struct NDJSONFileMappingTests {
             let truth = Dictionary(uniqueKeysWithValues: all.map { ($0.offset, $0.lineNumber) })
             for readers in [1, 2, 3] {
                 for blockSize: Int64 in [50, 700, 4096] {
-                    let queue = try NDJSONBlockQueue(path: file.path, blockSize: blockSize, readers: readers)
-                    let mapping = try NDJSONFileMapping(path: file.path, readers: readers, releaseGranule: Self.page)
-                    let group = try (0..<readers).map {
-                        try NDJSONStripeReader(path: file.path, reader: $0, of: readers, blockSize: blockSize, chunkSize: 128,
-                                               queue: queue, mapping: mapping)
-                    }
+                    let (mapping, group) = try sharedGroup(path: file.path, readers: readers, blockSize: blockSize)
                     // Round 0 resolves nothing until the end; the others resolve a random
                     // share of the numbers as they are read (as a dead-letter sink does).
                     let resolveNow = round == 0 ? 0.0 : 0.1
