@@ -286,10 +286,10 @@ public final class NDJSONStripeReader {
             }
             handled += try reader.readLines(upTo: maxLines - handled, body)
         }
-        // Between calls no line of this reader is in use, and it reads and counts nothing
-        // before its position again: the mapping may give back what every reader is past.
-        // It also tells how many lines it has read of its block, for the numbers of the
-        // blocks after it.
+        // Between calls no line of this reader is in use, and it reads nothing before its
+        // position again: the mapping may give back what every reader is past. It also
+        // tells how many lines it has read of its block, for the numbers of the blocks after
+        // it.
         if isFinished {
             counter.mapping?.advance(reader: mappingReader, to: Int64.max)
         } else if indexMapping != nil {
