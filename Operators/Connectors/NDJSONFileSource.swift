@@ -188,7 +188,7 @@ public struct NDJSONFileSource<Decoder: LineDecoder>: Source, Sendable {
         private func readLines(into output: SourceOutput<Decoder.Output>, limit: Int, rateLimited: Bool) throws -> SourceReadStatus {
             let decoder = self.decoder
             let n = try file.readLines(upTo: limit) { line in
-                if let record = decoder.decode(line) { output.emit(record) }
+                if let record = decoder.decode(line) { output.emit(consume record) }
             }
             linesRead += n
             if rateLimited { linesSinceRateStart += n }

@@ -26,11 +26,11 @@ public final class Deduplicate<Key: StreamKey, Element>: KeyedProcessFunction {
         duplicates = context.counter("duplicates")
     }
 
-    public func processElement(_ value: Element, context: KeyedProcessContext<Key, Element>, out: Collector<Element>) {
+    public func processElement(_ value: consuming Element, context: KeyedProcessContext<Key, Element>, out: Collector<Element>) {
         // One state lookup; a duplicate does not refresh the id's TTL (it is forgotten a TTL
         // after its first sighting).
         if seen.setIfAbsent(true) == nil {
-            out.collect(value)
+            out.collect(consume value)
         } else {
             duplicates.increment()
             if let duplicatesTag { context.output(duplicatesTag, value) }

@@ -119,17 +119,17 @@ public final class SourceOutput<Element> {
     }
 
     /// Emits a record stamped by the watermark strategy's timestamp assigner.
-    public func emit(_ value: Element) {
+    public func emit(_ value: consuming Element) {
         let ts = timestampOf(value)
         generator.onEvent(timestamp: ts)
         emittedCount &+= 1
-        emitter.emit(value, timestamp: ts)
+        emitter.emit(consume value, timestamp: ts)
     }
 
     /// Emits a record with an explicit timestamp.
-    public func emit(_ value: Element, timestamp: Timestamp) {
+    public func emit(_ value: consuming Element, timestamp: Timestamp) {
         generator.onEvent(timestamp: timestamp)
         emittedCount &+= 1
-        emitter.emit(value, timestamp: timestamp)
+        emitter.emit(consume value, timestamp: timestamp)
     }
 }

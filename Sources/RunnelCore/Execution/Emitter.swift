@@ -1,8 +1,20 @@
 /// The typed entry points of an operator within a chain: where an upstream operator in the
 /// same task hands it records, watermarks and the end of input, by direct calls.
+///
+/// A record reaches an operator in one of two ways. Given (``element``), the operator owns
+/// it: an operator that keeps records (an exchange's batch, a process function) keeps that
+/// one without a copy. Lent (``lentElement``), the caller keeps it: an operator that only
+/// reads records (a window's aggregate, a map, a sink) reads it in place, and one that keeps
+/// records copies it. An emitter feeding several operators lends a record to all but the
+/// last and gives it to the last (``Emitter/emit(_:timestamp:)``), so a record is copied
+/// only where an operator before the last keeps it. (A copy retains every id the record
+/// holds; for a record that crossed threads, that is also the first touch of those ids'
+/// memory on the consuming core.)
 public struct ElementHandler<Element> {
-    /// Processes one record.
-    public let element: (Element, Timestamp) -> Void
+    /// Processes one record that it is given (and owns).
+    public let element: (consuming Element, Timestamp) -> Void
+    /// Processes one record lent for the call.
+    public let lentElement: (borrowing Element, Timestamp) -> Void
     /// Processes a watermark (already the minimum over the operator's inputs).
     public let watermark: (Timestamp) -> Void
     /// Processes the end of input: flush and finish.
@@ -12,7 +24,7 @@ public struct ElementHandler<Element> {
     /// For a keyed operator: processes one record of a keyed exchange whose key's stable
     /// hash the sender computed (``StreamItem/keyHashes(_:)``), so the key is not hashed
     /// twice. Otherwise it hands the record to `element`.
-    public let hashedElement: (Element, Timestamp, UInt64) -> Void
+    public let hashedElement: (consuming Element, Timestamp, UInt64) -> Void
     /// For a keyed operator: starts loading into the cache the state that a record with this
     /// key hash will touch. The input gate calls it a few records ahead of processing, so
     /// that the memory latency of a large state table overlaps the records in between.
@@ -23,13 +35,36 @@ public struct ElementHandler<Element> {
     /// reabstraction thunk, ~20 instructions.)
     public let prefetch: (UInt64) -> Void
 
-    /// Creates a handler from its three entry points.
+    /// Creates the handler of an operator that keeps the records it is given: a lent record
+    /// is copied, then given.
     public init(
-        element: @escaping (Element, Timestamp) -> Void,
+        element: @escaping (consuming Element, Timestamp) -> Void,
+        watermark: @escaping (Timestamp) -> Void,
+        endOfInput: @escaping () -> Void
+    ) {
+        self.init(element: element, lentElement: { v, ts in element(copy v, ts) }, watermark: watermark, endOfInput: endOfInput)
+    }
+
+    /// Creates the handler of an operator that only reads records: a record it is given is
+    /// read as a lent one, then dropped.
+    public init(
+        lentElement: @escaping (borrowing Element, Timestamp) -> Void,
+        watermark: @escaping (Timestamp) -> Void,
+        endOfInput: @escaping () -> Void
+    ) {
+        self.init(element: { v, ts in lentElement(v, ts) }, lentElement: lentElement, watermark: watermark, endOfInput: endOfInput)
+    }
+
+    /// Creates a handler with both record entry points (for an operator that passes records
+    /// on: it gives on what it is given, and lends on what it is lent).
+    public init(
+        element: @escaping (consuming Element, Timestamp) -> Void,
+        lentElement: @escaping (borrowing Element, Timestamp) -> Void,
         watermark: @escaping (Timestamp) -> Void,
         endOfInput: @escaping () -> Void
     ) {
         self.element = element
+        self.lentElement = lentElement
         self.watermark = watermark
         self.endOfInput = endOfInput
         self.isKeyed = false
@@ -37,21 +72,36 @@ public struct ElementHandler<Element> {
         self.prefetch = { _ in }
     }
 
-    /// Creates a keyed operator's handler: the three entry points, and the two that take
-    /// key hashes.
+    /// Creates a keyed operator's handler: both record entry points, watermark and end of
+    /// input, and the two entry points that take key hashes.
     public init(
-        element: @escaping (Element, Timestamp) -> Void,
+        element: @escaping (consuming Element, Timestamp) -> Void,
+        lentElement: @escaping (borrowing Element, Timestamp) -> Void,
         watermark: @escaping (Timestamp) -> Void,
         endOfInput: @escaping () -> Void,
-        hashedElement: @escaping (Element, Timestamp, UInt64) -> Void,
+        hashedElement: @escaping (consuming Element, Timestamp, UInt64) -> Void,
         prefetch: @escaping (UInt64) -> Void
     ) {
         self.element = element
+        self.lentElement = lentElement
         self.watermark = watermark
         self.endOfInput = endOfInput
         self.isKeyed = true
         self.hashedElement = hashedElement
         self.prefetch = prefetch
+    }
+
+    /// Creates the keyed handler of an operator that keeps the records it is given (a lent
+    /// record is copied, then given).
+    public init(
+        element: @escaping (consuming Element, Timestamp) -> Void,
+        watermark: @escaping (Timestamp) -> Void,
+        endOfInput: @escaping () -> Void,
+        hashedElement: @escaping (consuming Element, Timestamp, UInt64) -> Void,
+        prefetch: @escaping (UInt64) -> Void
+    ) {
+        self.init(element: element, lentElement: { v, ts in element(copy v, ts) }, watermark: watermark,
+                  endOfInput: endOfInput, hashedElement: hashedElement, prefetch: prefetch)
     }
 }
 
@@ -65,11 +115,17 @@ public final class Emitter<Element> {
     /// ``connect(_:)`` replaces. Connections are made while the plan is built, before any
     /// task runs; never during an ``emit(_:timestamp:)`` (debug builds check this).
     private final class Delivery {
-        let send: (Element, Timestamp) -> Void
-        init(_ send: @escaping (Element, Timestamp) -> Void) { self.send = send }
+        /// Delivers a record the emitter is given.
+        let send: (consuming Element, Timestamp) -> Void
+        /// Delivers a record lent to the emitter.
+        let lend: (borrowing Element, Timestamp) -> Void
+        init(send: @escaping (consuming Element, Timestamp) -> Void, lend: @escaping (borrowing Element, Timestamp) -> Void) {
+            self.send = send
+            self.lend = lend
+        }
     }
     /// Keeps the current delivery alive.
-    private var deliveryOwner = Delivery { _, _ in }
+    private var deliveryOwner = Delivery(send: { _, _ in }, lend: { _, _ in })
     /// The current delivery, reached per record without a reference-count pair. A closure
     /// read from a `var` is retained around each call (the call could replace it): an atomic
     /// increment and decrement per record and operator, a good part of a chain's cost. A
@@ -99,19 +155,33 @@ public final class Emitter<Element> {
         assert(!emitted, "an emitter was connected after records flowed through it")
         #endif
         targets.append(handler)
+        // Every target but the last is lent a record the emitter is given; the last is given
+        // it. (Targets get records in the order they were connected.)
         switch targets.count {
         case 1:
-            deliveryOwner = Delivery(handler.element)
+            deliveryOwner = Delivery(send: handler.element, lend: handler.lentElement)
         case 2:
             // The common fan-out (a stream feeding two steps) without iterating an array.
-            let (first, second) = (targets[0].element, targets[1].element)
-            deliveryOwner = Delivery { v, ts in
-                first(v, ts)
-                second(v, ts)
-            }
+            let (lendFirst, giveSecond, lendSecond) = (targets[0].lentElement, targets[1].element, targets[1].lentElement)
+            deliveryOwner = Delivery(
+                send: { v, ts in
+                    lendFirst(v, ts)
+                    giveSecond(consume v, ts)
+                },
+                lend: { v, ts in
+                    lendFirst(v, ts)
+                    lendSecond(v, ts)
+                })
         default:
-            let elements = targets.map(\.element)
-            deliveryOwner = Delivery { v, ts in for e in elements { e(v, ts) } }
+            let lends = targets.map(\.lentElement)
+            let lendsBeforeLast = Array(lends.dropLast())
+            let giveLast = targets[targets.count - 1].element
+            deliveryOwner = Delivery(
+                send: { v, ts in
+                    for lend in lendsBeforeLast { lend(v, ts) }
+                    giveLast(consume v, ts)
+                },
+                lend: { v, ts in for lend in lends { lend(v, ts) } })
         }
         delivery = .passUnretained(deliveryOwner)
     }
@@ -124,13 +194,30 @@ public final class Emitter<Element> {
     /// Whether anything is connected.
     public var isConnected: Bool { !targets.isEmpty }
 
-    /// Emits one record.
-    public func emit(_ value: Element, timestamp: Timestamp) {
+    /// Emits a record the caller gives up: lent to every target but the last, and given to
+    /// the last.
+    public func emit(_ value: consuming Element, timestamp: Timestamp) {
         recordsOut.increment()
         #if DEBUG
         emitted = true
         #endif
-        delivery._withUnsafeGuaranteedRef { $0.send(value, timestamp) }
+        // Moved into an optional and out again inside the closure: a non-escaping closure
+        // borrows what it captures, so the parameter itself could not be consumed there.
+        var record: Element? = consume value
+        delivery._withUnsafeGuaranteedRef { $0.send(record.take().unsafelyUnwrapped, timestamp) }
+    }
+
+    /// Emits a record the caller keeps: lent to every target.
+    public func lend(_ value: borrowing Element, timestamp: Timestamp) {
+        recordsOut.increment()
+        #if DEBUG
+        emitted = true
+        #endif
+        // Not through `_withUnsafeGuaranteedRef`: its closure would capture, that is copy,
+        // the record (as would a pointer to it: `withUnsafePointer(to:)` copies a borrowed
+        // value into a temporary). Retaining the delivery box instead costs a reference-count
+        // pair on an object this thread alone touches.
+        delivery.takeUnretainedValue().lend(value, timestamp)
     }
 
     /// Forwards a watermark.
@@ -156,7 +243,8 @@ public final class Collector<Element> {
     init(_ emitter: Emitter<Element>) { self.emitter = emitter }
 
     /// Emits a record with the current timestamp.
-    public func collect(_ value: Element) { emitter.emit(value, timestamp: timestamp) }
+    /// (A record passed on its last use is handed downstream without a copy.)
+    public func collect(_ value: consuming Element) { emitter.emit(consume value, timestamp: timestamp) }
     /// Emits a record with an explicit timestamp.
-    public func collect(_ value: Element, timestamp: Timestamp) { emitter.emit(value, timestamp: timestamp) }
+    public func collect(_ value: consuming Element, timestamp: Timestamp) { emitter.emit(consume value, timestamp: timestamp) }
 }

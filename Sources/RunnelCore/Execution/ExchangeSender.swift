@@ -89,7 +89,7 @@ public final class ExchangeSender<Element> {
     /// The handler an upstream emitter connects to.
     public var handler: ElementHandler<Element> {
         ElementHandler(
-            element: { v, ts in self.send(v, ts) },
+            element: { v, ts in self.send(consume v, ts) },
             watermark: { wm in self.broadcast(.watermark(wm)) },
             endOfInput: { self.broadcast(.end) }
         )
@@ -101,7 +101,7 @@ public final class ExchangeSender<Element> {
         return false
     }
 
-    private func send(_ value: Element, _ ts: Timestamp) {
+    private func send(_ value: consuming Element, _ ts: Timestamp) {
         let target: Int
         if isKeyed {
             let hash = keyHash(value)
@@ -115,11 +115,11 @@ public final class ExchangeSender<Element> {
             }
             assert(n <= batchSize, "a batch is shipped once full")
             hashes[n] = hash
-            (pending[target] + n).initialize(to: .record(value, ts))
+            (pending[target] + n).initialize(to: .record(consume value, ts))
             pendingCounts[target] = n &+ 1
         } else {
             target = route?(value) ?? forwardTarget
-            append(.record(value, ts), to: target)
+            append(.record(consume value, ts), to: target)
         }
         if pendingCounts[target] >= batchSize { flush(target) }
     }
@@ -142,9 +142,9 @@ public final class ExchangeSender<Element> {
     /// Adds an item to target `i`'s batch (which has room: a full batch is shipped at once,
     /// so it holds at most `batchSize - 1` items here).
     @inline(__always)
-    private func append(_ item: StreamItem<Element>, to i: Int) {
+    private func append(_ item: consuming StreamItem<Element>, to i: Int) {
         assert(pendingCounts[i] < batchSize, "a batch is shipped once full")
-        (pending[i] + pendingCounts[i]).initialize(to: item)
+        (pending[i] + pendingCounts[i]).initialize(to: consume item)
         pendingCounts[i] += 1
     }
 

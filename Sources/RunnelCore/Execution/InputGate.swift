@@ -105,9 +105,9 @@ public final class InputGate<Element> {
                     case .record(let value, let ts):
                         if gate.inputs[i].idle { gate.setIdle(false, input: i) }
                         if index < hashes.count {
-                            hashedElement(value, ts, hashes[index])
+                            hashedElement(consume value, ts, hashes[index])
                         } else {
-                            element(value, ts)
+                            element(consume value, ts)
                         }
                     case .keyHashes(let keyHashes):
                         hashes = keyHashes

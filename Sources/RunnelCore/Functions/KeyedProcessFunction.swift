@@ -18,8 +18,10 @@ public protocol KeyedProcessFunction: AnyObject {
 
     /// Declares state and prepares the subtask.
     func open(_ context: KeyedRuntimeContext<Key>) throws
-    /// Processes one element.
-    func processElement(_ value: Input, context: KeyedProcessContext<Key, Output>, out: Collector<Output>)
+    /// Processes one element. The function owns it (`consuming`): emitting it on its last
+    /// use moves it downstream without a copy. A function declared with a plain (borrowed)
+    /// parameter conforms as well.
+    func processElement(_ value: consuming Input, context: KeyedProcessContext<Key, Output>, out: Collector<Output>)
     /// Handles a timer registered earlier for the current key.
     func onTimer(_ time: Timestamp, context: KeyedProcessContext<Key, Output>, out: Collector<Output>)
 }

@@ -8,8 +8,10 @@ public protocol ProcessFunction: AnyObject {
 
     /// Prepares the subtask.
     func open(_ setup: OperatorSetup) throws
-    /// Processes one element.
-    func processElement(_ value: Input, context: ProcessContext, out: Collector<Output>)
+    /// Processes one element. The function owns it (`consuming`): emitting it on its last
+    /// use moves it downstream without a copy. A function declared with a plain (borrowed)
+    /// parameter conforms as well.
+    func processElement(_ value: consuming Input, context: ProcessContext, out: Collector<Output>)
 }
 
 extension ProcessFunction {

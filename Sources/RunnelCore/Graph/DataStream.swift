@@ -24,7 +24,7 @@ public struct DataStream<Element> {
         self.transform(name) { setup, out in
             let recordsIn = setup.counter("records_in")
             return ElementHandler(
-                element: { v, ts in recordsIn.increment(); out.emit(transform(v), timestamp: ts) },
+                lentElement: { v, ts in recordsIn.increment(); out.emit(transform(v), timestamp: ts) },
                 watermark: out.emitWatermark, endOfInput: out.emitEndOfInput)
         }
     }
@@ -34,7 +34,8 @@ public struct DataStream<Element> {
         self.transform(name) { setup, out in
             let recordsIn = setup.counter("records_in")
             return ElementHandler(
-                element: { v, ts in recordsIn.increment(); if isIncluded(v) { out.emit(v, timestamp: ts) } },
+                element: { v, ts in recordsIn.increment(); if isIncluded(v) { out.emit(consume v, timestamp: ts) } },
+                lentElement: { v, ts in recordsIn.increment(); if isIncluded(v) { out.lend(v, timestamp: ts) } },
                 watermark: out.emitWatermark, endOfInput: out.emitEndOfInput)
         }
     }
@@ -44,7 +45,7 @@ public struct DataStream<Element> {
         self.transform(name) { setup, out in
             let recordsIn = setup.counter("records_in")
             return ElementHandler(
-                element: { v, ts in recordsIn.increment(); transform(v) { out.emit($0, timestamp: ts) } },
+                lentElement: { v, ts in recordsIn.increment(); transform(v) { out.emit($0, timestamp: ts) } },
                 watermark: out.emitWatermark, endOfInput: out.emitEndOfInput)
         }
     }
@@ -73,7 +74,8 @@ public struct DataStream<Element> {
             // End of input arrives once per chained input and once from an input gate.
             var endsToSee = setup.endOfInputCount
             return ElementHandler(
-                element: { v, ts in out.emit(v, timestamp: ts) },
+                element: { v, ts in out.emit(consume v, timestamp: ts) },
+                lentElement: { v, ts in out.lend(v, timestamp: ts) },
                 watermark: out.emitWatermark,
                 endOfInput: {
                     endsToSee -= 1
@@ -125,7 +127,7 @@ public struct DataStream<Element> {
             }
             setup.onCheckpointComplete { id in try writer.checkpointComplete(id) }
             return HandlerBox(ElementHandler<Element>(
-                element: { v, ts in
+                lentElement: { v, ts in
                     recordsIn.increment()
                     guard !failed else { return }
                     do { try writer.write(v, timestamp: ts) } catch { failed = true; fail(error) }

@@ -38,10 +38,10 @@ public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
     /// The operator's input entry points; they keep the operator alive (nothing else holds it).
     public var handler: ElementHandler<Function.Input> {
         ElementHandler(
-            element: { v, ts in self.processElement(v, ts) },
+            element: { v, ts in self.processElement(consume v, ts) },
             watermark: { wm in self.processWatermark(wm) },
             endOfInput: { self.finish() },
-            hashedElement: { v, ts, hash in self.processElement(v, ts, keyHash: hash) },
+            hashedElement: { v, ts, hash in self.processElement(consume v, ts, keyHash: hash) },
             prefetch: { hash in self.backend.prefetch(keyHash: hash) }
         )
     }
@@ -51,27 +51,28 @@ public final class KeyedProcessOperator<Function: KeyedProcessFunction> {
     /// The timer service (for inspection and snapshots).
     public var timerService: InternalTimerService<Function.Key, NoNamespace> { timers }
 
-    func processElement(_ value: Function.Input, _ ts: Timestamp) {
-        processElement(value, ts, key: HashedKey(keyOf(value)))
+    func processElement(_ value: consuming Function.Input, _ ts: Timestamp) {
+        let key = HashedKey(keyOf(value))
+        processElement(consume value, ts, key: key)
     }
 
     /// A record of a keyed exchange: the sender hashed the same key (`keyOf` is the keyed
     /// stream's key function on both sides).
-    func processElement(_ value: Function.Input, _ ts: Timestamp, keyHash: UInt64) {
+    func processElement(_ value: consuming Function.Input, _ ts: Timestamp, keyHash: UInt64) {
         let key = keyOf(value)
         assert(key.stableHash == keyHash, "the key hash carried by a record differs from its key's")
-        processElement(value, ts, key: HashedKey(key, hash: keyHash))
+        processElement(consume value, ts, key: HashedKey(key, hash: keyHash))
     }
 
     @inline(__always)
-    private func processElement(_ value: Function.Input, _ ts: Timestamp, key: HashedKey<Key>) {
+    private func processElement(_ value: consuming Function.Input, _ ts: Timestamp, key: HashedKey<Key>) {
         recordsIn.increment()
         backend.setCurrentKey(key)
         backend.currentTimestamp = ts
         context.timestamp = ts
         context.timeDomain = nil
         collector.timestamp = ts
-        function.processElement(value, context: context, out: collector)
+        function.processElement(consume value, context: context, out: collector)
     }
 
     func processWatermark(_ wm: Timestamp) {

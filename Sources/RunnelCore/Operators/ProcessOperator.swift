@@ -25,7 +25,7 @@ public final class ProcessOperator<Function: ProcessFunction> {
                 self.recordsIn.increment()
                 self.context.timestamp = ts
                 self.collector.timestamp = ts
-                self.function.processElement(v, context: self.context, out: self.collector)
+                self.function.processElement(consume v, context: self.context, out: self.collector)
             },
             watermark: { wm in
                 self.context.currentWatermark = wm

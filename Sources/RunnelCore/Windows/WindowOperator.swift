@@ -161,6 +161,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     public var handler: ElementHandler<Input> {
         ElementHandler(
             element: { v, ts in self.processElement(v, ts) },
+            lentElement: { v, ts in self.processElement(v, ts) },
             watermark: { wm in self.processWatermark(wm) },
             endOfInput: { self.finish() },
             hashedElement: { v, ts, hash in self.processElement(v, ts, keyHash: hash) },

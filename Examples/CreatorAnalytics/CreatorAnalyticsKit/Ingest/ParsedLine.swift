@@ -53,11 +53,11 @@ public final class SplitValidEvents: ProcessFunction {
         invalid = setup.counter("invalid")
     }
 
-    public func processElement(_ value: ParsedLine, context: ProcessContext, out: Collector<ReplayEvent>) {
-        switch value {
+    public func processElement(_ value: consuming ParsedLine, context: ProcessContext, out: Collector<ReplayEvent>) {
+        switch consume value {
         case .event(let e):
             valid.increment()
-            out.collect(e)
+            out.collect(consume e)
         case .invalid(let letter):
             invalid.increment()
             context.output(Self.deadLetters, letter)
