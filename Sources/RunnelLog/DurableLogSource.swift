@@ -83,7 +83,7 @@ public struct DurableLogSource<Decoder: LineDecoder>: Source, Sendable {
             var number: Int64 = 0
             LineSplitter.forEachLine(in: buffer.bytes) { bytes in
                 number += 1
-                if let record = decoder.decode(NDJSONLine(bytes: bytes, offset: frameOffset, lineNumber: number)) { output.emit(record) }
+                if let record = decoder.decode(NDJSONLine(bytes: bytes, offset: frameOffset, lineNumber: number)) { output.emit(consume record) }
             }
             linesRead += Int(number)
             return Int(number)

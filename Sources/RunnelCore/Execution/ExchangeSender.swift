@@ -86,10 +86,12 @@ public final class ExchangeSender<Element> {
                   batchSize: batchSize)
     }
 
-    /// The handler an upstream emitter connects to.
+    /// The handler an upstream emitter connects to: a record it is given goes into a batch as
+    /// it is; one it is lent, as a copy.
     public var handler: ElementHandler<Element> {
         ElementHandler(
             element: { v, ts in self.send(consume v, ts) },
+            lentElement: { v, ts in self.send(copy v, ts) },
             watermark: { wm in self.broadcast(.watermark(wm)) },
             endOfInput: { self.broadcast(.end) }
         )

@@ -85,9 +85,9 @@ public final class KeyedProcessContext<Key: StreamKey, Output> {
     }
 
     /// Emits to a side output (with the current timestamp).
-    public func output<T>(_ tag: OutputTag<T>, _ value: T) {
+    public func output<T>(_ tag: OutputTag<T>, _ value: consuming T) {
         if let e = sideOutputs.emitter(for: tag) {
-            e.emit(value, timestamp: timestamp)
+            e.emit(consume value, timestamp: timestamp)
         } else {
             droppedSideOutput.increment()
         }

@@ -45,7 +45,9 @@ public struct DataStream<Element> {
         self.transform(name) { setup, out in
             let recordsIn = setup.counter("records_in")
             return ElementHandler(
-                lentElement: { v, ts in recordsIn.increment(); transform(v) { out.emit($0, timestamp: ts) } },
+                // Lent: the transform's callback borrows what it emits (often a part of its
+                // input), so a step after it that only reads records needs no copy.
+                lentElement: { v, ts in recordsIn.increment(); transform(v) { out.lend($0, timestamp: ts) } },
                 watermark: out.emitWatermark, endOfInput: out.emitEndOfInput)
         }
     }

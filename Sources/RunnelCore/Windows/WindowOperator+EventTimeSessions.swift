@@ -77,7 +77,7 @@ extension WindowOperator {
         guard let target else {
             if ts.addingClamped(allowedLateness) <= timers.currentWatermark {
                 lateRecords.increment()
-                if let lateTag, let e = sideOutputs.emitter(for: lateTag) { e.emit(value, timestamp: ts) }
+                if let lateTag, let e = sideOutputs.emitter(for: lateTag) { e.lend(value, timestamp: ts) }
             }
             return
         }

@@ -235,7 +235,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         }
         if !accepted && assigner.isEventTime && ts.addingClamped(allowedLateness) <= timers.currentWatermark {
             lateRecords.increment()
-            if let lateTag, let e = sideOutputs.emitter(for: lateTag) { e.emit(value, timestamp: ts) }
+            if let lateTag, let e = sideOutputs.emitter(for: lateTag) { e.lend(value, timestamp: ts) }
         }
     }
 
