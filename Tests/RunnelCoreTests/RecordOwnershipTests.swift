@@ -64,6 +64,13 @@ private final class Log {
     var entries: [String] = []
 }
 
+/// An emitter connected to `targets`, in order.
+private func emitter(_ targets: ElementHandler<Tracked>...) -> Emitter<Tracked> {
+    let emitter = Emitter<Tracked>()
+    for target in targets { emitter.connect(target) }
+    return emitter
+}
+
 /// How an emitter hands records on: lent to every target but the last, given to the last,
 /// so that a record is copied only for a target before the last that keeps it.
 @Suite struct RecordOwnershipTests {
@@ -71,10 +78,9 @@ private final class Log {
     func singleTargetIsGiven() {
         let log = Log()
         let receiver = Receiver("a", log: log)
-        let emitter = Emitter<Tracked>()
-        emitter.connect(receiver.keeping)
-        emitter.emit(Tracked(id: 1), timestamp: 0)
-        emitter.emit(Tracked(id: 2), timestamp: 0)
+        let output = emitter(receiver.keeping)
+        output.emit(Tracked(id: 1), timestamp: 0)
+        output.emit(Tracked(id: 2), timestamp: 0)
         #expect(receiver.givenUnique == [true, true])
         #expect(receiver.kept.map(\.id) == [1, 2])
     }
@@ -83,10 +89,7 @@ private final class Log {
     func fanOutCopiesOnlyForTheFirst() {
         let log = Log()
         let (first, second) = (Receiver("first", log: log), Receiver("second", log: log))
-        let emitter = Emitter<Tracked>()
-        emitter.connect(first.taking)
-        emitter.connect(second.keeping)
-        emitter.emit(Tracked(id: 7), timestamp: 0)
+        emitter(first.taking, second.keeping).emit(Tracked(id: 7), timestamp: 0)
         // The first got a copy while the emitter still held the record; the second got the
         // record itself (the first dropped its copy).
         #expect(first.givenUnique == [false])
@@ -98,10 +101,7 @@ private final class Log {
     func readerThenKeeperCopiesNothing() {
         let log = Log()
         let (reader, keeper) = (Receiver("reader", log: log), Receiver("keeper", log: log))
-        let emitter = Emitter<Tracked>()
-        emitter.connect(reader.reading)
-        emitter.connect(keeper.keeping)
-        emitter.emit(Tracked(id: 3), timestamp: 0)
+        emitter(reader.reading, keeper.keeping).emit(Tracked(id: 3), timestamp: 0)
         #expect(keeper.givenUnique == [true])
         #expect(log.entries == ["reader read 3", "keeper kept 3"])
     }
@@ -110,11 +110,7 @@ private final class Log {
     func threeTargets() {
         let log = Log()
         let (a, b, c) = (Receiver("a", log: log), Receiver("b", log: log), Receiver("c", log: log))
-        let emitter = Emitter<Tracked>()
-        emitter.connect(a.taking)
-        emitter.connect(b.reading)
-        emitter.connect(c.keeping)
-        emitter.emit(Tracked(id: 5), timestamp: 0)
+        emitter(a.taking, b.reading, c.keeping).emit(Tracked(id: 5), timestamp: 0)
         #expect(a.givenUnique == [false])
         #expect(c.givenUnique == [true])
         #expect(log.entries == ["a took 5", "b read 5", "c kept 5"])
@@ -124,11 +120,8 @@ private final class Log {
     func lendingCopiesForKeepers() {
         let log = Log()
         let (reader, keeper) = (Receiver("reader", log: log), Receiver("keeper", log: log))
-        let emitter = Emitter<Tracked>()
-        emitter.connect(reader.reading)
-        emitter.connect(keeper.keeping)
         let record = Tracked(id: 9)
-        emitter.lend(record, timestamp: 0)
+        emitter(reader.reading, keeper.keeping).lend(record, timestamp: 0)
         #expect(keeper.givenUnique == [false])
         #expect(log.entries == ["reader read 9", "keeper kept 9"])
         #expect(keeper.kept[0].token === record.token)
@@ -138,9 +131,7 @@ private final class Log {
     func collectorMovesOnLastUse() {
         let log = Log()
         let receiver = Receiver("a", log: log)
-        let emitter = Emitter<Tracked>()
-        emitter.connect(receiver.keeping)
-        PassThrough().process(Tracked(id: 4), out: Collector(emitter))
+        PassThrough().process(Tracked(id: 4), out: Collector(emitter(receiver.keeping)))
         #expect(receiver.givenUnique == [true])
     }
 }
