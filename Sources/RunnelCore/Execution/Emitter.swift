@@ -111,8 +111,8 @@ public struct ElementHandler<Element> {
 /// Thread safety: owned by one task; used only on its thread.
 public final class Emitter<Element> {
     private var targets: [ElementHandler<Element>] = []
-    /// All element targets composed into one closure, held by an immutable box that
-    /// ``connect(_:)`` replaces. Connections are made while the plan is built, before any
+    /// All element targets composed into two closures (for records given and records lent),
+    /// held by an immutable box that ``connect(_:)`` replaces. Connections are made while the plan is built, before any
     /// task runs; never during an ``emit(_:timestamp:)`` (debug builds check this).
     private final class Delivery {
         /// Delivers a record the emitter is given.
