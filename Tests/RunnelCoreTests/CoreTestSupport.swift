@@ -232,13 +232,22 @@ struct ForwardingEventTimeTrigger: Trigger {
 /// path (``ForwardingEventTimeTrigger``) and returns the sorted firings and the late elements.
 func runSessionJob(_ events: [Ev], gap: Int64, bound: Int64, lateness: Int64, generalPath: Bool, parallelism: Int = 1, chunk: Int = 1)
 throws -> (fired: [Fired], late: [Ev]) {
-    let env = StreamEnvironment(name: "sessions")
+    try runTriggerPathJob(events, SessionWindows(gap: .milliseconds(gap)), bound: bound, lateness: lateness,
+                          generalPath: generalPath, parallelism: parallelism, chunk: chunk)
+}
+
+/// Runs a window job with the default trigger (`EventTimeTrigger`, which built-in assigners
+/// may serve by a fast path) or with ``ForwardingEventTimeTrigger`` (always the general
+/// path), and returns the sorted firings and the late elements.
+func runTriggerPathJob<A: WindowAssigner>(_ events: [Ev], _ assigner: A, bound: Int64, lateness: Int64, generalPath: Bool,
+                                          parallelism: Int = 1, chunk: Int = 1) throws -> (fired: [Fired], late: [Ev]) {
+    let env = StreamEnvironment(name: "windows")
     let sink = CollectSink<WindowResult<String, Int>>()
     let lateSink = CollectSink<Ev>()
     let tag = OutputTag<Ev>("late")
     let windowed = env.source("events", CollectionSource(events, chunk: chunk), watermarks: .boundedOutOfOrderness(.milliseconds(bound)) { $0.t })
         .keyBy { $0.key }
-        .window(SessionWindows(gap: .milliseconds(gap)))
+        .window(assigner)
     let agg = SumAggregate<Ev, Int> { $0.v }
     let out: DataStream<WindowResult<String, Int>>
     if generalPath {

@@ -151,6 +151,31 @@ enum StreamGen {
         }
     }
 
+    // MARK: The tumbling and sliding fast path against the general path
+
+    /// Tumbling and sliding event-time windows with the default trigger and no allowed
+    /// lateness take a path of their own (one state lookup per element, windows computed in
+    /// place); it must fire what the general path fires and drop what it drops, including
+    /// slides longer than the size (elements between windows) and elements beyond the bound.
+    @Test func tumblingAndSlidingFastPathMatchesGeneralPath() async {
+        await propertyCheck(count: 100, input: StreamGen.stream(maxBack: 60, maxForward: 30),
+                            Gen.int(in: 1...30), Gen.int(in: 1...40), Gen.int(in: 0...30), Gen.int(in: 1...4)) { stream, size, slide, offset, chunk in
+            let events = stream.events(clampToBound: false)
+            let sliding = SlidingWindows(size: .milliseconds(size), slide: .milliseconds(slide), offset: .milliseconds(offset))
+            let tumbling = TumblingWindows(.milliseconds(size), offset: .milliseconds(offset))
+            for p in [1, 2] {
+                let fast = try runTriggerPathJob(events, sliding, bound: stream.bound, lateness: 0, generalPath: false, parallelism: p, chunk: chunk)
+                let general = try runTriggerPathJob(events, sliding, bound: stream.bound, lateness: 0, generalPath: true, parallelism: p, chunk: chunk)
+                #expect(fast.fired == general.fired, "sliding, parallelism \(p)")
+                #expect(fast.late == general.late, "sliding, parallelism \(p)")
+                let fastTumbling = try runTriggerPathJob(events, tumbling, bound: stream.bound, lateness: 0, generalPath: false, parallelism: p, chunk: chunk)
+                let generalTumbling = try runTriggerPathJob(events, tumbling, bound: stream.bound, lateness: 0, generalPath: true, parallelism: p, chunk: chunk)
+                #expect(fastTumbling.fired == generalTumbling.fired, "tumbling, parallelism \(p)")
+                #expect(fastTumbling.late == generalTumbling.late, "tumbling, parallelism \(p)")
+            }
+        }
+    }
+
     // MARK: The references themselves
 
     @Test func referencesAgreeOnSmallHandWorkedCases() {

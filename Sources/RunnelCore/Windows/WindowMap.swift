@@ -61,6 +61,21 @@ public struct WindowMap<Value> {
     }
 
     /// Removes `window`; returns its value.
+    /// Changes `window`'s value in place, adding `initial()` first when the window is absent;
+    /// returns whether it was added. (What the `default:` subscript does, without a captured
+    /// flag to tell that the window was new.)
+    @inline(__always)
+    mutating func update(_ window: TimeWindow, initial: () -> Value, _ body: (inout Value) -> Void) -> Bool {
+        if let i = index(of: window) {
+            body(&values[i])
+            return false
+        }
+        windows.append(window)
+        values.append(initial())
+        body(&values[values.count - 1])
+        return true
+    }
+
     @discardableResult
     public mutating func removeValue(forKey window: TimeWindow) -> Value? {
         guard let i = index(of: window) else { return nil }

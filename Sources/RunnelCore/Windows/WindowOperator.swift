@@ -32,6 +32,9 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     /// Event-time session windows with the default trigger take a faster path (see
     /// `WindowOperator+EventTimeSessions.swift`) that keeps each session in one slot.
     let usesSessionFastPath: Bool
+    /// Set for built-in tumbling or sliding event-time windows with the default trigger and
+    /// no allowed lateness: see `processEventTimeElement`.
+    let eventTimeLayout: WindowLayout?
     let sessionSlots: KeyedStateTable<Key, [SessionSlot<Agg.Accumulator>]>
     /// Whether every timer the operator holds follows from its window state, so that
     /// checkpoints leave timers out and restore rebuilds them (see `rebuildTimersFromState()`).
@@ -73,6 +76,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         let eventTimeDefault = !assigner.isMerging && assigner.isEventTime && Trig.self == EventTimeTrigger.self
         let timersFromState = usesSessionFastPath || (eventTimeDefault && allowedLateness == 0)
         self.usesSessionFastPath = usesSessionFastPath
+        self.eventTimeLayout = eventTimeDefault && allowedLateness == 0 ? WindowLayout(assigner) : nil
         self.timersFromState = timersFromState
         self.canRebuildTimers = usesSessionFastPath || eventTimeDefault
         // Timers that follow from the windows are registered once each (see
@@ -207,6 +211,10 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
             processSessionElement(value, ts)
             return
         }
+        if let layout = eventTimeLayout {
+            processEventTimeElement(value, ts, layout: layout)
+            return
+        }
         let now = assigner.isEventTime ? 0 : timers.currentProcessingTime
         var accepted = false
         assigner.assignWindows(timestamp: ts, processingTime: now) { window in
@@ -332,6 +340,10 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         let window = timer.namespace
         if usesSessionFastPath {
             onSessionTimer(timer)
+            return
+        }
+        if eventTimeLayout != nil && domain == .eventTime {
+            onEventTimeWindowTimer(timer)
             return
         }
         if assigner.isMerging {
