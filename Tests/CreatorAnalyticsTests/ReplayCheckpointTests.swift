@@ -164,10 +164,42 @@ import Testing
         #expect(missing.isEmpty, "checkpoint \(id): \(missing.count) results missing (e.g. \(missing.prefix(2)))")
     }
 
+    @Test("a checkpoint of views with allowed lateness restores into views without it: no window fires twice, none is lost")
+    func restoreWithoutAllowedLateness() throws {
+        // With lateness the views take the general window path, and a fired window stays in
+        // the checkpoint until its cleanup timer; without it they take the event-time
+        // windows' own path, whose end timer must then clear such a window, not fire it again.
+        let dir = try E2ETempDir("replay-no-lateness")
+        let (input, full, _, store, ids) = try Self.checkpointedRun(in: dir, seed: 29, parallelism: 2, viewLateness: .seconds(20))
+        func windowKey(_ r: ReplayResult) -> String {
+            switch r {
+            case .postViews(let v): return "views \(v.postId) \(v.windowStart)"
+            case .session(let s): return "session \(s.sessionKey) \(s.start)"
+            }
+        }
+        var firings: [String: Int] = [:]
+        for r in full.results { firings[windowKey(r), default: 0] += 1 }
+        for id in [ids[ids.count / 3], ids[ids.count * 2 / 3]] {
+            let covered = try #require(full.resultsBefore(checkpoint: id))
+            let rest = CollectSink<ReplayResult>()
+            var restoreOptions = JobRunner.Options(parallelism: 2)
+            restoreOptions.restore = try store.load(store.path(of: id))
+            try JobRunner(graph: try ReplayJob.build(ReplayConfiguration(inputPath: input, outputPath: "", parallelism: 2),
+                                                     results: rest), options: restoreOptions).run()
+            var combined: [String: Int] = [:]
+            for r in covered + rest.results { combined[windowKey(r), default: 0] += 1 }
+            let lost = firings.keys.filter { combined[$0] == nil }.sorted()
+            // A window fires at most as often as with lateness (which may add late firings).
+            let twice = combined.filter { $0.value > (firings[$0.key] ?? 0) }.map(\.key).sorted()
+            #expect(lost.isEmpty && twice.isEmpty,
+                    "checkpoint \(id): \(lost.count) windows lost (e.g. \(lost.prefix(2))), \(twice.count) fired too often (e.g. \(twice.prefix(2)))")
+        }
+    }
+
     /// A throttled run on generated events with checkpoints every 5 ms, kept: its input,
     /// its sink (which knows what each checkpoint covered), its sorted output, the store and
     /// the completed checkpoints (at least three).
-    static func checkpointedRun(in dir: E2ETempDir, seed: UInt64, parallelism: Int) throws
+    static func checkpointedRun(in dir: E2ETempDir, seed: UInt64, parallelism: Int, viewLateness: Duration = .zero) throws
         -> (input: String, full: CollectSink<ReplayResult>, expected: [String], store: CheckpointStore, ids: [Int64]) {
         let input = dir.path("events.ndjson")
         try ReplayE2E.generate(seed: seed, count: 40_000).write(to: URL(fileURLWithPath: input))
@@ -176,6 +208,7 @@ import Testing
         options.checkpoints = CheckpointSettings(directory: dir.path("checkpoints"), interval: .milliseconds(5), retained: 1000)
         var throttled = ReplayConfiguration(inputPath: input, outputPath: "", parallelism: parallelism)
         throttled.linesPerSecond = 50_000
+        throttled.viewLateness = viewLateness
         try JobRunner(graph: try ReplayJob.build(throttled, results: full), options: options).run()
         let store = try CheckpointStore(directory: dir.path("checkpoints"), create: false)
         let ids = try store.completedIDs()
