@@ -1,4 +1,4 @@
-import RunnelCore
+@testable import RunnelCore
 import Testing
 
 @Suite struct WindowMapTests {
@@ -32,5 +32,17 @@ import Testing
         for w in reference.keys { #expect(map[w] == reference[w]) }
         map[TimeWindow(start: 100, end: 200)] = nil  // removing an absent window is a no-op
         #expect(map.count == reference.count)
+    }
+
+    @Test func updateAddsAnAbsentWindowAndSaysSo() {
+        var map = WindowMap<Int>()
+        let a = TimeWindow(start: 0, end: 10), b = TimeWindow(start: 10, end: 20)
+        let addedA = map.update(a, initial: { 5 }) { $0 += 1 }
+        #expect(addedA && map[a] == 6)
+        let addedAgain = map.update(a, initial: { 100 }) { $0 += 1 }
+        #expect(!addedAgain && map[a] == 7)
+        let addedB = map.update(b, initial: { 0 }) { $0 -= 1 }
+        #expect(addedB && map[b] == -1)
+        #expect(map.keys == [a, b], "windows keep the order they were added in")
     }
 }

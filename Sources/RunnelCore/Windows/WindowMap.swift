@@ -60,7 +60,6 @@ public struct WindowMap<Value> {
         }
     }
 
-    /// Removes `window`; returns its value.
     /// Changes `window`'s value in place, adding `initial()` first when the window is absent;
     /// returns whether it was added. (What the `default:` subscript does, without a captured
     /// flag to tell that the window was new.)
@@ -76,6 +75,7 @@ public struct WindowMap<Value> {
         return true
     }
 
+    /// Removes `window`; returns its value.
     @discardableResult
     public mutating func removeValue(forKey window: TimeWindow) -> Value? {
         guard let i = index(of: window) else { return nil }
