@@ -112,8 +112,9 @@ public struct ElementHandler<Element> {
 public final class Emitter<Element> {
     private var targets: [ElementHandler<Element>] = []
     /// All element targets composed into two closures (for records given and records lent),
-    /// held by an immutable box that ``connect(_:)`` replaces. Connections are made while the plan is built, before any
-    /// task runs; never during an ``emit(_:timestamp:)`` (debug builds check this).
+    /// held by an immutable box that ``connect(_:)`` replaces. Connections are made while the
+    /// plan is built, before any task runs; never during an ``emit(_:timestamp:)`` (debug
+    /// builds check this).
     private final class Delivery {
         /// Delivers a record the emitter is given.
         let send: (consuming Element, Timestamp) -> Void

@@ -75,10 +75,7 @@ extension WindowOperator {
         }
         if empty { sessionSlots.remove(backend) }
         guard let target else {
-            if ts.addingClamped(allowedLateness) <= timers.currentWatermark {
-                lateRecords.increment()
-                if let lateTag, let e = sideOutputs.emitter(for: lateTag) { e.lend(value, timestamp: ts) }
-            }
+            dropIfLate(value, ts)
             return
         }
         if let newTimer {

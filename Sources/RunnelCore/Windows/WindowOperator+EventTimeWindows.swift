@@ -41,10 +41,7 @@ extension WindowOperator {
         // (With a slide longer than the size, an element can fall between windows.)
         let oldestStartAfter = ts &- layout.size
         guard newest > oldestStartAfter, (newest &+ layout.size) &- 1 > watermark else {
-            if ts <= watermark {
-                lateRecords.increment()
-                if let lateTag, let e = sideOutputs.emitter(for: lateTag) { e.lend(value, timestamp: ts) }
-            }
+            dropIfLate(value, ts)
             return
         }
         // Bit i set: the i-th window (newest first) was created, and needs its timer. What to
@@ -88,11 +85,7 @@ extension WindowOperator {
     func onEventTimeWindowTimer(_ timer: InternalTimer<Key, TimeWindow>) {
         let window = timer.namespace
         guard timer.time >= window.maxTimestamp else { return }
-        let taken = contents.modifyExisting(backend, ttl: nil) { map in
-            let taken = map.removeValue(forKey: window)
-            return (taken, map.isEmpty)
-        } ?? nil
-        guard let acc = taken, timer.time == window.maxTimestamp else { return }
+        guard let acc = takeContents(window), timer.time == window.maxTimestamp else { return }
         windowsFired.increment()
         output.emit(WindowResult(key: backend.currentKey, window: window, value: aggregate.result(acc), firing: .onTime),
                     timestamp: window.maxTimestamp)

@@ -241,10 +241,15 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
             contextRef._withUnsafeGuaranteedRef { $0.isFirstElement = false }
             handle(result, window: target, kind: result.isEarly ? .early : (assigner.isEventTime && target.maxTimestamp <= timers.currentWatermark ? .late : .onTime))
         }
-        if !accepted && assigner.isEventTime && ts.addingClamped(allowedLateness) <= timers.currentWatermark {
-            lateRecords.increment()
-            if let lateTag, let e = sideOutputs.emitter(for: lateTag) { e.lend(value, timestamp: ts) }
-        }
+        if !accepted && assigner.isEventTime { dropIfLate(value, ts) }
+    }
+
+    /// An element that no window took: late when its time plus the allowed lateness is at or
+    /// before the watermark (then counted, and lent to the late-data side output if any).
+    func dropIfLate(_ value: Input, _ ts: Timestamp) {
+        guard ts.addingClamped(allowedLateness) <= timers.currentWatermark else { return }
+        lateRecords.increment()
+        if let lateTag, let e = sideOutputs.emitter(for: lateTag) { e.lend(value, timestamp: ts) }
     }
 
     /// Adds the element's window to the current key's sessions, merging intersecting ones.
@@ -415,7 +420,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     /// Removes `window`'s contents from the current key's state and returns them.
     /// One lookup: the key's windows are not created when absent, and are removed in the
     /// same probe when this was the last one.
-    private func takeContents(_ window: TimeWindow) -> Agg.Accumulator? {
+    func takeContents(_ window: TimeWindow) -> Agg.Accumulator? {
         contents.modifyExisting(backend, ttl: nil) { map in
             let taken = map.removeValue(forKey: window)
             return (taken, map.isEmpty)
