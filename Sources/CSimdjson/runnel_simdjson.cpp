@@ -98,19 +98,56 @@ struct runnel_json_parser {
     // with the longest line seen, then is reused without allocation.
     unsigned char *copy = nullptr;
     size_t copy_capacity = 0;
-    // Fast path: for each wanted key, the wanted plain key that followed it in
-    // the last line read with keyset `order_keyset` that had it (key index + 1;
-    // 0 for none). Entry 0 is for the first key of a line, entry
-    // RUNNEL_JSON_MAX_KEYS + 1 for a key after one that is not a wanted plain
-    // key (not wanted at all, or wanted but found by find). The lines of one
+    // Fast path: for each key, the key that followed it in the last line read
+    // with keyset `order_keyset` that had it (0 for none). A key is named by
+    // its entry here: 1 + a wanted key's index (1 ... RUNNEL_JSON_MAX_KEYS),
+    // kFirstLearnedKey + a learned unwanted key's index (see below), or
+    // kOtherKey for any other key (wanted but found by find, or unwanted and
+    // not learned); entry 0 is for the first key of a line. The lines of one
     // producer give their keys in one order (an optional field skipped now and
     // then), so each key is first checked against the one that followed its
     // predecessor last time: a comparison whose branch predicts well, where
     // probing the hash table walks chains whose branches do not (keys sharing
     // their first bytes, as event_id and event_name do). A wrong guess falls
     // back to the probe.
+    static constexpr unsigned kOtherKey = RUNNEL_JSON_MAX_KEYS + 1;
+    static constexpr unsigned kFirstLearnedKey = RUNNEL_JSON_MAX_KEYS + 2;
+    // Unwanted keys are learned too, so that a line's keys that the keyset
+    // does not name (half of a creator event's) are recognized by one guessed
+    // comparison rather than a probe, a scan of the key and a find each. Only
+    // plain keys (1 to 16 bytes of 0x20-0x7F, as for the keyset's probe) are
+    // learned, at most kLearnedKeys of them per keyset; later ones stay
+    // kOtherKey. A learned key is never a wanted one: it is learned only after
+    // probe and find both missed it, and a plain wanted key is always probed.
+    static constexpr unsigned kLearnedKeys = 32;
     uint64_t order_keyset = 0;
-    unsigned char next_key[RUNNEL_JSON_MAX_KEYS + 2] = {};
+    unsigned char next_key[kFirstLearnedKey + kLearnedKeys] = {};
+    unsigned learned_count = 0;
+    uint32_t learned_length[kLearnedKeys] = {};
+    uint64_t learned_word[kLearnedKeys][2] = {};
+    uint64_t learned_mask[kLearnedKeys][2] = {};
+
+    // Whether the string at raw (just after its opening quote, raw[0 ..< 17]
+    // readable) is exactly learned key l. As for a plain wanted key: its bytes
+    // hold no quote, backslash or NUL, so a quote right after them ends the
+    // string and the match is exact.
+    [[gnu::always_inline]] inline bool is_learned_key_at(const char *raw, unsigned l) const noexcept {
+        const size_t n = learned_length[l];
+        if (raw[n] != '"') { return false; }
+        uint64_t w;
+        std::memcpy(&w, raw, sizeof w);
+        if ((w & learned_mask[l][0]) != learned_word[l][0]) { return false; }
+        if (n > 8) {
+            std::memcpy(&w, raw + 8, sizeof w);
+            if ((w & learned_mask[l][1]) != learned_word[l][1]) { return false; }
+        }
+        return true;
+    }
+
+    // The name (see next_key) of the unwanted key raw[0 ..< n], scanned and
+    // free of escapes, learning it if it is plain and there is room;
+    // kOtherKey otherwise. raw[0 ..< 16] must be readable.
+    unsigned learn_unwanted_key(const runnel_json_keyset *keyset, const char *raw, size_t n) noexcept;
 
     runnel_json_parser() = default;
     runnel_json_parser(const runnel_json_parser &) = delete;
@@ -212,6 +249,29 @@ struct runnel_json_keyset {
         return -1;
     }
 };
+
+unsigned runnel_json_parser::learn_unwanted_key(const runnel_json_keyset *keyset, const char *raw, size_t n) noexcept {
+    if (n == 0 || n > 16) { return kOtherKey; }
+    for (size_t k = 0; k < n; k++) {
+        if (static_cast<unsigned char>(raw[k]) >= 0x80) { return kOtherKey; }
+    }
+    uint64_t words[2] = {0, 0};
+    std::memcpy(words, raw, n);
+    const uint64_t masks[2] = {keyset->prefix_mask[n < 8 ? n : 8], keyset->prefix_mask[n > 8 ? n - 8 : 0]};
+    for (unsigned l = 0; l < learned_count; l++) {
+        if (learned_length[l] == n && learned_word[l][0] == words[0] && learned_word[l][1] == words[1]) {
+            return kFirstLearnedKey + l;
+        }
+    }
+    if (learned_count == kLearnedKeys) { return kOtherKey; }
+    const unsigned l = learned_count++;
+    learned_length[l] = uint32_t(n);
+    learned_word[l][0] = words[0];
+    learned_word[l][1] = words[1];
+    learned_mask[l][0] = masks[0];
+    learned_mask[l][1] = masks[1];
+    return kFirstLearnedKey + l;
+}
 
 namespace {
 
@@ -929,35 +989,45 @@ inline bool reserve_copy(runnel_json_parser *parser, size_t length) noexcept {
     p = skip_whitespace(p + 1);
     if (parser->order_keyset != keyset->id) {
         std::memset(parser->next_key, 0, sizeof parser->next_key);
+        parser->learned_count = 0;
         parser->order_keyset = keyset->id;
     }
-    unsigned previous = 0; // entry of next_key for the key before this one
+    unsigned previous = 0; // the name (entry of next_key) of the key before this one
     if (*p != '}') {
         for (;;) {
             if (*p != '"') { return false; }
             const char *key = reinterpret_cast<const char *>(p + 1);
-            size_t key_length = 0;
-            int index;
+            int index;     // the wanted key's index, or -1
+            unsigned name; // see next_key
             const unsigned guess = parser->next_key[previous];
-            if (guess != 0 && keyset->is_plain_key_at(key, guess - 1)) {
+            if (guess != 0 && guess <= RUNNEL_JSON_MAX_KEYS && keyset->is_plain_key_at(key, guess - 1)) {
                 index = int(guess - 1);
-                key_length = keyset->length[index];
+                name = guess;
+                p += keyset->length[index] + 1; // at the closing quote
+            } else if (guess >= runnel_json_parser::kFirstLearnedKey
+                       && parser->is_learned_key_at(key, guess - runnel_json_parser::kFirstLearnedKey)) {
+                index = -1;
+                name = guess;
+                p += parser->learned_length[guess - runnel_json_parser::kFirstLearnedKey] + 1;
             } else {
+                size_t key_length = 0;
                 index = keyset->probe(key, key_length);
-                parser->next_key[previous] = static_cast<unsigned char>(index + 1);
-            }
-            previous = index >= 0 ? unsigned(index) + 1 : RUNNEL_JSON_MAX_KEYS + 1;
-            if (index >= 0) {
-                p += key_length + 1; // at the closing quote
-            } else {
-                bool escaped = false;
-                p = scan_string(p + 1, escaped);
-                if (p == nullptr) { return false; }
-                // Keys are compared raw: one written with escapes never matches.
-                if (keyset->has_other_keys && !escaped) {
-                    index = keyset->find(key, size_t(reinterpret_cast<const char *>(p) - key));
+                if (index >= 0) {
+                    name = unsigned(index) + 1;
+                    p += key_length + 1;
+                } else {
+                    bool escaped = false;
+                    p = scan_string(p + 1, escaped);
+                    if (p == nullptr) { return false; }
+                    const size_t scanned = size_t(reinterpret_cast<const char *>(p) - key);
+                    // Keys are compared raw: one written with escapes never matches.
+                    if (keyset->has_other_keys && !escaped) { index = keyset->find(key, scanned); }
+                    name = index >= 0 || escaped ? runnel_json_parser::kOtherKey
+                                                 : parser->learn_unwanted_key(keyset, key, scanned);
                 }
+                parser->next_key[previous] = static_cast<unsigned char>(name == runnel_json_parser::kOtherKey ? 0 : name);
             }
+            previous = name;
             p++;
             if (*p != ':') {
                 p = skip_whitespace(p);

@@ -228,6 +228,48 @@ struct JSONLineParserTests {
         }
     }
 
+    @Test("unwanted keys the parser learns never decide a key: prefixes of wanted keys and the reverse, 16 and 17 bytes, non-ASCII, escaped, more than it learns, and another key set wanting them")
+    func learnedUnwantedKeys() {
+        let parser = JSONLineParser()
+        let wantedNames = ["event_id", "ev", "sixteen_bytes_ok", "user_id"]
+        let keys = JSONKeySet(keys: wantedNames)
+        // Unwanted: a prefix of a wanted key, one a wanted key is a prefix of, exactly 16 and
+        // 17 bytes, non-ASCII, with an escape, and 40 numbered ones (more than are learned).
+        var unwantedNames = ["event", "event_id_2", "ev_", "sixteen_bytes_no", "seventeen_bytes_x", "caf\u{e9}", "e\\u0076"]
+        unwantedNames += (0..<40).map { "k\($0)" }
+        // Another key set wants some of the keys the first one does not.
+        let other = JSONKeySet(keys: ["event", "k3", "sixteen_bytes_no"])
+        var generator = SeededGenerator(seed: 23)
+        for round in 0..<600 {
+            // Mostly one order, as a producer writes; now and then shuffled or thinned.
+            var wanted = wantedNames.filter { _ in Int.random(in: 0..<8, using: &generator) != 0 }
+            var unwanted = unwantedNames.filter { _ in Int.random(in: 0..<8, using: &generator) != 0 }
+            if round % 5 == 0 {
+                wanted.shuffle(using: &generator)
+                unwanted.shuffle(using: &generator)
+            }
+            var fields = unwanted.map { "\"\($0)\":\"u-\(round)\"" }
+            for name in wanted {
+                fields.insert("\"\(name)\":\"\(name)-\(round)\"", at: Int.random(in: 0...fields.count, using: &generator))
+            }
+            let line = "{" + fields.joined(separator: ",") + "}"
+            #expect(parser.parse(line, keys: keys) == .ok)
+            for (index, name) in wantedNames.enumerated() {
+                if wanted.contains(name) {
+                    #expect(parser[index].stringValue == "\(name)-\(round)", "\(line)")
+                } else {
+                    #expect(parser[index].summary == "missing", "\(line)")
+                }
+            }
+            if round % 9 == 0 {
+                #expect(parser.parse(line, keys: other) == .ok)
+                #expect(parser[0].stringValue == (unwanted.contains("event") ? "u-\(round)" : nil), "\(line)")
+                #expect(parser[1].stringValue == (unwanted.contains("k3") ? "u-\(round)" : nil), "\(line)")
+                #expect(parser[2].stringValue == (unwanted.contains("sixteen_bytes_no") ? "u-\(round)" : nil), "\(line)")
+            }
+        }
+    }
+
     @Test("key sets made and dropped while one parser reads lines with each: no key order remembered for one applies to another")
     func keySetChurn() {
         let parser = JSONLineParser()
