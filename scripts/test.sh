@@ -9,6 +9,7 @@ bash scripts/install-deps.sh
 swift build --build-tests
 swift run --skip-build runnel-bench --smoke
 swift run --skip-build runnel-nexmark --smoke
+bash Benchmarks/ExtractorAB/run.sh --smoke
 # The Flink comparisons run the build the benchmarks measure (release, link-time optimized).
 # (Assigned on a line of its own: a failed build then stops the script.)
 release_bin=$(bash scripts/release-build.sh creator-analytics creator-replay-floor runnel-nexmark)

@@ -113,15 +113,18 @@ struct runnel_json_parser {
     static constexpr unsigned kOtherKey = RUNNEL_JSON_MAX_KEYS + 1;
     static constexpr unsigned kFirstLearnedKey = RUNNEL_JSON_MAX_KEYS + 2;
     // Unwanted keys are learned too, so that a line's keys that the keyset
-    // does not name (half of a creator event's) are recognized by one guessed
-    // comparison rather than a probe, a scan of the key and a find each. Only
-    // plain keys (1 to 16 bytes of 0x20-0x7F, as for the keyset's probe) are
-    // learned, at most kLearnedKeys of them per keyset; later ones stay
-    // kOtherKey. A learned key is never a wanted one: it is learned only after
-    // probe and find both missed it, and a plain wanted key is always probed.
+    // does not name (a third of a creator event's) are recognized by one
+    // guessed comparison rather than a probe, a scan of the key and a find
+    // each. Only keys of 1 to 16 ASCII bytes are learned (scanned without an
+    // escape, so free of quotes, backslashes and control bytes: plain, as for
+    // the keyset's probe), at most kLearnedKeys of them per keyset; later ones
+    // stay kOtherKey. A learned key is never a wanted one: it is learned only
+    // after probe and find both missed it, and a plain wanted key is always
+    // probed.
     static constexpr unsigned kLearnedKeys = 32;
     uint64_t order_keyset = 0;
     unsigned char next_key[kFirstLearnedKey + kLearnedKeys] = {};
+    static_assert(kFirstLearnedKey + kLearnedKeys - 1 <= UINT8_MAX, "key names are stored in bytes");
     unsigned learned_count = 0;
     uint32_t learned_length[kLearnedKeys] = {};
     uint64_t learned_word[kLearnedKeys][2] = {};
@@ -146,7 +149,8 @@ struct runnel_json_parser {
 
     // The name (see next_key) of the unwanted key raw[0 ..< n], scanned and
     // free of escapes, learning it if it is plain and there is room;
-    // kOtherKey otherwise. raw[0 ..< 16] must be readable.
+    // kOtherKey otherwise (also for every key once kLearnedKeys are learned,
+    // which bounds the cost for producers with many unwanted keys).
     unsigned learn_unwanted_key(const runnel_json_keyset *keyset, const char *raw, size_t n) noexcept;
 
     runnel_json_parser() = default;
@@ -251,7 +255,7 @@ struct runnel_json_keyset {
 };
 
 unsigned runnel_json_parser::learn_unwanted_key(const runnel_json_keyset *keyset, const char *raw, size_t n) noexcept {
-    if (n == 0 || n > 16) { return kOtherKey; }
+    if (n == 0 || n > 16 || learned_count == kLearnedKeys) { return kOtherKey; }
     for (size_t k = 0; k < n; k++) {
         if (static_cast<unsigned char>(raw[k]) >= 0x80) { return kOtherKey; }
     }
@@ -263,7 +267,6 @@ unsigned runnel_json_parser::learn_unwanted_key(const runnel_json_keyset *keyset
             return kFirstLearnedKey + l;
         }
     }
-    if (learned_count == kLearnedKeys) { return kOtherKey; }
     const unsigned l = learned_count++;
     learned_length[l] = uint32_t(n);
     learned_word[l][0] = words[0];

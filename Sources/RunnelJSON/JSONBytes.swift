@@ -46,21 +46,25 @@ public enum JSONBytes {
     }
 
     /// The string of the `count` (1 to 15) bytes at `p` if they are all ASCII, built in
-    /// `String`'s inline ("small") representation; nil for any other bytes, or on a platform
-    /// where that representation is not the one below.
+    /// `String`'s inline ("small") representation; nil for any other bytes, or where that
+    /// representation is not the one below.
     ///
     /// On 64-bit little-endian platforms a `String` is two words, and one of at most 15
     /// UTF-8 bytes is stored in them inline: the bytes in order from the low byte of the
     /// first word, zero-padded, and in the top byte of the second word a discriminator,
     /// `0xE0 | count` for an ASCII string (immortal, small, ASCII). `String` is `@frozen`
-    /// and this layout is part of the standard library's ABI (`StringObject.swift`), the
-    /// same on Linux. `JSONBytesTests` checks it against strings the standard library
-    /// builds, for every length and for non-ASCII bytes. Written here because the standard
-    /// library has no public initializer of a small string from bytes without a closure
-    /// and a validation pass.
+    /// and this layout is part of the standard library's ABI on Apple platforms
+    /// (`StringObject.swift`); on Linux, where Swift promises no stable ABI, the same
+    /// source gives the same layout, but nothing guarantees it for future toolchains. So
+    /// the layout is checked once per process (``smallStringLayoutHolds``) and the bytes go
+    /// the slower way if it does not hold; `JSONBytesTests` checks the result against
+    /// strings the standard library builds, for every length and alignment. Written here
+    /// because the standard library has no public initializer of a small string from bytes
+    /// without a closure and a validation pass.
     @inlinable @inline(__always)
     public static func smallASCIIString(_ p: UnsafeRawPointer, count: Int) -> String? {
         #if (arch(x86_64) || arch(arm64)) && _endian(little)
+        guard smallStringLayoutHolds else { return nil }
         precondition(count >= 1 && count <= 15, "a small string holds 1 to 15 bytes")
         var low: UInt64 = 0, high: UInt64 = 0
         if count >= 8 {
@@ -83,4 +87,24 @@ public enum JSONBytes {
         return nil
         #endif
     }
+
+    /// Whether this process's standard library lays out small ASCII strings as
+    /// ``smallASCIIString(_:count:)`` builds them: compared for a string of every length
+    /// from 1 to 15 that the standard library builds itself.
+    @usableFromInline
+    static let smallStringLayoutHolds: Bool = {
+        #if (arch(x86_64) || arch(arm64)) && _endian(little)
+        guard MemoryLayout<String>.size == 16 else { return false }
+        let sample = Array("ab3-XYZ_0123456".utf8)
+        return (1...15).allSatisfy { count in
+            let made = String(decoding: sample[0..<count], as: UTF8.self)
+            var words: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &words) { $0.copyBytes(from: sample[0..<count]) }
+            words.1 |= UInt64(0xE0 | count) << 56
+            return unsafeBitCast(made, to: (UInt64, UInt64).self) == words
+        }
+        #else
+        return false
+        #endif
+    }()
 }

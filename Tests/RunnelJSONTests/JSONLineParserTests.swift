@@ -248,7 +248,12 @@ struct JSONLineParserTests {
                 wanted.shuffle(using: &generator)
                 unwanted.shuffle(using: &generator)
             }
-            var fields = unwanted.map { "\"\($0)\":\"u-\(round)\"" }
+            // Values of every kind after unwanted keys (strings after the ones the other key
+            // set reads).
+            let values = ["\"u-\(round)\"", "\(round)", "-1.5e3", "[1,{\"ev\":\"no\"}]", "{\"event_id\":\"no\"}", "true", "null"]
+            var fields = unwanted.enumerated().map { i, key in
+                "\"\(key)\":" + (key.hasPrefix("k") && key != "k3" ? values[(i + round) % values.count] : values[0])
+            }
             for name in wanted {
                 fields.insert("\"\(name)\":\"\(name)-\(round)\"", at: Int.random(in: 0...fields.count, using: &generator))
             }
