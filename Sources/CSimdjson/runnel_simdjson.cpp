@@ -86,6 +86,25 @@ inline long raw_key_length(const char *raw) noexcept {
     }
 }
 
+// Whether the string at raw (just after its opening quote, raw[0 ..< 17]
+// readable) is exactly the plain key of `length` (1 to 16) bytes whose bytes,
+// zero-padded, are the two words `word`, each selected from a word loaded at
+// raw by `mask`. A plain key's bytes hold no quote, backslash or NUL, so a
+// quote right after them ends the string (a match never runs past the copy's
+// terminator) and the match is exact.
+[[gnu::always_inline]] inline bool is_plain_key(const char *raw, size_t length, const uint64_t (&word)[2],
+                                                const uint64_t (&mask)[2]) noexcept {
+    if (raw[length] != '"') { return false; }
+    uint64_t w;
+    std::memcpy(&w, raw, sizeof w);
+    if ((w & mask[0]) != word[0]) { return false; }
+    if (length > 8) {
+        std::memcpy(&w, raw + 8, sizeof w);
+        if ((w & mask[1]) != word[1]) { return false; }
+    }
+    return true;
+}
+
 } // namespace
 
 struct runnel_json_parser {
@@ -130,21 +149,9 @@ struct runnel_json_parser {
     uint64_t learned_word[kLearnedKeys][2] = {};
     uint64_t learned_mask[kLearnedKeys][2] = {};
 
-    // Whether the string at raw (just after its opening quote, raw[0 ..< 17]
-    // readable) is exactly learned key l. As for a plain wanted key: its bytes
-    // hold no quote, backslash or NUL, so a quote right after them ends the
-    // string and the match is exact.
+    // Whether the string at raw (as for is_plain_key) is exactly learned key l.
     [[gnu::always_inline]] inline bool is_learned_key_at(const char *raw, unsigned l) const noexcept {
-        const size_t n = learned_length[l];
-        if (raw[n] != '"') { return false; }
-        uint64_t w;
-        std::memcpy(&w, raw, sizeof w);
-        if ((w & learned_mask[l][0]) != learned_word[l][0]) { return false; }
-        if (n > 8) {
-            std::memcpy(&w, raw + 8, sizeof w);
-            if ((w & learned_mask[l][1]) != learned_word[l][1]) { return false; }
-        }
-        return true;
+        return is_plain_key(raw, learned_length[l], learned_word[l], learned_mask[l]);
     }
 
     // The name (see next_key) of the unwanted key raw[0 ..< n], scanned and
@@ -223,17 +230,7 @@ struct runnel_json_keyset {
 
     // Whether the string at raw (as for probe) is exactly plain key i.
     [[gnu::always_inline]] inline bool is_plain_key_at(const char *raw, unsigned i) const noexcept {
-        const size_t length_i = length[i];
-        // No key byte is NUL, so a match never runs past the copy's terminator.
-        if (raw[length_i] != '"') { return false; }
-        uint64_t w;
-        std::memcpy(&w, raw, sizeof w);
-        if ((w & mask[i][0]) != word[i][0]) { return false; }
-        if (length_i > 8) {
-            std::memcpy(&w, raw + 8, sizeof w);
-            if ((w & mask[i][1]) != word[i][1]) { return false; }
-        }
-        return true;
+        return is_plain_key(raw, length[i], word[i], mask[i]);
     }
 
     // Index of the wanted key equal to raw[0..<n], or -1. Reads 16 bytes at

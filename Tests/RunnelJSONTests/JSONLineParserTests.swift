@@ -196,6 +196,19 @@ struct JSONLineParserTests {
         }
     }
 
+    /// Checks the slots of the key set `names` after parsing `line`: `"name-round"` for each
+    /// name `present`, missing for the others.
+    func expectFields(_ parser: JSONLineParser, _ names: [String], present: [String], round: Int, line: String,
+                      sourceLocation: SourceLocation = #_sourceLocation) {
+        for (index, name) in names.enumerated() {
+            if present.contains(name) {
+                #expect(parser[index].stringValue == "\(name)-\(round)", "\(line)", sourceLocation: sourceLocation)
+            } else {
+                #expect(parser[index].summary == "missing", "\(line)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
     @Test("the key order remembered from earlier lines never decides a key: orders that change from line to line, optional keys, prefixes and other key sets")
     func keyOrderGuesses() {
         let parser = JSONLineParser()
@@ -212,13 +225,7 @@ struct JSONLineParserTests {
             if Bool.random(using: &generator) { fields.insert(#""unwanted":[1,{"event_id":"no"}]"#, at: Int.random(in: 0...fields.count)) }
             let line = "{" + fields.joined(separator: ",") + "}"
             #expect(parser.parse(line, keys: keys) == .ok)
-            for (index, name) in names.enumerated() {
-                if present.contains(name) {
-                    #expect(parser[index].stringValue == "\(name)-\(round)", "\(line)")
-                } else {
-                    #expect(parser[index].summary == "missing", "\(line)")
-                }
-            }
+            expectFields(parser, names, present: present, round: round, line: line)
             if round % 7 == 0 {
                 // Another key set on the same parser in between.
                 #expect(parser.parse(#"{"event_id":"x","session_id":"y"}"#, keys: other) == .ok)
@@ -259,13 +266,7 @@ struct JSONLineParserTests {
             }
             let line = "{" + fields.joined(separator: ",") + "}"
             #expect(parser.parse(line, keys: keys) == .ok)
-            for (index, name) in wantedNames.enumerated() {
-                if wanted.contains(name) {
-                    #expect(parser[index].stringValue == "\(name)-\(round)", "\(line)")
-                } else {
-                    #expect(parser[index].summary == "missing", "\(line)")
-                }
-            }
+            expectFields(parser, wantedNames, present: wanted, round: round, line: line)
             if round % 9 == 0 {
                 #expect(parser.parse(line, keys: other) == .ok)
                 #expect(parser[0].stringValue == (unwanted.contains("event") ? "u-\(round)" : nil), "\(line)")
