@@ -27,20 +27,18 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cxx=$(command -v clang++ || command -v c++ || true)
 [ -n "$cxx" ] || { echo "no C++ compiler (clang++ or c++) found" >&2; exit 1; }
-# The base is built with its own header: the C API's types and limits may differ between
-# commits. The harness uses the working tree's, so the two must agree.
+# Both builds and the harness share the working tree's header, so the base must have the same
+# one: the C API's types and limits may differ between commits.
 if ! git diff --quiet "$base" -- Sources/CSimdjson/include; then
     echo "Sources/CSimdjson/include differs between $base and the working tree: the builds' C APIs may differ" >&2
     exit 1
 fi
-mkdir -p "$work/base/include"
-git show "$base:Sources/CSimdjson/runnel_simdjson.cpp" > "$work/base/runnel_simdjson.cpp"
-git show "$base:Sources/CSimdjson/include/runnel_simdjson.h" > "$work/base/include/runnel_simdjson.h"
+git show "$base:Sources/CSimdjson/runnel_simdjson.cpp" > "$work/base.cpp"
 # The flags of the CSimdjson target in Package.swift (-O3), as shared objects whose calls to
 # their own functions are not routed through the PLT (as in the statically linked build).
-flags=(-std=c++17 -O3 -fPIC -shared -fno-semantic-interposition)
-"$cxx" "${flags[@]}" -I"$work/base/include" "$work/base/runnel_simdjson.cpp" -lsimdjson -o "$work/base.so"
-"$cxx" "${flags[@]}" -ISources/CSimdjson/include Sources/CSimdjson/runnel_simdjson.cpp -lsimdjson -o "$work/new.so"
+flags=(-std=c++17 -O3 -fPIC -shared -fno-semantic-interposition -ISources/CSimdjson/include)
+"$cxx" "${flags[@]}" "$work/base.cpp" -lsimdjson -o "$work/base.so"
+"$cxx" "${flags[@]}" Sources/CSimdjson/runnel_simdjson.cpp -lsimdjson -o "$work/new.so"
 "$cxx" -std=c++17 -O2 -ISources/CSimdjson/include Benchmarks/ExtractorAB/extractor_ab.cpp -ldl -o "$work/extractor-ab"
 if [ -z "$input" ]; then
     [ -x .build/debug/creator-analytics ] || swift build --product creator-analytics >&2

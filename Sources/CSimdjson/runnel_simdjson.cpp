@@ -258,7 +258,6 @@ unsigned runnel_json_parser::learn_unwanted_key(const runnel_json_keyset *keyset
     }
     uint64_t words[2] = {0, 0};
     std::memcpy(words, raw, n);
-    const uint64_t masks[2] = {keyset->prefix_mask[n < 8 ? n : 8], keyset->prefix_mask[n > 8 ? n - 8 : 0]};
     for (unsigned l = 0; l < learned_count; l++) {
         if (learned_length[l] == n && learned_word[l][0] == words[0] && learned_word[l][1] == words[1]) {
             return kFirstLearnedKey + l;
@@ -268,8 +267,8 @@ unsigned runnel_json_parser::learn_unwanted_key(const runnel_json_keyset *keyset
     learned_length[l] = uint32_t(n);
     learned_word[l][0] = words[0];
     learned_word[l][1] = words[1];
-    learned_mask[l][0] = masks[0];
-    learned_mask[l][1] = masks[1];
+    learned_mask[l][0] = keyset->prefix_mask[n < 8 ? n : 8];
+    learned_mask[l][1] = keyset->prefix_mask[n > 8 ? n - 8 : 0];
     return kFirstLearnedKey + l;
 }
 
