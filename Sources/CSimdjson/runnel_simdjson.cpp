@@ -92,15 +92,19 @@ inline long raw_key_length(const char *raw) noexcept {
 // raw by `mask`. A plain key's bytes hold no quote, backslash or NUL, so a
 // quote right after them ends the string (a match never runs past the copy's
 // terminator) and the match is exact.
-[[gnu::always_inline]] inline bool is_plain_key(const char *raw, size_t length, const uint64_t (&word)[2],
-                                                const uint64_t (&mask)[2]) noexcept {
+//
+// For W words, keys of up to 8 * W bytes (raw[0 ..< 8 * W + 1] readable): the keyset's
+// wanted keys use two, learned unwanted keys four.
+template <size_t W>
+[[gnu::always_inline]] inline bool is_plain_key(const char *raw, size_t length, const uint64_t (&word)[W],
+                                                const uint64_t (&mask)[W]) noexcept {
     if (raw[length] != '"') { return false; }
     uint64_t w;
     std::memcpy(&w, raw, sizeof w);
     if ((w & mask[0]) != word[0]) { return false; }
-    if (length > 8) {
-        std::memcpy(&w, raw + 8, sizeof w);
-        if ((w & mask[1]) != word[1]) { return false; }
+    for (size_t i = 1; i < W && length > 8 * i; i++) {
+        std::memcpy(&w, raw + 8 * i, sizeof w);
+        if ((w & mask[i]) != word[i]) { return false; }
     }
     return true;
 }
@@ -134,31 +138,55 @@ struct runnel_json_parser {
     // Unwanted keys are learned too, so that a line's keys that the keyset
     // does not name (a third of a creator event's) are recognized by one
     // guessed comparison rather than a probe, a scan of the key and a find
-    // each. Only keys of 1 to 16 ASCII bytes are learned (scanned without an
-    // escape, so free of quotes, backslashes and control bytes: plain, as for
-    // the keyset's probe), at most kLearnedKeys of them per keyset; later ones
-    // stay kOtherKey. A learned key is never a wanted one: it is learned only
-    // after probe and find both missed it, and a plain wanted key is always
-    // probed.
+    // each. Only keys of 1 to kLearnedKeyMaxLength ASCII bytes are learned
+    // (scanned without an escape, so free of quotes, backslashes and control
+    // bytes: plain, as for the keyset's probe), at most kLearnedKeys of them per
+    // keyset; later ones stay kOtherKey. A learned key is never a wanted one: it
+    // is learned only after probe and find both missed it, and a wanted key is
+    // always probed (up to 16 bytes) or found (longer ones).
     static constexpr unsigned kLearnedKeys = 32;
+    // Up to this length (bytes) a key is learned: long enough for the longest a
+    // creator event carries (`scroll_depth_percentage`, 23 bytes, in three of four).
+    static constexpr size_t kLearnedKeyMaxLength = 32;
+    static constexpr size_t kLearnedKeyWords = kLearnedKeyMaxLength / 8;
     uint64_t order_keyset = 0;
     unsigned char next_key[kFirstLearnedKey + kLearnedKeys] = {};
     static_assert(kFirstLearnedKey + kLearnedKeys - 1 <= UINT8_MAX, "key names are stored in bytes");
     unsigned learned_count = 0;
     uint32_t learned_length[kLearnedKeys] = {};
-    uint64_t learned_word[kLearnedKeys][2] = {};
-    uint64_t learned_mask[kLearnedKeys][2] = {};
+    uint64_t learned_word[kLearnedKeys][kLearnedKeyWords] = {};
+    uint64_t learned_mask[kLearnedKeys][kLearnedKeyWords] = {};
+    // The learned keys by their first two bytes, as the keyset's probe table holds its
+    // keys (probe_hash; 1 + the learned key's index, 0 ending a chain): an unwanted key
+    // met where its guess failed (an optional field before it, another event's order) is
+    // recognized there by a comparison or two, without a scan of the key, a find and a
+    // search of the learned keys (about 1.9 such keys a creator event).
+    unsigned char learned_probe_head[256] = {};
+    unsigned char learned_probe_next[kLearnedKeys] = {};
 
     // Whether the string at raw (as for is_plain_key) is exactly learned key l.
     [[gnu::always_inline]] inline bool is_learned_key_at(const char *raw, unsigned l) const noexcept {
         return is_plain_key(raw, learned_length[l], learned_word[l], learned_mask[l]);
     }
 
+    // The index of the learned key that the string at raw (as for is_plain_key) is
+    // exactly, or -1.
+    [[gnu::always_inline]] inline int probe_learned(const char *raw) const noexcept;
+
+    // Forgets the learned keys (when the parser is used with another keyset).
+    void forget_learned_keys() noexcept {
+        learned_count = 0;
+        std::memset(learned_probe_head, 0, sizeof learned_probe_head);
+    }
+
     // The name (see next_key) of the unwanted key raw[0 ..< n], scanned and
     // free of escapes, learning it if it is plain and there is room;
     // kOtherKey otherwise (also for every key once kLearnedKeys are learned,
     // which bounds the cost for producers with many unwanted keys).
-    unsigned learn_unwanted_key(const runnel_json_keyset *keyset, const char *raw, size_t n) noexcept;
+    // Not inlined: it runs only where a line's keys differ from the guesses, and inlined
+    // into the extractor's loop (as link-time optimization chose) it cost that loop about
+    // 59 instructions a line (callgrind, creator replay).
+    __attribute__((noinline)) unsigned learn_unwanted_key(const runnel_json_keyset *keyset, const char *raw, size_t n) noexcept;
 
     runnel_json_parser() = default;
     runnel_json_parser(const runnel_json_parser &) = delete;
@@ -252,24 +280,39 @@ struct runnel_json_keyset {
 };
 
 unsigned runnel_json_parser::learn_unwanted_key(const runnel_json_keyset *keyset, const char *raw, size_t n) noexcept {
-    if (n == 0 || n > 16 || learned_count == kLearnedKeys) { return kOtherKey; }
+    if (n == 0 || n > kLearnedKeyMaxLength || learned_count == kLearnedKeys) { return kOtherKey; }
+    // ASCII without control bytes (no NUL: see is_plain_key).
     for (size_t k = 0; k < n; k++) {
-        if (static_cast<unsigned char>(raw[k]) >= 0x80) { return kOtherKey; }
+        const unsigned char c = static_cast<unsigned char>(raw[k]);
+        if (c >= 0x80 || c < 0x20) { return kOtherKey; }
     }
-    uint64_t words[2] = {0, 0};
+    uint64_t words[kLearnedKeyWords] = {};
     std::memcpy(words, raw, n);
     for (unsigned l = 0; l < learned_count; l++) {
-        if (learned_length[l] == n && learned_word[l][0] == words[0] && learned_word[l][1] == words[1]) {
+        if (learned_length[l] == n && std::memcmp(learned_word[l], words, sizeof words) == 0) {
             return kFirstLearnedKey + l;
         }
     }
     const unsigned l = learned_count++;
+    // A one-byte key's second byte is its closing quote, as probe_learned reads it.
+    const unsigned h = runnel_json_keyset::probe_hash(static_cast<unsigned char>(raw[0]), static_cast<unsigned char>(raw[1]));
+    learned_probe_next[l] = learned_probe_head[h];
+    learned_probe_head[h] = static_cast<unsigned char>(l + 1);
     learned_length[l] = uint32_t(n);
-    learned_word[l][0] = words[0];
-    learned_word[l][1] = words[1];
-    learned_mask[l][0] = keyset->prefix_mask[n < 8 ? n : 8];
-    learned_mask[l][1] = keyset->prefix_mask[n > 8 ? n - 8 : 0];
+    for (size_t i = 0; i < kLearnedKeyWords; i++) {
+        learned_word[l][i] = words[i];
+        const size_t bytes = n > 8 * i ? n - 8 * i : 0;
+        learned_mask[l][i] = keyset->prefix_mask[bytes < 8 ? bytes : 8];
+    }
     return kFirstLearnedKey + l;
+}
+
+inline int runnel_json_parser::probe_learned(const char *raw) const noexcept {
+    const unsigned h = runnel_json_keyset::probe_hash(static_cast<unsigned char>(raw[0]), static_cast<unsigned char>(raw[1]));
+    for (unsigned e = learned_probe_head[h]; e != 0; e = learned_probe_next[e - 1]) {
+        if (is_learned_key_at(raw, e - 1)) { return int(e - 1); }
+    }
+    return -1;
 }
 
 namespace {
@@ -988,7 +1031,7 @@ inline bool reserve_copy(runnel_json_parser *parser, size_t length) noexcept {
     p = skip_whitespace(p + 1);
     if (parser->order_keyset != keyset->id) {
         std::memset(parser->next_key, 0, sizeof parser->next_key);
-        parser->learned_count = 0;
+        parser->forget_learned_keys();
         parser->order_keyset = keyset->id;
     }
     unsigned previous = 0; // the name (entry of next_key) of the key before this one
@@ -1011,9 +1054,13 @@ inline bool reserve_copy(runnel_json_parser *parser, size_t length) noexcept {
             } else {
                 size_t key_length = 0;
                 index = keyset->probe(key, key_length);
+                int learned = -1;
                 if (index >= 0) {
                     name = unsigned(index) + 1;
                     p += key_length + 1;
+                } else if ((learned = parser->probe_learned(key)) >= 0) {
+                    name = runnel_json_parser::kFirstLearnedKey + unsigned(learned);
+                    p += parser->learned_length[learned] + 1;
                 } else {
                     bool escaped = false;
                     p = scan_string(p + 1, escaped);

@@ -235,17 +235,22 @@ struct JSONLineParserTests {
         }
     }
 
-    @Test("unwanted keys the parser learns never decide a key: prefixes of wanted keys and the reverse, 16 and 17 bytes, non-ASCII, escaped, more than it learns, and another key set wanting them")
+    @Test("unwanted keys the parser learns never decide a key: prefixes of wanted keys and the reverse, 16, 17 and 24-33 bytes, non-ASCII, escaped, more than it learns, and another key set wanting them")
     func learnedUnwantedKeys() {
         let parser = JSONLineParser()
-        let wantedNames = ["event_id", "ev", "sixteen_bytes_ok", "user_id"]
+        let wantedNames = ["event_id", "ev", "sixteen_bytes_ok", "user_id", "a_wanted_key_of_27_bytes_ok"]
         let keys = JSONKeySet(keys: wantedNames)
         // Unwanted: a prefix of a wanted key, one a wanted key is a prefix of, exactly 16 and
-        // 17 bytes, non-ASCII, with an escape, and 40 numbered ones (more than are learned).
-        var unwantedNames = ["event", "event_id_2", "ev_", "sixteen_bytes_no", "seventeen_bytes_x", "caf\u{e9}", "e\\u0076"]
+        // 17 bytes, long ones (learned up to 32 bytes: 24, 31, two of 32 differing only in the
+        // last byte, 33, and prefixes and extensions of a long wanted key), non-ASCII, with an
+        // escape, and 40 numbered ones (more than are learned).
+        var unwantedNames = ["event", "event_id_2", "ev_", "sixteen_bytes_no", "seventeen_bytes_x", "caf\u{e9}", "e\\u0076",
+                             "twenty_four_bytes_long_x", "thirty_one_bytes_long_key_abcde", "thirty_two_bytes_long_key_abcdeA",
+                             "thirty_two_bytes_long_key_abcdeB", "thirty_three_bytes_long_key_abcde",
+                             "a_wanted_key_of_27_bytes", "a_wanted_key_of_27_bytes_ok_", "a_wanted_key_of_27_bytes_no"]
         unwantedNames += (0..<40).map { "k\($0)" }
         // Another key set wants some of the keys the first one does not.
-        let other = JSONKeySet(keys: ["event", "k3", "sixteen_bytes_no"])
+        let other = JSONKeySet(keys: ["event", "k3", "sixteen_bytes_no", "thirty_two_bytes_long_key_abcdeB"])
         var generator = SeededGenerator(seed: 23)
         for round in 0..<600 {
             // Mostly one order, as a producer writes; now and then shuffled or thinned.
@@ -259,7 +264,8 @@ struct JSONLineParserTests {
             // set reads).
             let values = ["\"u-\(round)\"", "\(round)", "-1.5e3", "[1,{\"ev\":\"no\"}]", "{\"event_id\":\"no\"}", "true", "null"]
             var fields = unwanted.enumerated().map { i, key in
-                "\"\(key)\":" + (key.hasPrefix("k") && key != "k3" ? values[(i + round) % values.count] : values[0])
+                "\"\(key)\":" + (key.hasPrefix("k") && key != "k3" || key.hasPrefix("thirty_t") && !key.hasSuffix("B")
+                    ? values[(i + round) % values.count] : values[0])
             }
             for name in wanted {
                 fields.insert("\"\(name)\":\"\(name)-\(round)\"", at: Int.random(in: 0...fields.count, using: &generator))
@@ -272,6 +278,8 @@ struct JSONLineParserTests {
                 #expect(parser[0].stringValue == (unwanted.contains("event") ? "u-\(round)" : nil), "\(line)")
                 #expect(parser[1].stringValue == (unwanted.contains("k3") ? "u-\(round)" : nil), "\(line)")
                 #expect(parser[2].stringValue == (unwanted.contains("sixteen_bytes_no") ? "u-\(round)" : nil), "\(line)")
+                #expect(parser[3].stringValue == (unwanted.contains("thirty_two_bytes_long_key_abcdeB") ? "u-\(round)" : nil),
+                        "\(line)")
             }
         }
     }
