@@ -6,6 +6,11 @@ import RunnelCore
 /// With an event-time TTL the result is deterministic under replay: an id is forgotten
 /// once the watermark is `ttl` past the time it was first seen. Dropped duplicates go to
 /// the `duplicates` side output when one is given, and are counted (`duplicates`).
+///
+/// The built-in step `KeyedStream.deduplicate(_:ttl:duplicatesTag:)` (RunnelCore) does the
+/// same with less work per element, and keeps the same state ("seen"), so either restores
+/// the other's checkpoints. This function stays as the form to start from for
+/// deduplication with more logic.
 public final class Deduplicate<Key: StreamKey, Element>: KeyedProcessFunction {
     private let ttl: StateTTL
     private let duplicatesTag: OutputTag<Element>?
@@ -22,6 +27,7 @@ public final class Deduplicate<Key: StreamKey, Element>: KeyedProcessFunction {
     }
 
     public func open(_ context: KeyedRuntimeContext<Key>) throws {
+        // The built-in step's state name (`DeduplicateOperator`), for checkpoints either restores.
         seen = context.state(ValueStateDescriptor<Bool>("seen", ttl: ttl))
         duplicates = context.counter("duplicates")
     }

@@ -134,6 +134,15 @@ public final class KeyedStateBackend<Key: StreamKey> {
         prefetchPays = entryCount >= Self.prefetchThreshold
     }
 
+    /// The index within ``keyGroups`` of the key group of a key hash this subtask owns.
+    /// - Precondition: it owns the key's group (a partitioning bug otherwise).
+    @inline(__always)
+    func ownedLocalGroup(forHash hash: UInt64) -> Int {
+        let group = assignment.keyGroup(forHash: hash)
+        precondition(keyGroups.contains(group), "key routed to a subtask that does not own its key group")
+        return group &- keyGroups.lowerBound
+    }
+
     /// The index within ``keyGroups`` of the key group of a key hash; nil when this subtask
     /// does not own it.
     @inline(__always)
@@ -340,12 +349,19 @@ extension KeyedStateTable {
     /// Stores `value` only when the current key has no live entry; returns the live value
     /// otherwise, leaving it (and its TTL) untouched. One lookup.
     func insertIfAbsent(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, _ value: Value) -> Value? {
-        let stamp = ttl.map { backend.stamp($0) } ?? 0
-        let limit = expiryLimit(backend, ttl: ttl)
+        insertIfAbsent(backend.currentHashedKey!, localGroup: backend.currentLocalGroup,
+                       stamp: ttl.map { backend.stamp($0) } ?? 0, expiredAtOrBefore: expiryLimit(backend, ttl: ttl), value)
+    }
+
+    /// ``insertIfAbsent(_:ttl:_:)`` for a key given with its local group rather than set as
+    /// the backend's current key (an operator with one state and no user code needs no
+    /// current key): `stamp` is what a new entry is stamped with, and an entry stamped at or
+    /// before `limit` has expired (nil: none has).
+    @inline(__always)
+    func insertIfAbsent(_ key: HashedKey<Key>, localGroup g: Int, stamp: Timestamp, expiredAtOrBefore limit: Timestamp?,
+                        _ value: Value) -> Value? {
         var existing: Value?
         var created = false
-        let g = backend.currentLocalGroup
-        let key = backend.currentHashedKey!
         withMutableGroup(g) { map in
             map.withValue(forKey: key, default: { created = true; return Entry(value: value, refreshedAt: stamp) }) {
                 if !created {

@@ -39,7 +39,7 @@ public enum LiveJob {
         let watermarks = WatermarkStrategy<CreatorEvent>.boundedOutOfOrderness(outOfOrderness) { $0.timestamp }.withIdleness(.seconds(1))
         let deduplicated = env.source("collector", source, watermarks: watermarks)
             .keyBy { $0.eventKey }
-            .process("dedup", Deduplicate<EventIDKey, CreatorEvent>(ttl: StateTTL(.seconds(3600), timeDomain: .eventTime)))
+            .deduplicate("dedup", ttl: StateTTL(.seconds(3600), timeDomain: .eventTime))
 
         let viewsByPost = deduplicated
             .flatMap("post-view") { event, out in if let view = PostView(event) { out(view) } }

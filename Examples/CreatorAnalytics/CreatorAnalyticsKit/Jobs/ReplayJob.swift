@@ -163,7 +163,7 @@ public enum ReplayJob {
         let ttl = StateTTL(config.dedupTTL, timeDomain: .eventTime)
         let events = validated
             .keyBy { $0.eventKey }
-            .process(Step.dedup, Deduplicate<EventIDKey, ReplayEvent>(ttl: ttl))
+            .deduplicate(Step.dedup, ttl: ttl)
 
 
         // Replay events cross the exchanges as they are (plain values; see `PostViewFields`).
