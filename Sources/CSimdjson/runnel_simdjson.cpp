@@ -29,6 +29,7 @@
 
 #include <simdjson.h>
 
+#include <cassert>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -64,9 +65,9 @@ namespace {
 constexpr int kMaxNesting = 512;
 
 // Readable bytes kept after the NUL that ends the fast path's copy of a line.
-// They cover its widest read past a position at or before that NUL (17 bytes:
-// a 16-byte vector load, or a key probe; see runnel_json_keyset::probe);
-// their values never matter.
+// They cover its widest read past a position at or before that NUL (33 bytes:
+// the comparison of a learned key of 32 bytes and its closing quote; see
+// runnel_json_parser::is_learned_key_at); their values never matter.
 constexpr size_t kCopySlack = 64;
 
 // Messages for conditions that simdjson itself does not name.
@@ -86,15 +87,13 @@ inline long raw_key_length(const char *raw) noexcept {
     }
 }
 
-// Whether the string at raw (just after its opening quote, raw[0 ..< 17]
-// readable) is exactly the plain key of `length` (1 to 16) bytes whose bytes,
-// zero-padded, are the two words `word`, each selected from a word loaded at
-// raw by `mask`. A plain key's bytes hold no quote, backslash or NUL, so a
-// quote right after them ends the string (a match never runs past the copy's
-// terminator) and the match is exact.
-//
-// For W words, keys of up to 8 * W bytes (raw[0 ..< 8 * W + 1] readable): the keyset's
-// wanted keys use two, learned unwanted keys four.
+// Whether the string at raw (just after its opening quote, raw[0 ..< 8 * W + 1]
+// readable) is exactly the plain key of `length` (1 to 8 * W) bytes whose bytes,
+// zero-padded, are the W words `word`, each selected from a word loaded at raw
+// by `mask` (words past the key's length are not compared). A plain key's bytes
+// hold no quote, backslash or NUL, so a quote right after them ends the string
+// (a match never runs past the copy's terminator) and the match is exact. The
+// keyset's wanted keys use two words, learned unwanted keys four.
 template <size_t W>
 [[gnu::always_inline]] inline bool is_plain_key(const char *raw, size_t length, const uint64_t (&word)[W],
                                                 const uint64_t (&mask)[W]) noexcept {
@@ -142,8 +141,8 @@ struct runnel_json_parser {
     // (scanned without an escape, so free of quotes, backslashes and control
     // bytes: plain, as for the keyset's probe), at most kLearnedKeys of them per
     // keyset; later ones stay kOtherKey. A learned key is never a wanted one: it
-    // is learned only after probe and find both missed it, and a wanted key is
-    // always probed (up to 16 bytes) or found (longer ones).
+    // is learned only after probe and find both missed it: plain wanted keys
+    // are probed, and all others are found (has_other_keys).
     static constexpr unsigned kLearnedKeys = 32;
     // Up to this length (bytes) a key is learned: long enough for the longest a
     // creator event carries (`scroll_depth_percentage`, 23 bytes, in three of four).
@@ -186,7 +185,7 @@ struct runnel_json_parser {
     // Not inlined: it runs only where a line's keys differ from the guesses, and inlined
     // into the extractor's loop (as link-time optimization chose) it cost that loop about
     // 59 instructions a line (callgrind, creator replay).
-    __attribute__((noinline)) unsigned learn_unwanted_key(const runnel_json_keyset *keyset, const char *raw, size_t n) noexcept;
+    [[gnu::noinline]] unsigned learn_unwanted_key(const runnel_json_keyset *keyset, const char *raw, size_t n) noexcept;
 
     runnel_json_parser() = default;
     runnel_json_parser(const runnel_json_parser &) = delete;
@@ -281,18 +280,16 @@ struct runnel_json_keyset {
 
 unsigned runnel_json_parser::learn_unwanted_key(const runnel_json_keyset *keyset, const char *raw, size_t n) noexcept {
     if (n == 0 || n > kLearnedKeyMaxLength || learned_count == kLearnedKeys) { return kOtherKey; }
-    // ASCII without control bytes (no NUL: see is_plain_key).
+    // ASCII. (The scan that found the key's end has refused control bytes already; the
+    // test for them keeps a NUL out of learned keys whatever calls this: see is_plain_key.)
     for (size_t k = 0; k < n; k++) {
         const unsigned char c = static_cast<unsigned char>(raw[k]);
         if (c >= 0x80 || c < 0x20) { return kOtherKey; }
     }
     uint64_t words[kLearnedKeyWords] = {};
     std::memcpy(words, raw, n);
-    for (unsigned l = 0; l < learned_count; l++) {
-        if (learned_length[l] == n && std::memcmp(learned_word[l], words, sizeof words) == 0) {
-            return kFirstLearnedKey + l;
-        }
-    }
+    // Not among the learned keys: the caller tried probe_learned first.
+    assert(probe_learned(raw) < 0);
     const unsigned l = learned_count++;
     // A one-byte key's second byte is its closing quote, as probe_learned reads it.
     const unsigned h = runnel_json_keyset::probe_hash(static_cast<unsigned char>(raw[0]), static_cast<unsigned char>(raw[1]));
@@ -306,6 +303,9 @@ unsigned runnel_json_parser::learn_unwanted_key(const runnel_json_keyset *keyset
     }
     return kFirstLearnedKey + l;
 }
+
+static_assert(kCopySlack >= runnel_json_parser::kLearnedKeyMaxLength + 1,
+              "a learned key is compared with the byte after it, within the copy's slack");
 
 inline int runnel_json_parser::probe_learned(const char *raw) const noexcept {
     const unsigned h = runnel_json_keyset::probe_hash(static_cast<unsigned char>(raw[0]), static_cast<unsigned char>(raw[1]));

@@ -126,6 +126,25 @@ private struct CollidingKey: StreamKey {
         }
     }
 
+    /// An operator that passes keys to its table itself, without setting a current key (the
+    /// built-in deduplication), has its state judged for prefetching all the same.
+    @Test func keysPassedDirectlyAreJudgedForPrefetching() {
+        let assignment = KeyGroupAssignment(parallelism: 2)
+        let backend = KeyedStateBackend<String>(assignment: assignment, keyGroups: assignment.keyGroups(ofSubtask: 0))
+        let seen = backend.table(named: "seen", ttl: nil, of: Bool.self)
+        let owned = (0..<60_000).map { "key-\($0)" }
+            .filter { backend.keyGroups.contains(assignment.keyGroup(forHash: $0.stableHash)) }
+        backend.judgePrefetching()
+        #expect(!backend.prefetchPays)
+        for key in owned {
+            let hashed = HashedKey(key)
+            let group = backend.ownedLocalGroup(forHash: hashed.hash)
+            #expect(seen.insertIfAbsent(hashed, localGroup: group, stamp: 0, expiredAtOrBefore: nil, true) == nil)
+        }
+        // ~30 k entries, past the threshold, judged as the keys were counted.
+        #expect(backend.prefetchPays)
+    }
+
     @Test(arguments: [KeyGroupMapLayout.indexed, .inline])
     func stringKeysAndGrowth(layout: KeyGroupMapLayout) {
         let map = KeyGroupMap<String, [Int]>(layout: layout)

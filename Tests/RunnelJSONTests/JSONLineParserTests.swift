@@ -242,12 +242,14 @@ struct JSONLineParserTests {
         let keys = JSONKeySet(keys: wantedNames)
         // Unwanted: a prefix of a wanted key, one a wanted key is a prefix of, exactly 16 and
         // 17 bytes, long ones (learned up to 32 bytes: 24, 31, two of 32 differing only in the
-        // last byte, 33, and prefixes and extensions of a long wanted key), non-ASCII, with an
-        // escape, and 40 numbered ones (more than are learned).
+        // last byte, 33 (one of them a 32-byte one and one byte more), and prefixes and
+        // extensions of a long wanted key), one byte (a prefix of a wanted key), exactly 8,
+        // non-ASCII, with an escape, and 40 numbered ones (more than are learned).
         var unwantedNames = ["event", "event_id_2", "ev_", "sixteen_bytes_no", "seventeen_bytes_x", "caf\u{e9}", "e\\u0076",
                              "twenty_four_bytes_long_x", "thirty_one_bytes_long_key_abcde", "thirty_two_bytes_long_key_abcdeA",
                              "thirty_two_bytes_long_key_abcdeB", "thirty_three_bytes_long_key_abcde",
-                             "a_wanted_key_of_27_bytes", "a_wanted_key_of_27_bytes_ok_", "a_wanted_key_of_27_bytes_no"]
+                             "a_wanted_key_of_27_bytes", "a_wanted_key_of_27_bytes_ok_", "a_wanted_key_of_27_bytes_no",
+                             "thirty_two_bytes_long_key_abcdeAx", "e", "eight_by"]
         unwantedNames += (0..<40).map { "k\($0)" }
         // Another key set wants some of the keys the first one does not.
         let other = JSONKeySet(keys: ["event", "k3", "sixteen_bytes_no", "thirty_two_bytes_long_key_abcdeB"])

@@ -11,7 +11,9 @@
 /// element and this operator does not: setting the backend's current key (a copy of the key
 /// kept until the next element), the function's context and collector, and the value-state
 /// handle's indirections. Here an element costs one table lookup, under the key hash the
-/// exchange carried, and the expiry limit is computed once per watermark, not per element.
+/// exchange carried; with an event-time TTL, the expiry limit is computed once per
+/// watermark, not per element. Its table is prefetched as a keyed process operator's are
+/// (from the size of the state, judged as keys are processed).
 ///
 /// Its state and snapshot format are those of a keyed process operator whose function
 /// declares that value state, so a checkpoint of a step run by either restores into the

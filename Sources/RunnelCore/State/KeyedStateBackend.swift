@@ -79,12 +79,8 @@ public final class KeyedStateBackend<Key: StreamKey> {
 
     /// Makes `key` the current key (its hash already computed).
     public func setCurrentKey(_ key: HashedKey<Key>) {
-        let group = assignment.keyGroup(forHash: key.hash)
-        precondition(keyGroups.contains(group), "key routed to a subtask that does not own its key group")
+        currentLocalGroup = ownedLocalGroup(forHash: key.hash)
         currentHashedKey = key
-        currentLocalGroup = group &- keyGroups.lowerBound
-        keysSinceJudged &+= 1
-        if keysSinceJudged >= judgeInterval { judgePrefetching() }
     }
 
     /// Starts loading into the cache, for each declared state, where the entry of a key with
@@ -134,12 +130,17 @@ public final class KeyedStateBackend<Key: StreamKey> {
         prefetchPays = entryCount >= Self.prefetchThreshold
     }
 
-    /// The index within ``keyGroups`` of the key group of a key hash this subtask owns.
+    /// The index within ``keyGroups`` of the key group of a key hash this subtask owns, for
+    /// a key about to be processed: through ``setCurrentKey(_:)``, or directly by an operator
+    /// that passes keys to its tables itself. Counts the key towards the next judgement of
+    /// ``prefetchPays``, so that prefetching follows the state's size whichever way keys come.
     /// - Precondition: it owns the key's group (a partitioning bug otherwise).
     @inline(__always)
     func ownedLocalGroup(forHash hash: UInt64) -> Int {
         let group = assignment.keyGroup(forHash: hash)
         precondition(keyGroups.contains(group), "key routed to a subtask that does not own its key group")
+        keysSinceJudged &+= 1
+        if keysSinceJudged >= judgeInterval { judgePrefetching() }
         return group &- keyGroups.lowerBound
     }
 
