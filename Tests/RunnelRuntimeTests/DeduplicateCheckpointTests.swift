@@ -55,6 +55,23 @@ private final class SightingDecoder: LineDecoder {
         return try env.build()
     }
 
+    /// For the checkpoints a quarter, half and three quarters into the run that wrote `dir`:
+    /// the results of that run the checkpoint covers, and those of `job` restored from it.
+    static func restoredRuns(_ dir: String, full: CollectSink<String>, atLeast checkpoints: Int, parallelism: Int,
+                             job: (CollectSink<String>) throws -> JobGraph) throws -> [(id: Int64, covered: [String], rest: [String])] {
+        let store = try CheckpointStore(directory: dir + "/checkpoints", create: false)
+        let ids = try store.completedIDs()
+        try #require(ids.count >= checkpoints, "checkpoints were taken: \(ids.count)")
+        return try [ids[ids.count / 4], ids[ids.count / 2], ids[ids.count * 3 / 4]].map { id in
+            let covered = try #require(full.resultsBefore(checkpoint: id))
+            let rest = CollectSink<String>()
+            var restore = JobRunner.Options(parallelism: parallelism)
+            restore.restore = try store.load(store.path(of: id))
+            try JobRunner(graph: try job(rest), options: restore).run()
+            return (id, covered, rest.results)
+        }
+    }
+
     static func temporaryDirectory() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("runnel-dedup-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -78,18 +95,13 @@ private final class SightingDecoder: LineDecoder {
         let everyId = Set((0..<distinct).map { "id-\($0)" })
         #expect(full.results.count == distinct && Set(full.results) == everyId, "\(from): each id once")
 
-        let store = try CheckpointStore(directory: dir + "/checkpoints", create: false)
-        let ids = try store.completedIDs()
-        try #require(ids.count >= 10, "many checkpoints were taken")
-        for id in [ids[ids.count / 4], ids[ids.count / 2], ids[ids.count * 3 / 4]] {
-            let covered = try #require(full.resultsBefore(checkpoint: id))
-            let rest = CollectSink<String>()
-            var restore = JobRunner.Options(parallelism: toParallelism)
-            restore.restore = try store.load(store.path(of: id))
-            try JobRunner(graph: try Self.job(to, input: input, ttl: ttl, rest, linesPerSecond: nil), options: restore).run()
-            let all = covered + rest.results
+        let restored = try Self.restoredRuns(dir, full: full, atLeast: 10, parallelism: toParallelism) { rest in
+            try Self.job(to, input: input, ttl: ttl, rest, linesPerSecond: nil)
+        }
+        for (id, covered, rest) in restored {
+            let all = covered + rest
             let what = "\(from) p \(fromParallelism) → \(to) p \(toParallelism), checkpoint \(id): "
-                + "\(covered.count) kept before + \(rest.results.count) after, \(Set(all).count) distinct"
+                + "\(covered.count) kept before + \(rest.count) after, \(Set(all).count) distinct"
             #expect(all.count == distinct && Set(all) == everyId, "\(what)")
         }
     }
@@ -126,17 +138,12 @@ private final class SightingDecoder: LineDecoder {
         try JobRunner(graph: try Self.job(from, input: input, ttl: ttl, full, linesPerSecond: nil), options: options).run()
         #expect(full.results.count == distinct * bursts, "one kept a burst: \(full.results.count)")
 
-        let store = try CheckpointStore(directory: dir + "/checkpoints", create: false)
-        let ids = try store.completedIDs()
-        try #require(ids.count >= 4, "checkpoints were taken")
-        for id in [ids[ids.count / 4], ids[ids.count / 2], ids[ids.count * 3 / 4]] {
-            let covered = try #require(full.resultsBefore(checkpoint: id))
-            let rest = CollectSink<String>()
-            var restore = JobRunner.Options(parallelism: 1)
-            restore.restore = try store.load(store.path(of: id))
-            try JobRunner(graph: try Self.job(to, input: input, ttl: ttl, rest, linesPerSecond: nil), options: restore).run()
-            #expect(covered + rest.results == full.results,
-                    "\(from) → \(to), checkpoint \(id): \(covered.count) before + \(rest.results.count) after, against \(full.results.count)")
+        let restored = try Self.restoredRuns(dir, full: full, atLeast: 4, parallelism: 1) { rest in
+            try Self.job(to, input: input, ttl: ttl, rest, linesPerSecond: nil)
+        }
+        for (id, covered, rest) in restored {
+            #expect(covered + rest == full.results,
+                    "\(from) → \(to), checkpoint \(id): \(covered.count) before + \(rest.count) after, against \(full.results.count)")
         }
     }
 }
