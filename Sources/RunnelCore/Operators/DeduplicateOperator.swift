@@ -80,9 +80,6 @@ final class DeduplicateOperator<Key: StreamKey, Element> {
         )
     }
 
-    /// The state backend (for inspection).
-    var stateBackend: KeyedStateBackend<Key> { backend }
-
     /// Passes `value` on when its key has no live entry (and records one), else drops it.
     /// `keyHash` is the key's stable hash when the sender computed it.
     @inline(__always)
