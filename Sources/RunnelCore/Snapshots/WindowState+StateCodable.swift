@@ -1,5 +1,5 @@
 /// Snapshot encodings of the window operator's per-key state: windows with their
-/// accumulators, trigger state, and session slots. Available when the accumulator type
+/// accumulators, trigger state, and sessions. Available when the accumulator type
 /// is ``StateCodable``.
 extension WindowMap: StateCodable where Value: StateCodable {
     public func encode(to writer: inout BinaryWriter) {
@@ -42,5 +42,18 @@ extension SessionSlot: StateCodable where Accumulator: StateCodable {
 
     public init(from reader: inout BinaryReader) throws {
         self.init(window: try TimeWindow(from: &reader), accumulator: try Accumulator(from: &reader), timerAt: try reader.readVarInt())
+    }
+}
+
+/// The array of the sessions (as `[SessionSlot]` writes it, which earlier checkpoints hold).
+extension SessionSlots: StateCodable where Accumulator: StateCodable {
+    public func encode(to writer: inout BinaryWriter) {
+        writer.writeVarUInt(UInt64(count))
+        forEach { $0.encode(to: &writer) }
+    }
+
+    public init(from reader: inout BinaryReader) throws {
+        self.init()
+        for _ in 0..<(try reader.readCount()) { append(try SessionSlot(from: &reader)) }
     }
 }

@@ -330,14 +330,18 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
     }
 
     /// Starts loading the index slot where a lookup of `hash` begins (the entry's slot in
-    /// the inline layout), without waiting for it (nothing for an empty map, which is in the
-    /// cache anyway). On a large map that slot is a cache miss (the deduplication state's
-    /// index is megabytes), which the input gate overlaps with the records before this one.
+    /// the inline layout, all of it), without waiting for it (nothing for an empty map,
+    /// which is in the cache anyway). On a large map that slot is a cache miss (the
+    /// deduplication state's index is megabytes), which the input gate overlaps with the
+    /// records before this one.
     @inline(__always)
     public func prefetch(keyHash hash: UInt64) {
         guard count > 0 else { return }
         if isInline {
-            runnel_prefetch(entries + home(Self.fingerprint(Self.stored(hash))))
+            let slot = UnsafeRawPointer(entries + home(Self.fingerprint(Self.stored(hash))))
+            runnel_prefetch(slot)
+            // An entry larger than a cache line (a session held in its slot) spans two or more.
+            if MemoryLayout<Item>.stride > 64 { runnel_prefetch(slot + (MemoryLayout<Item>.stride &- 1)) }
         } else {
             runnel_prefetch(index + home(Self.fingerprint(hash)))
         }

@@ -7,6 +7,14 @@ public struct SessionSlot<Accumulator> {
     public var accumulator: Accumulator
     /// The time of the session's live timer (see the chain described below).
     public var timerAt: Timestamp
+
+    /// A session of `window` with its aggregate so far and live timer.
+    @inlinable
+    public init(window: TimeWindow, accumulator: Accumulator, timerAt: Timestamp) {
+        self.window = window
+        self.accumulator = accumulator
+        self.timerAt = timerAt
+    }
 }
 
 /// Event-time session windows with the default trigger, without per-element timer churn.
@@ -30,7 +38,7 @@ extension WindowOperator {
         var lateUpdate: Agg.Accumulator?
         let watermark = timers.currentWatermark
         var empty = false
-        sessionSlots.modify(backend, ttl: nil, initial: { [] }) { slots in
+        sessionSlots.modify(backend, ttl: nil, initial: { SessionSlots() }) { slots in
             var first: Int?
             var merged = window
             // Sessions of a key are disjoint and few: fold every one the (growing) cover
@@ -48,8 +56,10 @@ extension WindowOperator {
                     changed = true
                     if let f = first {
                         let other = slots.remove(at: i)
-                        aggregate.merge(other.accumulator, into: &slots[f].accumulator)
-                        slots[f].timerAt = min(slots[f].timerAt, other.timerAt)
+                        slots.withSlot(f) { kept in
+                            aggregate.merge(other.accumulator, into: &kept.accumulator)
+                            kept.timerAt = min(kept.timerAt, other.timerAt)
+                        }
                         if i < f { first = f - 1 }
                         continue
                     }
@@ -58,8 +68,10 @@ extension WindowOperator {
                 }
             }
             if let f = first {
-                slots[f].window = merged
-                aggregate.add(value, to: &slots[f].accumulator)
+                slots.withSlot(f) { slot in
+                    slot.window = merged
+                    aggregate.add(value, to: &slot.accumulator)
+                }
                 target = merged
                 // Within the allowed lateness, a late element updates an already fired session.
                 if merged.maxTimestamp <= watermark { lateUpdate = slots[f].accumulator }
@@ -111,7 +123,7 @@ extension WindowOperator {
             }
             let fire = time == window.maxTimestamp ? (window, slots[i].accumulator) : nil
             let next = time < window.maxTimestamp ? window.maxTimestamp : cleanup
-            slots[i].timerAt = next
+            slots.withSlot(i) { $0.timerAt = next }
             return ((fire, (next, window)), false)
         }
         guard let (fire, rearm) = consume outcome else { return }

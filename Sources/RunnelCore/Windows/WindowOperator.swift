@@ -35,7 +35,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     /// Set for built-in tumbling or sliding event-time windows with the default trigger and
     /// no allowed lateness: see `processEventTimeElement`.
     let eventTimeLayout: WindowLayout?
-    let sessionSlots: KeyedStateTable<Key, [SessionSlot<Agg.Accumulator>]>
+    let sessionSlots: KeyedStateTable<Key, SessionSlots<Agg.Accumulator>>
     /// Whether every timer the operator holds follows from its window state, so that
     /// checkpoints leave timers out and restore rebuilds them (see `rebuildTimersFromState()`).
     let timersFromState: Bool
@@ -94,8 +94,9 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
         self.triggerStates = backend.table(named: "window-trigger-state", ttl: nil, of: WindowMap<TriggerState>.self)
         self.sessions = backend.table(named: "window-sessions", ttl: nil, of: [TimeWindow].self)
         // Read and written on every element, for keys it mostly holds: entries in the probe
-        // table, one cache line to find a session rather than an index slot and an entry.
-        self.sessionSlots = backend.table(named: "window-session-slots", ttl: nil, of: [SessionSlot<Agg.Accumulator>].self,
+        // table, with a key's first session in its entry (``SessionSlots``), so that the slot
+        // the input gate prefetches is all an element reads of the table.
+        self.sessionSlots = backend.table(named: "window-session-slots", ttl: nil, of: SessionSlots<Agg.Accumulator>.self,
                                           layout: .inline)
         self.recordsIn = setup.counter("records_in")
         self.lateRecords = setup.counter("late_records")
@@ -139,7 +140,7 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
             for group in sessionSlots.groups {
                 group.forEach { key, entry in
                     let hashed = HashedKey(key)
-                    for slot in entry.value {
+                    entry.value.forEach { slot in
                         timers.registerEventTimeTimer(slot.timerAt, key: hashed, namespace: slot.window)
                     }
                 }
