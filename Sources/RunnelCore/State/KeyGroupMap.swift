@@ -339,8 +339,13 @@ public final class KeyGroupMap<Key: StreamKey, Value> {
         guard count > 0 else { return }
         if isInline {
             let slot = UnsafeRawPointer(entries + home(Self.fingerprint(Self.stored(hash))))
-            runnel_prefetch(slot)
-            // An entry larger than a cache line (a session held in its slot) spans two or more.
+            // An entry larger than a cache line (a session held in its slot) spans two or
+            // more: each of them (a loop over a constant, unrolled).
+            var offset = 0
+            while offset < MemoryLayout<Item>.stride {
+                runnel_prefetch(slot + offset)
+                offset &+= 64
+            }
             if MemoryLayout<Item>.stride > 64 { runnel_prefetch(slot + (MemoryLayout<Item>.stride &- 1)) }
         } else {
             runnel_prefetch(index + home(Self.fingerprint(hash)))

@@ -313,11 +313,18 @@ extension KeyedStateTable {
     /// Updates the current key's entry in place with one hash lookup, starting from
     /// `initial` when it is absent or expired, and refreshes its TTL.
     func modify<R>(_ backend: KeyedStateBackend<Key>, ttl: StateTTL?, initial: () -> Value, _ body: (inout Value) -> R) -> R {
-        let stamp = ttl.map { backend.stamp($0) } ?? 0
-        let limit = expiryLimit(backend, ttl: ttl)
-        let g = backend.currentLocalGroup
-        let key = backend.currentHashedKey!
-        return withMutableGroup(g) { map in
+        modify(backend.currentHashedKey!, localGroup: backend.currentLocalGroup, stamp: ttl.map { backend.stamp($0) } ?? 0,
+               expiredAtOrBefore: expiryLimit(backend, ttl: ttl), initial: initial, body)
+    }
+
+    /// ``modify(_:ttl:initial:_:)`` for a key given with its local group rather than set as
+    /// the backend's current key (an operator whose element path needs no current key):
+    /// `stamp` is what the entry is stamped with, and an entry stamped at or before `limit`
+    /// has expired (nil: none has).
+    @inline(__always)
+    func modify<R>(_ key: HashedKey<Key>, localGroup g: Int, stamp: Timestamp, expiredAtOrBefore limit: Timestamp?,
+                   initial: () -> Value, _ body: (inout Value) -> R) -> R {
+        withMutableGroup(g) { map in
             map.withValue(forKey: key, default: { Entry(value: initial(), refreshedAt: stamp) }) {
                 let result = $0.update(stamp: stamp, expiredBefore: limit, initial: initial, body)
                 logPut(g, key, $0)
@@ -411,8 +418,11 @@ extension KeyedStateTable {
 
     /// Removes the current key's entry.
     func remove(_ backend: KeyedStateBackend<Key>) {
-        let g = backend.currentLocalGroup
-        let key = backend.currentHashedKey!
+        remove(backend.currentHashedKey!, localGroup: backend.currentLocalGroup)
+    }
+
+    /// Removes the entry of `key`, in local group `g`.
+    func remove(_ key: HashedKey<Key>, localGroup g: Int) {
         if withMutableGroup(g, { $0.removeValue(forKey: key) }) != nil { logRemove(g, key) }
     }
 }

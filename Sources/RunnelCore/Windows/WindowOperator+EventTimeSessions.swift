@@ -28,7 +28,8 @@ public struct SessionSlot<Accumulator> {
 /// allowed lateness), in the same watermark advance, since timers registered while timers
 /// fire are processed in the same pass.
 extension WindowOperator {
-    func processSessionElement(_ value: Input, _ ts: Timestamp) {
+    func processSessionElement(_ value: Input, _ ts: Timestamp, key: HashedKey<Key>) {
+        let group = backend.ownedLocalGroup(forHash: key.hash)
         var window = TimeWindow(start: 0, end: 0)
         assigner.assignWindows(timestamp: ts, processingTime: 0) { window = $0 }
         let aggregate = self.aggregate
@@ -38,7 +39,7 @@ extension WindowOperator {
         var lateUpdate: Agg.Accumulator?
         let watermark = timers.currentWatermark
         var empty = false
-        sessionSlots.modify(backend, ttl: nil, initial: { SessionSlots() }) { slots in
+        sessionSlots.modify(key, localGroup: group, stamp: 0, expiredAtOrBefore: nil, initial: { SessionSlots() }) { slots in
             var first: Int?
             var merged = window
             // Sessions of a key are disjoint and few: fold every one the (growing) cover
@@ -85,17 +86,17 @@ extension WindowOperator {
             }
             empty = slots.isEmpty
         }
-        if empty { sessionSlots.remove(backend) }
+        if empty { sessionSlots.remove(key, localGroup: group) }
         guard let target else {
             dropIfLate(value, ts)
             return
         }
         if let newTimer {
-            timers.registerEventTimeTimer(newTimer, key: backend.currentHashedKey, namespace: target)
+            timers.registerEventTimeTimer(newTimer, key: key, namespace: target)
         }
         if let lateUpdate {
             windowsFired.increment()
-            output.emit(WindowResult(key: backend.currentKey, window: target, value: aggregate.result(lateUpdate), firing: .late),
+            output.emit(WindowResult(key: key.key, window: target, value: aggregate.result(lateUpdate), firing: .late),
                         timestamp: target.maxTimestamp)
         }
     }

@@ -32,7 +32,7 @@ extension WindowOperator {
         }
     }
 
-    func processEventTimeElement(_ value: Input, _ ts: Timestamp, layout: WindowLayout) {
+    func processEventTimeElement(_ value: Input, _ ts: Timestamp, key: HashedKey<Key>, layout: WindowLayout) {
         let watermark = timers.currentWatermark
         // The windows of the element, newest first (as the assigners list them, so that the
         // state holds them in the same order): the newest ends last, so when it is late all
@@ -48,7 +48,8 @@ extension WindowOperator {
         // do comes back as the closure's result, not through captured variables (which the
         // closure would box).
         let aggregate = self.aggregate
-        let created = contents.modify(backend, ttl: nil, initial: { WindowMap() }) { windows -> UInt64 in
+        let created = contents.modify(key, localGroup: backend.ownedLocalGroup(forHash: key.hash), stamp: 0,
+                                      expiredAtOrBefore: nil, initial: { WindowMap() }) { windows -> UInt64 in
             var created: UInt64 = 0
             var start = newest
             var i: UInt64 = 0
@@ -70,7 +71,7 @@ extension WindowOperator {
         while bits != 0 {
             if bits & 1 != 0 {
                 let window = TimeWindow(start: start, end: start &+ layout.size)
-                timers.registerEventTimeTimer(window.maxTimestamp, key: backend.currentHashedKey, namespace: window)
+                timers.registerEventTimeTimer(window.maxTimestamp, key: key, namespace: window)
             }
             start &-= layout.slide
             bits >>= 1

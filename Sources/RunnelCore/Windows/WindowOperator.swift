@@ -207,15 +207,19 @@ public final class WindowOperator<Key: StreamKey, Assigner: WindowAssigner, Trig
     @inline(__always)
     private func processElement(_ value: Input, _ ts: Timestamp, key: HashedKey<Key>) {
         recordsIn.increment()
-        backend.setCurrentKey(key)
+        // The two paths without a trigger context give their state and timers the key
+        // itself: setting it as the backend's current key copied it (for a heap string, an
+        // atomic retain and a release of the key it replaced) and looked up its key group
+        // for nothing else.
         if usesSessionFastPath {
-            processSessionElement(value, ts)
+            processSessionElement(value, ts, key: key)
             return
         }
         if let layout = eventTimeLayout {
-            processEventTimeElement(value, ts, layout: layout)
+            processEventTimeElement(value, ts, key: key, layout: layout)
             return
         }
+        backend.setCurrentKey(key)
         let now = assigner.isEventTime ? 0 : timers.currentProcessingTime
         var accepted = false
         assigner.assignWindows(timestamp: ts, processingTime: now) { window in
